@@ -1,0 +1,405 @@
+/* vigil configuration loader and checker.
+ *
+ * The accepted keys are data: one table per group, each row naming a key,
+ * its type, where it is stored and its limits. A generic walker applies a
+ * table to a libconfig group, so that unknown keys, wrong types, values out
+ * of range and missing required keys are all reported the same way, with
+ * file and line. Checks that span keys (duplicate camera ids, URL schemes)
+ * follow the walk. */
+#include "config.h"
+
+#include <libconfig.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum cfg_type { CFG_STR, CFG_INT, CFG_GROUP, CFG_LIST };
+
+struct cfg_ctx;
+typedef void (*cfg_list_fn)(struct cfg_ctx *ctx, const config_setting_t *list);
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t offset;                /* field in the struct being filled */
+	int required;
+	long min, max;                /* CFG_INT range */
+	const struct cfg_key *sub;    /* CFG_GROUP: keys of the group */
+	cfg_list_fn list;             /* CFG_LIST: walks the elements */
+};
+
+struct cfg_ctx {
+	const char *path;
+	FILE *err;
+	int errors;
+	struct vigil_config *cfg;
+};
+
+static const char *const cfg_sites[] = { "key", "public", "normal", NULL };
+static const char *const cfg_site_severities[] = { "critical", "high", "medium" };
+
+static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list);
+
+#define CAM(f) offsetof(struct vigil_camera, f)
+#define TOP(f) offsetof(struct vigil_config, f)
+
+static const struct cfg_key cfg_camera_keys[] = {
+	{ "id", CFG_STR, CAM(id), 1, 0, 0, NULL, NULL },
+	{ "name", CFG_STR, CAM(name), 0, 0, 0, NULL, NULL },
+	{ "district", CFG_STR, CAM(district), 0, 0, 0, NULL, NULL },
+	{ "grid", CFG_STR, CAM(grid), 0, 0, 0, NULL, NULL },
+	{ "site", CFG_STR, CAM(site), 0, 0, 0, NULL, NULL },
+	{ "url", CFG_STR, CAM(url), 0, 0, 0, NULL, NULL },
+	{ "detect_url", CFG_STR, CAM(detect_url), 0, 0, 0, NULL, NULL },
+	{ "record_url", CFG_STR, CAM(record_url), 0, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
+static const struct cfg_key cfg_alerts_keys[] = {
+	{ "publish", CFG_STR, TOP(publish), 1, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
+static const struct cfg_key cfg_top_keys[] = {
+	{ "instance", CFG_STR, TOP(instance), 0, 0, 0, NULL, NULL },
+	{ "workers", CFG_INT, TOP(workers), 0, 0, 256, NULL, NULL },
+	{ "data_dir", CFG_STR, TOP(data_dir), 0, 0, 0, NULL, NULL },
+	{ "alerts", CFG_GROUP, 0, 1, 0, 0, cfg_alerts_keys, NULL },
+	{ "cameras", CFG_LIST, 0, 1, 0, 0, NULL, cfg_cameras },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
+static const char *cfg_type_name(enum cfg_type t)
+{
+	switch (t) {
+	case CFG_STR: return "a string";
+	case CFG_INT: return "an integer";
+	case CFG_GROUP: return "a group { ... }";
+	case CFG_LIST: return "a list ( ... )";
+	}
+	return "?";
+}
+
+/* Print one error as FILE:LINE: message. line 0 means "whole file". */
+static void cfg_error_at(struct cfg_ctx *ctx, const char *file, int line,
+			 const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!file)
+		file = ctx->path;
+	if (line > 0)
+		fprintf(ctx->err, "%s:%d: ", file, line);
+	else
+		fprintf(ctx->err, "%s: ", file);
+	va_start(ap, fmt);
+	vfprintf(ctx->err, fmt, ap);
+	va_end(ap);
+	fputc('\n', ctx->err);
+	ctx->errors++;
+}
+
+/* The root group has no line of its own: its errors point at line 1. */
+#define cfg_error(ctx, s, ...) \
+	cfg_error_at(ctx, config_setting_source_file(s), \
+		     config_setting_source_line(s) ? (int)config_setting_source_line(s) : 1, \
+		     __VA_ARGS__)
+
+static int cfg_type_matches(const config_setting_t *s, enum cfg_type t)
+{
+	int st = config_setting_type(s);
+
+	switch (t) {
+	case CFG_STR: return st == CONFIG_TYPE_STRING;
+	case CFG_INT: return st == CONFIG_TYPE_INT || st == CONFIG_TYPE_INT64;
+	case CFG_GROUP: return st == CONFIG_TYPE_GROUP;
+	case CFG_LIST: return st == CONFIG_TYPE_LIST;
+	}
+	return 0;
+}
+
+static const struct cfg_key *cfg_find_key(const struct cfg_key *keys,
+					  const char *name)
+{
+	for (; keys->name; keys++)
+		if (strcmp(keys->name, name) == 0)
+			return keys;
+	return NULL;
+}
+
+/* Store one scalar setting into the struct at base. */
+static void cfg_store(struct cfg_ctx *ctx, const config_setting_t *s,
+		      const struct cfg_key *k, void *base, const char *where,
+		      const char *name)
+{
+	if (k->type == CFG_STR) {
+		char **field = (char **)((char *)base + k->offset);
+		free(*field);
+		*field = strdup(config_setting_get_string(s));
+	} else if (k->type == CFG_INT) {
+		long long v = config_setting_get_int64(s);
+		if (v < k->min || v > k->max) {
+			cfg_error(ctx, s, "%s%s must be between %ld and %ld, not %lld",
+				  where, name, k->min, k->max, v);
+			return;
+		}
+		*(int *)((char *)base + k->offset) = (int)v;
+	}
+}
+
+/* Apply a key table to a group: every member must be a known key of the
+ * right type; every required key must be present. 'where' prefixes the
+ * messages ("camera 'cam01': "), 'path' the key names ("alerts."). */
+static void cfg_walk(struct cfg_ctx *ctx, const config_setting_t *group,
+		     const struct cfg_key *keys, void *base, const char *where,
+		     const char *path)
+{
+	int n = config_setting_length(group);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(s);
+		const struct cfg_key *k = cfg_find_key(keys, name);
+		char sub[128];
+
+		if (!k) {
+			cfg_error(ctx, s, "%sunknown key '%s%s'", where, path, name);
+			continue;
+		}
+		if (!cfg_type_matches(s, k->type)) {
+			cfg_error(ctx, s, "%s%s%s must be %s", where, path, name,
+				  cfg_type_name(k->type));
+			continue;
+		}
+		snprintf(sub, sizeof(sub), "%s%s", path, name);
+		if (k->type == CFG_GROUP) {
+			strncat(sub, ".", sizeof(sub) - strlen(sub) - 1);
+			cfg_walk(ctx, s, k->sub, base, where, sub);
+		} else if (k->type == CFG_LIST) {
+			k->list(ctx, s);
+		} else {
+			cfg_store(ctx, s, k, base, where, sub);
+		}
+	}
+	for (const struct cfg_key *k = keys; k->name; k++)
+		if (k->required && !config_setting_get_member(group, k->name))
+			cfg_error(ctx, group, "%smissing required key '%s%s'", where,
+				  path, k->name);
+}
+
+/* Topic segments must not contain the topic separator or odd bytes. */
+static int cfg_is_token(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
+			return 0;
+	return 1;
+}
+
+/* Accepted sources: rtsp://, rtsps://, file:// and plain paths. */
+static int cfg_url_ok(const char *url)
+{
+	const char *sep = strstr(url, "://");
+
+	if (!sep)
+		return url[0] != '\0';
+	return strncmp(url, "rtsp://", 7) == 0 || strncmp(url, "rtsps://", 8) == 0 ||
+	       strncmp(url, "file://", 7) == 0;
+}
+
+static int cfg_site_index(const char *site)
+{
+	for (int i = 0; cfg_sites[i]; i++)
+		if (strcmp(cfg_sites[i], site) == 0)
+			return i;
+	return -1;
+}
+
+static char *cfg_strdup_default(char *v, const char *def)
+{
+	return v ? v : strdup(def);
+}
+
+/* Checks of one camera that span keys; fills defaults. */
+static void cfg_camera_finish(struct cfg_ctx *ctx, const config_setting_t *s,
+			      struct vigil_camera *cam, const char *where)
+{
+	static const char *const url_keys[] = { "url", "detect_url", "record_url" };
+	char *urls[] = { cam->url, cam->detect_url, cam->record_url };
+
+	if (cam->id && !cfg_is_token(cam->id))
+		cfg_error(ctx, s, "%sid may only contain letters, digits, '_' and '-'",
+			  where);
+	if (cam->district && !cfg_is_token(cam->district))
+		cfg_error(ctx, s, "%sdistrict may only contain letters, digits, '_' and '-'",
+			  where);
+	if (cam->grid && !cfg_is_token(cam->grid))
+		cfg_error(ctx, s, "%sgrid may only contain letters, digits, '_' and '-'",
+			  where);
+	if (cam->site && cfg_site_index(cam->site) < 0)
+		cfg_error(ctx, s, "%ssite must be one of key, public, normal, not '%s'",
+			  where, cam->site);
+	for (int i = 0; i < 3; i++) {
+		char red[512];
+		if (!urls[i] || cfg_url_ok(urls[i]))
+			continue;
+		config_redact_url(urls[i], red, sizeof(red));
+		cfg_error(ctx, config_setting_get_member(s, url_keys[i]),
+			  "%s%s '%s' has an unsupported scheme (use rtsp://, rtsps://, file:// or a path)",
+			  where, url_keys[i], red);
+	}
+	if (!cam->url && !cam->detect_url)
+		cfg_error(ctx, s, "%smissing url (set url, or detect_url)", where);
+
+	if (!cam->detect_url && cam->url)
+		cam->detect_url = strdup(cam->url);
+	if (!cam->record_url && (cam->url || cam->detect_url))
+		cam->record_url = strdup(cam->url ? cam->url : cam->detect_url);
+	cam->district = cfg_strdup_default(cam->district, "none");
+	cam->grid = cfg_strdup_default(cam->grid, "none");
+	cam->site = cfg_strdup_default(cam->site, "normal");
+	cam->name = cfg_strdup_default(cam->name, cam->id ? cam->id : "");
+}
+
+static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list)
+{
+	struct vigil_config *cfg = ctx->cfg;
+	int n = config_setting_length(list);
+
+	cfg->cameras = calloc((size_t)n + 1, sizeof(*cfg->cameras));
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(list, (unsigned)i);
+		struct vigil_camera *cam = &cfg->cameras[cfg->ncameras++];
+		const char *id = NULL;
+		char where[160];
+
+		cam->line = (int)config_setting_source_line(s);
+		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
+			cfg_error(ctx, s, "cameras: element %d must be a group { ... }", i + 1);
+			continue;
+		}
+		config_setting_lookup_string(s, "id", &id);
+		if (id)
+			snprintf(where, sizeof(where), "camera '%s': ", id);
+		else
+			snprintf(where, sizeof(where), "camera #%d: ", i + 1);
+		cfg_walk(ctx, s, cfg_camera_keys, cam, where, "");
+		cfg_camera_finish(ctx, s, cam, where);
+		for (size_t j = 0; cam->id && j + 1 < cfg->ncameras; j++) {
+			if (cfg->cameras[j].id && strcmp(cfg->cameras[j].id, cam->id) == 0) {
+				cfg_error(ctx, s, "duplicate camera id '%s' (first defined at line %d)",
+					  cam->id, cfg->cameras[j].line);
+				break;
+			}
+		}
+	}
+	if (n == 0)
+		cfg_error(ctx, list, "cameras: the list is empty");
+}
+
+static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
+{
+	struct vigil_config *cfg = ctx->cfg;
+	const config_setting_t *pub = config_lookup(lc, "alerts.publish");
+
+	if (cfg->publish && strncmp(cfg->publish, "tcp://", 6) != 0 &&
+	    strncmp(cfg->publish, "ipc://", 6) != 0)
+		cfg_error(ctx, pub, "alerts.publish '%s' must be a tcp:// or ipc:// endpoint",
+			  cfg->publish);
+	if (cfg->instance && !cfg_is_token(cfg->instance))
+		cfg_error(ctx, config_lookup(lc, "instance"),
+			  "instance may only contain letters, digits, '_' and '-'");
+	cfg->instance = cfg_strdup_default(cfg->instance, "vigil");
+	cfg->data_dir = cfg_strdup_default(cfg->data_dir, "/var/lib/vigil");
+}
+
+int config_load(const char *path, struct vigil_config *cfg, FILE *err)
+{
+	struct cfg_ctx ctx = { .path = path, .err = err, .cfg = cfg };
+	config_t lc;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->file = strdup(path);
+	cfg->workers = 1;
+	config_init(&lc);
+	if (config_read_file(&lc, path) != CONFIG_TRUE) {
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+			cfg_error_at(&ctx, path, 0, "cannot read file");
+		else
+			cfg_error_at(&ctx, config_error_file(&lc), config_error_line(&lc),
+				     "%s", config_error_text(&lc));
+		config_destroy(&lc);
+		return ctx.errors;
+	}
+	cfg_walk(&ctx, config_root_setting(&lc), cfg_top_keys, cfg, "", "");
+	cfg_check_top(&ctx, &lc);
+	config_destroy(&lc);
+	return ctx.errors;
+}
+
+void config_free(struct vigil_config *cfg)
+{
+	if (!cfg)
+		return;
+	for (size_t i = 0; i < cfg->ncameras; i++) {
+		struct vigil_camera *c = &cfg->cameras[i];
+		free(c->id);
+		free(c->name);
+		free(c->district);
+		free(c->grid);
+		free(c->site);
+		free(c->url);
+		free(c->detect_url);
+		free(c->record_url);
+	}
+	free(cfg->cameras);
+	free(cfg->file);
+	free(cfg->instance);
+	free(cfg->data_dir);
+	free(cfg->publish);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+const char *config_site_severity(const char *site)
+{
+	int i = cfg_site_index(site);
+
+	return i < 0 ? "medium" : cfg_site_severities[i];
+}
+
+int config_worker_count(const struct vigil_config *cfg)
+{
+	long n = cfg->workers;
+
+	if (n <= 0)
+		n = sysconf(_SC_NPROCESSORS_ONLN);
+	if (n <= 0)
+		n = 1;
+	return (int)n;
+}
+
+void config_redact_url(const char *url, char *buf, size_t len)
+{
+	const char *scheme = strstr(url, "://");
+	const char *auth = scheme ? scheme + 3 : NULL;
+	const char *at = auth ? strchr(auth, '@') : NULL;
+	const char *slash = auth ? strchr(auth, '/') : NULL;
+	const char *colon;
+
+	if (!len)
+		return;
+	if (!at || (slash && slash < at)) {
+		snprintf(buf, len, "%s", url);
+		return;
+	}
+	colon = memchr(auth, ':', (size_t)(at - auth));
+	if (!colon) {
+		snprintf(buf, len, "%s", url);
+		return;
+	}
+	snprintf(buf, len, "%.*s:***%s", (int)(colon - url), url, at);
+}

@@ -1,0 +1,50 @@
+/* vigil configuration: load and check a libconfig file.
+ *
+ * config_load() reads the file, checks every key against the tables in
+ * config.c and fills struct vigil_config. Each problem is printed once as
+ * "FILE:LINE: message" to the given stream; the return value is the number
+ * of problems (0: the configuration is valid and fully filled in). */
+#ifndef VIGIL_CONFIG_H
+#define VIGIL_CONFIG_H
+
+#include <stdio.h>
+#include <stddef.h>
+
+struct vigil_camera {
+	char *id;         /* unique, [A-Za-z0-9_-], used in alert topics */
+	char *name;       /* human name, defaults to id */
+	char *district;   /* topic segment */
+	char *grid;       /* topic segment */
+	char *site;       /* priority class: key, public or normal */
+	char *url;        /* one URL for both detection and recording */
+	char *detect_url; /* analysis stream; defaults to url */
+	char *record_url; /* clip stream; defaults to url */
+	int line;         /* where the camera is defined */
+};
+
+struct vigil_config {
+	char *file;       /* path the config was read from */
+	char *instance;   /* names this daemon in alerts */
+	int workers;      /* worker processes; 0 means one per core */
+	char *data_dir;   /* journal, clips, runtime sockets */
+	char *publish;    /* alerts.publish: ZeroMQ PUB endpoint */
+	struct vigil_camera *cameras;
+	size_t ncameras;
+};
+
+/* Returns the number of errors printed to err (0 on success). The config
+ * must be released with config_free() whatever the result. */
+int config_load(const char *path, struct vigil_config *cfg, FILE *err);
+void config_free(struct vigil_config *cfg);
+
+/* Severity of alerts from a camera, derived from its site class. */
+const char *config_site_severity(const char *site);
+
+/* Number of worker processes to run for this config (resolves 0). */
+int config_worker_count(const struct vigil_config *cfg);
+
+/* Copy url into buf with any password replaced by "***", so that URLs
+ * can be logged. Always NUL-terminates. */
+void config_redact_url(const char *url, char *buf, size_t len);
+
+#endif

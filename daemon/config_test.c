@@ -1,0 +1,252 @@
+/* Tests of the configuration checker: each error kind names file and
+ * line, valid files fill in defaults, URLs are redacted. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "testing.h"
+
+struct loaded {
+	char path[64];
+	char *errors;     /* everything printed */
+	int nerrors;
+	struct vigil_config cfg;
+};
+
+static const char *ok_head =
+	"instance = \"t\";\n"
+	"workers = 2;\n"
+	"data_dir = \"/tmp/x\";\n"
+	"alerts = { publish = \"tcp://127.0.0.1:7700\"; };\n";
+
+/* Write text to a temporary file and load it; errors are captured. */
+static void load(struct loaded *l, const char *text)
+{
+	size_t size = 0;
+	FILE *mem = open_memstream(&l->errors, &size);
+	int fd;
+
+	snprintf(l->path, sizeof(l->path), "/tmp/vigil-config-test-XXXXXX");
+	fd = mkstemp(l->path);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		abort();
+	close(fd);
+	l->nerrors = config_load(l->path, &l->cfg, mem);
+	fclose(mem);
+}
+
+static void unload(struct loaded *l)
+{
+	unlink(l->path);
+	free(l->errors);
+	config_free(&l->cfg);
+}
+
+/* "PATH:LINE: message" expected among the errors. */
+static void expect_error(struct loaded *l, int line, const char *msg)
+{
+	char want[256];
+
+	snprintf(want, sizeof(want), "%s:%d: %s", l->path, line, msg);
+	CHECK_STR_CONTAINS(l->errors, want);
+}
+
+static void test_valid(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = (\n"
+		 "  { id = \"cam01\"; name = \"East gate\"; district = \"xiangcheng\";\n"
+		 "    grid = \"g01\"; site = \"key\"; url = \"rtsp://127.0.0.1:8554/walker\"; },\n"
+		 "  { id = \"cam02\"; detect_url = \"rtsp://h/sub\"; record_url = \"rtsp://h/main\"; }\n"
+		 ");\n");
+	load(&l, text);
+	CHECK(l.nerrors == 0);
+	CHECK(l.cfg.ncameras == 2);
+	CHECK(strcmp(l.cfg.instance, "t") == 0);
+	CHECK(l.cfg.workers == 2);
+	CHECK(strcmp(l.cfg.publish, "tcp://127.0.0.1:7700") == 0);
+	CHECK(strcmp(l.cfg.cameras[0].detect_url, "rtsp://127.0.0.1:8554/walker") == 0);
+	CHECK(strcmp(l.cfg.cameras[0].record_url, "rtsp://127.0.0.1:8554/walker") == 0);
+	CHECK(strcmp(l.cfg.cameras[0].district, "xiangcheng") == 0);
+	CHECK(l.cfg.cameras[0].line == 6);
+	CHECK(strcmp(l.cfg.cameras[1].detect_url, "rtsp://h/sub") == 0);
+	CHECK(strcmp(l.cfg.cameras[1].record_url, "rtsp://h/main") == 0);
+	CHECK(strcmp(l.cfg.cameras[1].name, "cam02") == 0);
+	CHECK(strcmp(l.cfg.cameras[1].site, "normal") == 0);
+	CHECK(strcmp(config_site_severity(l.cfg.cameras[0].site), "critical") == 0);
+	CHECK(strcmp(config_site_severity(l.cfg.cameras[1].site), "medium") == 0);
+	unload(&l);
+}
+
+static void test_shipped_example(void)
+{
+	struct vigil_config cfg;
+	int n = config_load("config/vigil.conf", &cfg, stderr);
+
+	CHECK(n == 0);
+	CHECK(cfg.ncameras >= 1);
+	config_free(&cfg);
+}
+
+static void test_unknown_key(void)
+{
+	struct loaded l;
+	char text[1024];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "colour = \"blue\";\n"
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\";\n"
+		 "  zoom = 3; } );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 2);
+	expect_error(&l, 5, "unknown key 'colour'");
+	expect_error(&l, 7, "camera 'a': unknown key 'zoom'");
+	unload(&l);
+}
+
+static void test_wrong_type(void)
+{
+	struct loaded l;
+
+	load(&l, "instance = \"t\";\nworkers = \"two\";\n"
+		 "alerts = { publish = 7700; };\n"
+		 "cameras = ( { id = 5; url = \"rtsp://h/a\"; } );\n");
+	CHECK(l.nerrors >= 3);
+	expect_error(&l, 2, "workers must be an integer");
+	expect_error(&l, 3, "alerts.publish must be a string");
+	expect_error(&l, 4, "camera #1: id must be a string");
+	unload(&l);
+}
+
+static void test_missing_url(void)
+{
+	struct loaded l;
+	char text[1024];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = (\n  { id = \"a\"; name = \"A\"; record_url = \"rtsp://h/a\"; }\n);\n");
+	load(&l, text);
+	CHECK(l.nerrors == 1);
+	expect_error(&l, 6, "camera 'a': missing url");
+	unload(&l);
+}
+
+static void test_duplicate_id(void)
+{
+	struct loaded l;
+	char text[1024];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = (\n"
+		 "  { id = \"a\"; url = \"rtsp://h/1\"; },\n"
+		 "  { id = \"b\"; url = \"rtsp://h/2\"; },\n"
+		 "  { id = \"a\"; url = \"rtsp://h/3\"; }\n);\n");
+	load(&l, text);
+	CHECK(l.nerrors == 1);
+	expect_error(&l, 8, "duplicate camera id 'a' (first defined at line 6)");
+	unload(&l);
+}
+
+static void test_bad_scheme(void)
+{
+	struct loaded l;
+	char text[1024];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = ( { id = \"a\";\n"
+		 "  url = \"http://admin:hunter2@cam/video\"; } );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 1);
+	expect_error(&l, 6, "camera 'a': url 'http://admin:***@cam/video' has an unsupported scheme");
+	CHECK(strstr(l.errors, "hunter2") == NULL);
+	unload(&l);
+}
+
+static void test_syntax_error(void)
+{
+	struct loaded l;
+
+	load(&l, "instance = \"t\";\nworkers = ;\n");
+	CHECK(l.nerrors == 1);
+	expect_error(&l, 2, "syntax error");
+	unload(&l);
+}
+
+static void test_missing_sections(void)
+{
+	struct loaded l;
+
+	load(&l, "instance = \"t\";\n");
+	CHECK(l.nerrors == 2);
+	expect_error(&l, 1, "missing required key 'alerts'");
+	expect_error(&l, 1, "missing required key 'cameras'");
+	unload(&l);
+}
+
+static void test_ranges_and_tokens(void)
+{
+	struct loaded l;
+
+	load(&l, "workers = 1000;\n"
+		 "alerts = { publish = \"udp://x\"; };\n"
+		 "cameras = ( { id = \"a.b\"; district = \"x y\"; site = \"vip\"; url = \"rtsp://h/a\"; } );\n");
+	expect_error(&l, 1, "workers must be between 0 and 256, not 1000");
+	expect_error(&l, 2, "alerts.publish 'udp://x' must be a tcp:// or ipc:// endpoint");
+	expect_error(&l, 3, "camera 'a.b': id may only contain");
+	expect_error(&l, 3, "camera 'a.b': district may only contain");
+	expect_error(&l, 3, "camera 'a.b': site must be one of key, public, normal, not 'vip'");
+	CHECK(l.nerrors == 5);
+	unload(&l);
+}
+
+static void test_unreadable(void)
+{
+	struct vigil_config cfg;
+	char *out = NULL;
+	size_t size = 0;
+	FILE *mem = open_memstream(&out, &size);
+
+	CHECK(config_load("/nonexistent/vigil.conf", &cfg, mem) == 1);
+	fclose(mem);
+	CHECK_STR_CONTAINS(out, "/nonexistent/vigil.conf: cannot read file");
+	free(out);
+	config_free(&cfg);
+}
+
+static void test_redact(void)
+{
+	char buf[256];
+
+	config_redact_url("rtsp://admin:s3cret@10.0.0.1:554/stream", buf, sizeof(buf));
+	CHECK(strcmp(buf, "rtsp://admin:***@10.0.0.1:554/stream") == 0);
+	config_redact_url("rtsp://10.0.0.1/a@b", buf, sizeof(buf));
+	CHECK(strcmp(buf, "rtsp://10.0.0.1/a@b") == 0);
+	config_redact_url("rtsp://user@host/x", buf, sizeof(buf));
+	CHECK(strcmp(buf, "rtsp://user@host/x") == 0);
+	config_redact_url("/srv/video.mp4", buf, sizeof(buf));
+	CHECK(strcmp(buf, "/srv/video.mp4") == 0);
+}
+
+int main(void)
+{
+	static const struct test_case cases[] = {
+		TEST(test_valid),
+		TEST(test_shipped_example),
+		TEST(test_unknown_key),
+		TEST(test_wrong_type),
+		TEST(test_missing_url),
+		TEST(test_duplicate_id),
+		TEST(test_bad_scheme),
+		TEST(test_syntax_error),
+		TEST(test_missing_sections),
+		TEST(test_ranges_and_tokens),
+		TEST(test_unreadable),
+		TEST(test_redact),
+		{ NULL, NULL }
+	};
+	return test_run("config", cases);
+}

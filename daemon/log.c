@@ -1,0 +1,72 @@
+/* vigil logging; see log.h. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char log_role[32] = "vigild";
+static int log_level = LOG_INFO;
+static int log_journal;
+
+static const char *const log_names[] = {
+	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"
+};
+
+void log_init(const char *role)
+{
+	snprintf(log_role, sizeof(log_role), "%s", role);
+	log_journal = getenv("JOURNAL_STREAM") != NULL;
+}
+
+void log_set_level(int prio)
+{
+	log_level = prio;
+}
+
+void vlog(int prio, const char *who, const char *fmt, ...)
+{
+	char line[1024];
+	size_t n = 0;
+	va_list ap;
+	int r;
+
+	if (prio > log_level)
+		return;
+	if (log_journal) {
+		r = snprintf(line, sizeof(line), "<%d>%s: ", prio, log_role);
+	} else {
+		struct timespec ts;
+		struct tm tm;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		r = snprintf(line, sizeof(line),
+			     "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-7s %s: ",
+			     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+			     tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+			     log_names[prio & 7], log_role);
+	}
+	n = (size_t)r;
+	if (who && n < sizeof(line)) {
+		r = snprintf(line + n, sizeof(line) - n, "%s: ", who);
+		n += (size_t)r;
+	}
+	if (n < sizeof(line)) {
+		va_start(ap, fmt);
+		r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+		va_end(ap);
+		n += (size_t)r;
+	}
+	if (n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	/* Drop trailing newlines (FFmpeg's messages carry one). */
+	while (n > 0 && line[n - 1] == '\n')
+		n--;
+	line[n++] = '\n';
+	if (write(STDERR_FILENO, line, n) < 0) {
+		/* Nowhere left to report it. */
+	}
+}
