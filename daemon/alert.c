@@ -1,0 +1,144 @@
+/* Alert payloads and the worker's alert queue; see alert.h. */
+#include "alert.h"
+
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+void alert_format_time(int64_t us, char *buf, size_t len)
+{
+	time_t sec = (time_t)(us / 1000000);
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (int)((us / 1000) % 1000));
+}
+
+static json_object *alert_round(double v)
+{
+	/* Four decimals are plenty for normalised coordinates. */
+	return json_object_new_double((double)(long long)(v * 10000.0 + 0.5) / 10000.0);
+}
+
+char *alert_to_json(const struct alert *a)
+{
+	json_object *o = json_object_new_object(), *boxes = json_object_new_array();
+	char ts[40];
+	char *out;
+
+	alert_format_time(a->ts_us, ts, sizeof(ts));
+	json_object_object_add(o, "id", json_object_new_string(a->id));
+	json_object_object_add(o, "phase", json_object_new_string(a->phase));
+	json_object_object_add(o, "type", json_object_new_string(a->type));
+	json_object_object_add(o, "severity", json_object_new_string(a->severity));
+	json_object_object_add(o, "camera", json_object_new_string(a->cam->id));
+	json_object_object_add(o, "name", json_object_new_string(a->cam->name));
+	json_object_object_add(o, "district", json_object_new_string(a->cam->district));
+	json_object_object_add(o, "grid", json_object_new_string(a->cam->grid));
+	json_object_object_add(o, "site", json_object_new_string(a->cam->site));
+	json_object_object_add(o, "ts", json_object_new_string(ts));
+	if (a->start_us && strcmp(a->phase, "end") == 0) {
+		alert_format_time(a->start_us, ts, sizeof(ts));
+		json_object_object_add(o, "started", json_object_new_string(ts));
+		json_object_object_add(o, "duration",
+			alert_round((double)(a->ts_us - a->start_us) / 1e6));
+	}
+	json_object_object_add(o, "score", alert_round(a->score));
+	json_object_object_add(o, "zone", NULL);
+	for (int i = 0; i < a->nboxes; i++) {
+		json_object *b = json_object_new_array();
+		json_object_array_add(b, alert_round(a->boxes[i].x));
+		json_object_array_add(b, alert_round(a->boxes[i].y));
+		json_object_array_add(b, alert_round(a->boxes[i].w));
+		json_object_array_add(b, alert_round(a->boxes[i].h));
+		json_object_array_add(boxes, b);
+	}
+	json_object_object_add(o, "boxes", boxes);
+	json_object_object_add(o, "clip", NULL);
+	json_object_object_add(o, "snapshot", NULL);
+	if (a->detail)
+		json_object_object_add(o, "detail", json_object_new_string(a->detail));
+	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return out;
+}
+
+int alert_queue_init(struct alert_queue *q, size_t cap)
+{
+	memset(q, 0, sizeof(*q));
+	q->items = calloc(cap, sizeof(*q->items));
+	if (!q->items)
+		return -ENOMEM;
+	q->cap = cap;
+	q->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (q->wake_fd < 0) {
+		free(q->items);
+		return -errno;
+	}
+	pthread_mutex_init(&q->lock, NULL);
+	return 0;
+}
+
+void alert_queue_destroy(struct alert_queue *q)
+{
+	char *s;
+
+	if (!q || !q->items)
+		return;
+	while ((s = alert_queue_pop(q)))
+		free(s);
+	free(q->items);
+	close(q->wake_fd);
+	pthread_mutex_destroy(&q->lock);
+	memset(q, 0, sizeof(*q));
+}
+
+int alert_queue_push(struct alert_queue *q, const struct alert *a)
+{
+	char *json = alert_to_json(a);
+	uint64_t one = 1;
+	int r = 0;
+
+	if (!json)
+		return -ENOMEM;
+	pthread_mutex_lock(&q->lock);
+	if (q->count == q->cap) {
+		q->dropped++;
+		r = -ENOBUFS;
+	} else {
+		q->items[(q->head + q->count) % q->cap] = json;
+		q->count++;
+		json = NULL;
+	}
+	pthread_mutex_unlock(&q->lock);
+	free(json);
+	if (r == 0 && write(q->wake_fd, &one, sizeof(one)) < 0) {
+		/* Counter saturated: the reader is already awake. */
+	}
+	return r;
+}
+
+char *alert_queue_pop(struct alert_queue *q)
+{
+	char *s = NULL;
+	uint64_t v;
+
+	pthread_mutex_lock(&q->lock);
+	if (q->count) {
+		s = q->items[q->head];
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+	}
+	if (!q->count && read(q->wake_fd, &v, sizeof(v)) < 0) {
+		/* Already drained. */
+	}
+	pthread_mutex_unlock(&q->lock);
+	return s;
+}

@@ -1,0 +1,51 @@
+/* Alerts as workers produce them, and the queue that carries them from
+ * camera threads to the worker's sending thread.
+ *
+ * A camera thread fills struct alert and calls alert_queue_push(), which
+ * serialises it to the JSON payload of DESIGN.md (without instance, seq
+ * and epoch: the relay adds those) and never blocks on the network. */
+#ifndef VIGIL_ALERT_H
+#define VIGIL_ALERT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "motion.h"
+
+struct alert {
+	const struct vigil_camera *cam;
+	const char *type;       /* motion, video_loss, video_restored, ... */
+	const char *phase;      /* start, update, end */
+	const char *id;         /* event id */
+	const char *severity;   /* critical, high, medium, low */
+	int64_t ts_us;          /* wall time of the triggering frame */
+	int64_t start_us;       /* wall time the event started (for end) */
+	float score;
+	const struct motion_box *boxes;
+	int nboxes;
+	const char *detail;     /* optional human text (errors) */
+};
+
+/* JSON payload of an alert; caller frees. NULL when out of memory. */
+char *alert_to_json(const struct alert *a);
+
+/* Format a wall-clock time as ISO 8601 UTC with milliseconds. */
+void alert_format_time(int64_t us, char *buf, size_t len);
+
+struct alert_queue {
+	pthread_mutex_t lock;
+	char **items;
+	size_t cap, head, count;
+	unsigned long dropped;
+	int wake_fd;            /* eventfd: readable while items wait */
+};
+
+int alert_queue_init(struct alert_queue *q, size_t cap);
+void alert_queue_destroy(struct alert_queue *q);
+/* Serialise and enqueue; returns 0 or -errno (queue full: -ENOBUFS). */
+int alert_queue_push(struct alert_queue *q, const struct alert *a);
+/* Take the oldest payload (caller frees) or NULL when empty. */
+char *alert_queue_pop(struct alert_queue *q);
+
+#endif

@@ -1,0 +1,118 @@
+/* Per-camera analysis; see analysis.h. */
+#include "analysis.h"
+
+#include <libavutil/pixdesc.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+#define ANALYSIS_START_FRAMES 3   /* frames with motion to start an event */
+
+void analysis_init(struct analysis *a, const struct vigil_camera *conf,
+		   struct alert_queue *alerts)
+{
+	memset(a, 0, sizeof(*a));
+	a->conf = conf;
+	a->alerts = alerts;
+	a->severity = config_site_severity(conf->site);
+	a->width = 320;
+	event_init(&a->motion_ev, ANALYSIS_START_FRAMES);
+}
+
+void analysis_emit(struct analysis *a, const char *type, const char *phase,
+		   const char *id, int64_t ts_us, int64_t start_us,
+		   const struct motion_result *r, const char *detail)
+{
+	struct alert al = {
+		.cam = a->conf, .type = type, .phase = phase, .id = id,
+		.severity = a->severity, .ts_us = ts_us, .start_us = start_us,
+		.score = r ? r->score : 0, .boxes = r ? r->boxes : NULL,
+		.nboxes = r ? r->nboxes : 0, .detail = detail,
+	};
+
+	if (alert_queue_push(a->alerts, &al) < 0)
+		log_err(a->conf->id, "alert queue full, %s %s alert dropped", type, phase);
+	else
+		log_info(a->conf->id, "alert %s %s id=%s", type, phase, id);
+}
+
+/* Motion, then the event engine, on one downscaled frame. */
+static void analysis_detect(struct analysis *a, const struct luma_frame *f)
+{
+	struct event_state *ev = &a->motion_ev;
+	struct motion_result r;
+	enum event_phase ph;
+	int64_t started = ev->first_us;
+
+	motion_process(&a->motion, f, &r);
+	atomic_fetch_add(&a->frames_analysed, 1);
+	if (r.nboxes > 0)
+		a->last = r;
+	ph = event_step(ev, r.nboxes > 0, f->wall_us, a->conf->id);
+	switch (ph) {
+	case EVENT_NONE:
+		break;
+	case EVENT_START:
+		analysis_emit(a, "motion", "start", ev->id, ev->first_us, 0, &a->last, NULL);
+		break;
+	case EVENT_UPDATE:
+		analysis_emit(a, "motion", "update", ev->id, f->wall_us, 0, &a->last, NULL);
+		break;
+	case EVENT_END:
+		analysis_emit(a, "motion", "end", ev->id, f->wall_us, started, NULL, NULL);
+		break;
+	}
+}
+
+void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
+{
+	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(frame->format);
+	int r;
+
+	if (frame->decode_error_flags || (frame->flags & AV_FRAME_FLAG_CORRUPT)) {
+		/* Concealment smear looks like motion: skip such frames. */
+		atomic_fetch_add(&a->frames_corrupt, 1);
+		return;
+	}
+	if (!d || (d->flags & AV_PIX_FMT_FLAG_RGB) || d->comp[0].depth != 8) {
+		snprintf(a->last_error, sizeof(a->last_error),
+			 "unsupported pixel format %s", d ? d->name : "?");
+		return;
+	}
+	r = luma_scaler_setup(&a->scaler, frame->width, frame->height, a->width);
+	if (r < 0)
+		return;
+	if (r > 0 || !a->motion_ready) {
+		/* New geometry: rebuild the analysis state. */
+		motion_free(&a->motion);
+		a->motion_ready = motion_init(&a->motion, a->scaler.out.width,
+					      a->scaler.out.height) == 0;
+		log_info(a->conf->id, "analysing %dx%d as %dx%d", frame->width,
+			 frame->height, a->scaler.out.width, a->scaler.out.height);
+	}
+	if (!a->motion_ready)
+		return;
+	luma_scale(&a->scaler, frame->data[0], frame->linesize[0]);
+	a->scaler.out.wall_us = wall_us;
+	a->scaler.out.pts_us = frame->best_effort_timestamp;
+	analysis_detect(a, &a->scaler.out);
+}
+
+void analysis_reset(struct analysis *a, int64_t wall_us)
+{
+	if (a->motion_ev.active) {
+		analysis_emit(a, "motion", "end", a->motion_ev.id, wall_us,
+			      a->motion_ev.first_us, NULL, NULL);
+		event_init(&a->motion_ev, ANALYSIS_START_FRAMES);
+	}
+	a->motion_ready = 0;
+}
+
+void analysis_free(struct analysis *a)
+{
+	if (!a)
+		return;
+	luma_scaler_free(&a->scaler);
+	motion_free(&a->motion);
+}

@@ -1,0 +1,378 @@
+/* Camera thread: ingest, decode, analysis; see camera.h. */
+#include "camera.h"
+
+#include <errno.h>
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/time.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+#define CAMERA_BACKOFF_MIN_US   1000000
+#define CAMERA_BACKOFF_MAX_US  30000000
+#define CAMERA_STABLE_US       60000000  /* streaming this long resets backoff */
+
+/* Camera id of the calling thread, so FFmpeg's log lines name it. */
+static __thread const char *camera_log_who;
+
+static int64_t camera_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t camera_wall_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Hide passwords of any URL inside a log line, in place. */
+static void camera_redact_text(char *line)
+{
+	char *p = line;
+
+	while ((p = strstr(p, "://"))) {
+		char *auth = p + 3, *end = auth, *at = NULL, *colon = NULL;
+		while (*end && *end != '/' && *end != ' ' && *end != '\'' && *end != '"') {
+			if (*end == '@')
+				at = end;
+			end++;
+		}
+		if (at)
+			colon = memchr(auth, ':', (size_t)(at - auth));
+		if (colon && at - colon > 1) {
+			memmove(colon + 4, at, strlen(at) + 1);
+			memcpy(colon + 1, "***", 3);
+		}
+		p = auth;
+	}
+}
+
+static void camera_av_log(void *avcl, int level, const char *fmt, va_list vl)
+{
+	static __thread int print_prefix = 1;
+	char line[1024];
+	int prio;
+
+	if (level > av_log_get_level())
+		return;
+	av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &print_prefix);
+	camera_redact_text(line);
+	if (level <= AV_LOG_ERROR)
+		prio = LOG_ERR;
+	else if (level <= AV_LOG_WARNING)
+		prio = LOG_WARNING;
+	else
+		prio = LOG_DEBUG;
+	vlog(prio, camera_log_who ? camera_log_who : "ffmpeg", "%s", line);
+}
+
+void camera_global_init(void)
+{
+	av_log_set_level(AV_LOG_ERROR);
+	av_log_set_callback(camera_av_log);
+	avformat_network_init();
+}
+
+const char *camera_state_name(int state)
+{
+	switch (state) {
+	case CAMERA_CONNECTING: return "connecting";
+	case CAMERA_STREAMING: return "streaming";
+	case CAMERA_DOWN: return "down";
+	}
+	return "?";
+}
+
+/* Polled by libavformat during blocking calls; sticky once it fires. */
+static int camera_interrupt(void *opaque)
+{
+	struct camera *c = opaque;
+
+	if (atomic_load(&c->stop))
+		return 1;
+	if (!c->timed_out && camera_mono_us() > c->deadline_us)
+		c->timed_out = 1;
+	return c->timed_out;
+}
+
+static void camera_set_error(struct camera *c, const char *what, int err)
+{
+	char buf[AV_ERROR_MAX_STRING_SIZE];
+
+	if (c->timed_out && !atomic_load(&c->stop))
+		snprintf(c->stats.last_error, sizeof(c->stats.last_error),
+			 "%s: timed out", what);
+	else
+		snprintf(c->stats.last_error, sizeof(c->stats.last_error), "%s: %s",
+			 what, av_make_error_string(buf, sizeof(buf), err));
+}
+
+struct camera_session {
+	AVFormatContext *fmt;
+	AVCodecContext *dec;
+	AVPacket *pkt;
+	AVFrame *frame;
+	int vidx;
+	int is_file;
+	int64_t start_mono;   /* for pacing file input in real time */
+	int64_t first_pts_us;
+};
+
+static void camera_close(struct camera_session *s)
+{
+	avcodec_free_context(&s->dec);
+	avformat_close_input(&s->fmt);
+	av_packet_free(&s->pkt);
+	av_frame_free(&s->frame);
+}
+
+/* Open the detect URL and its video decoder. */
+static int camera_open(struct camera *c, struct camera_session *s)
+{
+	const char *url = c->conf->detect_url;
+	AVDictionary *opts = NULL;
+	const AVCodec *codec;
+	AVStream *st;
+	char tmo[32];
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->is_file = strstr(url, "://") == NULL || strncmp(url, "file://", 7) == 0;
+	s->fmt = avformat_alloc_context();
+	s->pkt = av_packet_alloc();
+	s->frame = av_frame_alloc();
+	if (!s->fmt || !s->pkt || !s->frame)
+		return AVERROR(ENOMEM);
+	s->fmt->interrupt_callback.callback = camera_interrupt;
+	s->fmt->interrupt_callback.opaque = c;
+	if (!s->is_file) {
+		snprintf(tmo, sizeof(tmo), "%lld", (long long)c->read_timeout_us);
+		av_dict_set(&opts, "rtsp_transport", "tcp", 0);
+		av_dict_set(&opts, "timeout", tmo, 0);
+		av_dict_set(&opts, "allowed_media_types", "video", 0);
+	}
+	av_dict_set(&opts, "analyzeduration", "1000000", 0);
+	av_dict_set(&opts, "probesize", "1000000", 0);
+	c->timed_out = 0;
+	c->deadline_us = camera_mono_us() + c->open_timeout_us;
+	r = avformat_open_input(&s->fmt, url, NULL, &opts);
+	av_dict_free(&opts);
+	if (r < 0) {
+		camera_set_error(c, "open", r);
+		return r;
+	}
+	r = avformat_find_stream_info(s->fmt, NULL);
+	if (r < 0) {
+		camera_set_error(c, "probe", r);
+		return r;
+	}
+	r = av_find_best_stream(s->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+	if (r < 0) {
+		camera_set_error(c, "no video stream", r);
+		return r;
+	}
+	s->vidx = r;
+	st = s->fmt->streams[r];
+	s->dec = avcodec_alloc_context3(codec);
+	if (!s->dec)
+		return AVERROR(ENOMEM);
+	avcodec_parameters_to_context(s->dec, st->codecpar);
+	s->dec->thread_count = 1;
+	s->dec->skip_loop_filter = AVDISCARD_ALL;
+	s->dec->pkt_timebase = st->time_base;
+	r = avcodec_open2(s->dec, codec, NULL);
+	if (r < 0) {
+		camera_set_error(c, "decoder", r);
+		return r;
+	}
+	s->start_mono = camera_mono_us();
+	s->first_pts_us = AV_NOPTS_VALUE;
+	log_info(c->conf->id, "connected to %s: %s %dx%d", c->url_log,
+		 codec->name, st->codecpar->width, st->codecpar->height);
+	return 0;
+}
+
+/* Files are read at their own pace (as a camera would send them). */
+static void camera_pace(struct camera *c, struct camera_session *s)
+{
+	AVStream *st = s->fmt->streams[s->vidx];
+	int64_t pts = s->pkt->dts != AV_NOPTS_VALUE ? s->pkt->dts : s->pkt->pts;
+	int64_t us, wait;
+
+	if (pts == AV_NOPTS_VALUE)
+		return;
+	us = av_rescale_q(pts, st->time_base, AV_TIME_BASE_Q);
+	if (s->first_pts_us == AV_NOPTS_VALUE)
+		s->first_pts_us = us;
+	wait = s->start_mono + (us - s->first_pts_us) - camera_mono_us();
+	while (wait > 0 && !atomic_load(&c->stop)) {
+		int64_t step = wait > 100000 ? 100000 : wait;
+		av_usleep((unsigned)step);
+		wait -= step;
+	}
+}
+
+/* Decode one packet and analyse every frame it yields. */
+static int camera_decode(struct camera *c, struct camera_session *s, int64_t wall_us)
+{
+	int64_t t0 = camera_mono_us();
+	int r = avcodec_send_packet(s->dec, s->pkt);
+
+	if (r < 0 && r != AVERROR(EAGAIN) && r != AVERROR_INVALIDDATA)
+		return r;
+	while ((r = avcodec_receive_frame(s->dec, s->frame)) >= 0) {
+		atomic_fetch_add(&c->stats.frames_decoded, 1);
+		atomic_fetch_add(&c->stats.decode_us, (unsigned long)(camera_mono_us() - t0));
+		analysis_frame(&c->an, s->frame, wall_us);
+		av_frame_unref(s->frame);
+		t0 = camera_mono_us();
+	}
+	return r == AVERROR(EAGAIN) || r == AVERROR_EOF ? 0 : r;
+}
+
+/* First frame after (re)connecting: close an open video_loss event. */
+static void camera_streaming(struct camera *c, int64_t wall_us)
+{
+	atomic_store(&c->stats.state, CAMERA_STREAMING);
+	if (c->loss_id[0]) {
+		analysis_emit(&c->an, "video_restored", "end", c->loss_id, wall_us,
+			      c->loss_us, NULL, NULL);
+		c->loss_id[0] = '\0';
+	}
+}
+
+/* The stream failed after streaming: end motion, open video_loss. */
+static void camera_lost(struct camera *c)
+{
+	int64_t now = camera_wall_us();
+
+	analysis_reset(&c->an, now);
+	if (!c->loss_id[0]) {
+		c->loss_us = now;
+		snprintf(c->loss_id, sizeof(c->loss_id), "%s-loss-%lld", c->conf->id,
+			 (long long)(now / 1000));
+		analysis_emit(&c->an, "video_loss", "start", c->loss_id, now, 0, NULL,
+			      c->stats.last_error);
+	}
+}
+
+/* Read until the stream fails or stop is asked. Returns how long the
+ * session streamed, in microseconds (0: never produced a packet). */
+static int64_t camera_session(struct camera *c, struct camera_session *s)
+{
+	int64_t first = 0;
+	int r;
+
+	while (!atomic_load(&c->stop)) {
+		c->timed_out = 0;
+		c->deadline_us = camera_mono_us() + c->read_timeout_us;
+		r = av_read_frame(s->fmt, s->pkt);
+		if (r < 0) {
+			camera_set_error(c, "read", r);
+			break;
+		}
+		if (s->pkt->stream_index != s->vidx) {
+			av_packet_unref(s->pkt);
+			continue;
+		}
+		if (s->is_file)
+			camera_pace(c, s);
+		int64_t wall = camera_wall_us();
+		if (!first) {
+			first = camera_mono_us();
+			camera_streaming(c, wall);
+		}
+		atomic_fetch_add(&c->stats.packets_in, 1);
+		atomic_fetch_add(&c->stats.bytes_in, (unsigned long)s->pkt->size);
+		r = camera_decode(c, s, wall);
+		av_packet_unref(s->pkt);
+		if (r < 0) {
+			camera_set_error(c, "decode", r);
+			break;
+		}
+	}
+	return first ? camera_mono_us() - first : 0;
+}
+
+/* Sleep up to us microseconds, waking early when stop is asked. */
+static void camera_sleep(struct camera *c, int64_t us)
+{
+	while (us > 0 && !atomic_load(&c->stop)) {
+		int64_t step = us > 100000 ? 100000 : us;
+		av_usleep((unsigned)step);
+		us -= step;
+	}
+}
+
+static void *camera_main(void *arg)
+{
+	struct camera *c = arg;
+	int64_t backoff = CAMERA_BACKOFF_MIN_US;
+	unsigned seed = (unsigned)camera_mono_us() ^ (unsigned)(uintptr_t)c;
+
+	camera_log_who = c->conf->id;
+	while (!atomic_load(&c->stop)) {
+		struct camera_session s;
+		int64_t streamed = 0;
+
+		atomic_store(&c->stats.state, CAMERA_CONNECTING);
+		if (camera_open(c, &s) == 0)
+			streamed = camera_session(c, &s);
+		camera_close(&s);
+		if (atomic_load(&c->stop))
+			break;
+		atomic_store(&c->stats.state, CAMERA_DOWN);
+		if (streamed > 0)
+			camera_lost(c);
+		if (streamed >= CAMERA_STABLE_US)
+			backoff = CAMERA_BACKOFF_MIN_US;
+		/* Jitter of +-20% spreads reconnects of many cameras. */
+		int64_t wait = backoff + (int64_t)(rand_r(&seed) % 401 - 200) * backoff / 1000;
+		atomic_fetch_add(&c->stats.reconnects, 1);
+		log_warn(c->conf->id, "%s, retrying in %.1f s", c->stats.last_error,
+			 (double)wait / 1e6);
+		camera_sleep(c, wait);
+		if (streamed < CAMERA_STABLE_US)
+			backoff = backoff * 2 > CAMERA_BACKOFF_MAX_US ? CAMERA_BACKOFF_MAX_US
+								    : backoff * 2;
+	}
+	analysis_free(&c->an);
+	return NULL;
+}
+
+int camera_start(struct camera *c, const struct vigil_camera *conf,
+		 struct alert_queue *alerts)
+{
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->conf = conf;
+	analysis_init(&c->an, conf, alerts);
+	c->open_timeout_us = 10000000;
+	c->read_timeout_us = 5000000;
+	config_redact_url(conf->detect_url, c->url_log, sizeof(c->url_log));
+	r = pthread_create(&c->thread, NULL, camera_main, c);
+	if (r) {
+		log_err(conf->id, "cannot start camera thread: %s", strerror(r));
+		return -r;
+	}
+	c->started = 1;
+	return 0;
+}
+
+void camera_stop(struct camera *c)
+{
+	if (!c || !c->started)
+		return;
+	atomic_store(&c->stop, 1);
+	pthread_join(c->thread, NULL);
+	c->started = 0;
+}

@@ -1,0 +1,59 @@
+/* One camera: a thread that connects, reads, decodes and analyses.
+ *
+ * The per-frame loop is read -> decode -> downscale luma -> detect ->
+ * event -> alert. Every blocking libavformat call is bounded by an
+ * interrupt callback with a deadline; when the stream fails the camera is
+ * reported down and reconnected with exponential backoff. */
+#ifndef VIGIL_CAMERA_H
+#define VIGIL_CAMERA_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "alert.h"
+#include "analysis.h"
+#include "config.h"
+
+enum camera_state { CAMERA_CONNECTING, CAMERA_STREAMING, CAMERA_DOWN };
+
+struct camera_stats {
+	atomic_ulong packets_in;
+	atomic_ulong frames_decoded;
+	atomic_ulong bytes_in;
+	atomic_ulong decode_us;     /* total time spent in the decoder */
+	atomic_ulong reconnects;
+	atomic_int state;
+	char last_error[128];       /* written by the camera thread only */
+};
+
+struct camera {
+	const struct vigil_camera *conf;
+	char url_log[512];          /* detect URL with the password hidden */
+	int64_t open_timeout_us;
+	int64_t read_timeout_us;
+
+	pthread_t thread;
+	int started;
+	atomic_int stop;
+	int64_t deadline_us;        /* monotonic; blocking calls end after it */
+	int timed_out;              /* sticky: the deadline passed */
+
+	struct analysis an;
+	char loss_id[96];           /* open video_loss event, if any */
+	int64_t loss_us;
+
+	struct camera_stats stats;
+};
+
+/* Install the FFmpeg log callback that routes through vlog(); once per
+ * process, before any camera starts. */
+void camera_global_init(void);
+
+int camera_start(struct camera *c, const struct vigil_camera *conf,
+		 struct alert_queue *alerts);
+/* Ask the thread to stop, wait for it and free everything. NULL-safe. */
+void camera_stop(struct camera *c);
+const char *camera_state_name(int state);
+
+#endif

@@ -1,0 +1,106 @@
+/* vigild: the vigil daemon.
+ *
+ *   vigild -t -c FILE    check a configuration, print FILE:LINE: errors
+ *   vigild -c FILE       run in the foreground, log to stderr
+ *
+ * The same binary is the supervisor and, started by it with --child, the
+ * relay and the workers. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "relay.h"
+#include "supervisor.h"
+#include "worker.h"
+
+#define VIGIL_VERSION "0.1.0"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: vigild [-t] [-v] -c FILE\n"
+		"  -c, --config FILE  configuration file (default /etc/vigil/vigil.conf)\n"
+		"  -t, --test         check the configuration and exit (0 valid, 2 errors)\n"
+		"  -v, --verbose      log debug messages\n"
+		"  -V, --version      print the version\n"
+		"  -h, --help         this help\n");
+}
+
+/* "worker:I/N" -> index and count. */
+static int parse_worker_role(const char *role, int *index, int *count)
+{
+	return sscanf(role, "worker:%d/%d", index, count) == 2 && *count > 0 &&
+	       *index >= 0 && *index < *count ? 0 : -1;
+}
+
+static int run_child(const struct vigil_config *cfg, const char *role)
+{
+	char name[40];
+	int index, count;
+
+	if (strcmp(role, "relay") == 0) {
+		log_init("relay");
+		return relay_run(cfg);
+	}
+	if (parse_worker_role(role, &index, &count) == 0) {
+		snprintf(name, sizeof(name), "worker %d", index);
+		log_init(name);
+		return worker_run(cfg, index, count);
+	}
+	fprintf(stderr, "vigild: unknown child role '%s'\n", role);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "test", no_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "child", required_argument, NULL, 'C' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *path = "/etc/vigil/vigil.conf", *child = NULL;
+	struct vigil_config cfg;
+	int test = 0, opt, errors, status;
+
+	while ((opt = getopt_long(argc, argv, "c:tvVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 't': test = 1; break;
+		case 'v': log_set_level(LOG_DEBUG); break;
+		case 'V': printf("vigild %s\n", VIGIL_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		case 'C': child = optarg; break;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vigild: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	log_init(child ? child : "supervisor");
+	errors = config_load(path, &cfg, stderr);
+	if (errors) {
+		fprintf(stderr, "%s: %d error%s\n", path, errors, errors == 1 ? "" : "s");
+		config_free(&cfg);
+		return 2;
+	}
+	if (test) {
+		printf("%s: ok, %zu camera(s)\n", path, cfg.ncameras);
+		config_free(&cfg);
+		return 0;
+	}
+	if (child)
+		status = run_child(&cfg, child);
+	else
+		status = supervisor_run(&cfg, path);
+	config_free(&cfg);
+	return status;
+}
