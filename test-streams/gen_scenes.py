@@ -1,0 +1,398 @@
+#!/usr/bin/python3
+"""Generate synthetic surveillance scenes with ground truth.
+
+For every scene in SCENES this writes DIR/NAME.mp4 (H.264 or HEVC, encoded
+by the ffmpeg command line tool) and DIR/NAME.json (what happens in the
+scene and when).  Both the ffmpeg filter graph and the ground truth are
+derived from the same scene description, so they cannot drift apart.
+
+The background is a procedural street (sky, buildings with windows, a
+tiled sidewalk and a road) rendered once per run as a single image and
+then repeated; temporal sensor noise is added on top of every frame.
+
+To add a scene, append a Scene to SCENES.  New kinds of content go into
+Mover (moving objects) or into EFFECTS (whole-frame changes such as a
+lighting step): each effect kind is one small function that returns its
+filter and its nuisance entry.
+
+Usage: gen_scenes.py --out DIR [--only NAME,...] [--size WxH] [--fps N]
+"""
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+REF_HEIGHT = 720          # object sizes below are given at this height
+TRACK_STEP = 0.5          # seconds between ground-truth track samples
+BITRATE = "2M"
+
+
+@dataclasses.dataclass(frozen=True)
+class Mover:
+    """An object crossing the frame horizontally at constant speed.
+
+    enter: time its leading edge reaches the entry edge (first visible)
+    leave: time its trailing edge passes the far edge (fully gone)
+    width, height: size in pixels at REF_HEIGHT (scaled with the frame)
+    ground: where its bottom edge sits, as a fraction of frame height
+    direction: +1 enters on the left, -1 enters on the right
+    look: name of the texture in LOOKS
+    """
+    enter: float
+    leave: float
+    width: int = 110
+    height: int = 240
+    ground: float = 0.86
+    direction: int = 1
+    look: str = "person"
+
+
+@dataclasses.dataclass(frozen=True)
+class Effect:
+    """A whole-frame change at time `at`; kind selects a function in EFFECTS."""
+    kind: str
+    at: float
+    amount: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Scene:
+    name: str
+    duration: float = 16.0
+    codec: str = "h264"            # "h264" or "hevc"
+    noise: int = 9                 # ffmpeg noise strength (luma sigma ~0.53x)
+    movers: tuple = ()
+    effects: tuple = ()
+
+
+SCENES = [
+    Scene("static"),
+    Scene("walker", movers=(Mover(enter=4.0, leave=11.0),)),
+    Scene("lights", effects=(Effect("lights", at=6.0, amount=25),)),
+]
+
+
+# ---------------------------------------------------------------- geometry
+
+def even(v):
+    """Round to the nearest even integer (4:2:0 chroma needs even sizes)."""
+    return int(round(v / 2.0)) * 2
+
+
+class Placed:
+    """A Mover placed in a frame of a given size: pixel size and path."""
+
+    def __init__(self, mover, width, height):
+        self.m = mover
+        self.fw, self.fh = width, height
+        scale = height / REF_HEIGHT
+        self.w = even(mover.width * scale)
+        self.h = even(mover.height * scale)
+        self.y = even(mover.ground * height - self.h)
+        if mover.direction > 0:
+            self.x0, self.x1 = -self.w, width
+        else:
+            self.x0, self.x1 = width, -self.w
+        self.speed = (self.x1 - self.x0) / (mover.leave - mover.enter)
+
+    def x_expr(self):
+        """Overlay x position as an ffmpeg expression of t."""
+        return "%r+%r*(t-%r)" % (float(self.x0), self.speed, self.m.enter)
+
+    def x_at(self, t):
+        """Left edge at time t, evaluated exactly like x_expr."""
+        return self.x0 + self.speed * (t - self.m.enter)
+
+    def visible_box(self, t):
+        """Visible part of the object at time t in pixels, or None."""
+        if not (self.m.enter <= t <= self.m.leave):
+            return None
+        x = self.x_at(t)
+        left, right = max(0.0, x), min(float(self.fw), x + self.w)
+        top, bottom = max(0, self.y), min(self.fh, self.y + self.h)
+        if right - left <= 0 or bottom - top <= 0:
+            return None
+        return (left, float(top), right - left, float(bottom - top))
+
+    def norm(self, box):
+        x, y, w, h = box
+        return [round(x / self.fw, 4), round(y / self.fh, 4),
+                round(w / self.fw, 4), round(h / self.fh, 4)]
+
+
+def mover_event(placed, fps):
+    """Ground truth motion event for one placed mover.
+
+    The box is the union of the visible boxes at every frame time inside
+    the event; the track samples the visible box every TRACK_STEP seconds.
+    """
+    m = placed.m
+    boxes = []
+    n0, n1 = int(math.ceil(m.enter * fps)), int(math.floor(m.leave * fps))
+    for n in range(n0, n1 + 1):
+        b = placed.visible_box(n / fps)
+        if b:
+            boxes.append(b)
+    x0 = min(b[0] for b in boxes)
+    y0 = min(b[1] for b in boxes)
+    x1 = max(b[0] + b[2] for b in boxes)
+    y1 = max(b[1] + b[3] for b in boxes)
+    track = []
+    k = 0
+    while m.enter + k * TRACK_STEP <= m.leave + 1e-9:
+        t = round(m.enter + k * TRACK_STEP, 3)
+        b = placed.visible_box(t)
+        if b:
+            track.append([t] + placed.norm(b))
+        k += 1
+    return {"type": "motion", "start": m.enter, "end": m.leave,
+            "box": placed.norm((x0, y0, x1 - x0, y1 - y0)), "track": track}
+
+
+# ------------------------------------------------------------------ images
+
+def hash01(n):
+    """ffmpeg expression: a pseudo-random value in [0,1) from number n."""
+    return "mod(abs(sin((%s)*12.9898+4.1)*43758.5453),1)" % n
+
+
+def street_geq():
+    """geq filter drawing the street background (YUV planes).
+
+    Registers: 0 = building index, 1 = roof line of that building,
+    2/3 = position inside the window grid.
+    """
+    cols = 8
+    roof = "st(0,floor(X*%d/W));st(1,H*(0.06+0.30*%s));" % (cols, hash01("ld(0)"))
+    window = "between(ld(2),7,24)*between(ld(3),10,30)"
+    lit = hash01("ld(0)*31+floor(X/32)+floor((Y-ld(1))/40)*7")
+    lum = (roof + "st(2,mod(X,32));st(3,mod(Y-ld(1),40));"
+           "if(lt(Y,ld(1)),215-70*Y/H+6*sin(X/37)*sin(Y/23),"
+           " if(lt(Y,0.62*H),"
+           "  if(%s,35+150*gt(%s,0.6)+20*%s,"
+           "   60+90*%s+12*sin(Y/3)*lt(mod(X,W/%d),8)),"
+           "  if(lt(Y,0.72*H),150-40*(lt(mod(X,64),3)+lt(mod(Y,24),3)),"
+           "   70+6*sin(X/3+Y/5)+4*sin(X/41-Y/17)"
+           "   +146*between(Y,0.84*H,0.855*H)*lt(mod(X,200),120))))"
+           % (window, lit, hash01("floor(X/32)*3+floor(Y/40)"),
+              hash01("ld(0)+0.5"), cols))
+    # Sky is bluish, buildings get a per-building tint, the ground is grey.
+    tint = lambda seed, amp: ("%d*(%s-0.5)" % (amp, hash01("ld(0)+%s" % seed)))
+    region = roof + "if(lt(Y,ld(1)),0,if(lt(Y,0.62*H),1,2))"
+    cb = "st(4,%s);128+if(eq(ld(4),0),14,if(eq(ld(4),1),%s,0))" % (region, tint("0.5", 20))
+    cr = "st(4,%s);128+if(eq(ld(4),0),-6,if(eq(ld(4),1),%s,0))" % (region, tint("0.7", 16))
+    return "geq=lum='%s':cb='%s':cr='%s'" % (lum, cb, cr)
+
+
+def person_geq():
+    """geq filter drawing a person (RGBA): head, striped shirt with arms
+    spanning the full width, two legs reaching the bottom edge."""
+    u, v = "(X/W)", "(Y/H)"
+    head = "lt(%s,0.16)*lt(pow((%s-0.5)/0.24,2)+pow((%s-0.08)/0.08,2),1)" % (v, u, v)
+    torso = "between(%s,0.16,0.58)" % v
+    legs = "gte(%s,0.58)*(between(%s,0.12,0.46)+between(%s,0.54,0.88))" % (v, u, u)
+    stripe = "lt(mod(Y,14),5)"
+
+    def chan(skin, shirt, dark, jeans):
+        return ("if(%s,%d,if(%s,if(%s,%d,%d),if(%s,%d+12*sin(X*1.7+Y*0.9),0)))"
+                % (head, skin, torso, stripe, dark, shirt, legs, jeans))
+    alpha = "255*gt(%s+%s+%s,0)" % (head, torso, legs)
+    return ("geq=r='%s':g='%s':b='%s':a='%s'"
+            % (chan(222, 235, 120, 40), chan(180, 165, 40, 50),
+               chan(150, 40, 30, 95), alpha))
+
+
+LOOKS = {"person": person_geq}
+
+
+def render_image(path, size, filt, work_fmt, out_fmt):
+    """Render a single frame of `filt` (drawn in work_fmt) into a PNG."""
+    graph = "nullsrc=s=%dx%d,format=%s,%s" % (size[0], size[1], work_fmt, filt)
+    run_ffmpeg(["-f", "lavfi", "-i", graph, "-frames:v", "1",
+                "-pix_fmt", out_fmt, path])
+
+
+def look_key(placed):
+    """Name of the image for a mover: its look at its pixel size."""
+    return "%s_%dx%d" % (placed.m.look, placed.w, placed.h)
+
+
+# ----------------------------------------------------------------- effects
+
+def effect_lights(effect, fps):
+    """Global brightness step of `amount` luma levels from `at` on."""
+    filt = "lutyuv=y='clip(val+%d,0,255)':enable='gte(t,%r)'" % (
+        int(effect.amount), effect.at)
+    return filt, {"type": "lights", "at": effect.at}
+
+
+EFFECTS = {"lights": effect_lights}
+
+
+# ----------------------------------------------------------- scene → files
+
+def filter_graph(scene, size, fps):
+    """Build the -filter_complex graph for a scene.
+
+    Input 0 is the background image, input 1+i the look of mover i.
+    Each image is a single frame repeated in memory by the loop filter.
+    """
+    w, h = size
+    rep = "loop=loop=-1:size=1,setpts=N/(%d*TB)" % fps
+    parts = ["[0:v]%s,format=yuv420p[v0]" % rep]
+    cur = "v0"
+    for i, m in enumerate(scene.movers):
+        p = Placed(m, w, h)
+        parts.append("[%d:v]%s,format=yuva420p[m%d]" % (i + 1, rep, i))
+        parts.append("[%s][m%d]overlay=x='%s':y=%d:eval=frame"
+                     ":enable='between(t,%r,%r)'[v%d]"
+                     % (cur, i, p.x_expr(), p.y, m.enter, m.leave, i + 1))
+        cur = "v%d" % (i + 1)
+    chain = [EFFECTS[e.kind](e, fps)[0] for e in scene.effects]
+    n = scene.noise
+    chain.append("noise=c0s=%d:c0f=t:c1s=%d:c1f=t:c2s=%d:c2f=t"
+                 % (n, max(1, n // 3), max(1, n // 3)))
+    chain.append("format=yuv420p")
+    parts.append("[%s]%s[out]" % (cur, ",".join(chain)))
+    return ";".join(parts)
+
+
+def ground_truth(scene, size, fps):
+    w, h = size
+    events = [mover_event(Placed(m, w, h), fps) for m in scene.movers]
+    events.sort(key=lambda e: e["start"])
+    nuisance = [EFFECTS[e.kind](e, fps)[1] for e in scene.effects]
+    return {"scene": scene.name, "width": w, "height": h, "fps": fps,
+            "duration": float(scene.duration), "codec": scene.codec,
+            "events": events, "nuisance": nuisance}
+
+
+def encoder_args(codec, fps):
+    """Encoder options: GOP of 2 s, no B-frames, ~2 Mb/s, fast preset."""
+    gop = 2 * fps
+    if codec == "h264":
+        return ["-c:v", "libx264", "-preset", "veryfast", "-g", str(gop),
+                "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", "0"]
+    if codec == "hevc":
+        return ["-c:v", "libx265", "-preset", "veryfast", "-tag:v", "hvc1",
+                "-x265-params", "keyint=%d:min-keyint=%d:scenecut=0:bframes=0:log-level=error"
+                % (gop, gop)]
+    raise ValueError("unknown codec %r" % codec)
+
+
+def run_ffmpeg(args):
+    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y"] + args
+    r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        sys.stderr.write(r.stderr.decode(errors="replace"))
+        raise RuntimeError("ffmpeg failed: %s" % " ".join(cmd))
+
+
+def encode(scene, size, fps, images, out_path):
+    """Render and encode one scene into out_path (written atomically)."""
+    inputs = ["-framerate", str(fps), "-i", images["background"]]
+    for m in scene.movers:
+        key = look_key(Placed(m, *size))
+        inputs += ["-framerate", str(fps), "-i", images[key]]
+    tmp = out_path + ".part"
+    run_ffmpeg(inputs + [
+        "-filter_complex", filter_graph(scene, size, fps), "-map", "[out]",
+        "-frames:v", str(int(round(scene.duration * fps))), "-r", str(fps),
+        "-pix_fmt", "yuv420p"] + encoder_args(scene.codec, fps) + [
+        "-b:v", BITRATE, "-maxrate", BITRATE, "-bufsize", BITRATE,
+        "-movflags", "+faststart", "-an", "-f", "mp4", tmp])
+    os.replace(tmp, out_path)
+
+
+def truth_json(truth):
+    """Ground truth as indented JSON with number lists kept on one line."""
+    text = json.dumps(truth, indent=2)
+    return re.sub(r"\[[-0-9.,\s]*\]",
+                  lambda m: re.sub(r"\s+", "", m.group(0)).replace(",", ", "),
+                  text) + "\n"
+
+
+def up_to_date(mp4, js, truth_text):
+    """True when both outputs exist, are newer than this generator and
+    the stored ground truth matches what would be written now."""
+    try:
+        src = os.path.getmtime(os.path.abspath(__file__))
+        if min(os.path.getmtime(mp4), os.path.getmtime(js)) < src:
+            return False
+        with open(js) as f:
+            return f.read() == truth_text
+    except OSError:
+        return False
+
+
+def parse_size(text):
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError("size must look like 1280x720")
+    if w <= 0 or h <= 0 or w % 2 or h % 2:
+        raise argparse.ArgumentTypeError("size must be positive and even")
+    return w, h
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Generate synthetic scenes with ground truth.")
+    ap.add_argument("--out", required=True, help="output directory")
+    ap.add_argument("--only", help="comma-separated scene names")
+    ap.add_argument("--size", type=parse_size, default=(1280, 720), help="WxH")
+    ap.add_argument("--fps", type=int, default=25)
+    args = ap.parse_args()
+
+    scenes = SCENES
+    if args.only:
+        wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        known = {s.name for s in SCENES}
+        bad = [n for n in wanted if n not in known]
+        if bad:
+            ap.error("unknown scene(s): %s (known: %s)"
+                     % (", ".join(bad), ", ".join(sorted(known))))
+        scenes = [s for s in SCENES if s.name in wanted]
+
+    os.makedirs(args.out, exist_ok=True)
+    todo = []
+    for s in scenes:
+        truth = truth_json(ground_truth(s, args.size, args.fps))
+        mp4 = os.path.join(args.out, s.name + ".mp4")
+        js = os.path.join(args.out, s.name + ".json")
+        if up_to_date(mp4, js, truth):
+            print("gen_scenes: %s up to date" % s.name)
+        else:
+            todo.append((s, mp4, js, truth))
+    if not todo:
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="scenes-") as tmp:
+        images = {"background": os.path.join(tmp, "background.png")}
+        # Fine static grain on top of the drawn street gives texture at
+        # the smallest scale.
+        render_image(images["background"], args.size,
+                     street_geq() + ",noise=alls=6:all_seed=7", "yuv444p", "rgb24")
+        for s, _, _, _ in todo:
+            for m in s.movers:
+                p = Placed(m, *args.size)
+                key = look_key(p)
+                if key not in images:
+                    images[key] = os.path.join(tmp, key + ".png")
+                    render_image(images[key], (p.w, p.h), LOOKS[m.look](), "rgba", "rgba")
+        for s, mp4, js, truth in todo:
+            print("gen_scenes: %s ..." % s.name, flush=True)
+            encode(s, args.size, args.fps, images, mp4)
+            with open(js + ".part", "w") as f:
+                f.write(truth)
+            os.replace(js + ".part", js)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
