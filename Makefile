@@ -29,7 +29,7 @@ DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ     := $(DAEMON_LIB:%.c=$(BUILD)/%.o)
 TEST_BIN    := $(DAEMON_TEST:daemon/%.c=$(BUILD)/tests/%)
 
-PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail
+PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail $(BUILD)/vigilctl
 
 .PHONY: all check unit e2e demo deps scenes clean
 .SECONDARY:
@@ -62,6 +62,13 @@ $(BUILD)/tools/%.o: tools/%.c
 
 $(BUILD)/vigil-tail: $(BUILD)/tools/vigil-tail.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(TAIL_PKGS))
+
+# vigilctl: a dispatcher plus one tools/ctl_<name>.c per subcommand; it may
+# use the daemon's modules (config, ...).
+CTL_SRC := tools/vigilctl.c $(wildcard tools/ctl_*.c)
+$(BUILD)/tools/vigilctl.o $(CTL_SRC:%.c=$(BUILD)/%.o): CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) -Idaemon
+$(BUILD)/vigilctl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm
 
 # Synthetic scenes with ground truth (H.264 files + JSON), made once.
 scenes: $(BUILD)/scenes/.done

@@ -1,0 +1,14 @@
+/* vigilctl: the operator's command-line tool.
+ *
+ * Each subcommand lives in its own file (tools/ctl_<name>.c) and is one
+ * row of the table in vigilctl.c: name, entry point, one line of help. */
+#ifndef VIGILCTL_H
+#define VIGILCTL_H
+
+struct ctl_command {
+	const char *name;
+	int (*run)(int argc, char **argv);   /* argv[0] is the subcommand */
+	const char *help;
+};
+
+#endif
