@@ -1,0 +1,42 @@
+"""vigild -t: configuration check from the command line."""
+import subprocess
+
+from conftest import ROOT, VIGILD
+
+
+def run(*args):
+    return subprocess.run([VIGILD, *args], capture_output=True, text=True, timeout=30)
+
+
+def test_shipped_config_is_valid():
+    r = run("-t", "-c", ROOT + "/config/vigil.conf")
+    assert r.returncode == 0, r.stderr
+    assert "ok" in r.stdout
+
+
+def test_errors_name_file_and_line(tmp_path):
+    conf = tmp_path / "bad.conf"
+    conf.write_text(
+        'instance = "x";\n'
+        'alerts = { publish = "tcp://127.0.0.1:7700"; };\n'
+        'cameras = (\n'
+        '  { id = "a"; url = "ftp://user:pw1234@host/x"; },\n'
+        '  { id = "a"; url = "rtsp://h/y"; colour = "red"; },\n'
+        '  { id = "b"; workers = 3; }\n'
+        ');\n')
+    r = run("-t", "-c", str(conf))
+    assert r.returncode == 2
+    lines = r.stderr.splitlines()
+    assert "%s:4: camera 'a': url 'ftp://user:***@host/x' has an unsupported scheme" \
+        " (use rtsp://, rtsps://, file:// or a path)" % conf in lines
+    assert "%s:5: camera 'a': unknown key 'colour'" % conf in lines
+    assert "%s:5: duplicate camera id 'a' (first defined at line 4)" % conf in lines
+    assert "%s:6: camera 'b': unknown key 'workers'" % conf in lines
+    assert "%s:6: camera 'b': missing url (set url, or detect_url)" % conf in lines
+    assert "pw1234" not in r.stderr
+
+
+def test_bad_usage():
+    r = run("--bogus")
+    assert r.returncode == 2
+    assert "usage" in r.stderr
