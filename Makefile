@@ -11,7 +11,7 @@ CC      ?= gcc
 PYTHON  ?= /usr/bin/python3
 BUILD   ?= build
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP -Iplugins
 LDFLAGS += -pthread
 
 DAEMON_PKGS := libavformat libavcodec libavutil libzmq libconfig json-c
@@ -31,9 +31,13 @@ TEST_BIN    := $(DAEMON_TEST:daemon/%.c=$(BUILD)/tests/%)
 
 PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail $(BUILD)/vigilctl
 
-.PHONY: all check unit e2e demo deps scenes clean
+# Detector plugins: plugins/<name>/*.c -> build/plugins/<name>.so.
+PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
+PLUGINS := $(sort $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so))
+
+.PHONY: all check unit e2e eval demo deps scenes clean
 .SECONDARY:
-all: $(PROGRAMS) $(TEST_BIN)
+all: $(PROGRAMS) $(PLUGINS) $(TEST_BIN)
 
 deps:
 	@./scripts/install-deps.sh
@@ -43,11 +47,21 @@ $(BUILD)/daemon/%.o: daemon/%.c
 	$(CC) $(CFLAGS) $(call pc_cflags,$(DAEMON_PKGS)) -c $< -o $@
 
 $(BUILD)/vigild: $(DAEMON_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm -ldl
+
+$(BUILD)/plugins/%.o: plugins/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+# A plugin exports only its descriptor (vigil_plugin).
+.SECONDEXPANSION:
+plugin_objs = $(patsubst plugins/%.c,$(BUILD)/plugins/%.o,$(wildcard plugins/$(1)/*.c))
+$(BUILD)/plugins/%.so: $$(call plugin_objs,$$*)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ -lm
 
 $(BUILD)/tests/%_test: $(BUILD)/daemon/%_test.o $(LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm -ldl
 
 $(BUILD)/test-streams/%.o: test-streams/%.c
 	@mkdir -p $(@D)
@@ -68,7 +82,7 @@ $(BUILD)/vigil-tail: $(BUILD)/tools/vigil-tail.o
 CTL_SRC := tools/vigilctl.c $(wildcard tools/ctl_*.c)
 $(BUILD)/tools/vigilctl.o $(CTL_SRC:%.c=$(BUILD)/%.o): CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) -Idaemon
 $(BUILD)/vigilctl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm -ldl
 
 # Synthetic scenes with ground truth (H.264 files + JSON), made once.
 scenes: $(BUILD)/scenes/.done
@@ -76,10 +90,10 @@ $(BUILD)/scenes/.done: test-streams/gen_scenes.py
 	$(PYTHON) test-streams/gen_scenes.py --out $(BUILD)/scenes
 	@touch $@
 
-unit: $(TEST_BIN)
+unit: $(TEST_BIN) $(PLUGINS)
 	@./scripts/run-unit.sh $(TEST_BIN)
 
-e2e: $(PROGRAMS) scenes
+e2e: $(PROGRAMS) $(PLUGINS) scenes
 	$(PYTHON) -m pytest -v tests/
 
 check: deps

@@ -193,6 +193,10 @@ static int camera_open(struct camera *c, struct camera_session *s)
 		camera_set_error(c, "decoder", r);
 		return r;
 	}
+	if (st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0)
+		analysis_set_fps(&c->an, av_q2d(st->avg_frame_rate));
+	else if (st->r_frame_rate.num > 0 && st->r_frame_rate.den > 0)
+		analysis_set_fps(&c->an, av_q2d(st->r_frame_rate));
 	s->start_mono = camera_mono_us();
 	s->first_pts_us = AV_NOPTS_VALUE;
 	log_info(c->conf->id, "connected to %s: %s %dx%d", c->url_log,
@@ -244,7 +248,7 @@ static void camera_streaming(struct camera *c, int64_t wall_us)
 	atomic_store(&c->stats.state, CAMERA_STREAMING);
 	if (c->loss_id[0]) {
 		analysis_emit(&c->an, "video_restored", "end", c->loss_id, wall_us,
-			      c->loss_us, NULL, NULL);
+			      c->loss_us, NULL);
 		c->loss_id[0] = '\0';
 	}
 }
@@ -259,7 +263,7 @@ static void camera_lost(struct camera *c)
 		c->loss_us = now;
 		snprintf(c->loss_id, sizeof(c->loss_id), "%s-loss-%lld", c->conf->id,
 			 (long long)(now / 1000));
-		analysis_emit(&c->an, "video_loss", "start", c->loss_id, now, 0, NULL,
+		analysis_emit(&c->an, "video_loss", "start", c->loss_id, now, 0,
 			      c->stats.last_error);
 	}
 }
@@ -349,13 +353,13 @@ static void *camera_main(void *arg)
 }
 
 int camera_start(struct camera *c, const struct vigil_camera *conf,
-		 struct alert_queue *alerts)
+		 const char *plugin_dir, struct alert_queue *alerts)
 {
 	int r;
 
 	memset(c, 0, sizeof(*c));
 	c->conf = conf;
-	analysis_init(&c->an, conf, alerts);
+	analysis_init(&c->an, conf, plugin_dir, alerts);
 	c->open_timeout_us = 10000000;
 	c->read_timeout_us = 5000000;
 	config_redact_url(conf->detect_url, c->url_log, sizeof(c->url_log));

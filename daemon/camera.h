@@ -51,7 +51,7 @@ struct camera {
 void camera_global_init(void);
 
 int camera_start(struct camera *c, const struct vigil_camera *conf,
-		 struct alert_queue *alerts);
+		 const char *plugin_dir, struct alert_queue *alerts);
 /* Ask the thread to stop, wait for it and free everything. NULL-safe. */
 void camera_stop(struct camera *c);
 const char *camera_state_name(int state);

@@ -14,32 +14,13 @@
 #include <string.h>
 #include <unistd.h>
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_GROUP, CFG_LIST };
-
-struct cfg_ctx;
-typedef void (*cfg_list_fn)(struct cfg_ctx *ctx, const config_setting_t *list);
-
-struct cfg_key {
-	const char *name;
-	enum cfg_type type;
-	size_t offset;                /* field in the struct being filled */
-	int required;
-	long min, max;                /* CFG_INT range */
-	const struct cfg_key *sub;    /* CFG_GROUP: keys of the group */
-	cfg_list_fn list;             /* CFG_LIST: walks the elements */
-};
-
-struct cfg_ctx {
-	const char *path;
-	FILE *err;
-	int errors;
-	struct vigil_config *cfg;
-};
+#include "config_int.h"
 
 static const char *const cfg_sites[] = { "key", "public", "normal", NULL };
 static const char *const cfg_site_severities[] = { "critical", "high", "medium" };
 
-static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list);
+static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list,
+			void *base, const char *where);
 
 #define CAM(f) offsetof(struct vigil_camera, f)
 #define TOP(f) offsetof(struct vigil_config, f)
@@ -53,6 +34,9 @@ static const struct cfg_key cfg_camera_keys[] = {
 	{ "url", CFG_STR, CAM(url), 0, 0, 0, NULL, NULL },
 	{ "detect_url", CFG_STR, CAM(detect_url), 0, 0, 0, NULL, NULL },
 	{ "record_url", CFG_STR, CAM(record_url), 0, 0, 0, NULL, NULL },
+	{ "zones", CFG_LIST, 0, 0, 0, 0, NULL, cfg_zones },
+	{ "masks", CFG_LIST, 0, 0, 0, 0, NULL, cfg_masks },
+	{ "detect", CFG_GROUP, 0, 0, 0, 0, NULL, cfg_detect },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -65,6 +49,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "instance", CFG_STR, TOP(instance), 0, 0, 0, NULL, NULL },
 	{ "workers", CFG_INT, TOP(workers), 0, 0, 256, NULL, NULL },
 	{ "data_dir", CFG_STR, TOP(data_dir), 0, 0, 0, NULL, NULL },
+	{ "plugin_dir", CFG_STR, TOP(plugin_dir), 0, 0, 0, NULL, NULL },
 	{ "alerts", CFG_GROUP, 0, 1, 0, 0, cfg_alerts_keys, NULL },
 	{ "cameras", CFG_LIST, 0, 1, 0, 0, NULL, cfg_cameras },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
@@ -81,9 +66,8 @@ static const char *cfg_type_name(enum cfg_type t)
 	return "?";
 }
 
-/* Print one error as FILE:LINE: message. line 0 means "whole file". */
-static void cfg_error_at(struct cfg_ctx *ctx, const char *file, int line,
-			 const char *fmt, ...)
+void cfg_error_at(struct cfg_ctx *ctx, const char *file, int line,
+		  const char *fmt, ...)
 {
 	va_list ap;
 
@@ -99,12 +83,6 @@ static void cfg_error_at(struct cfg_ctx *ctx, const char *file, int line,
 	fputc('\n', ctx->err);
 	ctx->errors++;
 }
-
-/* The root group has no line of its own: its errors point at line 1. */
-#define cfg_error(ctx, s, ...) \
-	cfg_error_at(ctx, config_setting_source_file(s), \
-		     config_setting_source_line(s) ? (int)config_setting_source_line(s) : 1, \
-		     __VA_ARGS__)
 
 static int cfg_type_matches(const config_setting_t *s, enum cfg_type t)
 {
@@ -173,11 +151,11 @@ static void cfg_walk(struct cfg_ctx *ctx, const config_setting_t *group,
 			continue;
 		}
 		snprintf(sub, sizeof(sub), "%s%s", path, name);
-		if (k->type == CFG_GROUP) {
+		if (k->list) {
+			k->list(ctx, s, base, where);
+		} else if (k->type == CFG_GROUP) {
 			strncat(sub, ".", sizeof(sub) - strlen(sub) - 1);
 			cfg_walk(ctx, s, k->sub, base, where, sub);
-		} else if (k->type == CFG_LIST) {
-			k->list(ctx, s);
 		} else {
 			cfg_store(ctx, s, k, base, where, sub);
 		}
@@ -265,8 +243,11 @@ static void cfg_camera_finish(struct cfg_ctx *ctx, const config_setting_t *s,
 	cam->name = cfg_strdup_default(cam->name, cam->id ? cam->id : "");
 }
 
-static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list)
+static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list,
+			void *base, const char *where_unused)
 {
+	(void)base;
+	(void)where_unused;
 	struct vigil_config *cfg = ctx->cfg;
 	int n = config_setting_length(list);
 
@@ -337,6 +318,7 @@ int config_load(const char *path, struct vigil_config *cfg, FILE *err)
 	}
 	cfg_walk(&ctx, config_root_setting(&lc), cfg_top_keys, cfg, "", "");
 	cfg_check_top(&ctx, &lc);
+	cfg_detect_finish(&ctx, &lc);
 	config_destroy(&lc);
 	return ctx.errors;
 }
@@ -355,11 +337,13 @@ void config_free(struct vigil_config *cfg)
 		free(c->url);
 		free(c->detect_url);
 		free(c->record_url);
+		cfg_camera_free_detect(c);
 	}
 	free(cfg->cameras);
 	free(cfg->file);
 	free(cfg->instance);
 	free(cfg->data_dir);
+	free(cfg->plugin_dir);
 	free(cfg->publish);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -402,4 +386,19 @@ void config_redact_url(const char *url, char *buf, size_t len)
 		return;
 	}
 	snprintf(buf, len, "%.*s:***%s", (int)(colon - url), url, at);
+}
+
+static const char *const cfg_severities[] = { "low", "medium", "high", "critical" };
+
+int config_severity_rank(const char *severity)
+{
+	for (int i = 0; severity && i < 4; i++)
+		if (strcmp(severity, cfg_severities[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *config_severity_name(int rank)
+{
+	return rank >= 0 && rank < 4 ? cfg_severities[rank] : "medium";
 }

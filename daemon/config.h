@@ -10,6 +10,34 @@
 #include <stdio.h>
 #include <stddef.h>
 
+#include "schedule.h"
+#include "vigil_plugin.h"
+
+/* A zone (or mask) of a camera: the polygon the plugins see, plus what
+ * only the event engine needs. */
+struct vigil_zone_conf {
+	struct vigil_zone z;      /* z.name points at name */
+	char *name;
+	struct schedule schedule; /* count 0: always armed */
+	char *severity;           /* NULL: the camera's */
+	int line;
+};
+
+/* One configured option of a detector plugin. */
+struct vigil_detector_option {
+	char *key;
+	double value;
+	int line;
+};
+
+/* A detector a camera runs: plugin name and the options set for it. */
+struct vigil_detector {
+	char *name;
+	int line;
+	struct vigil_detector_option *opts;
+	int nopts;
+};
+
 struct vigil_camera {
 	char *id;         /* unique, [A-Za-z0-9_-], used in alert topics */
 	char *name;       /* human name, defaults to id */
@@ -20,6 +48,12 @@ struct vigil_camera {
 	char *detect_url; /* analysis stream; defaults to url */
 	char *record_url; /* clip stream; defaults to url */
 	int line;         /* where the camera is defined */
+	struct vigil_zone_conf *zones;   /* none: the whole picture */
+	int nzones;
+	struct vigil_zone_conf *masks;   /* never watched */
+	int nmasks;
+	struct vigil_detector *detectors; /* default: motion and tamper */
+	int ndetectors;
 };
 
 struct vigil_config {
@@ -27,6 +61,7 @@ struct vigil_config {
 	char *instance;   /* names this daemon in alerts */
 	int workers;      /* worker processes; 0 means one per core */
 	char *data_dir;   /* journal, clips, runtime sockets */
+	char *plugin_dir; /* detector plugins: <plugin_dir>/<name>.so */
 	char *publish;    /* alerts.publish: ZeroMQ PUB endpoint */
 	struct vigil_camera *cameras;
 	size_t ncameras;
@@ -39,6 +74,10 @@ void config_free(struct vigil_config *cfg);
 
 /* Severity of alerts from a camera, derived from its site class. */
 const char *config_site_severity(const char *site);
+
+/* Rank of a severity name (low 0 .. critical 3), -1 when unknown. */
+int config_severity_rank(const char *severity);
+const char *config_severity_name(int rank);
 
 /* Number of worker processes to run for this config (resolves 0). */
 int config_worker_count(const struct vigil_config *cfg);

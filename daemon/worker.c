@@ -113,7 +113,7 @@ int worker_run(const struct vigil_config *cfg, int index, int count)
 	for (size_t i = 0; i < cfg->ncameras; i++) {
 		if (!worker_owns(cfg, i, index, count))
 			continue;
-		if (camera_start(&cams[ncams], &cfg->cameras[i], &q) == 0)
+		if (camera_start(&cams[ncams], &cfg->cameras[i], cfg->plugin_dir, &q) == 0)
 			ncams++;
 	}
 	log_info(NULL, "running %zu camera(s)", ncams);

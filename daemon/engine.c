@@ -1,0 +1,184 @@
+/* Event engine; see engine.h. */
+#include "engine.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+
+void engine_init(struct engine *e, const struct vigil_camera *conf,
+		 struct alert_queue *alerts)
+{
+	memset(e, 0, sizeof(*e));
+	e->conf = conf;
+	e->alerts = alerts;
+	e->fps = 25.0;
+}
+
+void engine_set_fps(struct engine *e, double fps)
+{
+	if (fps > 0 && fps < 1000)
+		e->fps = fps;
+}
+
+/* Severity: the camera site's, raised to the zone's own when higher. */
+static const char *engine_severity(const struct engine *e, int zone)
+{
+	int rank = config_severity_rank(config_site_severity(e->conf->site));
+
+	if (zone >= 0 && zone < e->conf->nzones && e->conf->zones[zone].severity) {
+		int z = config_severity_rank(e->conf->zones[zone].severity);
+		if (z > rank)
+			rank = z;
+	}
+	return config_severity_name(rank);
+}
+
+void engine_emit(struct engine *e, const char *type, const char *phase,
+		 const char *id, int64_t ts_us, int64_t start_us, int zone,
+		 const struct vigil_observation *o, const char *detail)
+{
+	const char *zname = zone >= 0 && zone < e->conf->nzones ? e->conf->zones[zone].name
+								: NULL;
+	struct alert al = {
+		.cam = e->conf, .type = type, .phase = phase, .id = id,
+		.severity = engine_severity(e, zone), .ts_us = ts_us,
+		.start_us = start_us, .score = o ? o->score : 0,
+		.boxes = o ? o->boxes : NULL, .nboxes = o ? o->nboxes : 0,
+		.zone = zname, .detail = detail,
+	};
+
+	if (alert_queue_push(e->alerts, &al) < 0)
+		log_err(e->conf->id, "alert queue full, %s %s alert dropped", type, phase);
+	else
+		log_info(e->conf->id, "alert %s %s id=%s%s%s", type, phase, id,
+			 zname ? " zone=" : "", zname ? zname : "");
+}
+
+static struct engine_track *engine_track(struct engine *e, const char *type, int zone,
+					 const struct vigil_event_kind *kind)
+{
+	struct engine_track *t;
+	int frames;
+
+	for (int i = 0; i < e->ntracks; i++)
+		if (e->tracks[i].zone == zone && strcmp(e->tracks[i].type, type) == 0)
+			return &e->tracks[i];
+	if (e->ntracks == ENGINE_MAX_TRACKS)
+		return NULL;
+	t = &e->tracks[e->ntracks++];
+	memset(t, 0, sizeof(*t));
+	snprintf(t->type, sizeof(t->type), "%s", type);
+	t->zone = zone;
+	frames = kind ? (int)ceil(kind->start_s * e->fps - 1e-6) : 1;
+	event_init(&t->ev, frames);
+	if (kind && kind->end_s > 0)
+		t->ev.end_gap_us = (int64_t)(kind->end_s * 1e6);
+	return t;
+}
+
+static int engine_armed(const struct engine *e, int zone, int64_t wall_us)
+{
+	if (zone < 0 || zone >= e->conf->nzones)
+		return 1;
+	return schedule_armed(&e->conf->zones[zone].schedule, (time_t)(wall_us / 1000000));
+}
+
+void engine_observe(struct engine *e, const struct vigil_observation *o,
+		    const struct vigil_event_kind *kind, int64_t wall_us)
+{
+	struct engine_track *t;
+
+	if (!o->type || !engine_armed(e, o->zone, wall_us))
+		return;
+	t = engine_track(e, o->type, o->zone, kind);
+	if (!t)
+		return;
+	t->seen = 1;
+	t->last = *o;
+	t->last.type = NULL;     /* the plugin's string; the track has a copy */
+}
+
+/* Grow the event's span by the boxes of its newest observation. */
+static void engine_span(struct engine_track *t)
+{
+	for (int i = 0; i < t->last.nboxes; i++) {
+		const struct vigil_box *b = &t->last.boxes[i];
+		if (!t->have_span) {
+			t->span = *b;
+			t->have_span = 1;
+			continue;
+		}
+		float x1 = fmaxf(t->span.x + t->span.w, b->x + b->w);
+		float y1 = fmaxf(t->span.y + t->span.h, b->y + b->h);
+		t->span.x = fminf(t->span.x, b->x);
+		t->span.y = fminf(t->span.y, b->y);
+		t->span.w = x1 - t->span.x;
+		t->span.h = y1 - t->span.y;
+	}
+}
+
+static void engine_end(struct engine *e, struct engine_track *t, int64_t wall_us)
+{
+	struct vigil_observation span = { .score = t->last.score, .zone = t->zone };
+
+	if (t->have_span) {
+		span.nboxes = 1;
+		span.boxes[0] = t->span;
+	}
+	engine_emit(e, t->type, "end", t->ev.id, wall_us, t->ev.first_us, t->zone,
+		    &span, NULL);
+	t->have_span = 0;
+}
+
+void engine_step(struct engine *e, int64_t wall_us)
+{
+	for (int i = 0; i < e->ntracks; i++) {
+		struct engine_track *t = &e->tracks[i];
+		char prefix[160];
+		enum event_phase ph;
+
+		if (t->zone >= 0)
+			snprintf(prefix, sizeof(prefix), "%s-%s-%s", e->conf->id, t->type,
+				 e->conf->zones[t->zone].name);
+		else
+			snprintf(prefix, sizeof(prefix), "%s-%s", e->conf->id, t->type);
+		if (t->seen)
+			engine_span(t);
+		ph = event_step(&t->ev, t->seen, wall_us, prefix);
+		t->seen = 0;
+		if (!t->ev.active && t->ev.run == 0 && ph != EVENT_END)
+			t->have_span = 0;     /* a run too short to start an event */
+		switch (ph) {
+		case EVENT_NONE:
+			break;
+		case EVENT_START:
+			engine_emit(e, t->type, "start", t->ev.id, t->ev.first_us, 0, t->zone,
+				    &t->last, NULL);
+			break;
+		case EVENT_UPDATE:
+			engine_emit(e, t->type, "update", t->ev.id, wall_us, 0, t->zone,
+				    &t->last, NULL);
+			break;
+		case EVENT_END:
+			engine_end(e, t, wall_us);
+			break;
+		}
+	}
+}
+
+void engine_reset(struct engine *e, int64_t wall_us)
+{
+	for (int i = 0; i < e->ntracks; i++) {
+		struct engine_track *t = &e->tracks[i];
+		int64_t gap = t->ev.end_gap_us;
+
+		if (t->ev.active)
+			engine_end(e, t, wall_us);
+		event_init(&t->ev, t->ev.start_frames);
+		t->ev.end_gap_us = gap;
+		t->seen = 0;
+		t->have_span = 0;
+	}
+}

@@ -1,0 +1,282 @@
+/* motion detector plugin: what moved, where, as boxes per zone.
+ *
+ * Per pixel, a running background (Q8) and a running mean absolute
+ * deviation model the still scene and its noise. Each frame is compared
+ * with the background after removing the global gain and offset (lights,
+ * clouds, auto exposure); a pixel is foreground when it departs by more
+ * than k times the larger of the picture's noise (median absolute
+ * deviation of the whole difference) and its own. k follows the zone's
+ * sensitivity. A 4x4 cell is foreground when a quarter of its pixels are;
+ * lone cells are dropped, nearby cells joined into objects, and objects
+ * reported per zone when big enough. When most of the picture changes at
+ * once the model is relearnt instead: that is lighting or tampering, not
+ * an object. */
+#include <errno.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "motion.h"
+
+#define MOTION_MIN_THR 5         /* luma levels, floor of the threshold */
+
+static int motion_init(void *st, const struct vigil_setup *setup)
+{
+	struct motion_state *m = st;
+	size_t n = (size_t)setup->width * (size_t)setup->height;
+	double fps = setup->fps > 0 ? setup->fps : 25.0;
+	size_t ncell;
+
+	m->camera = setup->camera;
+	m->log = setup->log;
+	m->width = setup->width;
+	m->height = setup->height;
+	m->cw = m->width / MOTION_CELL;
+	m->ch = m->height / MOTION_CELL;
+	ncell = (size_t)m->cw * (size_t)m->ch + 1;
+	/* Rates as powers of two: background follows the scene over adapt_s,
+	 * and ten times slower under objects, so a stopped one is absorbed. */
+	m->bg_shift = (int)lround(log2(m->adapt_s * fps));
+	if (m->bg_shift < 1)
+		m->bg_shift = 1;
+	if (m->bg_shift > 12)
+		m->bg_shift = 12;
+	m->fg_shift = m->bg_shift + 3;
+	m->learn_frames = (int)(m->learn_s * fps) + 1;
+	m->bg = malloc(n * sizeof(*m->bg));
+	m->dev = malloc(n * sizeof(*m->dev));
+	m->cells = calloc(ncell, 1);
+	m->clean = calloc(ncell, 1);
+	m->label = calloc(ncell, sizeof(*m->label));
+	m->stack = calloc(ncell, sizeof(*m->stack));
+	if (!m->bg || !m->dev || !m->cells || !m->clean || !m->label || !m->stack)
+		return -ENOMEM;
+	return motion_regions_init(m, setup);
+}
+
+static void motion_destroy(void *st)
+{
+	struct motion_state *m = st;
+
+	free(m->bg);
+	free(m->dev);
+	free(m->cells);
+	free(m->clean);
+	free(m->label);
+	free(m->stack);
+	free(m->cell_zones);
+	free(m->cell_k);
+}
+
+static void motion_reset(struct motion_state *m, const struct vigil_frame *f)
+{
+	for (int y = 0; y < m->height; y++) {
+		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
+		int32_t *bg = m->bg + (size_t)y * (size_t)m->width;
+		uint16_t *dev = m->dev + (size_t)y * (size_t)m->width;
+		for (int x = 0; x < m->width; x++) {
+			bg[x] = (int32_t)row[x] << 8;
+			dev[x] = 2 << 4;
+		}
+	}
+	m->frames = 1;
+}
+
+/* Gain between frame and background (lights, auto exposure), Q16. */
+static int64_t motion_gain(const struct motion_state *m, const struct vigil_frame *f)
+{
+	uint64_t sf = 0, sb = 0;
+
+	for (int y = 0; y < m->height; y++) {
+		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
+		const int32_t *bg = m->bg + (size_t)y * (size_t)m->width;
+		for (int x = 0; x < m->width; x++) {
+			sf += row[x];
+			sb += (uint64_t)bg[x];
+		}
+	}
+	return sb < 256 ? 65536 : (int64_t)((sf << 24) / sb);
+}
+
+static int motion_median(const unsigned *hist, int nbins, unsigned total)
+{
+	unsigned acc = 0;
+
+	for (int i = 0; i < nbins; i++) {
+		acc += hist[i];
+		if (acc * 2 >= total)
+			return i;
+	}
+	return nbins - 1;
+}
+
+/* Difference to the gain-corrected background, in place of the cells'
+ * scratch: returns the median offset; sigma8 gets 8 x the noise sigma. */
+static int motion_offset(struct motion_state *m, const struct vigil_frame *f,
+			 int64_t gain, int *sigma8)
+{
+	unsigned hist[511] = { 0 }, dev[256] = { 0 };
+	unsigned total = 0;
+	int med, mad2;
+
+	/* Every second pixel of every second row is plenty for statistics. */
+	for (int y = 0; y < m->height; y += 2) {
+		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
+		const int32_t *bg = m->bg + (size_t)y * (size_t)m->width;
+		for (int x = 0; x < m->width; x += 2) {
+			int pred = (int)(((int64_t)bg[x] * gain) >> 24);
+			int v = row[x] - (pred > 255 ? 255 : pred);
+			hist[v + 255]++;
+			total++;
+		}
+	}
+	med = motion_median(hist, 511, total) - 255;
+	for (int i = 0; i < 511; i++) {
+		int a = i - 255 - med;
+		a = a < 0 ? -a : a;
+		dev[a > 255 ? 255 : a] += hist[i];
+	}
+	mad2 = motion_median(dev, 256, total);
+	/* sigma = 1.4826 MAD; at least half a level (quantisation). */
+	*sigma8 = mad2 ? (int)(mad2 * 8 * 1.4826 + 0.5) : 4;
+	return med;
+}
+
+/* Classify pixels, count them per cell; returns foreground pixels. */
+static int motion_classify(struct motion_state *m, const struct vigil_frame *f,
+			   int64_t gain, int med, int sigma8)
+{
+	const int cw = m->cw;
+	int fg = 0;
+
+	memset(m->cells, 0, (size_t)(m->cw * m->ch));
+	for (int y = 0; y < m->ch * MOTION_CELL; y++) {
+		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
+		const int32_t *bg = m->bg + (size_t)y * (size_t)m->width;
+		const uint16_t *dev = m->dev + (size_t)y * (size_t)m->width;
+		const uint8_t *k = m->cell_k + (y / MOTION_CELL) * cw;
+		uint8_t *cells = m->cells + (y / MOTION_CELL) * cw;
+
+		for (int cx = 0; cx < cw; cx++) {
+			int count = 0, kk = k[cx];
+			if (!kk)
+				continue;
+			int thr_g = (kk * sigma8) >> 6;
+			if (thr_g < MOTION_MIN_THR)
+				thr_g = MOTION_MIN_THR;
+			for (int x = cx * MOTION_CELL; x < (cx + 1) * MOTION_CELL; x++) {
+				int pred = (int)(((int64_t)bg[x] * gain) >> 24);
+				int a = row[x] - (pred > 255 ? 255 : pred) - med;
+				/* Own noise: mean abs deviation x 1.25 = sigma. */
+				int thr_p = (kk * dev[x] * 10) >> 10;
+				int thr = thr_p > thr_g ? thr_p : thr_g;
+				count += a > thr || a < -thr;
+			}
+			cells[cx] += (uint8_t)count;
+		}
+	}
+	for (int c = 0; c < m->cw * m->ch; c++) {
+		fg += m->cells[c];
+		m->cells[c] = m->cells[c] * 4 >= MOTION_CELL * MOTION_CELL;
+	}
+	return fg;
+}
+
+/* Move the model toward the frame: quickly where nothing moves, slowly
+ * under objects; the deviation learns only from background pixels. */
+static void motion_update(struct motion_state *m, const struct vigil_frame *f,
+			  int64_t gain, int med, int learning)
+{
+	for (int y = 0; y < m->height; y++) {
+		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
+		int32_t *bg = m->bg + (size_t)y * (size_t)m->width;
+		uint16_t *dev = m->dev + (size_t)y * (size_t)m->width;
+		int cy = y / MOTION_CELL;
+		const uint8_t *cells = cy < m->ch ? m->clean + cy * m->cw : NULL;
+
+		for (int x = 0; x < m->width; x++) {
+			int cx = x / MOTION_CELL;
+			int fg = !learning && cells && cx < m->cw && cells[cx];
+			int shift = learning ? 2 : (fg ? m->fg_shift : m->bg_shift);
+			int pred = (int)(((int64_t)bg[x] * gain) >> 24);
+			int a = row[x] - pred - med;
+			a = a < 0 ? -a : a;
+			bg[x] += (((int32_t)row[x] << 8) - bg[x]) >> shift;
+			if (!fg) {
+				int target = (a > 255 ? 255 : a) << 4;
+				dev[x] = (uint16_t)(dev[x] + ((target - dev[x]) >> (learning ? 2 : 5)));
+			}
+		}
+	}
+}
+
+static int motion_process(void *st, const struct vigil_frame *f,
+			  struct vigil_observations *out)
+{
+	struct motion_state *m = st;
+	int64_t gain;
+	int med, sigma8, fg;
+	float score;
+
+	if (f->width != m->width || f->height != m->height)
+		return -EINVAL;
+	if (m->frames == 0) {
+		motion_reset(m, f);
+		return 0;
+	}
+	gain = motion_gain(m, f);
+	med = motion_offset(m, f, gain, &sigma8);
+	if (m->frames < m->learn_frames) {
+		m->frames++;
+		motion_update(m, f, gain, med, 1);
+		return 0;
+	}
+	fg = motion_classify(m, f, gain, med, sigma8);
+	score = (float)fg / (float)(m->cw * m->ch * MOTION_CELL * MOTION_CELL);
+	if (score > m->relearn) {
+		if (m->log)
+			m->log(7, m->camera, "motion: %.0f%% of the picture changed, relearning",
+			       score * 100.0);
+		motion_reset(m, f);
+		return 0;
+	}
+	motion_regions_clean(m);
+	motion_regions_objects(m);
+	motion_regions_observe(m, score, out);
+	motion_update(m, f, gain, med, 0);
+	return 0;
+}
+
+#define OPT(f) offsetof(struct motion_state, f)
+
+static const struct vigil_option motion_options[] = {
+	{ "sensitivity", VIGIL_OPT_DOUBLE, OPT(sensitivity), 0.5, 0, 1,
+	  "0..1: how faint a change counts (zones set their own)" },
+	{ "min_size", VIGIL_OPT_DOUBLE, OPT(min_size), 0.5, 0, 100,
+	  "smallest object, percent of the picture (zones set their own)" },
+	{ "adapt", VIGIL_OPT_DOUBLE, OPT(adapt_s), 1.5, 0.1, 600,
+	  "seconds for the background to follow a still scene" },
+	{ "relearn", VIGIL_OPT_DOUBLE, OPT(relearn), 0.4, 0.05, 1,
+	  "fraction of the picture changing at once that means a global change" },
+	{ "learn", VIGIL_OPT_DOUBLE, OPT(learn_s), 0.5, 0.04, 60,
+	  "seconds of learning after start and after a global change" },
+	{ NULL, 0, 0, 0, 0, 0, NULL }
+};
+
+static const struct vigil_event_kind motion_kinds[] = {
+	{ "motion", 0.12, 2.0 },
+	{ NULL, 0, 0 }
+};
+
+VIGIL_PLUGIN_EXPORT const struct vigil_plugin vigil_plugin = {
+	.abi = VIGIL_PLUGIN_ABI,
+	.name = "motion",
+	.description = "moving objects in zones, as boxes",
+	.state_size = sizeof(struct motion_state),
+	.options = motion_options,
+	.kinds = motion_kinds,
+	.init = motion_init,
+	.process = motion_process,
+	.destroy = motion_destroy,
+};
