@@ -29,7 +29,8 @@ DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ     := $(DAEMON_LIB:%.c=$(BUILD)/%.o)
 TEST_BIN    := $(DAEMON_TEST:daemon/%.c=$(BUILD)/tests/%)
 
-PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail $(BUILD)/vigilctl
+PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail $(BUILD)/vigilctl \
+            $(BUILD)/detect-bench
 
 # Detector plugins: plugins/<name>/*.c -> build/plugins/<name>.so.
 PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
@@ -84,6 +85,11 @@ $(BUILD)/tools/vigilctl.o $(CTL_SRC:%.c=$(BUILD)/%.o): CFLAGS += $(call pc_cflag
 $(BUILD)/vigilctl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm -ldl
 
+# detect-bench: decode and detection cost of a file (scripts/bench-detect.sh).
+$(BUILD)/tools/detect-bench.o: CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) -Idaemon
+$(BUILD)/detect-bench: $(BUILD)/tools/detect-bench.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm -ldl
+
 # Synthetic scenes with ground truth (H.264 files + JSON), made once.
 scenes: $(BUILD)/scenes/.done
 $(BUILD)/scenes/.done: test-streams/gen_scenes.py
@@ -95,6 +101,10 @@ unit: $(TEST_BIN) $(PLUGINS)
 
 e2e: $(PROGRAMS) $(PLUGINS) scenes
 	$(PYTHON) -m pytest -v tests/
+
+# Detection accuracy over every scene (a table; exit 1 if a target is missed).
+eval: $(PROGRAMS) $(PLUGINS) scenes
+	$(PYTHON) scripts/eval.py --build $(BUILD)
 
 check: deps
 	$(MAKE) all

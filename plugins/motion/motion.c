@@ -19,7 +19,7 @@
 
 #include "motion.h"
 
-#define MOTION_MIN_THR 5         /* luma levels, floor of the threshold */
+#define MOTION_MIN_THR 8         /* below this, H.264 flat areas pump */         /* luma levels, floor of the threshold */
 
 static int motion_init(void *st, const struct vigil_setup *setup)
 {
@@ -176,9 +176,11 @@ static int motion_classify(struct motion_state *m, const struct vigil_frame *f,
 			cells[cx] += (uint8_t)count;
 		}
 	}
+	m->active = 0;
 	for (int c = 0; c < m->cw * m->ch; c++) {
 		fg += m->cells[c];
 		m->cells[c] = m->cells[c] * 4 >= MOTION_CELL * MOTION_CELL;
+		m->active += m->cells[c];
 	}
 	return fg;
 }
@@ -218,6 +220,7 @@ static int motion_process(void *st, const struct vigil_frame *f,
 	int64_t gain;
 	int med, sigma8, fg;
 	float score;
+	double cells;
 
 	if (f->width != m->width || f->height != m->height)
 		return -EINVAL;
@@ -234,13 +237,18 @@ static int motion_process(void *st, const struct vigil_frame *f,
 	}
 	fg = motion_classify(m, f, gain, med, sigma8);
 	score = (float)fg / (float)(m->cw * m->ch * MOTION_CELL * MOTION_CELL);
-	if (score > m->relearn) {
+	cells = (double)m->active / (double)(m->cw * m->ch);
+	/* Most of the picture at once, or a large part of it from one frame
+	 * to the next: lighting, focus or the camera changed, not an object. */
+	if (score > m->relearn || cells - m->prev_active > m->jump) {
 		if (m->log)
 			m->log(7, m->camera, "motion: %.0f%% of the picture changed, relearning",
-			       score * 100.0);
+			       cells * 100.0);
 		motion_reset(m, f);
+		m->prev_active = 0;
 		return 0;
 	}
+	m->prev_active = cells;
 	motion_regions_clean(m);
 	motion_regions_objects(m);
 	motion_regions_observe(m, score, out);
@@ -259,6 +267,8 @@ static const struct vigil_option motion_options[] = {
 	  "seconds for the background to follow a still scene" },
 	{ "relearn", VIGIL_OPT_DOUBLE, OPT(relearn), 0.4, 0.05, 1,
 	  "fraction of the picture changing at once that means a global change" },
+	{ "jump", VIGIL_OPT_DOUBLE, OPT(jump), 0.05, 0.01, 1,
+	  "growth of the changed part in one frame that means a global change" },
 	{ "learn", VIGIL_OPT_DOUBLE, OPT(learn_s), 0.5, 0.04, 60,
 	  "seconds of learning after start and after a global change" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }

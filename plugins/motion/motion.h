@@ -24,6 +24,7 @@ struct motion_state {
 	double min_size;         /* percent of the picture, without zones */
 	double adapt_s;          /* background time constant */
 	double relearn;          /* foreground fraction meaning "global change" */
+	double jump;             /* ... or growth of it in one frame */
 	double learn_s;          /* learning time after start or relearn */
 
 	/* setup */
@@ -46,6 +47,8 @@ struct motion_state {
 	uint16_t *label;
 	int *stack;
 	int frames;              /* since start or relearn */
+	int active;              /* foreground cells of this frame */
+	double prev_active;      /* fraction of cells active last frame */
 	int nobjects;
 	struct motion_object objects[64];
 };
