@@ -50,6 +50,9 @@ $(BUILD)/daemon/%.o: daemon/%.c
 $(BUILD)/vigild: $(DAEMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm -ldl
 
+# The per-pixel loops of the analysis are written to be vectorised.
+$(BUILD)/daemon/luma.o $(BUILD)/plugins/%.o: CFLAGS += -O3
+
 $(BUILD)/plugins/%.o: plugins/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@

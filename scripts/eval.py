@@ -216,6 +216,7 @@ def run(build, names=None, log=print):
             continue
         mine = [a for a in sub.alerts if a["camera"] == t["scene"]]
         r = judge(t, judged[t["scene"]], mine)
+        r["loops"] = [round(x - judged[t["scene"]], 2) for x in cam.loop_starts(t["scene"])]
         r["alerts"] = [dict(phase=a["phase"], type=a["type"], zone=a.get("zone"),
                             t=round(parse_ts(a["ts"]) - judged[t["scene"]], 2),
                             boxes=a.get("boxes"), id=a["id"]) for a in mine]

@@ -46,11 +46,13 @@ static int motion_init(void *st, const struct vigil_setup *setup)
 	m->learn_frames = (int)(m->learn_s * fps) + 1;
 	m->bg = malloc(n * sizeof(*m->bg));
 	m->dev = malloc(n * sizeof(*m->dev));
+	m->diff = malloc(n * sizeof(*m->diff));
+	m->fg = calloc(n, 1);
 	m->cells = calloc(ncell, 1);
 	m->clean = calloc(ncell, 1);
 	m->label = calloc(ncell, sizeof(*m->label));
 	m->stack = calloc(ncell, sizeof(*m->stack));
-	if (!m->bg || !m->dev || !m->cells || !m->clean || !m->label || !m->stack)
+	if (!m->bg || !m->dev || !m->diff || !m->fg || !m->cells || !m->clean || !m->label || !m->stack)
 		return -ENOMEM;
 	return motion_regions_init(m, setup);
 }
@@ -61,6 +63,9 @@ static void motion_destroy(void *st)
 
 	free(m->bg);
 	free(m->dev);
+	free(m->diff);
+	free(m->fg);
+	free(m->kpix);
 	free(m->cells);
 	free(m->clean);
 	free(m->label);
@@ -83,20 +88,27 @@ static void motion_reset(struct motion_state *m, const struct vigil_frame *f)
 	m->frames = 1;
 }
 
-/* Gain between frame and background (lights, auto exposure), Q16. */
-static int64_t motion_gain(const struct motion_state *m, const struct vigil_frame *f)
+/* Gain between frame and background (lights, auto exposure), Q12, from
+ * every second row. */
+static int32_t motion_gain(const struct motion_state *m, const struct vigil_frame *f)
 {
 	uint64_t sf = 0, sb = 0;
 
-	for (int y = 0; y < m->height; y++) {
+	for (int y = 0; y < m->height; y += 2) {
 		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
 		const int32_t *bg = m->bg + (size_t)y * (size_t)m->width;
+		uint32_t rf = 0, rb = 0;
 		for (int x = 0; x < m->width; x++) {
-			sf += row[x];
-			sb += (uint64_t)bg[x];
+			rf += row[x];
+			rb += (uint32_t)bg[x] >> 8;
 		}
+		sf += rf;
+		sb += rb;
 	}
-	return sb < 256 ? 65536 : (int64_t)((sf << 24) / sb);
+	if (sb < 16)
+		return 4096;
+	sf = (sf << 12) / sb;
+	return sf > 4 * 4096 ? 4 * 4096 : (int32_t)sf;
 }
 
 static int motion_median(const unsigned *hist, int nbins, unsigned total)
@@ -111,23 +123,27 @@ static int motion_median(const unsigned *hist, int nbins, unsigned total)
 	return nbins - 1;
 }
 
-/* Difference to the gain-corrected background, in place of the cells'
- * scratch: returns the median offset; sigma8 gets 8 x the noise sigma. */
-static int motion_offset(struct motion_state *m, const struct vigil_frame *f,
-			 int64_t gain, int *sigma8)
+/* Difference of every pixel to the gain-corrected background, into
+ * m->diff. Returns the median offset (lights add as well as multiply);
+ * sigma8 gets 8 x the picture's noise (1.4826 x median abs deviation). */
+static int motion_diff(struct motion_state *m, const struct vigil_frame *f,
+		       int32_t gain, int *sigma8)
 {
-	unsigned hist[511] = { 0 }, dev[256] = { 0 };
-	unsigned total = 0;
-	int med, mad2;
+	unsigned hist[511] = { 0 }, dev[256] = { 0 }, total = 0;
+	int med, mad;
 
-	/* Every second pixel of every second row is plenty for statistics. */
-	for (int y = 0; y < m->height; y += 2) {
+	for (int y = 0; y < m->height; y++) {
 		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
 		const int32_t *bg = m->bg + (size_t)y * (size_t)m->width;
+		int16_t *d = m->diff + (size_t)y * (size_t)m->width;
+		for (int x = 0; x < m->width; x++) {
+			int pred = (bg[x] * gain) >> 20;
+			d[x] = (int16_t)(row[x] - (pred > 255 ? 255 : pred));
+		}
+		if (y % 2)
+			continue;
 		for (int x = 0; x < m->width; x += 2) {
-			int pred = (int)(((int64_t)bg[x] * gain) >> 24);
-			int v = row[x] - (pred > 255 ? 255 : pred);
-			hist[v + 255]++;
+			hist[d[x] + 255]++;
 			total++;
 		}
 	}
@@ -137,78 +153,90 @@ static int motion_offset(struct motion_state *m, const struct vigil_frame *f,
 		a = a < 0 ? -a : a;
 		dev[a > 255 ? 255 : a] += hist[i];
 	}
-	mad2 = motion_median(dev, 256, total);
-	/* sigma = 1.4826 MAD; at least half a level (quantisation). */
-	*sigma8 = mad2 ? (int)(mad2 * 8 * 1.4826 + 0.5) : 4;
+	mad = motion_median(dev, 256, total);
+	*sigma8 = mad ? (int)(mad * 8 * 1.4826 + 0.5) : 4;
 	return med;
 }
 
-/* Classify pixels, count them per cell; returns foreground pixels. */
-static int motion_classify(struct motion_state *m, const struct vigil_frame *f,
-			   int64_t gain, int med, int sigma8)
+/* Foreground pixels (into fg), counted per cell; returns their number. A
+ * pixel is foreground when it departs from the background by more than k
+ * times the larger of the picture's noise and its own. */
+static int motion_classify(struct motion_state *m, int med, int sigma8)
 {
-	const int cw = m->cw;
-	int fg = 0;
+	const int w = m->width, cw = m->cw;
+	const uint16_t sig = (uint16_t)(sigma8 > 65535 ? 65535 : sigma8);
+	const int16_t med16 = (int16_t)med;
+	int total = 0;
 
 	memset(m->cells, 0, (size_t)(m->cw * m->ch));
 	for (int y = 0; y < m->ch * MOTION_CELL; y++) {
-		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
-		const int32_t *bg = m->bg + (size_t)y * (size_t)m->width;
-		const uint16_t *dev = m->dev + (size_t)y * (size_t)m->width;
-		const uint8_t *k = m->cell_k + (y / MOTION_CELL) * cw;
+		const int16_t *d = m->diff + (size_t)y * (size_t)w;
+		const uint16_t *dev = m->dev + (size_t)y * (size_t)w;
+		const uint8_t *k = m->kpix + (size_t)y * (size_t)w;
+		uint8_t *fg = m->fg + (size_t)y * (size_t)w;
 		uint8_t *cells = m->cells + (y / MOTION_CELL) * cw;
 
+		/* 16-bit arithmetic throughout (high-half multiplies), so the
+		 * loop vectorises: thr_g = k sigma, thr_p = k x 1.25 x dev. */
+		for (int x = 0; x < w; x++) {
+			uint16_t kk = k[x];
+			uint16_t tg = (uint16_t)(((uint32_t)sig * (uint16_t)(kk << 10)) >> 16);
+			uint16_t tp = (uint16_t)(((uint32_t)dev[x] *
+						  (uint16_t)((kk << 9) + (kk << 7))) >> 16);
+			uint16_t thr = tg > tp ? tg : tp;
+			int16_t a = (int16_t)(d[x] - med16);
+			uint16_t ua = (uint16_t)(a < 0 ? -a : a);
+			thr = thr > MOTION_MIN_THR ? thr : MOTION_MIN_THR;
+			fg[x] = (uint8_t)(kk && ua > thr);
+		}
 		for (int cx = 0; cx < cw; cx++) {
-			int count = 0, kk = k[cx];
-			if (!kk)
-				continue;
-			int thr_g = (kk * sigma8) >> 6;
-			if (thr_g < MOTION_MIN_THR)
-				thr_g = MOTION_MIN_THR;
-			for (int x = cx * MOTION_CELL; x < (cx + 1) * MOTION_CELL; x++) {
-				int pred = (int)(((int64_t)bg[x] * gain) >> 24);
-				int a = row[x] - (pred > 255 ? 255 : pred) - med;
-				/* Own noise: mean abs deviation x 1.25 = sigma. */
-				int thr_p = (kk * dev[x] * 10) >> 10;
-				int thr = thr_p > thr_g ? thr_p : thr_g;
-				count += a > thr || a < -thr;
-			}
-			cells[cx] += (uint8_t)count;
+			const uint8_t *p = fg + cx * MOTION_CELL;
+			cells[cx] = (uint8_t)(cells[cx] + p[0] + p[1] + p[2] + p[3]);
 		}
 	}
 	m->active = 0;
 	for (int c = 0; c < m->cw * m->ch; c++) {
-		fg += m->cells[c];
+		total += m->cells[c];
 		m->cells[c] = m->cells[c] * 4 >= MOTION_CELL * MOTION_CELL;
 		m->active += m->cells[c];
 	}
-	return fg;
+	return total;
 }
 
 /* Move the model toward the frame: quickly where nothing moves, slowly
  * under objects; the deviation learns only from background pixels. */
 static void motion_update(struct motion_state *m, const struct vigil_frame *f,
-			  int64_t gain, int med, int learning)
+			  int med, int learning)
 {
+	const int w = m->width, wn = w < 2048 ? w : 2048;
+	/* Rates as Q16 multipliers (vectorise where variable shifts do not). */
+	const int32_t rb = 65536 >> (learning ? 2 : m->bg_shift);
+	const int32_t rf = 65536 >> m->fg_shift;
+	const int32_t rd = 65536 >> (learning ? 2 : 5);
+	int32_t under[2048];
+
 	for (int y = 0; y < m->height; y++) {
 		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
-		int32_t *bg = m->bg + (size_t)y * (size_t)m->width;
-		uint16_t *dev = m->dev + (size_t)y * (size_t)m->width;
+		const int16_t *d = m->diff + (size_t)y * (size_t)w;
+		int32_t *bg = m->bg + (size_t)y * (size_t)w;
+		uint16_t *dev = m->dev + (size_t)y * (size_t)w;
 		int cy = y / MOTION_CELL;
-		const uint8_t *cells = cy < m->ch ? m->clean + cy * m->cw : NULL;
 
-		for (int x = 0; x < m->width; x++) {
-			int cx = x / MOTION_CELL;
-			int fg = !learning && cells && cx < m->cw && cells[cx];
-			int shift = learning ? 2 : (fg ? m->fg_shift : m->bg_shift);
-			int pred = (int)(((int64_t)bg[x] * gain) >> 24);
-			int a = row[x] - pred - med;
+		/* -1 under an object, 0 elsewhere; branch-free below. */
+		if (y % MOTION_CELL == 0)
+			for (int x = 0; x < wn; x++)
+				under[x] = -(int32_t)(!learning && cy < m->ch &&
+						      x / MOTION_CELL < m->cw &&
+						      m->clean[cy * m->cw + x / MOTION_CELL]);
+		for (int x = 0; x < wn; x++) {
+			/* delta in Q4 so that delta x rate stays within 32 bits. */
+			int32_t delta = (((int32_t)row[x] << 8) - bg[x]) >> 4;
+			int32_t a = d[x] - med, target, rate;
 			a = a < 0 ? -a : a;
-			bg[x] += (((int32_t)row[x] << 8) - bg[x]) >> shift;
-			if (!fg) {
-				int target = (a > 255 ? 255 : a) << 4;
-				dev[x] = (uint16_t)(dev[x] + ((target - dev[x]) >> (learning ? 2 : 5)));
-			}
+			target = (a > 255 ? 255 : a) << 4;
+			rate = rb + ((rf - rb) & under[x]);
+			bg[x] += (delta * rate) >> 12;
+			dev[x] = (uint16_t)(dev[x] + ((((target - dev[x]) * rd) >> 16) & ~under[x]));
 		}
 	}
 }
@@ -217,7 +245,7 @@ static int motion_process(void *st, const struct vigil_frame *f,
 			  struct vigil_observations *out)
 {
 	struct motion_state *m = st;
-	int64_t gain;
+	int32_t gain;
 	int med, sigma8, fg;
 	float score;
 	double cells;
@@ -229,13 +257,13 @@ static int motion_process(void *st, const struct vigil_frame *f,
 		return 0;
 	}
 	gain = motion_gain(m, f);
-	med = motion_offset(m, f, gain, &sigma8);
+	med = motion_diff(m, f, gain, &sigma8);
 	if (m->frames < m->learn_frames) {
 		m->frames++;
-		motion_update(m, f, gain, med, 1);
+		motion_update(m, f, med, 1);
 		return 0;
 	}
-	fg = motion_classify(m, f, gain, med, sigma8);
+	fg = motion_classify(m, med, sigma8);
 	score = (float)fg / (float)(m->cw * m->ch * MOTION_CELL * MOTION_CELL);
 	cells = (double)m->active / (double)(m->cw * m->ch);
 	/* Most of the picture at once, or a large part of it from one frame
@@ -252,7 +280,7 @@ static int motion_process(void *st, const struct vigil_frame *f,
 	motion_regions_clean(m);
 	motion_regions_objects(m);
 	motion_regions_observe(m, score, out);
-	motion_update(m, f, gain, med, 0);
+	motion_update(m, f, med, 0);
 	return 0;
 }
 

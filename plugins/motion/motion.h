@@ -40,6 +40,9 @@ struct motion_state {
 	/* model */
 	int32_t *bg;             /* background, Q8 */
 	uint16_t *dev;           /* mean absolute deviation per pixel, Q4 */
+	int16_t *diff;           /* frame minus predicted background */
+	uint8_t *fg;             /* foreground pixels of this frame */
+	uint8_t *kpix;           /* cell_k of each pixel's cell (0: ignored) */
 	uint16_t *cell_zones;    /* bit z: cell centre inside zone z; 0: ignored */
 	uint8_t *cell_k;         /* threshold factor per cell, sigma x 8 */
 	uint8_t *cells;          /* foreground cells of this frame */
