@@ -124,6 +124,9 @@ struct camera_session {
 	int is_file;
 	int64_t start_mono;   /* for pacing file input in real time */
 	int64_t first_pts_us;
+	int64_t clock_off;    /* smallest wall minus stream time seen */
+	int have_off;
+	int64_t off_wall;     /* wall time clock_off was last aged */
 };
 
 static void camera_close(struct camera_session *s)
@@ -224,6 +227,33 @@ static void camera_pace(struct camera *c, struct camera_session *s)
 	}
 }
 
+/* Wall time of a packet by the stream's own clock: its time stamp plus
+ * the smallest offset between arrival and time stamp seen so far. A
+ * packet that waited in a socket buffer (the thread was busy) keeps the
+ * time it was sent at, so event times do not depend on our load. The
+ * offset may grow by 1 ms a second, to follow a camera clock that runs
+ * slow, and is taken afresh when it jumps (stream restarted). */
+static int64_t camera_packet_wall(struct camera_session *s, int64_t arrival)
+{
+	AVStream *st = s->fmt->streams[s->vidx];
+	int64_t ts = s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts : s->pkt->dts;
+	int64_t off;
+
+	if (ts == AV_NOPTS_VALUE)
+		return arrival;
+	off = arrival - av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q);
+	if (s->have_off) {
+		s->clock_off += (arrival - s->off_wall) / 1000;
+		s->off_wall = arrival;
+	}
+	if (!s->have_off || off < s->clock_off || off - s->clock_off > 10000000) {
+		s->clock_off = off;
+		s->off_wall = arrival;
+		s->have_off = 1;
+	}
+	return arrival - (off - s->clock_off);
+}
+
 /* Decode one packet and analyse every frame it yields. */
 static int camera_decode(struct camera *c, struct camera_session *s, int64_t wall_us)
 {
@@ -289,7 +319,7 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 		}
 		if (s->is_file)
 			camera_pace(c, s);
-		int64_t wall = camera_wall_us();
+		int64_t wall = camera_packet_wall(s, camera_wall_us());
 		if (!first) {
 			first = camera_mono_us();
 			camera_streaming(c, wall);
