@@ -218,6 +218,7 @@ def run(build, names=None, log=print):
         r = judge(t, judged[t["scene"]], mine)
         r["loops"] = [round(x - judged[t["scene"]], 2) for x in cam.loop_starts(t["scene"])]
         r["alerts"] = [dict(phase=a["phase"], type=a["type"], zone=a.get("zone"),
+                            severity=a["severity"], topic=a["_topic"],
                             t=round(parse_ts(a["ts"]) - judged[t["scene"]], 2),
                             boxes=a.get("boxes"), id=a["id"]) for a in mine]
         results.append(r)
