@@ -223,11 +223,14 @@ static void motion_update(struct motion_state *m, const struct vigil_frame *f,
 		int cy = y / MOTION_CELL;
 
 		/* -1 under an object, 0 elsewhere; branch-free below. */
-		if (y % MOTION_CELL == 0)
-			for (int x = 0; x < wn; x++)
-				under[x] = -(int32_t)(!learning && cy < m->ch &&
-						      x / MOTION_CELL < m->cw &&
-						      m->clean[cy * m->cw + x / MOTION_CELL]);
+		if (y % MOTION_CELL == 0) {
+			memset(under, 0, sizeof(under[0]) * (size_t)wn);
+			for (int cx = 0; !learning && cy < m->ch && cx < m->cw; cx++) {
+				int32_t u = -(int32_t)m->clean[cy * m->cw + cx];
+				for (int k = 0; k < MOTION_CELL; k++)
+					under[cx * MOTION_CELL + k] = u;
+			}
+		}
 		for (int x = 0; x < wn; x++) {
 			/* delta in Q4 so that delta x rate stays within 32 bits. */
 			int32_t delta = (((int32_t)row[x] << 8) - bg[x]) >> 4;

@@ -39,7 +39,7 @@ static int tamper_init(void *st, const struct vigil_setup *setup)
 	t->fps = setup->fps > 0 ? setup->fps : 25.0;
 	t->tw = t->width / TAMPER_BLOCK;
 	t->th = t->height / TAMPER_BLOCK;
-	t->learn_frames = (int)(t->learn_s * t->fps) + 1;
+	t->learn_frames = (int)(t->learn_s * t->fps / t->every) + 1;
 	nthumb = (size_t)t->tw * (size_t)t->th + 1;
 	t->prev = calloc((size_t)t->width * (size_t)t->height, 1);
 	t->blocks = calloc(nthumb, sizeof(*t->blocks));
@@ -116,6 +116,14 @@ static int tamper_process(void *st, const struct vigil_frame *f,
 
 	if (f->width != t->width || f->height != t->height)
 		return -EINVAL;
+	/* Tampering lasts seconds: measuring every few frames is enough, and
+	 * the frames between repeat the last verdict. */
+	if (t->tick++ % (unsigned)t->every) {
+		*out = t->last;
+		return 0;
+	}
+	out->count = 0;
+	t->last.count = 0;
 	tamper_measure(t, f, &s);
 	if (t->frames < t->learn_frames) {
 		/* Running average over the learning time. */
@@ -159,13 +167,16 @@ static int tamper_process(void *st, const struct vigil_frame *f,
 	for (int k = 0; k < TAMPER_KINDS; k++)
 		busy |= t->latch[k].since_us != 0;
 	if (!busy && !covered && !defocus && !moved)
-		tamper_learn(t, &s, 1.0 / (60.0 * t->fps));
+		tamper_learn(t, &s, t->every / (60.0 * t->fps));
+	t->last = *out;
 	return 0;
 }
 
 #define OPT(f) offsetof(struct tamper_state, f)
 
 static const struct vigil_option tamper_options[] = {
+	{ "every", VIGIL_OPT_INT, OPT(every), 2, 1, 25,
+	  "measure every n-th frame (tampering lasts seconds)" },
 	{ "hold", VIGIL_OPT_DOUBLE, OPT(hold_s), 1.5, 0, 60,
 	  "seconds covered, defocused or moved before alerting" },
 	{ "frozen", VIGIL_OPT_DOUBLE, OPT(frozen_s), 2.0, 0.2, 600,

@@ -47,7 +47,11 @@ struct tamper_state {
 	int width, height, tw, th;
 	double fps;
 
+	int every;               /* measure every n-th frame */
+
 	/* model */
+	unsigned tick;
+	struct vigil_observations last;   /* repeated on frames not measured */
 	uint8_t *prev;           /* previous frame, for frozen */
 	int have_prev;
 	int32_t *blocks;         /* block sums, scratch */

@@ -64,10 +64,14 @@ void tamper_measure(struct tamper_state *t, const struct vigil_frame *f,
 				sum += rsum[x];
 			continue;
 		}
-		for (int x = 0; x < wn; x++) {
+		for (int x = 0; x < wn; x++)
 			sum += rsum[x];
-			if (x / TAMPER_BLOCK < t->tw)
-				blk[x / TAMPER_BLOCK] += (int32_t)rsum[x];
+		for (int bx = 0; bx < t->tw; bx++) {
+			const uint32_t *p = rsum + bx * TAMPER_BLOCK;
+			uint32_t b = 0;
+			for (int k = 0; k < TAMPER_BLOCK; k++)
+				b += p[k];
+			blk[bx] += (int32_t)b;
 		}
 	}
 	mean = (double)sum / n;
