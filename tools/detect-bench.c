@@ -1,7 +1,8 @@
 /* detect-bench: cost of detection against the cost of decoding.
  *
  * Decodes a video file the way a camera thread does (libavcodec, one
- * thread, loop filter skipped), downscales the luma to the analysis width
+ * thread, loop filter skipped) and, as a second reference, the way
+ * `ffmpeg -threads 1` does (loop filter on); downscales the luma to the analysis width
  * and runs detector plugins over every frame, timing decode and detection
  * separately with the thread's CPU clock. Prints both and their ratio;
  * with --trace, also every observation (frame time, type, zone, boxes).
@@ -48,7 +49,7 @@ struct bench {
 	struct plugin_instance pi[BENCH_MAX];
 	int npi;
 	struct luma_scaler scaler;
-	int64_t decode_ns, detect_ns, scale_ns;
+	int64_t decode_ns, full_ns, detect_ns, scale_ns;
 	long frames;
 };
 
@@ -101,8 +102,12 @@ static void bench_detect(struct bench *b, const AVFrame *fr, double t)
 	b->detect_ns += bench_cpu_ns() - t1;
 }
 
-/* Decode the whole file once; detect on every frame when detect is set. */
-static int bench_pass(struct bench *b, int detect)
+enum { BENCH_DECODE, BENCH_DETECT, BENCH_FULL };
+
+/* Decode the whole file once: as the daemon does (BENCH_DECODE), with
+ * the loop filter as `ffmpeg -threads 1` does (BENCH_FULL), or as the
+ * daemon and then detect on every frame (BENCH_DETECT). */
+static int bench_pass(struct bench *b, int mode)
 {
 	AVFormatContext *fmt = NULL;
 	AVCodecContext *dec = NULL;
@@ -118,10 +123,11 @@ static int bench_pass(struct bench *b, int detect)
 	dec = avcodec_alloc_context3(codec);
 	avcodec_parameters_to_context(dec, fmt->streams[vidx]->codecpar);
 	dec->thread_count = 1;
-	dec->skip_loop_filter = AVDISCARD_ALL;
+	if (mode != BENCH_FULL)
+		dec->skip_loop_filter = AVDISCARD_ALL;
 	if ((r = avcodec_open2(dec, codec, NULL)) < 0)
 		goto out;
-	if (detect && !b->npi) {
+	if (mode == BENCH_DETECT && !b->npi) {
 		luma_scaler_setup(&b->scaler, dec->width, dec->height, b->width);
 		if (bench_start(b, av_q2d(fmt->streams[vidx]->avg_frame_rate)) < 0) {
 			r = -1;
@@ -140,17 +146,18 @@ static int bench_pass(struct bench *b, int detect)
 		while (avcodec_receive_frame(dec, fr) >= 0) {
 			double t = fr->best_effort_timestamp *
 				   av_q2d(fmt->streams[vidx]->time_base);
-			if (!detect)
-				b->decode_ns += bench_cpu_ns() - t0;
-			else
+			if (mode == BENCH_DETECT)
 				bench_detect(b, fr, t);
-			if (!detect)
+			else
+				*(mode == BENCH_FULL ? &b->full_ns : &b->decode_ns) +=
+					bench_cpu_ns() - t0;
+			if (mode == BENCH_DECODE)
 				b->frames++;
 			av_frame_unref(fr);
 			t0 = bench_cpu_ns();
 		}
-		if (!detect)
-			b->decode_ns += bench_cpu_ns() - t0;
+		if (mode != BENCH_DETECT)
+			*(mode == BENCH_FULL ? &b->full_ns : &b->decode_ns) += bench_cpu_ns() - t0;
 	}
 	r = 0;
 out:
@@ -195,7 +202,8 @@ int main(int argc, char **argv)
 	/* Decode alone, then decode again with detection (its decode time
 	 * is not counted): each repeat measures both in the same run. */
 	for (int i = 0; i < b.repeat; i++) {
-		if (bench_pass(&b, 0) < 0 || bench_pass(&b, 1) < 0) {
+		if (bench_pass(&b, BENCH_DECODE) < 0 || bench_pass(&b, BENCH_DETECT) < 0 ||
+		    (!b.trace && bench_pass(&b, BENCH_FULL) < 0)) {
 			fprintf(stderr, "detect-bench: cannot read %s\n", b.file);
 			return 1;
 		}
@@ -206,9 +214,12 @@ int main(int argc, char **argv)
 		double det = (double)b.detect_ns / (double)b.frames / 1e3;
 		printf("frames %ld  analysis %dx%d  detectors %s\n", b.frames,
 		       b.scaler.out.width, b.scaler.out.height, b.detectors);
-		printf("decode     %8.1f us/frame\n", dec);
+		double full = (double)b.full_ns / (double)b.frames / 1e3;
+		printf("decode     %8.1f us/frame  (as vigild: loop filter skipped)\n", dec);
+		printf("full       %8.1f us/frame  (as ffmpeg -threads 1)\n", full);
 		printf("downscale  %8.1f us/frame  %5.1f%% of decode\n", sc, 100 * sc / dec);
-		printf("detect     %8.1f us/frame  %5.1f%% of decode\n", det, 100 * det / dec);
+		printf("detect     %8.1f us/frame  %5.1f%% of decode, %5.1f%% of full\n", det,
+		       100 * det / dec, 100 * det / full);
 	}
 	for (int i = 0; i < b.npi; i++)
 		plugin_instance_free(&b.pi[i]);

@@ -78,37 +78,37 @@ static void motion_reset(struct motion_state *m, const struct vigil_frame *f)
 {
 	for (int y = 0; y < m->height; y++) {
 		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
-		int32_t *bg = m->bg + (size_t)y * (size_t)m->width;
+		uint16_t *bg = m->bg + (size_t)y * (size_t)m->width;
 		uint16_t *dev = m->dev + (size_t)y * (size_t)m->width;
 		for (int x = 0; x < m->width; x++) {
-			bg[x] = (int32_t)row[x] << 8;
+			bg[x] = (uint16_t)(row[x] << 8);
 			dev[x] = 2 << 4;
 		}
 	}
 	m->frames = 1;
 }
 
-/* Gain between frame and background (lights, auto exposure), Q12, from
- * every second row. */
+/* Gain between frame and background (lights, auto exposure), Q14 and
+ * below 4, from every fourth row. */
 static int32_t motion_gain(const struct motion_state *m, const struct vigil_frame *f)
 {
 	uint64_t sf = 0, sb = 0;
 
-	for (int y = 0; y < m->height; y += 2) {
+	for (int y = 0; y < m->height; y += 4) {
 		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
-		const int32_t *bg = m->bg + (size_t)y * (size_t)m->width;
+		const uint16_t *bg = m->bg + (size_t)y * (size_t)m->width;
 		uint32_t rf = 0, rb = 0;
 		for (int x = 0; x < m->width; x++) {
 			rf += row[x];
-			rb += (uint32_t)bg[x] >> 8;
+			rb += (uint32_t)(bg[x] >> 8);
 		}
 		sf += rf;
 		sb += rb;
 	}
 	if (sb < 16)
-		return 4096;
-	sf = (sf << 12) / sb;
-	return sf > 4 * 4096 ? 4 * 4096 : (int32_t)sf;
+		return 16384;
+	sf = (sf << 14) / sb;
+	return sf > 65535 ? 65535 : (int32_t)sf;
 }
 
 static int motion_median(const unsigned *hist, int nbins, unsigned total)
@@ -130,17 +130,20 @@ static int motion_diff(struct motion_state *m, const struct vigil_frame *f,
 		       int32_t gain, int *sigma8)
 {
 	unsigned hist[511] = { 0 }, dev[256] = { 0 }, total = 0;
+	const uint16_t g14 = (uint16_t)gain;
 	int med, mad;
 
 	for (int y = 0; y < m->height; y++) {
 		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
-		const int32_t *bg = m->bg + (size_t)y * (size_t)m->width;
+		const uint16_t *bg = m->bg + (size_t)y * (size_t)m->width;
 		int16_t *d = m->diff + (size_t)y * (size_t)m->width;
 		for (int x = 0; x < m->width; x++) {
-			int pred = (bg[x] * gain) >> 20;
+			/* Q8 x Q14, high half: Q6. */
+			uint16_t pred = (uint16_t)(((uint32_t)bg[x] * g14) >> 16) >> 6;
 			d[x] = (int16_t)(row[x] - (pred > 255 ? 255 : pred));
 		}
-		if (y % 2)
+		/* The noise statistics need far fewer pixels than the picture. */
+		if (y % 4)
 			continue;
 		for (int x = 0; x < m->width; x += 2) {
 			hist[d[x] + 255]++;
@@ -194,12 +197,15 @@ static int motion_classify(struct motion_state *m, int med, int sigma8)
 			cells[cx] = (uint8_t)(cells[cx] + p[0] + p[1] + p[2] + p[3]);
 		}
 	}
-	m->active = 0;
-	for (int c = 0; c < m->cw * m->ch; c++) {
-		total += m->cells[c];
-		m->cells[c] = m->cells[c] * 4 >= MOTION_CELL * MOTION_CELL;
-		m->active += m->cells[c];
+	int active = 0, ncell = m->cw * m->ch;
+	uint8_t *cells = m->cells;
+
+	for (int c = 0; c < ncell; c++) {
+		total += cells[c];
+		cells[c] = cells[c] * 4 >= MOTION_CELL * MOTION_CELL;
+		active += cells[c];
 	}
+	m->active = active;
 	return total;
 }
 
@@ -209,16 +215,19 @@ static void motion_update(struct motion_state *m, const struct vigil_frame *f,
 			  int med, int learning)
 {
 	const int w = m->width, wn = w < 2048 ? w : 2048;
-	/* Rates as Q16 multipliers (vectorise where variable shifts do not). */
-	const int32_t rb = 65536 >> (learning ? 2 : m->bg_shift);
-	const int32_t rf = 65536 >> m->fg_shift;
-	const int32_t rd = 65536 >> (learning ? 2 : 5);
-	int32_t under[2048];
+	const int16_t med16 = (int16_t)med;
+	/* Rates as Q17 fractions for 16-bit high-half multiplies, which
+	 * vectorise where variable shifts and 32-bit multiplies do not. */
+	const int16_t rb = (int16_t)((131072 >> (learning ? 2 : m->bg_shift)) > 32767
+				     ? 32767 : 131072 >> (learning ? 2 : m->bg_shift));
+	const int16_t rf = (int16_t)(131072 >> m->fg_shift);
+	const int16_t rd = (int16_t)(65536 >> (learning ? 2 : 5));
+	int16_t under[2048];
 
 	for (int y = 0; y < m->height; y++) {
 		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
 		const int16_t *d = m->diff + (size_t)y * (size_t)w;
-		int32_t *bg = m->bg + (size_t)y * (size_t)w;
+		uint16_t *bg = m->bg + (size_t)y * (size_t)w;
 		uint16_t *dev = m->dev + (size_t)y * (size_t)w;
 		int cy = y / MOTION_CELL;
 
@@ -226,20 +235,22 @@ static void motion_update(struct motion_state *m, const struct vigil_frame *f,
 		if (y % MOTION_CELL == 0) {
 			memset(under, 0, sizeof(under[0]) * (size_t)wn);
 			for (int cx = 0; !learning && cy < m->ch && cx < m->cw; cx++) {
-				int32_t u = -(int32_t)m->clean[cy * m->cw + cx];
+				int16_t u = (int16_t)-m->clean[cy * m->cw + cx];
 				for (int k = 0; k < MOTION_CELL; k++)
 					under[cx * MOTION_CELL + k] = u;
 			}
 		}
 		for (int x = 0; x < wn; x++) {
-			/* delta in Q4 so that delta x rate stays within 32 bits. */
-			int32_t delta = (((int32_t)row[x] << 8) - bg[x]) >> 4;
-			int32_t a = d[x] - med, target, rate;
-			a = a < 0 ? -a : a;
-			target = (a > 255 ? 255 : a) << 4;
-			rate = rb + ((rf - rb) & under[x]);
-			bg[x] += (delta * rate) >> 12;
-			dev[x] = (uint16_t)(dev[x] + ((((target - dev[x]) * rd) >> 16) & ~under[x]));
+			/* Half the Q8 difference fits 16 bits; x rate (Q17) >> 16. */
+			int16_t half = (int16_t)((((int32_t)row[x] << 8) - bg[x]) >> 1);
+			int16_t a = (int16_t)(d[x] - med16), target, rate, inc, dd;
+			a = (int16_t)(a < 0 ? -a : a);
+			target = (int16_t)((a > 255 ? 255 : a) << 4);
+			rate = (int16_t)(rb + ((rf - rb) & under[x]));
+			inc = (int16_t)(((int32_t)half * rate) >> 16);
+			bg[x] = (uint16_t)(bg[x] + inc);
+			dd = (int16_t)(((int32_t)(int16_t)(target - dev[x]) * rd) >> 16);
+			dev[x] = (uint16_t)(dev[x] + (dd & ~under[x]));
 		}
 	}
 }

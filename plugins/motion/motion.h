@@ -38,7 +38,7 @@ struct motion_state {
 	int learn_frames;
 
 	/* model */
-	int32_t *bg;             /* background, Q8 */
+	uint16_t *bg;            /* background, Q8 (16 bits: vectorises 8-wide) */
 	uint16_t *dev;           /* mean absolute deviation per pixel, Q4 */
 	int16_t *diff;           /* frame minus predicted background */
 	uint8_t *fg;             /* foreground pixels of this frame */
