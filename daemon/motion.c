@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define MOTION_CELL 4          /* cell size in analysis pixels */
-#define MOTION_LEARN 10        /* frames to learn before detecting */
+#define MOTION_LEARN 10        /* default frames to learn before detecting */
 #define MOTION_MIN_THR 12      /* luma levels */
 #define MOTION_RELEARN 0.5f    /* foreground fraction that means "global change" */
 
@@ -20,6 +20,7 @@ int motion_init(struct motion *m, int width, int height)
 	m->cw = width / MOTION_CELL;
 	m->ch = height / MOTION_CELL;
 	m->min_area = 0.002f;
+	m->learn_frames = MOTION_LEARN;
 	m->bg = malloc(n * sizeof(*m->bg));
 	m->diff = malloc(n * sizeof(*m->diff));
 	m->cells = malloc((size_t)(m->cw * m->ch) + 1);
@@ -210,7 +211,7 @@ void motion_process(struct motion *m, const struct luma_frame *f,
 		motion_reset_bg(m, f);
 		return;
 	}
-	if (m->frames <= MOTION_LEARN) {
+	if (m->frames <= m->learn_frames) {
 		memset(m->cells, 0, (size_t)(m->cw * m->ch));
 		motion_update_bg(m, f, 1);
 		return;

@@ -35,6 +35,7 @@ struct motion {
 	int *stack;          /* flood fill work list */
 	int cw, ch;          /* cells across and down */
 	int frames;          /* frames seen since (re)initialisation */
+	int learn_frames;    /* frames that only build the background */
 	float min_area;      /* smallest box, fraction of the frame */
 };
 
