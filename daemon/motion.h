@@ -30,6 +30,7 @@ struct motion {
 	int width, height;
 	int32_t *bg;         /* background, Q8 */
 	int16_t *diff;       /* frame minus predicted background */
+	int32_t *rowmask;    /* per pixel of a row: -1 under an active cell */
 	uint8_t *cells;      /* active cells of the current frame */
 	uint16_t *label;     /* component labels per cell */
 	int *stack;          /* flood fill work list */
