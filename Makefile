@@ -1,7 +1,8 @@
 # vigil — build, test and demo entry points.
 #
 #   make            build everything into build/
-#   make check      install dependencies, build, run all tests
+#   make check      install dependencies, build, run all tests (also under
+#                   the sanitizers) and a short fuzz run
 #   make demo       install dependencies, build, run the built-in demo
 #   make asan       build with ASan+UBSan into build-asan/, run all tests
 #   make fuzz       long libFuzzer runs (fuzz-smoke: short ones, for CI)
@@ -101,10 +102,14 @@ asan: deps
 	$(MAKE) BUILD=build-asan SAN="$(ASAN_FLAGS)" CFLAGS="-O1 -g" all
 	$(MAKE) BUILD=build-asan SAN="$(ASAN_FLAGS)" CFLAGS="-O1 -g" unit e2e
 
+# Everything CI runs: the suite on the normal build, again under the
+# sanitizers, then a short fuzz run of every target.
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) e2e
+	$(MAKE) asan
+	$(MAKE) fuzz-smoke
 
 demo: deps
 	$(MAKE) all scenes
