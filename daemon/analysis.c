@@ -21,7 +21,8 @@ void analysis_init(struct analysis *a, const struct vigil_camera *conf,
 	memset(a, 0, sizeof(*a));
 	a->conf = conf;
 	a->plugin_dir = plugin_dir;
-	a->width = 320;
+	a->width = conf->analysis_width > 0 ? conf->analysis_width : 320;
+	a->rate = 25;
 	engine_init(&a->engine, conf, alerts);
 	for (int i = 0; i < conf->nzones && i < ANALYSIS_MAX_ZONES; i++)
 		a->zones[i] = conf->zones[i].z;
@@ -29,9 +30,9 @@ void analysis_init(struct analysis *a, const struct vigil_camera *conf,
 		a->masks[i] = conf->masks[i].z;
 }
 
-void analysis_set_fps(struct analysis *a, double fps)
+void analysis_set_rate(struct analysis *a, double fps)
 {
-	a->fps = fps;
+	a->rate = fps;
 	engine_set_fps(&a->engine, fps);
 }
 
@@ -56,7 +57,7 @@ static void analysis_start_plugins(struct analysis *a)
 	const struct luma_frame *f = &a->scaler.out;
 	struct vigil_setup setup = {
 		.camera = a->conf->id, .width = f->width, .height = f->height,
-		.fps = a->fps, .zones = a->zones,
+		.fps = a->rate, .zones = a->zones,
 		.nzones = a->conf->nzones < ANALYSIS_MAX_ZONES ? a->conf->nzones
 							       : ANALYSIS_MAX_ZONES,
 		.masks = a->masks,

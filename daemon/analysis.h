@@ -24,7 +24,7 @@ struct analysis {
 	const struct vigil_camera *conf;
 	const char *plugin_dir;
 	int width;                  /* analysis width in pixels */
-	double fps;                 /* nominal stream frame rate, 0: unknown */
+	double rate;                /* analysed frames per second */
 
 	struct luma_scaler scaler;
 	struct plugin_instance plugins[ANALYSIS_MAX_PLUGINS];
@@ -42,8 +42,10 @@ struct analysis {
 
 void analysis_init(struct analysis *a, const struct vigil_camera *conf,
 		   const char *plugin_dir, struct alert_queue *alerts);
-/* The stream's nominal frame rate, once known (on connect). */
-void analysis_set_fps(struct analysis *a, double fps);
+/* Frames per second the analysis will see: the detectors and the event
+ * engine tune their timing to it, so that every analysis mode keeps the
+ * same behaviour in seconds. */
+void analysis_set_rate(struct analysis *a, double fps);
 /* Analyse one decoded frame that arrived at wall_us. */
 void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us);
 /* The stream is gone: end open events at wall_us and relearn on return. */

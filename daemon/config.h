@@ -54,7 +54,19 @@ struct vigil_camera {
 	int nmasks;
 	struct vigil_detector *detectors; /* default: motion and tamper */
 	int ndetectors;
+
+	/* Ingest and analysis options; unset (-1 / NULL) while loading, then
+	 * taken from the config's defaults group, then from built-ins. */
+	char *transport;      /* "tcp" (default) or "udp" */
+	int open_timeout;     /* seconds to connect and probe, default 10 */
+	int read_timeout;     /* seconds without data before "down", default 5 */
+	int loop;             /* file input: start again at the end, default 0 */
+	char *analysis_mode;  /* "full" (default), "fps" or "keyframes" */
+	int analysis_fps;     /* frames analysed per second in "fps" mode, default 5 */
+	int analysis_width;   /* analysis width in pixels, default 320 */
 };
+
+enum vigil_analysis_mode { ANALYSIS_FULL, ANALYSIS_FPS, ANALYSIS_KEYFRAMES };
 
 struct vigil_config {
 	char *file;       /* path the config was read from */
@@ -63,6 +75,8 @@ struct vigil_config {
 	char *data_dir;   /* journal, clips, runtime sockets */
 	char *plugin_dir; /* detector plugins: <plugin_dir>/<name>.so */
 	char *publish;    /* alerts.publish: ZeroMQ PUB endpoint */
+	int stats_interval;   /* seconds between per-camera stats lines */
+	struct vigil_camera defaults;  /* the defaults group */
 	struct vigil_camera *cameras;
 	size_t ncameras;
 };
@@ -71,6 +85,9 @@ struct vigil_config {
  * must be released with config_free() whatever the result. */
 int config_load(const char *path, struct vigil_config *cfg, FILE *err);
 void config_free(struct vigil_config *cfg);
+
+/* The analysis mode of a camera as an enum. */
+enum vigil_analysis_mode config_analysis_mode(const struct vigil_camera *cam);
 
 /* Severity of alerts from a camera, derived from its site class. */
 const char *config_site_severity(const char *site);

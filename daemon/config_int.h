@@ -10,7 +10,8 @@
 
 #include "config.h"
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_GROUP, CFG_LIST };
+/* CFG_INCLUDE rows splice another table (sub) into this one. */
+enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_GROUP, CFG_LIST, CFG_INCLUDE };
 
 struct cfg_ctx;
 /* Handles a whole setting itself; base is the struct being filled and
@@ -24,7 +25,7 @@ struct cfg_key {
 	size_t offset;                /* field in the struct being filled */
 	int required;
 	long min, max;                /* CFG_INT range */
-	const struct cfg_key *sub;    /* CFG_GROUP: keys of the group */
+	const struct cfg_key *sub;    /* CFG_GROUP, CFG_INCLUDE: keys of the group */
 	cfg_list_fn list;             /* when set: handles the setting */
 };
 

@@ -75,6 +75,9 @@ static struct engine_track *engine_track(struct engine *e, const char *type, int
 	event_init(&t->ev, frames);
 	if (kind && kind->end_s > 0)
 		t->ev.end_gap_us = (int64_t)(kind->end_s * 1e6);
+	/* At low analysis rates (one frame a GOP) a gap spans frames. */
+	if (t->ev.end_gap_us < (int64_t)(2.5e6 / e->fps))
+		t->ev.end_gap_us = (int64_t)(2.5e6 / e->fps);
 	return t;
 }
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 int luma_scaler_setup(struct luma_scaler *s, int in_w, int in_h, int out_w)
@@ -14,9 +15,12 @@ int luma_scaler_setup(struct luma_scaler *s, int in_w, int in_h, int out_w)
 	f = out_w > 0 ? in_w / out_w : 1;
 	if (f < 1)
 		f = 1;
-	while (in_w / f > 2048)
-		f++;
+	/* Keep 16-bit sums far from overflow; very wide sources are then
+	 * analysed a little wider than asked. */
+	if (f > 16)
+		f = 16;
 	free(s->out.data);
+	free(s->acc);
 	s->in_w = in_w;
 	s->in_h = in_h;
 	s->factor = f;
@@ -24,59 +28,63 @@ int luma_scaler_setup(struct luma_scaler *s, int in_w, int in_h, int out_w)
 	s->out.height = in_h / f;
 	s->out.stride = s->out.width;
 	s->out.data = malloc((size_t)s->out.stride * (size_t)s->out.height);
-	if (!s->out.data) {
+	s->acc = malloc((size_t)s->out.width * (size_t)f * sizeof(*s->acc));
+	if (!s->out.data || !s->acc) {
+		free(s->out.data);
+		free(s->acc);
 		memset(s, 0, sizeof(*s));
 		return -ENOMEM;
 	}
 	return 1;
 }
 
-/* Sum f rows of f pixels per output pixel: first the f rows column by
- * column into 16-bit sums (a plain loop over contiguous bytes that the
- * compiler vectorises), then f neighbouring column sums per output. */
+/* Sum of f adjacent column sums for each output pixel, then the average.
+ * Inlined with a constant f so the compiler unrolls and vectorises it. */
+static inline void luma_hsum(const uint16_t *acc, uint8_t *dst, int w, int f,
+			     unsigned mul)
+{
+	for (int x = 0; x < w; x++) {
+		unsigned sum = 0;
+		for (int k = 0; k < f; k++)
+			sum += acc[x * f + k];
+		dst[x] = (uint8_t)((sum * mul + 32768u) >> 16);
+	}
+}
+
+/* Block average in two passes per output row: the middle two source rows
+ * of each block are added column by column into a 16-bit row (a straight,
+ * vectorisable loop over contiguous bytes), then every f columns of it
+ * are added. Two rows of f pixels average the sensor noise well enough
+ * and halve the memory traffic, which is what this step costs. */
 void luma_scale(struct luma_scaler *s, const uint8_t *src, int stride)
 {
-	const int f = s->factor, w = s->out.width, h = s->out.height;
-	const int in_w = w * f;
-	const unsigned area = (unsigned)(f * f), round = area / 2;
-	uint16_t col[2048 * 16];
+	const int f = s->factor, w = s->out.width, h = s->out.height, in_w = w * f;
+	const int rows = f < 2 ? f : 2;
+	const unsigned mul = (65536u + (unsigned)(f * rows) / 2) / (unsigned)(f * rows);
+	uint16_t *acc = s->acc;
 
-	if (f == 1) {
-		for (int y = 0; y < h; y++)
-			memcpy(s->out.data + (size_t)y * (size_t)s->out.stride,
-			       src + (size_t)y * (size_t)stride, (size_t)w);
-		return;
-	}
-	if (in_w > (int)(sizeof(col) / sizeof(col[0])) || f > 16) {
-		/* Not reached for camera sizes (the factor keeps w <= 2048). */
-		memset(s->out.data, 0, (size_t)s->out.stride * (size_t)h);
-		return;
-	}
 	for (int y = 0; y < h; y++) {
-		const uint8_t *row = src + (size_t)(y * f) * (size_t)stride;
 		uint8_t *dst = s->out.data + (size_t)y * (size_t)s->out.stride;
+		const uint8_t *row = src + (size_t)(y * f + (f - rows) / 2) * (size_t)stride;
 
-		for (int x = 0; x < in_w; x++)
-			col[x] = row[x];
-		for (int r = 1; r < f; r++) {
-			const uint8_t *p = row + (size_t)r * (size_t)stride;
-			for (int x = 0; x < in_w; x++)
-				col[x] = (uint16_t)(col[x] + p[x]);
+		if (f == 1) {
+			memcpy(dst, row, (size_t)w);
+			continue;
 		}
-		if (f == 2) {
-			for (int x = 0; x < w; x++)
-				dst[x] = (uint8_t)((col[2 * x] + col[2 * x + 1] + 2u) >> 2);
-		} else if (f == 4) {
-			for (int x = 0; x < w; x++)
-				dst[x] = (uint8_t)((col[4 * x] + col[4 * x + 1] + col[4 * x + 2] +
-						    col[4 * x + 3] + 8u) >> 4);
-		} else {
-			for (int x = 0; x < w; x++) {
-				unsigned sum = 0;
-				for (int k = 0; k < f; k++)
-					sum += col[x * f + k];
-				dst[x] = (uint8_t)((sum + round) / area);
-			}
+		for (int x = 0; x < in_w; x++)
+			acc[x] = row[x];
+		for (int r = 1; r < rows; r++) {
+			row += stride;
+			for (int x = 0; x < in_w; x++)
+				acc[x] = (uint16_t)(acc[x] + row[x]);
+		}
+		switch (f) {
+		case 2: luma_hsum(acc, dst, w, 2, mul); break;
+		case 3: luma_hsum(acc, dst, w, 3, mul); break;
+		case 4: luma_hsum(acc, dst, w, 4, mul); break;
+		case 6: luma_hsum(acc, dst, w, 6, mul); break;
+		case 8: luma_hsum(acc, dst, w, 8, mul); break;
+		default: luma_hsum(acc, dst, w, f, mul); break;
 		}
 	}
 }
@@ -86,5 +94,6 @@ void luma_scaler_free(struct luma_scaler *s)
 	if (!s)
 		return;
 	free(s->out.data);
+	free(s->acc);
 	memset(s, 0, sizeof(*s));
 }

@@ -21,6 +21,7 @@ the daemon had time to connect and learn the picture. In it:
             box
 
 Usage: eval.py [--build DIR] [--scenes NAME,...] [--json FILE]
+(--build: where vigild and camsim are; scenes are always build/scenes)
 Exit status 0 when every target is met, 1 when not.
 """
 import argparse
@@ -33,8 +34,6 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
-
-from conftest import Camsim, Subscriber, Vigild, free_port  # noqa: E402
 
 WARMUP = 4.0            # seconds after the daemon starts before a loop counts
 START_TOL = {"motion": 1.0}   # start error allowed per type; others 3 s
@@ -169,11 +168,13 @@ def judge(truth, loop, alerts):
     return res
 
 
-def run(build, names=None, log=print):
-    """Run every scene once; returns (results, summary)."""
-    scenes = load_scenes(os.path.join(build, "scenes"), names)
+def run(names=None):
+    """Run every scene once (programs from VIGIL_BUILD, default build/;
+    scenes from build/scenes); returns (results, daemon log)."""
+    from conftest import SCENES, Camsim, Subscriber, Vigild, free_port
+    scenes = load_scenes(SCENES, names)
     if not scenes:
-        raise SystemExit("no scenes in %s/scenes (run make scenes)" % build)
+        raise SystemExit("no scenes in %s (run make scenes)" % SCENES)
     procs = []
     with tempfile.TemporaryDirectory(prefix="vigil-eval-") as tmp:
         try:
@@ -255,12 +256,14 @@ def table(results):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--build", help="where the programs are (default: build)")
     ap.add_argument("--scenes", help="comma-separated scene names")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     names = set(args.scenes.split(",")) if args.scenes else None
-    results, _ = run(args.build, names)
+    if args.build:
+        os.environ["VIGIL_BUILD"] = os.path.abspath(args.build)
+    results, _ = run(names)
     print(table(results))
     s = summarise(results)
     for scene, p in s["problems"]:

@@ -25,7 +25,7 @@ NAMES = sorted(f[:-5] for f in os.listdir(SCENES) if f.endswith(".json")) \
 @pytest.fixture(scope="module")
 def results():
     """One run over all scenes (they play at the same time)."""
-    res, log = vigil_eval.run(os.path.join(ROOT, "build"))
+    res, log = vigil_eval.run()
     print(vigil_eval.table(res))
     return {r["scene"]: r for r in res}, log
 

@@ -44,6 +44,8 @@ static int motion_init(void *st, const struct vigil_setup *setup)
 		m->bg_shift = 12;
 	m->fg_shift = m->bg_shift + 3;
 	m->learn_frames = (int)(m->learn_s * fps) + 1;
+	if (m->learn_frames < 2)
+		m->learn_frames = 2;
 	m->bg = malloc(n * sizeof(*m->bg));
 	m->dev = malloc(n * sizeof(*m->dev));
 	m->diff = malloc(n * sizeof(*m->diff));
