@@ -94,6 +94,8 @@ static void tail_print(struct tail *t, json_object *o, const char *payload)
 	       tail_int(o, "seq"), tail_str(o, "phase", "?"), tail_str(o, "type", "?"),
 	       tail_str(o, "severity", "?"), tail_str(o, "camera", "?"),
 	       tail_str(o, "name", ""), tail_str(o, "district", "?"), tail_str(o, "grid", "?"));
+	if (*tail_str(o, "zone", ""))
+		printf("  zone %s", tail_str(o, "zone", ""));
 	if (json_object_object_get_ex(o, "duration", &b))
 		printf("  %.1f s", json_object_get_double(b));
 	if (json_object_object_get_ex(o, "boxes", &boxes) &&
