@@ -42,6 +42,7 @@ void analysis_emit(struct analysis *a, const char *type, const char *phase,
 	engine_emit(&a->engine, type, phase, id, ts_us, start_us, -1, NULL, detail);
 }
 
+/* Destroy the camera's plugin instances (they are rebuilt on demand). */
 static void analysis_stop_plugins(struct analysis *a)
 {
 	for (int i = 0; i < a->nplugins; i++)

@@ -20,6 +20,7 @@
 #define ZONE_DEFAULT_SENSITIVITY 0.5
 #define ZONE_DEFAULT_MIN_SIZE 0.5   /* percent of the zone */
 
+/* Any numeric setting (int, int64, float, bool) as a double; -1 if none. */
 static int cfg_number(const config_setting_t *s, double *v)
 {
 	switch (config_setting_type(s)) {
@@ -49,6 +50,7 @@ static double cfg_polygon_area2(const float *p, int n)
 	return a;
 }
 
+/* A polygon: 3..VIGIL_MAX_POINTS x, y pairs within 0..1, with an area. */
 static void cfg_polygon(struct cfg_ctx *ctx, const config_setting_t *s,
 			struct vigil_zone *z, const char *where)
 {
@@ -144,6 +146,7 @@ static void cfg_zone(struct cfg_ctx *ctx, const config_setting_t *s,
 	zc->z.name = zc->name;
 }
 
+/* The zones or masks list of a camera; zone names must be unique. */
 static void cfg_zone_list(struct cfg_ctx *ctx, const config_setting_t *s,
 			  struct vigil_zone_conf **out, int *nout, int is_mask,
 			  const char *where)

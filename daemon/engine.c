@@ -56,6 +56,8 @@ void engine_emit(struct engine *e, const char *type, const char *phase,
 			 zname ? " zone=" : "", zname ? zname : "");
 }
 
+/* The track of (type, zone), made on first sight with the kind's timing;
+ * NULL when the camera already has ENGINE_MAX_TRACKS. */
 static struct engine_track *engine_track(struct engine *e, const char *type, int zone,
 					 const struct vigil_event_kind *kind)
 {
@@ -81,6 +83,7 @@ static struct engine_track *engine_track(struct engine *e, const char *type, int
 	return t;
 }
 
+/* Is the zone armed at this time? Observations outside zones always are. */
 static int engine_armed(const struct engine *e, int zone, int64_t wall_us)
 {
 	if (zone < 0 || zone >= e->conf->nzones)
@@ -122,6 +125,7 @@ static void engine_span(struct engine_track *t)
 	}
 }
 
+/* Send the end of a track's event, with the event's extent as its box. */
 static void engine_end(struct engine *e, struct engine_track *t, int64_t wall_us)
 {
 	struct vigil_observation span = { .score = t->last.score, .zone = t->zone };

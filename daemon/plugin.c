@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* 1 when path names a directory. */
 static int plugin_is_dir(const char *path)
 {
 	struct stat st;
@@ -128,6 +129,7 @@ void plugin_option_names(const struct vigil_plugin *p, char *buf, size_t len)
 		snprintf(buf, len, "none");
 }
 
+/* Store an option value at its offset in a plugin's state. */
 static void plugin_store(void *state, const struct vigil_option *o, double v)
 {
 	char *at = (char *)state + o->offset;

@@ -11,6 +11,7 @@ static const char *const schedule_days[] = {
 	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
 };
 
+/* Weekday number of a three-letter name, -1 when it is none. */
 static int schedule_day(const char *s, size_t len)
 {
 	if (len != 3)

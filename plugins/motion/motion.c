@@ -21,6 +21,8 @@
 
 #define MOTION_MIN_THR 8         /* below this, H.264 flat areas pump */         /* luma levels, floor of the threshold */
 
+/* Size the model for the analysis frame and derive the update rates and
+ * the learning time from the frame rate. */
 static int motion_init(void *st, const struct vigil_setup *setup)
 {
 	struct motion_state *m = st;
@@ -59,6 +61,7 @@ static int motion_init(void *st, const struct vigil_setup *setup)
 	return motion_regions_init(m, setup);
 }
 
+/* Free what init allocated (the host frees the state itself). */
 static void motion_destroy(void *st)
 {
 	struct motion_state *m = st;
@@ -76,6 +79,7 @@ static void motion_destroy(void *st)
 	free(m->cell_k);
 }
 
+/* Start the model again from this frame (start, or a global change). */
 static void motion_reset(struct motion_state *m, const struct vigil_frame *f)
 {
 	for (int y = 0; y < m->height; y++) {
@@ -113,6 +117,7 @@ static int32_t motion_gain(const struct motion_state *m, const struct vigil_fram
 	return sf > 65535 ? 65535 : (int32_t)sf;
 }
 
+/* Median bin of a histogram holding total samples. */
 static int motion_median(const unsigned *hist, int nbins, unsigned total)
 {
 	unsigned acc = 0;
@@ -257,6 +262,7 @@ static void motion_update(struct motion_state *m, const struct vigil_frame *f,
 	}
 }
 
+/* One frame: learn, or find objects and report them per zone. */
 static int motion_process(void *st, const struct vigil_frame *f,
 			  struct vigil_observations *out)
 {

@@ -164,6 +164,7 @@ static unsigned motion_object_zones(const struct motion_state *m,
 	return zones;
 }
 
+/* An object's cell bounds as a normalised box. */
 static struct vigil_box motion_box_of(const struct motion_state *m,
 				      const struct motion_object *o)
 {

@@ -27,6 +27,7 @@ static const char *const tamper_types[TAMPER_KINDS] = {
 	"tamper.covered", "tamper.defocus", "tamper.moved", "frozen"
 };
 
+/* Allocate the thumbnails and the previous-frame copy for this size. */
 static int tamper_init(void *st, const struct vigil_setup *setup)
 {
 	struct tamper_state *t = st;
@@ -50,6 +51,7 @@ static int tamper_init(void *st, const struct vigil_setup *setup)
 	return 0;
 }
 
+/* Free what init allocated (the host frees the state itself). */
 static void tamper_destroy(void *st)
 {
 	struct tamper_state *t = st;
@@ -91,6 +93,7 @@ static void tamper_learn(struct tamper_state *t, const struct tamper_stats *s,
 		t->ref[i] = (int16_t)(t->ref[i] + (int)((t->thumb[i] - t->ref[i]) * a));
 }
 
+/* Add one whole-picture observation of a kind. */
 static void tamper_report(struct vigil_observations *out, int kind, double score)
 {
 	struct vigil_observation *o;
@@ -104,6 +107,8 @@ static void tamper_report(struct vigil_observations *out, int kind, double score
 	o->score = (float)(score < 0 ? 0 : score > 1 ? 1 : score);
 }
 
+/* One frame: learn the normal picture, or compare with it and report
+ * the conditions that have held long enough. */
 static int tamper_process(void *st, const struct vigil_frame *f,
 			  struct vigil_observations *out)
 {
