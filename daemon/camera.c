@@ -133,6 +133,7 @@ struct camera_session {
 	int64_t clock_off;      /* smallest wall minus stream time seen */
 	int have_off;
 	int64_t off_wall;       /* wall time clock_off was last aged */
+	int64_t clock_last_us;  /* stream time of the previous packet */
 };
 
 #define CAMERA_MAX_BAD_PACKETS 50   /* then the decoder is rebuilt */
@@ -288,27 +289,30 @@ static void camera_pace(struct camera *c, struct camera_session *s)
  * packet that waited in a socket buffer (the thread was busy) keeps the
  * time it was sent at, so event times do not depend on our load. The
  * offset may grow by 1 ms a second, to follow a camera clock that runs
- * slow, and is taken afresh when it jumps by more than 3 s (the stream
- * restarted, or we were that far behind: then arrival time it is). */
+ * slow, and is taken afresh when the time stamps jump (back, or ahead by
+ * more than 5 s: the stream restarted). */
 static int64_t camera_packet_wall(struct camera_session *s, int64_t arrival)
 {
 	AVStream *st = s->fmt->streams[s->vidx];
 	int64_t ts = s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts : s->pkt->dts;
-	int64_t off;
+	int64_t us, off;
 
 	if (ts == AV_NOPTS_VALUE)
 		return arrival;
 	/* Looping files add the time of earlier passes (pts_offset_us). */
-	off = arrival - av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) - s->pts_offset_us;
+	us = av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) + s->pts_offset_us;
+	off = arrival - us;
 	if (s->have_off) {
 		s->clock_off += (arrival - s->off_wall) / 1000;
 		s->off_wall = arrival;
 	}
-	if (!s->have_off || off < s->clock_off || off - s->clock_off > 3000000) {
+	if (!s->have_off || off < s->clock_off || us < s->clock_last_us - 1000000 ||
+	    us > s->clock_last_us + 5000000) {
 		s->clock_off = off;
 		s->off_wall = arrival;
 		s->have_off = 1;
 	}
+	s->clock_last_us = us;
 	return arrival - (off - s->clock_off);
 }
 
