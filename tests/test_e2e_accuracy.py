@@ -41,6 +41,7 @@ def test_scene(results, name):
     assert not late, late
     for v in r["ious"]:
         assert v >= vigil_eval.IOU_TARGET, "IoU %.2f: %s" % (v, r["alerts"])
+    assert r["problems"] == []
 
 
 def test_mean_iou_and_zone_fields(results):
