@@ -1,7 +1,10 @@
 /* Stream-copy fragmented MP4 clips; see clipfile.h. */
 #include "clipfile.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 int clipfile_open(struct clipfile *f, const char *path, const AVCodecParameters *par,
 		  AVRational tb)
@@ -15,6 +18,7 @@ int clipfile_open(struct clipfile *f, const char *path, const AVCodecParameters 
 	f->last_in_dts = AV_NOPTS_VALUE;
 	f->last_out_dts = AV_NOPTS_VALUE;
 	f->in_tb = tb;
+	snprintf(f->path, sizeof(f->path), "%s", path);
 	r = avformat_alloc_output_context2(&f->oc, NULL, "mp4", path);
 	if (r < 0)
 		return r;
@@ -39,6 +43,7 @@ int clipfile_open(struct clipfile *f, const char *path, const AVCodecParameters 
 	av_dict_free(&opts);
 	if (r < 0)
 		goto fail;
+	f->good_bytes = avio_tell(f->oc->pb);
 	return 0;
 fail_nomem:
 	r = AVERROR(ENOMEM);
@@ -81,8 +86,9 @@ int clipfile_write(struct clipfile *f, AVPacket *pkt)
 {
 	AVStream *st;
 	int64_t end;
+	int r;
 
-	if (!f->oc || !f->oc->pb)
+	if (!f->oc || !f->oc->pb || f->broken)
 		return AVERROR(EBADF);
 	st = f->oc->streams[0];
 	clipfile_rebase(f, pkt);
@@ -100,7 +106,15 @@ int clipfile_write(struct clipfile *f, AVPacket *pkt)
 	pkt->stream_index = 0;
 	pkt->pos = -1;
 	f->packets++;
-	return av_write_frame(f->oc, pkt);
+	/* The muxer keeps the fragment being built in memory and writes it
+	 * whole (flushing after every packet): after a successful write the
+	 * file ends at a fragment boundary. */
+	r = av_write_frame(f->oc, pkt);
+	if (r < 0)
+		f->broken = 1;
+	else
+		f->good_bytes = avio_tell(f->oc->pb);
+	return r;
 }
 
 int clipfile_close(struct clipfile *f)
@@ -110,11 +124,13 @@ int clipfile_close(struct clipfile *f)
 	if (!f || !f->oc)
 		return 0;
 	if (f->oc->pb) {
-		if (f->packets > 0)
+		if (f->packets > 0 && !f->broken)
 			r = av_write_trailer(f->oc);
 		if (r == 0 && f->oc->pb->error < 0)
 			r = f->oc->pb->error;
 		avio_closep(&f->oc->pb);
+		if (f->broken && truncate(f->path, f->good_bytes) < 0 && r == 0)
+			r = AVERROR(errno);
 	}
 	avformat_free_context(f->oc);
 	f->oc = NULL;

@@ -21,6 +21,9 @@ struct clipfile {
 	int64_t last_out_dts; /* output time base */
 	int64_t end_pts;      /* output time base: end of the newest packet */
 	int64_t packets;
+	int64_t good_bytes;   /* file size at the end of the last whole fragment */
+	int broken;           /* a write failed: no trailer, cut to good_bytes */
+	char path[4400];
 };
 
 /* Create path and write the header for one video stream copied from par
@@ -31,7 +34,9 @@ int clipfile_open(struct clipfile *f, const char *path, const AVCodecParameters 
 /* Append one packet (modified in place: timestamps, stream index). */
 int clipfile_write(struct clipfile *f, AVPacket *pkt);
 /* Finish the file (trailer) and close it; returns the trailer's error.
- * Safe on a clip that failed or was never opened. */
+ * After a failed write the file is instead cut back to its last whole
+ * fragment (a half-written one would end playback with an error). Safe
+ * on a clip that failed or was never opened. */
 int clipfile_close(struct clipfile *f);
 
 /* Bytes written so far. */

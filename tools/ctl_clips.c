@@ -214,9 +214,16 @@ static int clips_show(struct clips_opts *o, const struct clipdb_row *r)
 	if (o->json) {
 		printf("%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	} else {
-		json_object_object_foreach(j, key, val)
-			printf("%-9s %s\n", key, json_object_get_type(val) == json_type_string
-			       ? json_object_get_string(val) : json_object_to_json_string(val));
+		json_object_object_foreach(j, key, val) {
+			printf("%-9s", key);
+			if (json_object_get_type(val) != json_type_array) {
+				printf(" %s\n", json_object_get_string(val));
+				continue;
+			}
+			for (size_t i = 0; i < json_object_array_length(val); i++)
+				printf(" %s", json_object_get_string(json_object_array_get_idx(val, i)));
+			printf("\n");
+		}
 	}
 	json_object_put(j);
 	return 0;
