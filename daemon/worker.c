@@ -19,6 +19,7 @@
 #include "camera.h"
 #include "log.h"
 #include "recorder.h"
+#include "recreader.h"
 
 #define WORKER_STATS_EVERY_S 60
 #define WORKER_QUEUE_CAP     4096
@@ -88,6 +89,7 @@ int worker_run(const struct vigil_config *cfg, int index, int count)
 {
 	struct camera *cams = calloc(cfg->ncameras ? cfg->ncameras : 1, sizeof(*cams));
 	struct recorder **recs = calloc(cfg->ncameras ? cfg->ncameras : 1, sizeof(*recs));
+	struct recreader **readers = calloc(cfg->ncameras ? cfg->ncameras : 1, sizeof(*readers));
 	struct alert_queue q;
 	char endpoint[512], *pending = NULL;
 	void *ctx = NULL, *push = NULL;
@@ -101,7 +103,7 @@ int worker_run(const struct vigil_config *cfg, int index, int count)
 	/* A file-size limit (RLIMIT_FSIZE) must end a clip with EFBIG, not
 	 * kill the worker: the clip writer logs it and alerts go on. */
 	signal(SIGXFSZ, SIG_IGN);
-	if (!cams || !recs || sfd < 0 || alert_queue_init(&q, WORKER_QUEUE_CAP) < 0) {
+	if (!cams || !recs || !readers || sfd < 0 || alert_queue_init(&q, WORKER_QUEUE_CAP) < 0) {
 		log_err(NULL, "cannot set up worker: %s", strerror(errno));
 		goto out_cams;
 	}
@@ -120,10 +122,14 @@ int worker_run(const struct vigil_config *cfg, int index, int count)
 			continue;
 		if (recorder_start(&recs[ncams], &cfg->cameras[i], cfg->data_dir) < 0)
 			recs[ncams] = NULL;
-		if (camera_start(&cams[ncams], &cfg->cameras[i], &q, recs[ncams]) == 0)
-			ncams++;
-		else
+		if (camera_start(&cams[ncams], &cfg->cameras[i], &q, recs[ncams]) < 0) {
 			recorder_stop(recs[ncams]);
+			continue;
+		}
+		/* A separate record stream gets its own reader. */
+		if (recs[ncams] && strcmp(cfg->cameras[i].record_url, cfg->cameras[i].detect_url))
+			recreader_start(&readers[ncams], &cfg->cameras[i], recs[ncams]);
+		ncams++;
 	}
 	log_info(NULL, "running %zu camera(s)", ncams);
 
@@ -152,9 +158,11 @@ int worker_run(const struct vigil_config *cfg, int index, int count)
 	}
 	for (size_t i = 0; i < ncams; i++)
 		camera_stop(&cams[i]);
-	/* After the cameras: they feed the recorders. */
-	for (size_t i = 0; i < ncams; i++)
+	/* After the cameras and readers: they feed the recorders. */
+	for (size_t i = 0; i < ncams; i++) {
+		recreader_stop(readers[i]);
 		recorder_stop(recs[i]);
+	}
 	/* Alerts the cameras made while stopping (motion end) go out too. */
 	worker_flush(push, &q, &pending);
 	free(pending);
@@ -167,5 +175,6 @@ out_cams:
 		close(sfd);
 	free(cams);
 	free(recs);
+	free(readers);
 	return status;
 }

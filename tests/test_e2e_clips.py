@@ -26,17 +26,19 @@ GOP = 2.0        # seconds, see test-streams/gen_scenes.py
 FRAGMENT = 1.0   # seconds, frag_duration of the clip writer
 
 
-def start_recording(tmp_path, procs, recording, prlimit=None):
-    """camsim serving walker, vigild (1 worker) recording camw, a subscriber."""
+def start_recording(tmp_path, procs, recording, prlimit=None, separate=False):
+    """camsim serving walker, vigild (1 worker) recording camw, a subscriber.
+    separate: clips come from a second mount (record_url) of the same scene."""
     walker = scene("walker")
-    cam = Camsim({"walker": walker["file"]})
+    cam = Camsim({"walker": walker["file"], "main": walker["file"]})
     procs.append(cam)
     publish = "tcp://127.0.0.1:%d" % free_port()
     data = str(tmp_path / "data")
-    conf = write_config(str(tmp_path / "vigil.conf"), [
-        dict(id="camw", name="Walker street", district="xiangcheng", grid="g01",
-             site="key", url=cam.url("walker")),
-    ], publish, data, workers=1)
+    camera = dict(id="camw", name="Walker street", district="xiangcheng", grid="g01",
+                  site="key", url=cam.url("walker"))
+    if separate:
+        camera["record_url"] = cam.url("main")
+    conf = write_config(str(tmp_path / "vigil.conf"), [camera], publish, data, workers=1)
     with open(conf, "a") as f:
         f.write("recording = { %s };\n" % " ".join(
             "%s = %s;" % (k, json.dumps(v)) for k, v in recording.items()))
@@ -224,5 +226,27 @@ def test_retention_deletes_finished_clip_never_the_open_one(tmp_path, procs):
     assert not os.path.exists(path)
     assert not os.path.exists(os.path.join(data, "clips", start["snapshot"]))
     assert index_row(data, start["clip"]) is None
+    sub.close()
+    assert d.stop() == 0
+
+
+def test_clip_from_separate_record_stream(tmp_path, procs):
+    pre, post = 2, 2
+    walker, conf, data, sub, d = start_recording(
+        tmp_path, procs, dict(pre_seconds=pre, post_seconds=post), separate=True)
+    d.wait_line(lambda l: "camw: record stream connected: rtsp://127.0.0.1:" in l
+                and l.endswith("/main"), 20)
+    start = sub.wait_alert(motion("start"), walker["duration"] * 2 + 10)
+    end = sub.wait_alert(motion("end", start["id"]), walker["duration"])
+    d.wait_line(lambda l: "camw: clip %s complete" % start["clip"] in l, post + 15)
+    path = os.path.join(data, "clips", start["clip"])
+    duration = float(ffprobe(path, "-show_format")["format"]["duration"])
+    want = pre + parse_ts(end["ts"]) - parse_ts(start["ts"]) + post
+    # The two streams are not frame-locked: allow a second either way.
+    assert want - 1.0 <= duration <= want + GOP + 1.0, (duration, want)
+    first = ffprobe(path, "-select_streams", "v", "-show_frames",
+                    "-read_intervals", "%+#1", "-show_entries", "frame=key_frame")
+    assert first["frames"][0]["key_frame"] == 1
+    assert decode_errors(path) == ""
     sub.close()
     assert d.stop() == 0
