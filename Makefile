@@ -29,7 +29,8 @@ DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ     := $(DAEMON_LIB:%.c=$(BUILD)/%.o)
 TEST_BIN    := $(DAEMON_TEST:daemon/%.c=$(BUILD)/tests/%)
 
-PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail $(BUILD)/vigilctl
+PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail $(BUILD)/vigilctl \
+	    $(BUILD)/bench-recorder
 
 .PHONY: all check unit e2e demo deps scenes clean
 .SECONDARY:
@@ -68,6 +69,11 @@ $(BUILD)/vigil-tail: $(BUILD)/tools/vigil-tail.o
 CTL_SRC := tools/vigilctl.c $(wildcard tools/ctl_*.c)
 $(BUILD)/tools/vigilctl.o $(CTL_SRC:%.c=$(BUILD)/%.o): CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) -Idaemon
 $(BUILD)/vigilctl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm
+
+# Benchmark of the recorder against decoding (scripts/bench-recording.sh).
+$(BUILD)/tools/bench-recorder.o: CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) -Idaemon
+$(BUILD)/bench-recorder: $(BUILD)/tools/bench-recorder.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm
 
 # Synthetic scenes with ground truth (H.264 files + JSON), made once.

@@ -70,16 +70,33 @@ static int clipdb_exec(sqlite3 *db, const char *sql, const char *fmt, ...)
 
 int clipdb_insert(sqlite3 *db, struct clipdb_row *r)
 {
-	int ret = clipdb_exec(db,
+	sqlite3_stmt *st;
+	int ret;
+
+	/* A clip written again at the same path (a camera's event ids are
+	 * times in milliseconds, so only after a clock step) replaces the
+	 * row; RETURNING gives its id either way. */
+	if (sqlite3_prepare_v2(db,
 		"INSERT INTO clips (camera, event_id, type, events, start_us, path, size, state)"
 		" VALUES (?, ?, ?, ?, ?, ?, 0, 'recording')"
-		" ON CONFLICT (path) DO UPDATE SET start_us = excluded.start_us,"
-		" size = 0, state = 'recording', end_us = NULL",
-		"ttttit", r->camera, r->event_id, r->type, r->event_id, r->start_us, r->path);
-
-	if (ret == 0)
-		r->id = sqlite3_last_insert_rowid(db);
-	return ret;
+		" ON CONFLICT (path) DO UPDATE SET camera = excluded.camera,"
+		" event_id = excluded.event_id, type = excluded.type, events = excluded.events,"
+		" start_us = excluded.start_us, size = 0, state = 'recording', end_us = NULL"
+		" RETURNING id", -1, &st, NULL) != SQLITE_OK)
+		return -EIO;
+	sqlite3_bind_text(st, 1, r->camera, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, r->event_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 3, r->type, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, r->events[0] ? r->events : r->event_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int64(st, 5, r->start_us);
+	sqlite3_bind_text(st, 6, r->path, -1, SQLITE_TRANSIENT);
+	ret = sqlite3_step(st);
+	if (ret == SQLITE_ROW)
+		r->id = sqlite3_column_int64(st, 0);
+	while (ret == SQLITE_ROW)
+		ret = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return ret == SQLITE_DONE ? 0 : -EIO;
 }
 
 int clipdb_update(sqlite3 *db, int64_t id, int64_t end_us, int64_t size,
