@@ -62,7 +62,7 @@ static int rec_queue_push(struct recorder *r, struct rec_item *it)
 	return 0;
 }
 
-struct rec_item *rec_queue_pop(struct recorder *r, int timeout_ms)
+struct rec_item *rec_queue_pop(struct recorder *r, int timeout_ms, int *stopping)
 {
 	struct rec_item *it;
 	struct timespec ts;
@@ -87,6 +87,7 @@ struct rec_item *rec_queue_pop(struct recorder *r, int timeout_ms)
 		r->qbytes -= it->pkt ? it->pkt->size : 0;
 		it->next = NULL;
 	}
+	*stopping = r->qstop;
 	pthread_mutex_unlock(&r->qlock);
 	return it;
 }

@@ -83,8 +83,8 @@ struct recorder {
 
 void rec_item_free(struct rec_item *it);
 /* Take the next item, waiting up to timeout_ms; NULL on timeout or when
- * stopping with nothing left. */
-struct rec_item *rec_queue_pop(struct recorder *r, int timeout_ms);
+ * stopping with nothing left (*stopping then says which). */
+struct rec_item *rec_queue_pop(struct recorder *r, int timeout_ms, int *stopping);
 /* The writer thread's body (recwriter.c). */
 void *recwriter_main(void *arg);
 

@@ -242,13 +242,14 @@ void *recwriter_main(void *arg)
 	if (w.db && (n = clipdb_mark_truncated(w.db, w.r->cam->id, w.r->clip_dir)) > 0)
 		log_warn(w.who, "%d clip(s) left unfinished by a previous run marked truncated", n);
 	for (;;) {
-		struct rec_item *it = rec_queue_pop(w.r, 1000);
+		int stopping;
+		struct rec_item *it = rec_queue_pop(w.r, 1000, &stopping);
 		int64_t now = recwriter_now_us();
 
 		if (it) {
 			recwriter_handle(&w, it);
 			rec_item_free(it);
-		} else if (w.r->qstop) {
+		} else if (stopping) {
 			break;
 		}
 		if (now >= next_period) {
