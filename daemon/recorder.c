@@ -307,11 +307,36 @@ void recorder_set_stream(struct recorder *r, const AVCodecParameters *par, AVRat
 	pthread_mutex_unlock(&r->lock);
 }
 
+static int64_t rec_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void rec_tick(struct recorder *r)
+{
+	int64_t idle_us = (int64_t)r->conf.post_seconds * 1000000 + 2000000;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->state != REC_CLIP_NONE && !r->nactive &&
+	    rec_mono_us() - r->last_feed_mono > idle_us) {
+		if (r->state == REC_CLIP_OPEN) {
+			log_warn(r->cam->id, "clip %s: no packets from the record stream for "
+				 "%.0f s, closing it", r->clip_path, (double)idle_us / 1e6);
+			rec_clip_close(r);
+		}
+		r->state = REC_CLIP_NONE;
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
 void recorder_feed(struct recorder *r, const AVPacket *pkt, int64_t wall_us)
 {
 	if (!r)
 		return;
 	pthread_mutex_lock(&r->lock);
+	r->last_feed_mono = rec_mono_us();
 	if (!r->par || rec_ring_push(r, pkt, wall_us) < 0)
 		goto out;
 	rec_ring_trim(r, wall_us);

@@ -66,6 +66,7 @@ struct recorder {
 	char active[RECORDER_MAX_EVENTS][96];
 	int nactive;
 	int need_key;            /* packets were dropped: resume at a keyframe */
+	int64_t last_feed_mono;  /* CLOCK_MONOTONIC of the newest packet, us */
 
 	/* Queue to the writer, under qlock. */
 	pthread_mutex_t qlock;
@@ -85,6 +86,10 @@ void rec_item_free(struct rec_item *it);
 /* Take the next item, waiting up to timeout_ms; NULL on timeout or when
  * stopping with nothing left (*stopping then says which). */
 struct rec_item *rec_queue_pop(struct recorder *r, int timeout_ms, int *stopping);
+/* Called by the writer about once a second: closes a clip whose events
+ * are over when the record stream has stopped delivering packets (a lost
+ * camera must not keep its clip open until it comes back). */
+void rec_tick(struct recorder *r);
 /* The writer thread's body (recwriter.c). */
 void *recwriter_main(void *arg);
 

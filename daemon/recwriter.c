@@ -226,7 +226,7 @@ static void recwriter_handle(struct recwriter *w, struct rec_item *it)
 void *recwriter_main(void *arg)
 {
 	struct recwriter w = { .r = arg, .who = ((struct recorder *)arg)->cam->id };
-	int64_t next_period = 0;
+	int64_t next_period = 0, next_tick = 0;
 	sigset_t all;
 	int n;
 
@@ -251,6 +251,10 @@ void *recwriter_main(void *arg)
 			rec_item_free(it);
 		} else if (stopping) {
 			break;
+		}
+		if (now >= next_tick) {
+			next_tick = now + 1000000;
+			rec_tick(w.r);
 		}
 		if (now >= next_period) {
 			next_period = now + RECWRITER_PERIOD_US;

@@ -250,3 +250,18 @@ def test_clip_from_separate_record_stream(tmp_path, procs):
     assert decode_errors(path) == ""
     sub.close()
     assert d.stop() == 0
+
+
+def test_lost_camera_closes_its_clip(tmp_path, procs):
+    walker, conf, data, sub, d = start_recording(tmp_path, procs,
+                                                 dict(pre_seconds=2, post_seconds=2))
+    start = sub.wait_alert(motion("start"), walker["duration"] * 2 + 10)
+    procs[0].stop()   # camsim: the camera goes away mid-event
+    sub.wait_alert(motion("end", start["id"]), 20)
+    d.wait_line(lambda l: "camw: clip %s: no packets from the record stream" % start["clip"]
+                in l, 20)
+    d.wait_line(lambda l: "camw: clip %s complete" % start["clip"] in l, 10)
+    assert index_row(data, start["clip"])["state"] == "complete"
+    assert decode_errors(os.path.join(data, "clips", start["clip"])) == ""
+    sub.close()
+    assert d.stop() == 0
