@@ -16,6 +16,14 @@
 #define RECORDER_RING_MAX_BYTES  (64LL << 20)
 #define RECORDER_QUEUE_MAX_ITEMS 2048
 #define RECORDER_QUEUE_MAX_BYTES (32LL << 20)
+#define RECORDER_DROP_LOG_US     10000000 /* at most one drop warning per 10 s */
+
+static int64_t rec_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 void recorder_clip_dir(const char *data_dir, char *buf, size_t len)
 {
@@ -224,10 +232,15 @@ static void rec_clip_packet(struct recorder *r, const AVPacket *pkt, int64_t wal
 		it->wall_us = wall_us;
 	}
 	if (!it || rec_queue_push(r, it) < 0) {
-		atomic_fetch_add(&r->dropped, 1);
-		if (!r->need_key)
+		unsigned long n = atomic_fetch_add(&r->dropped, 1) + 1;
+		int64_t now = rec_mono_us();
+		if (!r->need_key && (!r->drop_log_mono ||
+				     now - r->drop_log_mono >= RECORDER_DROP_LOG_US)) {
+			r->drop_log_mono = now;
 			log_warn(r->cam->id, "clip %s: writer is behind (slow disk?), dropping "
-				 "packets until the next keyframe", r->clip_path);
+				 "packets up to the next keyframe (%lu dropped so far)",
+				 r->clip_path, n);
+		}
 		r->need_key = 1;
 		return;
 	}
@@ -305,13 +318,6 @@ void recorder_set_stream(struct recorder *r, const AVCodecParameters *par, AVRat
 		}
 	}
 	pthread_mutex_unlock(&r->lock);
-}
-
-static int64_t rec_mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 void rec_tick(struct recorder *r)

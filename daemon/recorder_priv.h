@@ -67,6 +67,7 @@ struct recorder {
 	int nactive;
 	int need_key;            /* packets were dropped: resume at a keyframe */
 	int64_t last_feed_mono;  /* CLOCK_MONOTONIC of the newest packet, us */
+	int64_t drop_log_mono;   /* when drops were last logged */
 
 	/* Queue to the writer, under qlock. */
 	pthread_mutex_t qlock;

@@ -248,12 +248,90 @@ static void test_no_clip_without_event(void)
 	fixture_stop(&f);
 }
 
+/* Frames of a file that decode, or -1 when decoding reports an error. */
+static int decoded_frames(const char *path)
+{
+	AVFormatContext *fmt = NULL;
+	AVCodecContext *dec = NULL;
+	AVPacket *pkt = av_packet_alloc();
+	AVFrame *frame = av_frame_alloc();
+	const AVCodec *codec;
+	int n = 0;
+
+	if (avformat_open_input(&fmt, path, NULL, NULL) < 0 ||
+	    avformat_find_stream_info(fmt, NULL) < 0)
+		n = -1;
+	if (n == 0) {
+		codec = avcodec_find_decoder(fmt->streams[0]->codecpar->codec_id);
+		dec = avcodec_alloc_context3(codec);
+		avcodec_parameters_to_context(dec, fmt->streams[0]->codecpar);
+		if (avcodec_open2(dec, codec, NULL) < 0)
+			n = -1;
+	}
+	while (n >= 0 && av_read_frame(fmt, pkt) >= 0) {
+		if (avcodec_send_packet(dec, pkt) < 0)
+			n = -1;
+		while (n >= 0 && avcodec_receive_frame(dec, frame) >= 0) {
+			if (frame->decode_error_flags || (frame->flags & AV_FRAME_FLAG_CORRUPT))
+				n = -1;
+			else
+				n++;
+		}
+		av_packet_unref(pkt);
+	}
+	avcodec_free_context(&dec);
+	avformat_close_input(&fmt);
+	av_packet_free(&pkt);
+	av_frame_free(&frame);
+	return n;
+}
+
+/* A writer that cannot keep up (here: packets arrive far faster than
+ * real time) costs clip packets, counted, never a wait in the feeder;
+ * what reaches the clip still decodes, since a drop skips to the next
+ * keyframe. */
+static void test_writer_behind_drops_and_clip_decodes(void)
+{
+	struct fixture f;
+	struct recorder_info a, e;
+	struct clipdb_row r[2];
+	char path[512];
+	int loops = 100, total;
+	int64_t span = US(20) - BASE_US;
+
+	fixture_start(&f, 1, 1, 3600);
+	feed_until(&f, 2);
+	recorder_event_start(f.rec, "motion", "cam-F", US(2), NULL, NULL, 0, &a);
+	for (int k = 0; k < loops; k++) {
+		for (int i = 0; i < f.s.n; i++) {
+			AVPacket *p = av_packet_clone(f.s.pkts[i]);
+			int64_t shift = av_rescale_q(span * k, AV_TIME_BASE_Q, f.s.tb);
+			p->pts += shift;
+			p->dts += shift;
+			recorder_feed(f.rec, p, wall_of(&f.s, i) + span * k);
+			av_packet_free(&p);
+		}
+	}
+	total = loops * f.s.n;
+	recorder_event_end(f.rec, "cam-F", US(20) + span * loops, &e);
+	CHECK(recorder_dropped(f.rec) > 0);
+	CHECK(recorder_dropped(f.rec) < (unsigned long)total);
+	recorder_stop(f.rec);
+	f.rec = NULL;
+	CHECK(rows(&f, r, 2) == 1);
+	snprintf(path, sizeof(path), "%s/clips/%s", f.dir, r[0].path);
+	int n = decoded_frames(path);
+	CHECK(n > 0 && n < total);
+	fixture_stop(&f);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
 		TEST(test_overlapping_events_share_a_clip),
 		TEST(test_long_event_is_split),
 		TEST(test_no_clip_without_event),
+		TEST(test_writer_behind_drops_and_clip_decodes),
 		{ NULL, NULL }
 	};
 	log_init("test");
