@@ -16,7 +16,8 @@
 #include "retention.h"
 #include "snapshot.h"
 
-#define RECWRITER_PERIOD_US 5000000   /* index refresh and retention */
+#define RECWRITER_PERIOD_US     5000000   /* index refresh of the open clip */
+#define RECWRITER_RETENTION_US 60000000   /* retention, besides at each clip */
 
 struct recwriter {
 	struct recorder *r;
@@ -127,8 +128,10 @@ static void recwriter_open(struct recwriter *w, struct rec_item *it)
 	struct clipdb_row row = { 0 };
 	int r;
 
-	recwriter_close(w);
-	recwriter_retention(w);
+	if (w->open)
+		recwriter_close(w);     /* runs retention too */
+	else
+		recwriter_retention(w);
 	memset(&w->file, 0, sizeof(w->file));
 	snprintf(w->path, sizeof(w->path), "%s", it->path);
 	w->open = 1;
@@ -226,7 +229,7 @@ static void recwriter_handle(struct recwriter *w, struct rec_item *it)
 void *recwriter_main(void *arg)
 {
 	struct recwriter w = { .r = arg, .who = ((struct recorder *)arg)->cam->id };
-	int64_t next_period = 0, next_tick = 0;
+	int64_t next_period = 0, next_tick = 0, next_retention = 0;
 	sigset_t all;
 	int n;
 
@@ -260,6 +263,9 @@ void *recwriter_main(void *arg)
 			next_period = now + RECWRITER_PERIOD_US;
 			if (w.open && !w.failed)
 				recwriter_index(&w, CLIPDB_RECORDING);
+		}
+		if (now >= next_retention) {
+			next_retention = now + RECWRITER_RETENTION_US;
 			recwriter_retention(&w);
 		}
 	}

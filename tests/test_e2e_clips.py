@@ -26,9 +26,12 @@ GOP = 2.0        # seconds, see test-streams/gen_scenes.py
 FRAGMENT = 1.0   # seconds, frag_duration of the clip writer
 
 
-def start_recording(tmp_path, procs, recording, prlimit=None, separate=False):
+def start_recording(tmp_path, procs, recording, prlimit=None, separate=False,
+                    more=(), camw_extra=""):
     """camsim serving walker, vigild (1 worker) recording camw, a subscriber.
-    separate: clips come from a second mount (record_url) of the same scene."""
+    separate: clips come from a second mount (record_url) of the same scene;
+    more: extra camera entries (strings) for the config; camw_extra: more
+    settings of camw."""
     walker = scene("walker")
     cam = Camsim({"walker": walker["file"], "main": walker["file"]})
     procs.append(cam)
@@ -39,6 +42,12 @@ def start_recording(tmp_path, procs, recording, prlimit=None, separate=False):
     if separate:
         camera["record_url"] = cam.url("main")
     conf = write_config(str(tmp_path / "vigil.conf"), [camera], publish, data, workers=1)
+    text = open(conf).read().replace('id = "camw";', 'id = "camw"; ' + camw_extra)
+    if more:
+        text = text.replace("\n);", ",\n" + ",\n".join(
+            m % {"main": cam.url("main")} for m in more) + "\n);")
+    with open(conf, "w") as f:
+        f.write(text)
     with open(conf, "a") as f:
         f.write("recording = { %s };\n" % " ".join(
             "%s = %s;" % (k, json.dumps(v)) for k, v in recording.items()))
@@ -207,25 +216,32 @@ def test_disk_full_cuts_clip_alerts_flow(tmp_path, procs):
     assert d.stop() == 0
 
 
-def test_retention_deletes_finished_clip_never_the_open_one(tmp_path, procs):
-    walker, conf, data, sub, d = start_recording(tmp_path, procs,
-                                       dict(pre_seconds=2, post_seconds=2, quota="1K"))
-    start = sub.wait_alert(motion("start"), walker["duration"] * 2 + 10)
-    path = os.path.join(data, "clips", start["clip"])
-    sub.wait_alert(motion("end", start["id"]), walker["duration"])
-    # Far over the quota for seconds, with the index refreshed by the
-    # writer's periodic pass (which runs retention too): still there.
-    row = index_row(data, start["clip"])
-    assert row["state"] == "recording" and row["size"] > 1024, row
-    assert os.path.exists(path)
-    line = d.wait_line(lambda l: "retention: deleted clip %s" % start["clip"] in l, 20)
-    assert "camw:" in line and "over quota" in line
-    done = [i for i, l in enumerate(d.lines) if "clip %s complete" % start["clip"] in l]
-    gone = [i for i, l in enumerate(d.lines) if "retention: deleted clip %s" % start["clip"] in l]
-    assert done and done[0] < gone[0]
-    assert not os.path.exists(path)
-    assert not os.path.exists(os.path.join(data, "clips", start["snapshot"]))
-    assert index_row(data, start["clip"]) is None
+def test_retention_deletes_oldest_finished_clip_never_the_open_one(tmp_path, procs):
+    """Two cameras on the same scene: camw keeps its clip open longer
+    (post-roll 5 s, still short of the next pass) and starts it earlier
+    (pre-roll 4 s), camx (pre 1 s, post 1 s) finishes first. Over quota when camx's clip closes, retention must
+    delete camx's finished clip and not camw's older, open one."""
+    walker, conf, data, sub, d = start_recording(
+        tmp_path, procs, dict(pre_seconds=1, post_seconds=1, quota="1K"),
+        more=['  { id = "camx"; url = "%(main)s"; }'],
+        camw_extra="recording = { pre_seconds = 4; post_seconds = 5; };")
+    sw = sub.wait_alert(motion("start"), walker["duration"] * 2 + 10)
+    sx = sub.wait_alert(lambda a: a["camera"] == "camx" and a["phase"] == "start"
+                        and a["type"] == "motion", walker["duration"] + 10)
+    d.wait_line(lambda l: "camx: retention: deleted clip %s" % sx["clip"] in l, 40)
+    # At that moment camw's clip was older and over the quota, but open.
+    w = index_row(data, sw["clip"])
+    x_start = [l for l in d.lines if "camx: clip %s started" % sx["clip"] in l]
+    assert w is not None and w["state"] == "recording", w
+    assert os.path.exists(os.path.join(data, "clips", sw["clip"]))
+    assert not os.path.exists(os.path.join(data, "clips", sx["clip"]))
+    assert index_row(data, sx["clip"]) is None and x_start
+    d.wait_line(lambda l: "camw: retention: deleted clip %s" % sw["clip"] in l, 40)
+    done = [i for i, l in enumerate(d.lines) if "camw: clip %s complete" % sw["clip"] in l]
+    gone = [i for i, l in enumerate(d.lines)
+            if "camw: retention: deleted clip %s" % sw["clip"] in l]
+    assert done and done[0] < gone[0] and "over quota" in d.lines[gone[0]]
+    assert not os.path.exists(os.path.join(data, "clips", sw["snapshot"]))
     sub.close()
     assert d.stop() == 0
 
