@@ -248,15 +248,13 @@ static void rec_clip_packet(struct recorder *r, const AVPacket *pkt, int64_t wal
 	r->clip_last_us = wall_us;
 }
 
-/* Open the clip (part r->clip_part) at ring slot from: the writer gets
+/* Open the clip named r->clip_path at ring slot from: the writer gets
  * the stream and every packet from there on. */
 static void rec_clip_open(struct recorder *r, size_t from)
 {
 	struct rec_item *it = rec_item_new(REC_OPEN);
 	int64_t start = rec_slot(r, from)->wall_us;
 
-	rec_name(r, start, r->clip_base, r->clip_part, "mp4", r->clip_path,
-		 sizeof(r->clip_path));
 	if (it) {
 		it->par = avcodec_parameters_alloc();
 		if (!it->par || avcodec_parameters_copy(it->par, r->par) < 0) {
@@ -287,10 +285,13 @@ static void rec_clip_close(struct recorder *r)
 	r->state = REC_CLIP_NONE;
 }
 
-/* The events still open start the next part. */
-static void rec_clip_next_part(struct recorder *r)
+/* The events still open start the next part, named after when_us. The
+ * name is fixed here, before the part opens, because alerts quote it. */
+static void rec_clip_next_part(struct recorder *r, int64_t when_us)
 {
 	r->clip_part++;
+	rec_name(r, when_us, r->clip_base, r->clip_part, "mp4", r->clip_path,
+		 sizeof(r->clip_path));
 	r->clip_events[0] = '\0';
 	for (int i = 0; i < r->nactive; i++) {
 		size_t l = strlen(r->clip_events);
@@ -313,7 +314,7 @@ void recorder_set_stream(struct recorder *r, const AVCodecParameters *par, AVRat
 	if (r->state == REC_CLIP_OPEN) {
 		rec_clip_close(r);
 		if (r->nactive) {
-			rec_clip_next_part(r);
+			rec_clip_next_part(r, r->clip_last_us);
 			r->state = REC_CLIP_PENDING;
 		}
 	}
@@ -359,7 +360,7 @@ void recorder_feed(struct recorder *r, const AVPacket *pkt, int64_t wall_us)
 		} else if (rec_is_key(pkt) && r->count &&
 			   wall_us - r->clip_start_us >= (int64_t)r->conf.max_seconds * 1000000) {
 			rec_clip_close(r);
-			rec_clip_next_part(r);
+			rec_clip_next_part(r, wall_us);
 			rec_clip_open(r, r->count - 1);
 		} else {
 			rec_clip_packet(r, pkt, wall_us);
@@ -447,6 +448,8 @@ void recorder_event_start(struct recorder *r, const char *type, const char *id,
 		snprintf(r->clip_events, sizeof(r->clip_events), "%s", id);
 		r->clip_part = 1;
 		if (r->par && rec_start_slot(r, trigger_us, &from) == 0) {
+			rec_name(r, rec_slot(r, from)->wall_us, id, 1, "mp4", r->clip_path,
+				 sizeof(r->clip_path));
 			rec_clip_open(r, from);
 		} else {
 			/* No keyframe yet: the clip starts at the next one. */

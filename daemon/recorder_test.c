@@ -248,6 +248,35 @@ static void test_no_clip_without_event(void)
 	fixture_stop(&f);
 }
 
+/* An event before the first packet waits for a keyframe under the name
+ * its alert announced; a new stream (reconnect) mid-event ends that part
+ * and the next one starts at the new stream's first keyframe. */
+static void test_pending_start_and_reconnect(void)
+{
+	struct fixture f;
+	struct recorder_info a, e;
+	struct clipdb_row r[4];
+
+	fixture_start(&f, 2, 1, 300);
+	recorder_event_start(f.rec, "motion", "cam-R", US(0), NULL, NULL, 0, &a);
+	CHECK(strcmp(a.clip, "cam/2023-11-14/cam-R.mp4") == 0);
+	feed_until(&f, 3.05);
+	recorder_set_stream(f.rec, f.s.par, f.s.tb);
+	feed_until(&f, 6);
+	recorder_event_end(f.rec, "cam-R", US(6), &e);
+	CHECK(strcmp(e.clip, "cam/2023-11-14/cam-R-2.mp4") == 0);
+	feed_until(&f, 9);
+	recorder_stop(f.rec);
+	f.rec = NULL;
+	CHECK(rows(&f, r, 4) == 2);
+	CHECK(strcmp(r[0].path, a.clip) == 0 && r[0].start_us == US(0));
+	CHECK(strcmp(r[0].state, "complete") == 0);
+	CHECK(r[0].end_us >= US(3) && r[0].end_us < US(3.1));
+	CHECK(strcmp(r[1].path, e.clip) == 0 && r[1].start_us == US(4));
+	CHECK(strcmp(r[1].state, "complete") == 0);
+	fixture_stop(&f);
+}
+
 /* Frames of a file that decode, or -1 when decoding reports an error. */
 static int decoded_frames(const char *path)
 {
@@ -331,6 +360,7 @@ int main(void)
 		TEST(test_overlapping_events_share_a_clip),
 		TEST(test_long_event_is_split),
 		TEST(test_no_clip_without_event),
+		TEST(test_pending_start_and_reconnect),
 		TEST(test_writer_behind_drops_and_clip_decodes),
 		{ NULL, NULL }
 	};
