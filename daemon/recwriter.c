@@ -27,7 +27,8 @@ struct recwriter {
 	int open, failed;
 	int64_t id;                       /* index row of the open clip */
 	char path[256];
-	int64_t start_us, last_us, snap_bytes;
+	int64_t start_us, last_us;
+	int64_t snap_bytes;               /* snapshots of the open or next clip */
 	unsigned long skipped;            /* packets lost after a write error */
 };
 
@@ -118,6 +119,7 @@ static void recwriter_close(struct recwriter *w)
 		 w->skipped ? " (packets lost after the error)" : "");
 	w->open = 0;
 	w->id = 0;
+	w->snap_bytes = 0;
 	atomic_store(&w->r->clip_bytes, 0);
 	recwriter_retention(w);
 }
@@ -137,7 +139,6 @@ static void recwriter_open(struct recwriter *w, struct rec_item *it)
 	w->open = 1;
 	w->failed = 0;
 	w->skipped = 0;
-	w->snap_bytes = 0;
 	w->start_us = w->last_us = it->wall_us;
 	if (w->db) {
 		snprintf(row.camera, sizeof(row.camera), "%s", w->r->cam->id);
@@ -200,8 +201,8 @@ static void recwriter_snapshot(struct recwriter *w, struct rec_item *it)
 			av_make_error_string(buf, sizeof(buf), (int)r));
 		return;
 	}
-	if (w->open)
-		w->snap_bytes += r;
+	/* Counted with the open clip, or the pending one it belongs to. */
+	w->snap_bytes += r;
 }
 
 static void recwriter_handle(struct recwriter *w, struct rec_item *it)
