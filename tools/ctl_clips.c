@@ -406,13 +406,15 @@ int ctl_clips(int argc, char **argv)
 	r = clips_parse(&o, argc - 1, argv + 1);
 	if (r)
 		return r == 1 ? 0 : r;
-	if (strcmp(action, "list") != 0 && optind + 1 != argc - 1) {
-		clips_usage(stderr);
-		return 2;
-	}
 	if (strcmp(action, "list") && strcmp(action, "show") && strcmp(action, "play") &&
 	    strcmp(action, "export")) {
 		fprintf(stderr, "vigilctl: unknown clips action '%s'\n", action);
+		clips_usage(stderr);
+		return 2;
+	}
+	if (optind + 1 != argc - (strcmp(action, "list") == 0 ? 0 : 1)) {
+		fprintf(stderr, "vigilctl: clips %s takes %s\n", action,
+			strcmp(action, "list") == 0 ? "no ID" : "one ID");
 		clips_usage(stderr);
 		return 2;
 	}
