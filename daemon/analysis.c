@@ -16,7 +16,8 @@ void analysis_init(struct analysis *a, const struct vigil_camera *conf,
 	a->conf = conf;
 	a->alerts = alerts;
 	a->severity = config_site_severity(conf->site);
-	a->width = 320;
+	a->width = conf->analysis_width > 0 ? conf->analysis_width : 320;
+	a->rate = 25;
 	event_init(&a->motion_ev, ANALYSIS_START_FRAMES);
 }
 
@@ -30,6 +31,16 @@ static void analysis_send(struct analysis *a, struct alert *al)
 	else
 		log_info(a->conf->id, "alert %s %s id=%s%s%s", al->type, al->phase, al->id,
 			 al->clip && *al->clip ? " clip=" : "", al->clip ? al->clip : "");
+}
+
+void analysis_set_rate(struct analysis *a, double fps)
+{
+	int start = (int)(fps * 0.12 + 0.5);
+	int64_t gap = (int64_t)(2.5e6 / fps);
+
+	a->rate = fps;
+	a->motion_ev.start_frames = start < 1 ? 1 : start;
+	a->motion_ev.end_gap_us = gap > 2000000 ? gap : 2000000;
 }
 
 void analysis_emit(struct analysis *a, const char *type, const char *phase,
@@ -133,6 +144,9 @@ void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
 		motion_free(&a->motion);
 		a->motion_ready = motion_init(&a->motion, a->scaler.out.width,
 					      a->scaler.out.height) == 0;
+		/* Learn for about 0.4 s, and from at least two frames. */
+		a->motion.learn_frames = (int)(a->rate * 0.4 + 0.5) > 2 ?
+					 (int)(a->rate * 0.4 + 0.5) : 2;
 		log_info(a->conf->id, "analysing %dx%d as %dx%d", frame->width,
 			 frame->height, a->scaler.out.width, a->scaler.out.height);
 	}
@@ -148,7 +162,8 @@ void analysis_reset(struct analysis *a, int64_t wall_us)
 {
 	if (a->motion_ev.active) {
 		analysis_motion_end(a, wall_us, a->motion_ev.first_us);
-		event_init(&a->motion_ev, ANALYSIS_START_FRAMES);
+		a->motion_ev.active = 0;
+		a->motion_ev.run = 0;
 	}
 	a->motion_ready = 0;
 }

@@ -42,6 +42,7 @@ struct camera {
 	struct analysis an;
 	struct recorder *rec;       /* clips; fed from here when rec_shared */
 	int rec_shared;             /* record_url is the detect URL */
+	int ever_streamed;          /* a packet arrived since the thread started */
 	char loss_id[96];           /* open video_loss event, if any */
 	int64_t loss_us;
 

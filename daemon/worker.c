@@ -21,7 +21,6 @@
 #include "recorder.h"
 #include "recreader.h"
 
-#define WORKER_STATS_EVERY_S 60
 #define WORKER_QUEUE_CAP     4096
 
 int worker_owns(const struct vigil_config *cfg, size_t camera, int index, int count)
@@ -151,7 +150,7 @@ int worker_run(const struct vigil_config *cfg, int index, int count)
 			break;
 		}
 		time_t now = time(NULL);
-		if (now - last_stats >= WORKER_STATS_EVERY_S) {
+		if (now - last_stats >= cfg->stats_interval) {
 			worker_log_stats(cams, ncams, (double)(now - started));
 			last_stats = now;
 		}

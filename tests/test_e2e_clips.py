@@ -53,7 +53,8 @@ def start_recording(tmp_path, procs, recording, prlimit=None, separate=False,
             "%s = %s;" % (k, json.dumps(v)) for k, v in recording.items()))
     sub = Subscriber(publish)
     if prlimit:
-        d = Proc(["prlimit", "--fsize=%d" % prlimit, VIGILD, "-c", conf], "vigild")
+        root = ["--allow-root"] if os.geteuid() == 0 else []
+        d = Proc(["prlimit", "--fsize=%d" % prlimit, VIGILD, "-c", conf] + root, "vigild")
     else:
         d = Vigild(conf)
     procs.append(d)
