@@ -94,7 +94,7 @@ static int retention_load(sqlite3 *db, struct retention_set *s, int over_quota,
 {
 	sqlite3_stmt *st;
 	size_t cap = RETENTION_BATCH;
-	int r;
+	int r = SQLITE_DONE;
 
 	memset(s, 0, sizeof(*s));
 	if (sqlite3_prepare_v2(db, "SELECT id, camera, start_us, size, path, events FROM clips"
