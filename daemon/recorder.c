@@ -423,9 +423,12 @@ static void rec_snapshot(struct recorder *r, const char *id, const AVFrame *fram
 	snprintf(it->path, sizeof(it->path), "%.*s/%s.jpg", (int)(slash - r->clip_path),
 		 r->clip_path, id);
 	snprintf(info->snapshot, sizeof(info->snapshot), "%s", it->path);
+	if (!boxes || nboxes < 0)
+		nboxes = 0;
 	if (nboxes > MOTION_MAX_BOXES)
 		nboxes = MOTION_MAX_BOXES;
-	memcpy(it->boxes, boxes, (size_t)nboxes * sizeof(*boxes));
+	if (nboxes)
+		memcpy(it->boxes, boxes, (size_t)nboxes * sizeof(*boxes));
 	it->nboxes = nboxes;
 	snprintf(it->event_id, sizeof(it->event_id), "%s", id);
 	rec_control(r, it);
