@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "recorder.h"
 
 #define CAMERA_BACKOFF_MIN_US   1000000
 #define CAMERA_BACKOFF_MAX_US  30000000
@@ -288,6 +289,8 @@ static int camera_open(struct camera *c, struct camera_session *s)
 		av_rescale(1000000, st->avg_frame_rate.den, st->avg_frame_rate.num) : 40000;
 	s->prev_frame_us = AV_NOPTS_VALUE;
 	analysis_set_rate(&c->an, camera_analysis_rate(c, st));
+	if (c->rec_shared)
+		recorder_set_stream(c->rec, st->codecpar, st->time_base);
 	s->start_mono = camera_mono_us();
 	s->first_pts_us = AV_NOPTS_VALUE;
 	s->next_analysis_us = AV_NOPTS_VALUE;
@@ -483,6 +486,8 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 		camera_log_window(camera_mono_us());
 		atomic_fetch_add(&c->stats.packets_in, 1);
 		atomic_fetch_add(&c->stats.bytes_in, (unsigned long)s->pkt->size);
+		if (c->rec_shared)
+			recorder_feed(c->rec, s->pkt, wall);
 		r = camera_decode(c, s, wall);
 		av_packet_unref(s->pkt);
 		if (r < 0) {
@@ -542,13 +547,16 @@ static void *camera_main(void *arg)
 }
 
 int camera_start(struct camera *c, const struct vigil_camera *conf,
-		 struct alert_queue *alerts)
+		 struct alert_queue *alerts, struct recorder *rec)
 {
 	int r;
 
 	memset(c, 0, sizeof(*c));
 	c->conf = conf;
 	analysis_init(&c->an, conf, alerts);
+	c->rec = rec;
+	c->an.rec = rec;
+	c->rec_shared = strcmp(conf->record_url, conf->detect_url) == 0;
 	c->open_timeout_us = (int64_t)conf->open_timeout * 1000000;
 	c->read_timeout_us = (int64_t)conf->read_timeout * 1000000;
 	config_redact_url(conf->detect_url, c->url_log, sizeof(c->url_log));
