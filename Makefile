@@ -27,7 +27,7 @@ export ASAN_OPTIONS  := detect_leaks=1:halt_on_error=1:detect_stack_use_after_re
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS  := suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 
-DAEMON_PKGS := libavformat libavcodec libavutil libzmq libconfig json-c
+DAEMON_PKGS := libavformat libavcodec libavutil libzmq libconfig json-c sqlite3
 CAMSIM_PKGS := gstreamer-rtsp-server-1.0 gstreamer-rtsp-1.0 gstreamer-app-1.0 gstreamer-1.0 libavformat libavcodec libavutil
 TAIL_PKGS   := libzmq json-c libconfig
 
@@ -43,7 +43,7 @@ LIB_OBJ     := $(DAEMON_LIB:%.c=$(BUILD)/%.o)
 TEST_BIN    := $(DAEMON_TEST:daemon/%.c=$(BUILD)/tests/%)
 
 PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail $(BUILD)/vigilctl \
-            $(BUILD)/detect-bench
+            $(BUILD)/detect-bench $(BUILD)/bench-recorder
 
 # Detector plugins: plugins/<name>/*.c -> build/plugins/<name>.so.
 PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
@@ -105,6 +105,11 @@ $(BUILD)/vigilctl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIB_OBJ)
 $(BUILD)/tools/detect-bench.o: CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) -Idaemon
 $(BUILD)/detect-bench: $(BUILD)/tools/detect-bench.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm -ldl
+
+# Benchmark of the recorder against decoding (scripts/bench-recording.sh).
+$(BUILD)/tools/bench-recorder.o: CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) -Idaemon
+$(BUILD)/bench-recorder: $(BUILD)/tools/bench-recorder.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm
 
 # Synthetic scenes with ground truth (H.264 files + JSON), made once.
 scenes: $(SCENES)/.done

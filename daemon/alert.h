@@ -26,6 +26,10 @@ struct alert {
 	int nboxes;
 	const char *zone;       /* zone name, NULL: whole picture */
 	const char *detail;     /* optional human text (errors) */
+	const char *clip;       /* clip path relative to the clip dir, or NULL */
+	const char *snapshot;   /* snapshot path, idem */
+	double clip_duration;   /* end alerts: seconds recorded so far, or < 0 */
+	int64_t clip_size;      /* end alerts: bytes written so far, or < 0 */
 };
 
 /* JSON payload of an alert; caller frees. NULL when out of memory. */

@@ -94,8 +94,10 @@ static const struct vigil_event_kind *analysis_kind(const struct vigil_plugin *p
 	return NULL;
 }
 
-/* Every detector, then the event engine, on one downscaled frame. */
-static void analysis_detect(struct analysis *a, const struct luma_frame *lf)
+/* Every detector, then the event engine, on one downscaled frame (frame:
+ * the decoded picture it came from, for snapshots). */
+static void analysis_detect(struct analysis *a, const struct luma_frame *lf,
+			    const AVFrame *frame)
 {
 	struct vigil_frame f = {
 		.data = lf->data, .width = lf->width, .height = lf->height,
@@ -118,7 +120,11 @@ static void analysis_detect(struct analysis *a, const struct luma_frame *lf)
 	}
 	atomic_fetch_add(&a->detect_us, (unsigned long)(analysis_mono_us() - t0));
 	atomic_fetch_add(&a->frames_analysed, 1);
+	/* Events that start take their snapshot from this frame. */
+	a->engine.rec = a->rec;
+	a->engine.frame = frame;
 	engine_step(&a->engine, f.wall_us);
+	a->engine.frame = NULL;
 }
 
 void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
@@ -147,11 +153,12 @@ void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
 	luma_scale(&a->scaler, frame->data[0], frame->linesize[0]);
 	a->scaler.out.wall_us = wall_us;
 	a->scaler.out.pts_us = frame->best_effort_timestamp;
-	analysis_detect(a, &a->scaler.out);
+	analysis_detect(a, &a->scaler.out, frame);
 }
 
 void analysis_reset(struct analysis *a, int64_t wall_us)
 {
+	a->engine.rec = a->rec;
 	engine_reset(&a->engine, wall_us);
 	analysis_stop_plugins(a);
 }

@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "luma.h"
 #include "plugin.h"
+#include "recorder.h"
 
 #define ANALYSIS_MAX_PLUGINS 8
 #define ANALYSIS_MAX_ZONES 32
@@ -23,6 +24,7 @@
 struct analysis {
 	const struct vigil_camera *conf;
 	const char *plugin_dir;
+	struct recorder *rec;       /* clips of this camera's events, or NULL */
 	int width;                  /* analysis width in pixels */
 	double rate;                /* analysed frames per second */
 

@@ -9,6 +9,19 @@
 
 #include <stdio.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/* Clip recording (group "recording", globally and per camera). Per-camera
+ * values of -1 mean "not set here": they take the global value. */
+struct vigil_recording {
+	int pre_seconds;    /* pre-roll before the trigger */
+	int post_seconds;   /* after the event's end */
+	int max_seconds;    /* a clip is split after this long */
+	int retention_days; /* global only: 0 keeps clips forever */
+	char *quota;        /* global only: "20G", "500M", "80%" or bytes */
+	int64_t quota_bytes;  /* parsed quota: bytes, or 0 */
+	int quota_percent;    /* parsed quota: percent of the filesystem, or 0 */
+};
 
 #include "schedule.h"
 #include "vigil_plugin.h"
@@ -47,6 +60,7 @@ struct vigil_camera {
 	char *url;        /* one URL for both detection and recording */
 	char *detect_url; /* analysis stream; defaults to url */
 	char *record_url; /* clip stream; defaults to url */
+	struct vigil_recording recording; /* pre/post/max, filled from global */
 	int line;         /* where the camera is defined */
 	struct vigil_zone_conf *zones;   /* none: the whole picture */
 	int nzones;
@@ -77,6 +91,7 @@ struct vigil_config {
 	char *publish;    /* alerts.publish: ZeroMQ PUB endpoint */
 	int stats_interval;   /* seconds between per-camera stats lines */
 	struct vigil_camera defaults;  /* the defaults group */
+	struct vigil_recording recording;
 	struct vigil_camera *cameras;
 	size_t ncameras;
 };
@@ -98,6 +113,10 @@ const char *config_severity_name(int rank);
 
 /* Number of worker processes to run for this config (resolves 0). */
 int config_worker_count(const struct vigil_config *cfg);
+
+/* Parse a quota: a byte count with an optional K/M/G/T suffix (powers of
+ * 1024), or a percentage "N%" of the filesystem. Returns 0 or -EINVAL. */
+int config_parse_quota(const char *s, int64_t *bytes, int *percent);
 
 /* Copy url into buf with any password replaced by "***", so that URLs
  * can be logged. Always NUL-terminates. */

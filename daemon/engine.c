@@ -35,25 +35,52 @@ static const char *engine_severity(const struct engine *e, int zone)
 	return config_severity_name(rank);
 }
 
+/* Fill and queue one alert, and log it. */
+static void engine_send(struct engine *e, struct alert *al, int zone)
+{
+	al->cam = e->conf;
+	al->severity = engine_severity(e, zone);
+	al->zone = zone >= 0 && zone < e->conf->nzones ? e->conf->zones[zone].name : NULL;
+	if (alert_queue_push(e->alerts, al) < 0)
+		log_err(e->conf->id, "alert queue full, %s %s alert dropped", al->type, al->phase);
+	else
+		log_info(e->conf->id, "alert %s %s id=%s%s%s%s%s", al->type, al->phase, al->id,
+			 al->zone ? " zone=" : "", al->zone ? al->zone : "",
+			 al->clip && *al->clip ? " clip=" : "", al->clip ? al->clip : "");
+}
+
 void engine_emit(struct engine *e, const char *type, const char *phase,
 		 const char *id, int64_t ts_us, int64_t start_us, int zone,
 		 const struct vigil_observation *o, const char *detail)
 {
-	const char *zname = zone >= 0 && zone < e->conf->nzones ? e->conf->zones[zone].name
-								: NULL;
 	struct alert al = {
-		.cam = e->conf, .type = type, .phase = phase, .id = id,
-		.severity = engine_severity(e, zone), .ts_us = ts_us,
+		.type = type, .phase = phase, .id = id, .ts_us = ts_us,
 		.start_us = start_us, .score = o ? o->score : 0,
 		.boxes = o ? o->boxes : NULL, .nboxes = o ? o->nboxes : 0,
-		.zone = zname, .detail = detail,
+		.detail = detail, .clip_duration = -1, .clip_size = -1,
 	};
 
-	if (alert_queue_push(e->alerts, &al) < 0)
-		log_err(e->conf->id, "alert queue full, %s %s alert dropped", type, phase);
-	else
-		log_info(e->conf->id, "alert %s %s id=%s%s%s", type, phase, id,
-			 zname ? " zone=" : "", zname ? zname : "");
+	engine_send(e, &al, zone);
+}
+
+/* An event starts: the recorder opens its clip and takes a snapshot of
+ * this frame, both named in the alert. */
+static void engine_start(struct engine *e, struct engine_track *t)
+{
+	struct recorder_info ri = { .clip = "" };
+	struct alert al = {
+		.type = t->type, .phase = "start", .id = t->ev.id, .ts_us = t->ev.first_us,
+		.score = t->last.score, .boxes = t->last.boxes, .nboxes = t->last.nboxes,
+		.clip_duration = -1, .clip_size = -1,
+	};
+
+	if (e->rec) {
+		recorder_event_start(e->rec, t->type, t->ev.id, t->ev.first_us, e->frame,
+				     t->last.boxes, t->last.nboxes, &ri);
+		al.clip = ri.clip;
+		al.snapshot = ri.snapshot;
+	}
+	engine_send(e, &al, t->zone);
 }
 
 /* The track of (type, zone), made on first sight with the kind's timing;
@@ -128,14 +155,21 @@ static void engine_span(struct engine_track *t)
 /* Send the end of a track's event, with the event's extent as its box. */
 static void engine_end(struct engine *e, struct engine_track *t, int64_t wall_us)
 {
-	struct vigil_observation span = { .score = t->last.score, .zone = t->zone };
+	struct recorder_info ri = { .clip = "" };
+	struct alert al = {
+		.type = t->type, .phase = "end", .id = t->ev.id, .ts_us = wall_us,
+		.start_us = t->ev.first_us, .score = t->last.score,
+		.boxes = t->have_span ? &t->span : NULL, .nboxes = t->have_span,
+		.clip_duration = -1, .clip_size = -1,
+	};
 
-	if (t->have_span) {
-		span.nboxes = 1;
-		span.boxes[0] = t->span;
+	if (e->rec) {
+		recorder_event_end(e->rec, t->ev.id, wall_us, &ri);
+		al.clip = ri.clip;
+		al.clip_duration = ri.clip[0] ? ri.duration : -1;
+		al.clip_size = ri.size;
 	}
-	engine_emit(e, t->type, "end", t->ev.id, wall_us, t->ev.first_us, t->zone,
-		    &span, NULL);
+	engine_send(e, &al, t->zone);
 	t->have_span = 0;
 }
 
@@ -161,8 +195,7 @@ void engine_step(struct engine *e, int64_t wall_us)
 		case EVENT_NONE:
 			break;
 		case EVENT_START:
-			engine_emit(e, t->type, "start", t->ev.id, t->ev.first_us, 0, t->zone,
-				    &t->last, NULL);
+			engine_start(e, t);
 			break;
 		case EVENT_UPDATE:
 			engine_emit(e, t->type, "update", t->ev.id, wall_us, 0, t->zone,

@@ -6,8 +6,9 @@
  * sent at most every few seconds while it lasts, and a quiet gap ends it
  * (hysteresis in event.c). It drops observations in zones whose arming
  * schedule is off, gives each event an id and a severity (the higher of
- * the camera's site and the zone's own) and queues the alerts. Nothing
- * here blocks: alerts go to the worker's queue. */
+ * the camera's site and the zone's own), has the recorder cut a clip and
+ * a snapshot for it, and queues the alerts. Nothing here blocks: alerts
+ * go to the worker's queue, clip data to the recorder's writer thread. */
 #ifndef VIGIL_ENGINE_H
 #define VIGIL_ENGINE_H
 
@@ -16,6 +17,7 @@
 #include "alert.h"
 #include "config.h"
 #include "event.h"
+#include "recorder.h"
 #include "vigil_plugin.h"
 
 #define ENGINE_MAX_TRACKS 32
@@ -33,6 +35,8 @@ struct engine_track {
 struct engine {
 	const struct vigil_camera *conf;
 	struct alert_queue *alerts;
+	struct recorder *rec;            /* clips of the events, or NULL */
+	const AVFrame *frame;            /* picture of the current frame, or NULL */
 	double fps;
 	int ntracks;
 	struct engine_track tracks[ENGINE_MAX_TRACKS];

@@ -18,6 +18,8 @@
 #include "alert.h"
 #include "camera.h"
 #include "log.h"
+#include "recorder.h"
+#include "recreader.h"
 
 #define WORKER_QUEUE_CAP     4096
 
@@ -40,13 +42,13 @@ static void worker_log_stats(const struct camera *cams, size_t n, double secs)
 		unsigned long dec = atomic_load(&s->frames_decoded);
 		log_info(c->conf->id,
 			 "stats: %s, packets %lu, decoded %lu, analysed %lu, corrupt %lu, "
-			 "%.2f ms/frame, %.0f kbit/s, reconnects %lu%s%s",
+			 "%.2f ms/frame, %.0f kbit/s, reconnects %lu, clip packets dropped %lu%s%s",
 			 camera_state_name(atomic_load(&s->state)),
 			 atomic_load(&s->packets_in), dec,
 			 atomic_load(&c->an.frames_analysed), atomic_load(&c->an.frames_corrupt),
 			 dec ? (double)atomic_load(&s->decode_us) / 1000.0 / (double)dec : 0.0,
 			 secs > 0 ? (double)atomic_load(&s->bytes_in) * 8 / 1000 / secs : 0.0,
-			 atomic_load(&s->reconnects), s->last_error[0] ? ", last error: " : "",
+			 atomic_load(&s->reconnects), recorder_dropped(c->rec), s->last_error[0] ? ", last error: " : "",
 			 s->last_error);
 	}
 }
@@ -85,6 +87,8 @@ static int worker_signalfd(void)
 int worker_run(const struct vigil_config *cfg, int index, int count)
 {
 	struct camera *cams = calloc(cfg->ncameras ? cfg->ncameras : 1, sizeof(*cams));
+	struct recorder **recs = calloc(cfg->ncameras ? cfg->ncameras : 1, sizeof(*recs));
+	struct recreader **readers = calloc(cfg->ncameras ? cfg->ncameras : 1, sizeof(*readers));
 	struct alert_queue q;
 	char endpoint[512], *pending = NULL;
 	void *ctx = NULL, *push = NULL;
@@ -95,7 +99,10 @@ int worker_run(const struct vigil_config *cfg, int index, int count)
 	/* Signals are blocked before any thread exists, so that every
 	 * thread inherits the mask and only the signalfd sees them. */
 	sfd = worker_signalfd();
-	if (!cams || sfd < 0 || alert_queue_init(&q, WORKER_QUEUE_CAP) < 0) {
+	/* A file-size limit (RLIMIT_FSIZE) must end a clip with EFBIG, not
+	 * kill the worker: the clip writer logs it and alerts go on. */
+	signal(SIGXFSZ, SIG_IGN);
+	if (!cams || !recs || !readers || sfd < 0 || alert_queue_init(&q, WORKER_QUEUE_CAP) < 0) {
 		log_err(NULL, "cannot set up worker: %s", strerror(errno));
 		goto out_cams;
 	}
@@ -112,8 +119,17 @@ int worker_run(const struct vigil_config *cfg, int index, int count)
 	for (size_t i = 0; i < cfg->ncameras; i++) {
 		if (!worker_owns(cfg, i, index, count))
 			continue;
-		if (camera_start(&cams[ncams], &cfg->cameras[i], cfg->plugin_dir, &q) == 0)
-			ncams++;
+		if (recorder_start(&recs[ncams], &cfg->cameras[i], cfg->data_dir) < 0)
+			recs[ncams] = NULL;
+		if (camera_start(&cams[ncams], &cfg->cameras[i], cfg->plugin_dir, &q,
+				 recs[ncams]) < 0) {
+			recorder_stop(recs[ncams]);
+			continue;
+		}
+		/* A separate record stream gets its own reader. */
+		if (recs[ncams] && strcmp(cfg->cameras[i].record_url, cfg->cameras[i].detect_url))
+			recreader_start(&readers[ncams], &cfg->cameras[i], recs[ncams]);
+		ncams++;
 	}
 	log_info(NULL, "running %zu camera(s)", ncams);
 
@@ -142,6 +158,11 @@ int worker_run(const struct vigil_config *cfg, int index, int count)
 	}
 	for (size_t i = 0; i < ncams; i++)
 		camera_stop(&cams[i]);
+	/* After the cameras and readers: they feed the recorders. */
+	for (size_t i = 0; i < ncams; i++) {
+		recreader_stop(readers[i]);
+		recorder_stop(recs[i]);
+	}
 	/* Alerts the cameras made while stopping (motion end) go out too. */
 	worker_flush(push, &q, &pending);
 	free(pending);
@@ -153,5 +174,7 @@ out_cams:
 	if (sfd >= 0)
 		close(sfd);
 	free(cams);
+	free(recs);
+	free(readers);
 	return status;
 }

@@ -8,6 +8,7 @@ static int ctl_help(int argc, char **argv);
 
 static const struct ctl_command ctl_commands[] = {
 	{ "help", ctl_help, "list the commands" },
+	{ "clips", ctl_clips, "list, show, play and export recorded clips" },
 	{ NULL, NULL, NULL }
 };
 
