@@ -31,10 +31,15 @@ void analysis_emit(struct analysis *a, const char *type, const char *phase,
 		.nboxes = r ? r->nboxes : 0, .detail = detail,
 	};
 
-	if (alert_queue_push(a->alerts, &al) < 0)
+	char ts[40];
+
+	if (alert_queue_push(a->alerts, &al) < 0) {
 		log_err(a->conf->id, "alert queue full, %s %s alert dropped", type, phase);
-	else
-		log_info(a->conf->id, "alert %s %s id=%s", type, phase, id);
+		return;
+	}
+	log_info(a->conf->id, "alert %s %s id=%s", type, phase, id);
+	alert_format_time(ts_us, ts, sizeof(ts));
+	snprintf(a->last_alert, sizeof(a->last_alert), "%s %s %s", type, phase, ts);
 }
 
 /* Motion, then the event engine, on one downscaled frame. */

@@ -30,6 +30,7 @@ struct analysis {
 	atomic_ulong frames_analysed;
 	atomic_ulong frames_corrupt;
 	char last_error[128];
+	char last_alert[128];       /* "type phase time" of the newest alert */
 };
 
 void analysis_init(struct analysis *a, const struct vigil_camera *conf,

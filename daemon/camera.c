@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fault.h"
 #include "log.h"
 
 #define CAMERA_BACKOFF_MIN_US   1000000
@@ -292,7 +293,12 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 		}
 		atomic_fetch_add(&c->stats.packets_in, 1);
 		atomic_fetch_add(&c->stats.bytes_in, (unsigned long)s->pkt->size);
+		if (c->busy)
+			atomic_store(c->busy, 1);
+		fault_decode_hook(c->conf->detect_url);
 		r = camera_decode(c, s, wall);
+		if (c->busy)
+			atomic_store(c->busy, 0);
 		av_packet_unref(s->pkt);
 		if (r < 0) {
 			camera_set_error(c, "decode", r);
@@ -349,12 +355,13 @@ static void *camera_main(void *arg)
 }
 
 int camera_start(struct camera *c, const struct vigil_camera *conf,
-		 struct alert_queue *alerts)
+		 struct alert_queue *alerts, atomic_int *busy)
 {
 	int r;
 
 	memset(c, 0, sizeof(*c));
 	c->conf = conf;
+	c->busy = busy;
 	analysis_init(&c->an, conf, alerts);
 	c->open_timeout_us = 10000000;
 	c->read_timeout_us = 5000000;

@@ -44,14 +44,17 @@ struct camera {
 	int64_t loss_us;
 
 	struct camera_stats stats;
+	atomic_int *busy;           /* optional: held while decoding (crash attribution) */
 };
 
 /* Install the FFmpeg log callback that routes through vlog(); once per
  * process, before any camera starts. */
 void camera_global_init(void);
 
+/* busy (may be NULL) is set to 1 while the thread decodes and analyses a
+ * packet, so that a crash can be traced to the camera that was at work. */
 int camera_start(struct camera *c, const struct vigil_camera *conf,
-		 struct alert_queue *alerts);
+		 struct alert_queue *alerts, atomic_int *busy);
 /* Ask the thread to stop, wait for it and free everything. NULL-safe. */
 void camera_stop(struct camera *c);
 const char *camera_state_name(int state);

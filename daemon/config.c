@@ -8,6 +8,8 @@
  * follow the walk. */
 #include "config.h"
 
+#include "shard.h"
+
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -40,6 +42,7 @@ static const char *const cfg_sites[] = { "key", "public", "normal", NULL };
 static const char *const cfg_site_severities[] = { "critical", "high", "medium" };
 
 static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list);
+static void cfg_camera_fields_free(struct vigil_camera *c);
 
 #define CAM(f) offsetof(struct vigil_camera, f)
 #define TOP(f) offsetof(struct vigil_config, f)
@@ -61,11 +64,24 @@ static const struct cfg_key cfg_alerts_keys[] = {
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
+static const struct cfg_key cfg_status_keys[] = {
+	{ "metrics_port", CFG_INT, TOP(metrics_port), 0, 0, 65535, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
+static const struct cfg_key cfg_cluster_keys[] = {
+	{ "node", CFG_INT, TOP(node), 1, 0, 1023, NULL, NULL },
+	{ "nodes", CFG_INT, TOP(nodes), 1, 1, 1024, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
 static const struct cfg_key cfg_top_keys[] = {
 	{ "instance", CFG_STR, TOP(instance), 0, 0, 0, NULL, NULL },
 	{ "workers", CFG_INT, TOP(workers), 0, 0, 256, NULL, NULL },
 	{ "data_dir", CFG_STR, TOP(data_dir), 0, 0, 0, NULL, NULL },
 	{ "alerts", CFG_GROUP, 0, 1, 0, 0, cfg_alerts_keys, NULL },
+	{ "status", CFG_GROUP, 0, 0, 0, 0, cfg_status_keys, NULL },
+	{ "cluster", CFG_GROUP, 0, 0, 0, 0, cfg_cluster_keys, NULL },
 	{ "cameras", CFG_LIST, 0, 1, 0, 0, NULL, cfg_cameras },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
@@ -313,6 +329,10 @@ static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
 	if (cfg->instance && !cfg_is_token(cfg->instance))
 		cfg_error(ctx, config_lookup(lc, "instance"),
 			  "instance may only contain letters, digits, '_' and '-'");
+	if (cfg->node >= cfg->nodes)
+		cfg_error(ctx, config_lookup(lc, "cluster.node"),
+			  "cluster.node must be less than cluster.nodes (%d), not %d",
+			  cfg->nodes, cfg->node);
 	cfg->instance = cfg_strdup_default(cfg->instance, "vigil");
 	cfg->data_dir = cfg_strdup_default(cfg->data_dir, "/var/lib/vigil");
 }
@@ -325,6 +345,7 @@ int config_load(const char *path, struct vigil_config *cfg, FILE *err)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->file = strdup(path);
 	cfg->workers = 1;
+	cfg->nodes = 1;
 	config_init(&lc);
 	if (config_read_file(&lc, path) != CONFIG_TRUE) {
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
@@ -345,17 +366,8 @@ void config_free(struct vigil_config *cfg)
 {
 	if (!cfg)
 		return;
-	for (size_t i = 0; i < cfg->ncameras; i++) {
-		struct vigil_camera *c = &cfg->cameras[i];
-		free(c->id);
-		free(c->name);
-		free(c->district);
-		free(c->grid);
-		free(c->site);
-		free(c->url);
-		free(c->detect_url);
-		free(c->record_url);
-	}
+	for (size_t i = 0; i < cfg->ncameras; i++)
+		cfg_camera_fields_free(&cfg->cameras[i]);
 	free(cfg->cameras);
 	free(cfg->file);
 	free(cfg->instance);
@@ -380,6 +392,86 @@ int config_worker_count(const struct vigil_config *cfg)
 	if (n <= 0)
 		n = 1;
 	return (int)n;
+}
+
+int config_camera_local(const struct vigil_config *cfg, size_t i)
+{
+	return cfg->nodes <= 1 || shard_owner(cfg->cameras[i].id, cfg->nodes) == cfg->node;
+}
+
+size_t config_local_count(const struct vigil_config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->ncameras; i++)
+		n += config_camera_local(cfg, i) != 0;
+	return n;
+}
+
+static int cfg_str_equal(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int config_camera_equal(const struct vigil_camera *a, const struct vigil_camera *b)
+{
+	return cfg_str_equal(a->id, b->id) && cfg_str_equal(a->name, b->name) &&
+	       cfg_str_equal(a->district, b->district) && cfg_str_equal(a->grid, b->grid) &&
+	       cfg_str_equal(a->site, b->site) && cfg_str_equal(a->url, b->url) &&
+	       cfg_str_equal(a->detect_url, b->detect_url) &&
+	       cfg_str_equal(a->record_url, b->record_url);
+}
+
+static void cfg_camera_fields_free(struct vigil_camera *c)
+{
+	free(c->id);
+	free(c->name);
+	free(c->district);
+	free(c->grid);
+	free(c->site);
+	free(c->url);
+	free(c->detect_url);
+	free(c->record_url);
+}
+
+static char *cfg_dup_or_null(const char *s, int *failed)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	if (s && !d)
+		*failed = 1;
+	return d;
+}
+
+struct vigil_camera *config_camera_dup(const struct vigil_camera *c)
+{
+	struct vigil_camera *d = calloc(1, sizeof(*d));
+	int failed = 0;
+
+	if (!d)
+		return NULL;
+	d->id = cfg_dup_or_null(c->id, &failed);
+	d->name = cfg_dup_or_null(c->name, &failed);
+	d->district = cfg_dup_or_null(c->district, &failed);
+	d->grid = cfg_dup_or_null(c->grid, &failed);
+	d->site = cfg_dup_or_null(c->site, &failed);
+	d->url = cfg_dup_or_null(c->url, &failed);
+	d->detect_url = cfg_dup_or_null(c->detect_url, &failed);
+	d->record_url = cfg_dup_or_null(c->record_url, &failed);
+	d->line = c->line;
+	if (failed) {
+		config_camera_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void config_camera_free(struct vigil_camera *c)
+{
+	if (!c)
+		return;
+	cfg_camera_fields_free(c);
+	free(c);
 }
 
 void config_redact_url(const char *url, char *buf, size_t len)

@@ -1,0 +1,146 @@
+/* Status pages shared between the supervisor and a child; see status.h. */
+#define _GNU_SOURCE
+#include "status.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+int status_page_create(struct status_page **page)
+{
+	int fd = memfd_create("vigil-status", MFD_CLOEXEC);
+	void *p;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, sizeof(struct status_page)) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	p = mmap(NULL, sizeof(struct status_page), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	*page = p;
+	return fd;
+}
+
+struct status_page *status_page_map(int fd)
+{
+	void *p = mmap(NULL, sizeof(struct status_page), PROT_READ | PROT_WRITE,
+		       MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void status_page_unmap(struct status_page *page)
+{
+	if (page)
+		munmap(page, sizeof(*page));
+}
+
+/* Only the slots in use are touched, so untouched pages of the memfd
+ * stay unallocated. */
+void status_page_reset(struct status_page *page)
+{
+	unsigned n = atomic_load(&page->nslots);
+
+	atomic_store(&page->heartbeat_ms, 0);
+	atomic_store(&page->ready, 0);
+	atomic_store(&page->reloads, 0);
+	if (n > STATUS_SLOTS)
+		n = STATUS_SLOTS;
+	memset(page->slots, 0, n * sizeof(page->slots[0]));
+	atomic_store(&page->nslots, 0);
+}
+
+long long status_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void status_beat(struct status_page *page)
+{
+	if (page)
+		atomic_store(&page->heartbeat_ms, status_now_ms());
+}
+
+struct status_slot *status_slot_claim(struct status_page *page, const char *id)
+{
+	unsigned n = atomic_load(&page->nslots);
+	struct status_slot *s = NULL;
+
+	for (unsigned i = 0; i < n && !s; i++)
+		if (!atomic_load(&page->slots[i].used))
+			s = &page->slots[i];
+	if (!s) {
+		if (n >= STATUS_SLOTS)
+			return NULL;
+		s = &page->slots[n];
+	}
+	atomic_store(&s->state, 0);
+	atomic_store(&s->busy, 0);
+	atomic_store(&s->packets, 0);
+	atomic_store(&s->frames_decoded, 0);
+	atomic_store(&s->frames_analysed, 0);
+	atomic_store(&s->bytes, 0);
+	atomic_store(&s->decode_us, 0);
+	atomic_store(&s->reconnects, 0);
+	atomic_store(&s->fps_in_milli, 0);
+	atomic_store(&s->fps_an_milli, 0);
+	atomic_store(&s->kbps, 0);
+	atomic_fetch_add(&s->gen, 1);
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	s->last_error[0] = s->last_alert[0] = '\0';
+	atomic_fetch_add(&s->gen, 1);
+	atomic_store(&s->used, 1);
+	if (s == &page->slots[n])
+		atomic_store(&page->nslots, n + 1);
+	return s;
+}
+
+void status_slot_release(struct status_slot *slot)
+{
+	if (slot) {
+		atomic_store(&slot->busy, 0);
+		atomic_store(&slot->used, 0);
+	}
+}
+
+void status_slot_set_text(struct status_slot *slot, const char *last_error,
+			  const char *last_alert)
+{
+	atomic_fetch_add(&slot->gen, 1);
+	if (last_error)
+		snprintf(slot->last_error, sizeof(slot->last_error), "%s", last_error);
+	if (last_alert)
+		snprintf(slot->last_alert, sizeof(slot->last_alert), "%s", last_alert);
+	atomic_fetch_add(&slot->gen, 1);
+}
+
+void status_slot_get_text(struct status_slot *slot, struct status_text *out)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned g = atomic_load(&slot->gen);
+		if (g & 1)
+			continue;
+		memcpy(out->id, slot->id, sizeof(out->id));
+		memcpy(out->last_error, slot->last_error, sizeof(out->last_error));
+		memcpy(out->last_alert, slot->last_alert, sizeof(out->last_alert));
+		if (atomic_load(&slot->gen) == g)
+			break;
+	}
+	out->id[sizeof(out->id) - 1] = '\0';
+	out->last_error[sizeof(out->last_error) - 1] = '\0';
+	out->last_alert[sizeof(out->last_alert) - 1] = '\0';
+}
