@@ -3,6 +3,7 @@
 #   make            build everything into build/
 #   make check      install dependencies, build, run all tests
 #   make demo       install dependencies, build, run the built-in demo
+#   make install    install into DESTDIR/PREFIX (see below)
 #
 # Dependencies are Debian 12 packages, found with pkg-config;
 # scripts/install-deps.sh installs them.
@@ -31,7 +32,7 @@ TEST_BIN    := $(DAEMON_TEST:daemon/%.c=$(BUILD)/tests/%)
 
 PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail $(BUILD)/vigilctl
 
-.PHONY: all check unit e2e demo deps scenes clean
+.PHONY: all check unit e2e demo deps scenes clean install
 .SECONDARY:
 all: $(PROGRAMS) $(TEST_BIN)
 
@@ -90,6 +91,31 @@ check: deps
 demo: deps
 	$(MAKE) all scenes
 	./scripts/demo.sh
+
+# Installation. PREFIX for programs, plugins and the unit; the example
+# config goes to SYSCONFDIR/vigil (an existing vigil.conf is kept), the
+# data directory layout to LOCALSTATEDIR/lib/vigil. DESTDIR for staging.
+PREFIX        ?= /usr/local
+BINDIR        ?= $(PREFIX)/bin
+PLUGINDIR     ?= $(PREFIX)/lib/vigil/plugins
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR   ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR    ?= /etc
+LOCALSTATEDIR ?= /var
+INSTALL       ?= install
+
+install: $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/vigil
+	$(INSTALL) -m 0755 $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(DESTDIR)$(BINDIR)/
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/vigil/|$(SYSCONFDIR)/vigil/|g' \
+		config/vigild.service > $(DESTDIR)$(UNITDIR)/vigild.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vigild.service
+	$(INSTALL) -m 0644 config/vigil.sysusers $(DESTDIR)$(SYSUSERSDIR)/vigil.conf
+	$(INSTALL) -m 0644 config/vigil.conf $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.conf.example
+	[ -e $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.conf ] || \
+		$(INSTALL) -m 0640 config/vigil.conf $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.conf
+	$(INSTALL) -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/vigil $(DESTDIR)$(LOCALSTATEDIR)/lib/vigil/clips
 
 clean:
 	rm -rf $(BUILD)

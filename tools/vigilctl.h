@@ -11,4 +11,8 @@ struct ctl_command {
 	const char *help;
 };
 
+/* Subcommands (tools/ctl_<name>.c). */
+int ctl_status(int argc, char **argv);
+int ctl_shard_plan(int argc, char **argv);
+
 #endif
