@@ -350,6 +350,8 @@ static void *camera_main(void *arg)
 			backoff = backoff * 2 > CAMERA_BACKOFF_MAX_US ? CAMERA_BACKOFF_MAX_US
 								    : backoff * 2;
 	}
+	/* Stopping (shutdown, reload) ends an open event with its end alert. */
+	analysis_reset(&c->an, camera_wall_us());
 	analysis_free(&c->an);
 	return NULL;
 }

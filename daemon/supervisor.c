@@ -305,12 +305,12 @@ static void sup_signal_where(struct supervisor *s, int sig, int (*match)(const s
 			kill(s->kids[i].pid, sig);
 }
 
-/* SIGTERM to the matching children, then wait; a second signal or the
- * timeout turns it into SIGKILL. Used for the final stop (match NULL) and
- * for restarting some children on reload. */
-static void sup_stop_where(struct supervisor *s, int (*match)(const struct sup_child *))
+/* SIGTERM to the matching children, then wait until the deadline; a
+ * second SIGTERM/SIGINT or the deadline turns it into SIGKILL. Used for
+ * the final stop and for restarting some children on reload. */
+static void sup_stop_where(struct supervisor *s, int (*match)(const struct sup_child *),
+			   long long deadline)
 {
-	long long deadline = status_now_ms() + SUP_STOP_TIMEOUT_MS;
 	int forced = 0;
 	sigset_t set;
 
@@ -435,14 +435,14 @@ static void sup_reload(struct supervisor *s)
 	sup_prune_isolated(s);
 	if (restart_relay) {
 		log_info(NULL, "reload: relay settings changed, restarting the relay");
-		sup_stop_where(s, sup_is_relay);
+		sup_stop_where(s, sup_is_relay, status_now_ms() + SUP_STOP_TIMEOUT_MS);
 		sup_mkdirs(s->cfg->data_dir);
 	}
 	if (reopen)
 		control_open(s);
 	if (restart_workers) {
 		log_info(NULL, "reload: worker layout changed, restarting the workers");
-		sup_stop_where(s, sup_is_worker);
+		sup_stop_where(s, sup_is_worker, status_now_ms() + SUP_STOP_TIMEOUT_MS);
 		sup_drop_workers(s);
 		sup_plan_workers(s);
 	} else {
@@ -589,6 +589,7 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path)
 {
 	struct supervisor s = { .cfg = cfg, .config_path = config_path, .sfd = -1,
 				.ctl_fd = -1, .metrics_fd = -1 };
+	long long stop_deadline;
 	int r;
 
 	r = sup_mkdirs(cfg->data_dir);
@@ -638,8 +639,12 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path)
 		sup_check_ready(&s);
 		sup_report(&s, now);
 	}
+	/* Workers first, so that the alerts they send while stopping (event
+	 * ends) still reach the relay; one deadline for both. */
 	notify_stopping();
-	sup_stop_where(&s, NULL);
+	stop_deadline = status_now_ms() + SUP_STOP_TIMEOUT_MS;
+	sup_stop_where(&s, sup_is_worker, stop_deadline);
+	sup_stop_where(&s, NULL, stop_deadline);
 	control_close(&s);
 	log_info(NULL, "stopped");
 	sup_free(&s);

@@ -181,9 +181,12 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 	camera_global_init();
 	cams.alerts = &q;
 	cams.page = page;
-	camset_apply(&cams, cfg, &filter);
-	if (o->isolate)
+	/* The announcement goes out before the camera that crashes starts. */
+	if (o->isolate) {
 		worker_announce_isolation(cfg, o->isolate, &q, page);
+		worker_flush(push, &q, &pending);
+	}
+	camset_apply(&cams, cfg, &filter);
 	camset_publish(&cams);
 	status_beat(page);
 	if (page)

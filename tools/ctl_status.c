@@ -119,7 +119,8 @@ int ctl_status(int argc, char **argv)
 	const char *path = "/etc/vigil/vigil.conf";
 	struct vigil_config cfg;
 	char sock[4096], *answer;
-	int json = 0, opt, status = 0;
+	int json = 0, opt, status = 0, errs;
+	FILE *quiet;
 	json_object *o;
 
 	optind = 1;
@@ -131,10 +132,22 @@ int ctl_status(int argc, char **argv)
 		default: ctl_status_usage(stderr); return 2;
 		}
 	}
-	if (config_load(path, &cfg, stderr)) {
+	quiet = fopen("/dev/null", "w");
+	if (!quiet)
+		quiet = stderr;
+	/* Only data_dir matters here: a config being edited (with errors)
+	 * must not hide the running daemon's status. */
+	errs = config_load(path, &cfg, quiet);
+	if (quiet != stderr)
+		fclose(quiet);
+	if (errs && !cfg.data_dir) {
+		fprintf(stderr, "vigilctl: %s has %d error(s) (check it with vigild -t)\n", path, errs);
 		config_free(&cfg);
 		return 2;
 	}
+	if (errs)
+		fprintf(stderr, "vigilctl: %s has %d error(s), using its data_dir %s\n", path,
+			errs, cfg.data_dir);
 	control_socket_path(cfg.data_dir, sock, sizeof(sock));
 	config_free(&cfg);
 	answer = ctl_status_fetch(sock);

@@ -1,0 +1,95 @@
+"""vigild as a systemd service: sd_notify messages through a NOTIFY_SOCKET
+the test listens on, the watchdog withheld while a child hangs, reload
+notifications, a rejected config, and a graceful stop during an event.
+"""
+import os
+import re
+import signal
+import time
+
+from conftest import Camsim, Subscriber, free_port, scene, write_config
+from svc import NotifyListener, all_streaming, start_vigild, wait_status
+
+
+def child_pid(proc, role):
+    line = proc.wait_line(lambda l: ("supervisor: %s: started, pid" % role) in l, 15)
+    return int(line.rsplit(" ", 1)[1])
+
+
+def test_notify_ready_status_watchdog_reload_stop(tmp_path, procs):
+    walker, static = scene("walker"), scene("static")
+    cam = Camsim({"walker": walker["file"], "static": static["file"]})
+    procs.append(cam)
+    conf = write_config(str(tmp_path / "vigil.conf"), [
+        dict(id="camw", url=cam.url("walker")),
+        dict(id="cams", url=cam.url("static")),
+    ], "tcp://127.0.0.1:%d" % free_port(), str(tmp_path / "data"), workers=2)
+    notify = NotifyListener(str(tmp_path / "notify.sock"))
+    d = start_vigild(conf, NOTIFY_SOCKET=notify.path, WATCHDOG_USEC="1000000")
+    procs.append(d)
+
+    notify.wait(lambda m: m.get("READY") == "1", 20)
+    notify.wait(lambda m: m.get("STATUS") == "2/2 cameras streaming, 2 worker(s)", 20)
+    notify.wait(lambda m: m.get("WATCHDOG") == "1", 5)
+
+    # A hung worker (stopped) withholds the watchdog; it resumes after.
+    pid = child_pid(d, "worker:0/2")
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        d.wait_line(lambda l: "no heartbeat for" in l and "withholding the watchdog" in l, 15)
+        notify.drain()      # sent before the supervisor noticed
+        quiet = [m for m in notify.poll(1.5) if m.get("WATCHDOG")]
+        assert quiet == [], "watchdog sent while a worker hangs"
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    d.wait_line(lambda l: "watchdog resumed" in l, 10)
+    notify.wait(lambda m: m.get("WATCHDOG") == "1", 5)
+
+    # Reload: RELOADING=1, then READY=1 once the workers applied it.
+    d.p.send_signal(signal.SIGHUP)
+    rel = notify.wait(lambda m: m.get("RELOADING") == "1", 10)
+    assert int(rel["MONOTONIC_USEC"]) > 0
+    notify.wait(lambda m: m.get("READY") == "1", 10)
+    d.wait_line(lambda l: "supervisor: reload complete" in l, 10)
+
+    # An invalid config is rejected with its errors; the old one keeps running.
+    with open(conf, "a") as f:
+        f.write("colour = \"red\";\n")
+    d.p.send_signal(signal.SIGHUP)
+    notify.wait(lambda m: m.get("RELOADING") == "1", 10)
+    d.wait_line(lambda l: re.search(r"reload: .*vigil\.conf:\d+: unknown key 'colour'", l), 10)
+    d.wait_line(lambda l: "keeping the running configuration" in l, 10)
+    notify.wait(lambda m: m.get("READY") == "1", 10)
+    wait_status(conf, all_streaming(["camw", "cams"]), 10)
+
+    d.p.send_signal(signal.SIGTERM)
+    notify.wait(lambda m: m.get("STOPPING") == "1", 10)
+    assert d.p.wait(15) == 0
+    notify.close()
+
+
+def test_sigterm_during_event_stops_cleanly(tmp_path, procs):
+    walker = scene("walker")
+    cam = Camsim({"walker": walker["file"]})
+    procs.append(cam)
+    publish = "tcp://127.0.0.1:%d" % free_port()
+    conf = write_config(str(tmp_path / "vigil.conf"), [
+        dict(id="camw", district="d1", grid="g1", site="key", url=cam.url("walker")),
+    ], publish, str(tmp_path / "data"), workers=1)
+    sub = Subscriber(publish)
+    d = start_vigild(conf)
+    procs.append(d)
+    sub.wait_heartbeat(15)
+    start = sub.wait_alert(lambda a: a["type"] == "motion" and a["phase"] == "start",
+                           walker["duration"] * 2 + 10)
+    t0 = time.monotonic()
+    d.p.send_signal(signal.SIGTERM)
+    assert d.p.wait(10) == 0
+    took = time.monotonic() - t0
+    assert took < 10, "stop took %.1f s" % took
+    # The open event was ended and its end alert published before the
+    # relay stopped (the subscriber may still be draining it).
+    end = sub.wait_alert(lambda a: a["phase"] == "end" and a["id"] == start["id"], 5)
+    assert end["seq"] > start["seq"]
+    assert "supervisor: stopped" in d.text()
+    sub.close()
