@@ -76,7 +76,9 @@ def start_vigild(config, **env):
     e.pop("NOTIFY_SOCKET", None)
     e.pop("WATCHDOG_USEC", None)
     e.update(env)
-    return Proc([VIGILD, "-c", config], "vigild", env=e)
+    d = Proc([VIGILD, "-c", config], "vigild", env=e)
+    d.wait_line(lambda l: "supervisor: status on" in l, 10)
+    return d
 
 
 def status(config):
