@@ -360,22 +360,45 @@ static void sup_drop_workers(struct supervisor *s)
 	s->nkids = w;
 }
 
-/* Isolated cameras that left this server's shard lose their worker. */
+static int sup_is_retired(const struct sup_child *ch)
+{
+	return ch->retire;
+}
+
+/* Isolated cameras that left the config or this server's shard lose
+ * their worker (stopped and removed). */
 static void sup_prune_isolated(struct supervisor *s)
 {
 	size_t w = 0;
+	int k = 0, any = 0;
 
 	for (size_t i = 0; i < s->nisolated; i++) {
 		int keep = 0;
 		for (size_t c = 0; c < s->cfg->ncameras && !keep; c++)
 			keep = strcmp(s->cfg->cameras[c].id, s->isolated[i]) == 0 &&
 			       config_camera_local(s->cfg, c);
-		if (keep)
+		if (keep) {
 			s->isolated[w++] = s->isolated[i];
-		else
-			free(s->isolated[i]);
+			continue;
+		}
+		log_info(s->isolated[i], "no longer in this node's cameras, stopping its worker");
+		for (int c = 0; c < s->nkids; c++)
+			if (s->kids[c].kind == SUP_ISOLATED &&
+			    strcmp(s->kids[c].isolate, s->isolated[i]) == 0)
+				any = s->kids[c].retire = 1;
+		free(s->isolated[i]);
 	}
 	s->nisolated = w;
+	if (!any)
+		return;
+	sup_stop_where(s, sup_is_retired, status_now_ms() + SUP_STOP_TIMEOUT_MS);
+	for (int i = 0; i < s->nkids; i++) {
+		if (s->kids[i].retire)
+			sup_child_release(&s->kids[i]);
+		else
+			s->kids[k++] = s->kids[i];
+	}
+	s->nkids = k;
 }
 
 /* Log a rejected config's error lines through vlog. */
@@ -450,7 +473,7 @@ static void sup_reload(struct supervisor *s)
 		/* A worker still starting up reads the new file itself. */
 		for (int i = 0; i < s->nkids; i++) {
 			struct sup_child *ch = &s->kids[i];
-			if (ch->kind == SUP_WORKER && ch->pid > 0 &&
+			if (ch->kind != SUP_RELAY && ch->pid > 0 &&
 			    atomic_load(&ch->page->ready)) {
 				ch->hups++;
 				kill(ch->pid, SIGHUP);
@@ -468,7 +491,7 @@ static void sup_reload(struct supervisor *s)
 static int sup_child_ready(const struct sup_child *ch)
 {
 	return ch->pid > 0 && atomic_load(&ch->page->ready) &&
-	       (ch->kind != SUP_WORKER || atomic_load(&ch->page->reloads) >= ch->hups);
+	       (ch->kind == SUP_RELAY || atomic_load(&ch->page->reloads) >= ch->hups);
 }
 
 /* READY=1 once every child reported in (again, after a reload). */

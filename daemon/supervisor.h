@@ -36,6 +36,7 @@ enum sup_kind kind;
 	long long backoff_ms;
 	unsigned restarts;
 	unsigned hups;            /* reloads asked of this process */
+	int retire;               /* to be stopped and removed (reload) */
 	struct status_page *page; /* shared with the child, kept over restarts */
 	int page_fd;
 };

@@ -134,5 +134,16 @@ def test_crashing_camera_is_isolated_and_reported(tmp_path, procs):
     r2 = status(path)
     assert {k["role"]: k for k in r2["children"]}["worker:0/1"]["pid"] == shared_pid
     assert [a for a in sub.alerts if a["type"] == "worker_crashloop"] == [alert]
+
+    # Removing the camera from the config retires its isolated worker.
+    write_config(path, [dict(id="good1", url=cam.url("walker")),
+                        dict(id="good2", url=cam.url("static"))],
+                 publish, str(tmp_path / "data"), workers=1)
+    d.p.send_signal(signal.SIGHUP)
+    d.wait_line(lambda l: "bad: no longer in this node's cameras, stopping its worker" in l, 10)
+    d.wait_line(lambda l: "supervisor: reload complete" in l, 15)
+    r3 = status(path)
+    assert [k["role"] for k in r3["children"]] == ["relay", "worker:0/1"]
+    assert r3["children"][1]["pid"] == shared_pid
     sub.close()
     assert d.stop() == 0
