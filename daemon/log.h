@@ -1,7 +1,8 @@
 /* vigil logging: one line per event on stderr, naming who speaks.
  *
  * Lines carry a syslog priority prefix ("<6>") when stderr goes to the
- * journal (JOURNAL_STREAM set) so journald keeps levels; otherwise a UTC
+ * journal (JOURNAL_STREAM names stderr's device and inode) so journald
+ * keeps levels; otherwise a UTC
  * time stamp and the level name. Each line is written with one write(2),
  * so lines from threads and processes never interleave. */
 #ifndef VIGIL_LOG_H

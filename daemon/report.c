@@ -58,9 +58,13 @@ static void report_camera(const struct supervisor *s, const char *id, struct rep
 	}
 }
 
-static double report_round(double v)
+/* A number with two decimals, printed as such (not 1.8200000000000001). */
+static json_object *report_num(double v)
 {
-	return (double)(long long)(v * 100.0 + 0.5) / 100.0;
+	char text[32];
+
+	snprintf(text, sizeof(text), "%.2f", v);
+	return json_object_new_double_s(v, text);
 }
 
 static json_object *report_str_or_null(const char *s)
@@ -105,11 +109,11 @@ char *report_json(const struct supervisor *s)
 		json_object_object_add(c, "child", report_str_or_null(rc.child ? rc.child->role : NULL));
 		json_object_object_add(c, "pid", json_object_new_int(rc.child ? rc.child->pid : 0));
 		json_object_object_add(c, "state", json_object_new_string(rc.state));
-		json_object_object_add(c, "fps_in", json_object_new_double(report_round(rc.fps_in)));
+		json_object_object_add(c, "fps_in", report_num(rc.fps_in));
 		json_object_object_add(c, "fps_analysed",
-				       json_object_new_double(report_round(rc.fps_analysed)));
-		json_object_object_add(c, "decode_ms", json_object_new_double(report_round(rc.decode_ms)));
-		json_object_object_add(c, "kbps", json_object_new_double(rc.kbps));
+				       report_num(rc.fps_analysed));
+		json_object_object_add(c, "decode_ms", report_num(rc.decode_ms));
+		json_object_object_add(c, "kbps", report_num(rc.kbps));
 		json_object_object_add(c, "packets", json_object_new_int64((int64_t)rc.packets));
 		json_object_object_add(c, "frames_analysed", json_object_new_int64((int64_t)rc.analysed));
 		json_object_object_add(c, "reconnects", json_object_new_int64((int64_t)rc.reconnects));

@@ -488,9 +488,15 @@ static void sup_reload(struct supervisor *s)
 	s->ready_sent = 0;
 }
 
+/* A running child is ready once it reported in (and applied every reload
+ * asked of it). A child waiting for its restart after dying does not hold
+ * READY back: its restarts are the supervisor's business, and a camera
+ * that crash-loops must not keep the whole service from starting. */
 static int sup_child_ready(const struct sup_child *ch)
 {
-	return ch->pid > 0 && atomic_load(&ch->page->ready) &&
+	if (ch->pid <= 0)
+		return ch->restarts > 0;
+	return atomic_load(&ch->page->ready) &&
 	       (ch->kind == SUP_RELAY || atomic_load(&ch->page->reloads) >= ch->hups);
 }
 
@@ -512,7 +518,7 @@ static void sup_check_ready(struct supervisor *s)
 /* STATUS= when it changes; WATCHDOG=1 while every running child beats. */
 static void sup_report(struct supervisor *s, long long now)
 {
-	unsigned streaming = 0, reported = 0;
+	unsigned streaming = 0;
 	char line[160];
 
 	if (now >= s->next_status_ms) {
@@ -525,13 +531,11 @@ static void sup_report(struct supervisor *s, long long now)
 			for (unsigned k = 0; k < n && k < STATUS_SLOTS; k++) {
 				if (!atomic_load(&p->slots[k].used))
 					continue;
-				reported++;
 				streaming += atomic_load(&p->slots[k].state) == 1;
 			}
 		}
 		snprintf(line, sizeof(line), "%u/%zu cameras streaming, %d worker(s)",
 			 streaming, config_local_count(s->cfg), s->nkids - 1);
-		(void)reported;
 		if (strcmp(line, s->status_line) != 0) {
 			snprintf(s->status_line, sizeof(s->status_line), "%s", line);
 			notify_status(line);

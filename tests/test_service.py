@@ -93,3 +93,53 @@ def test_sigterm_during_event_stops_cleanly(tmp_path, procs):
     assert end["seq"] > start["seq"]
     assert "supervisor: stopped" in d.text()
     sub.close()
+
+
+def run_until(args, env, stream, pred, timeout):
+    """Start args with stdout/stderr on a fresh pipe (JOURNAL_STREAM set to
+    that pipe's device:inode when stream is None), read lines until
+    pred(line), stop it; returns all lines read."""
+    import select
+    import subprocess
+    r, w = os.pipe()
+    st = os.fstat(w)
+    e = dict(os.environ, JOURNAL_STREAM=stream or "%d:%d" % (st.st_dev, st.st_ino))
+    e.update(env)
+    p = subprocess.Popen(args, stdout=w, stderr=w, env=e, start_new_session=True)
+    os.close(w)
+    lines, buf, found = [], b"", False
+    deadline = time.monotonic() + timeout
+    try:
+        while not found and time.monotonic() < deadline:
+            ready, _, _ = select.select([r], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                break
+            chunk = os.read(r, 65536)
+            if not chunk:
+                break
+            buf += chunk
+            *done, buf = buf.split(b"\n")
+            lines += [l.decode() for l in done]
+            found = any(pred(l) for l in lines)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        assert p.wait(15) == 0
+        os.close(r)
+    assert found, "no matching line within %.0f s:\n%s" % (timeout, "\n".join(lines[-30:]))
+    return lines
+
+
+def test_journal_priority_prefixes(tmp_path):
+    from conftest import VIGILD
+    conf = write_config(str(tmp_path / "vigil.conf"), [
+        dict(id="ok1", url=scene("static")["file"]),
+        dict(id="gone1", url=str(tmp_path / "missing.mp4")),
+    ], "tcp://127.0.0.1:%d" % free_port(), str(tmp_path / "data"), workers=1)
+    args = [VIGILD, "-c", conf]
+    lines = run_until(args, {}, None, lambda l: "gone1:" in l and "retrying" in l, 20)
+    assert any(l.startswith("<6>supervisor: ") for l in lines), lines
+    assert any(l.startswith("<4>worker 0: gone1: ") and "retrying" in l for l in lines), lines
+    assert not any(re.match(r"\d{4}-\d\d-\d\dT", l) for l in lines), lines
+    # Inherited but not our stderr (redirected elsewhere): plain lines.
+    lines = run_until(args, {}, "1:1", lambda l: "gone1:" in l and "retrying" in l, 20)
+    assert all(re.match(r"\d{4}-\d\d-\d\dT\S+ +\w+ +\S", l) for l in lines if l), lines
