@@ -55,6 +55,7 @@ void status_page_reset(struct status_page *page)
 	atomic_store(&page->heartbeat_ms, 0);
 	atomic_store(&page->ready, 0);
 	atomic_store(&page->reloads, 0);
+	atomic_store(&page->reload_wanted, 0);
 	if (n > STATUS_SLOTS)
 		n = STATUS_SLOTS;
 	memset(page->slots, 0, n * sizeof(page->slots[0]));

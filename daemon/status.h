@@ -42,7 +42,8 @@ struct status_page {
 	atomic_int ready;            /* the child has finished setting up */
 	atomic_uint nslots;          /* slots at or above are unused */
 	atomic_uint restarts;        /* set by the supervisor before each start */
-	atomic_uint reloads;         /* configuration reloads the child finished */
+	atomic_uint reload_wanted;   /* set by the supervisor before each SIGHUP */
+	atomic_uint reloads;         /* the child: reload_wanted as of its last reload */
 	struct status_slot slots[STATUS_SLOTS];
 };
 

@@ -81,6 +81,7 @@ static int sup_spawn(struct supervisor *s, struct sup_child *ch)
 	status_page_reset(ch->page);
 	atomic_store(&ch->page->restarts, ch->restarts);
 	ch->hups = 0;
+	ch->hup_pending = 0;
 	pid = fork();
 	if (pid < 0) {
 		log_err(ch->role, "fork: %s", strerror(errno));
@@ -401,6 +402,18 @@ static void sup_prune_isolated(struct supervisor *s)
 	s->nkids = k;
 }
 
+/* Deliver pending reload requests to the children that are ready. */
+static void sup_send_hups(struct supervisor *s)
+{
+	for (int i = 0; i < s->nkids; i++) {
+		struct sup_child *ch = &s->kids[i];
+		if (ch->hup_pending && ch->pid > 0 && atomic_load(&ch->page->ready)) {
+			kill(ch->pid, SIGHUP);
+			ch->hup_pending = 0;
+		}
+	}
+}
+
 /* Log a rejected config's error lines through vlog. */
 static void sup_log_errors(const char *errs)
 {
@@ -470,15 +483,16 @@ static void sup_reload(struct supervisor *s)
 		sup_plan_workers(s);
 	} else {
 		/* Workers diff their cameras themselves. */
-		/* A worker still starting up reads the new file itself. */
+		/* A worker still starting up gets its SIGHUP once ready (it
+		 * may have read the file before it changed). */
 		for (int i = 0; i < s->nkids; i++) {
 			struct sup_child *ch = &s->kids[i];
-			if (ch->kind != SUP_RELAY && ch->pid > 0 &&
-			    atomic_load(&ch->page->ready)) {
-				ch->hups++;
-				kill(ch->pid, SIGHUP);
-			}
+			if (ch->kind == SUP_RELAY || ch->pid <= 0)
+				continue;
+			atomic_store(&ch->page->reload_wanted, ++ch->hups);
+			ch->hup_pending = 1;
 		}
+		sup_send_hups(s);
 	}
 	for (int i = 0; i < s->nkids; i++)
 		if (s->kids[i].pid == 0)
@@ -663,6 +677,7 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path)
 		for (int i = 0; i < s.nkids; i++)
 			if (s.kids[i].pid == 0 && now >= s.kids[i].restart_at_ms)
 				sup_spawn(&s, &s.kids[i]);
+		sup_send_hups(&s);
 		sup_check_ready(&s);
 		sup_report(&s, now);
 	}

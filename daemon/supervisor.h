@@ -35,7 +35,8 @@ enum sup_kind kind;
 	long long restart_at_ms;
 	long long backoff_ms;
 	unsigned restarts;
-	unsigned hups;            /* reloads asked of this process */
+	unsigned hups;            /* reload generation asked of this process */
+	int hup_pending;          /* SIGHUP to send once the child is ready */
 	int retire;               /* to be stopped and removed (reload) */
 	struct status_page *page; /* shared with the child, kept over restarts */
 	int page_fd;

@@ -128,6 +128,9 @@ static void worker_reload(const struct worker_opts *o, struct camset *cams,
 	char *errs = NULL;
 	size_t errlen = 0;
 	FILE *err = open_memstream(&errs, &errlen);
+	/* Read before the file: a SIGHUP that arrives meanwhile (and may be
+	 * merged with this one) asks for a later generation. */
+	unsigned want = page ? atomic_load(&page->reload_wanted) : 0;
 	int n = err ? config_load(o->config_path, &next, err) : -1;
 
 	if (err)
@@ -144,7 +147,7 @@ static void worker_reload(const struct worker_opts *o, struct camset *cams,
 	free(errs);
 	camset_publish(cams);
 	if (page)
-		atomic_fetch_add(&page->reloads, 1);
+		atomic_store(&page->reloads, want);
 }
 
 int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)

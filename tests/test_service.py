@@ -52,6 +52,13 @@ def test_notify_ready_status_watchdog_reload_stop(tmp_path, procs):
     notify.wait(lambda m: m.get("READY") == "1", 10)
     d.wait_line(lambda l: "supervisor: reload complete" in l, 10)
 
+    # Two SIGHUPs back to back (the workers may see them merged) still
+    # end in READY=1.
+    d.p.send_signal(signal.SIGHUP)
+    d.p.send_signal(signal.SIGHUP)
+    notify.wait(lambda m: m.get("READY") == "1", 10)
+    d.wait_line(lambda l: "supervisor: reload complete" in l, 10)
+
     # An invalid config is rejected with its errors; the old one keeps running.
     with open(conf, "a") as f:
         f.write("colour = \"red\";\n")
