@@ -73,6 +73,9 @@ static char *sup_isolated_list(const struct supervisor *s)
 	return out;
 }
 
+/* Fork and exec a child on its (cleared) status page. Workers learn the
+ * cameras isolated elsewhere from their arguments. A failed fork is
+ * retried a second later. */
 static int sup_spawn(struct supervisor *s, struct sup_child *ch)
 {
 	char fdarg[16], *excluded = ch->kind == SUP_WORKER ? sup_isolated_list(s) : NULL;
@@ -84,9 +87,11 @@ static int sup_spawn(struct supervisor *s, struct sup_child *ch)
 	ch->hup_pending = 0;
 	pid = fork();
 	if (pid < 0) {
-		log_err(ch->role, "fork: %s", strerror(errno));
+		int e = errno;
+		log_err(ch->role, "fork: %s, retrying in 1 s", strerror(e));
 		free(excluded);
-		return -errno;
+		ch->restart_at_ms = status_now_ms() + 1000;
+		return -e;
 	}
 	if (pid == 0) {
 		sigset_t none;
@@ -122,6 +127,7 @@ static int sup_spawn(struct supervisor *s, struct sup_child *ch)
 	return 0;
 }
 
+/* A new child slot with its status page; not started yet. */
 static struct sup_child *sup_add_child(struct supervisor *s, enum sup_kind kind,
 				       const char *role, const char *isolate)
 {
@@ -152,6 +158,7 @@ static struct sup_child *sup_add_child(struct supervisor *s, enum sup_kind kind,
 	return ch;
 }
 
+/* Free a child slot's status page (the child must be stopped). */
 static void sup_child_release(struct sup_child *ch)
 {
 	status_page_unmap(ch->page);
