@@ -147,3 +147,32 @@ def test_crashing_camera_is_isolated_and_reported(tmp_path, procs):
     assert r3["children"][1]["pid"] == shared_pid
     sub.close()
     assert d.stop() == 0
+
+
+def running(pid):
+    """Whether pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_children_exit_when_supervisor_dies(tmp_path, procs):
+    path = write_config(str(tmp_path / "vigil.conf"), [
+        dict(id="o1", url=scene("static")["file"]), dict(id="o2", url=scene("walker")["file"]),
+    ], "tcp://127.0.0.1:%d" % free_port(), str(tmp_path / "data"), workers=2)
+    d = start_vigild(path)
+    procs.append(d)
+    r = wait_status(path, all_streaming(["o1", "o2"]), 20)
+    pids = [k["pid"] for k in r["children"]]
+    assert len(pids) == 3 and all(p > 0 for p in pids)
+    os.kill(d.p.pid, signal.SIGKILL)
+    d.p.wait(5)
+    deadline = time.monotonic() + 10
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if running(p)]
+        if alive:
+            time.sleep(0.1)
+    assert alive == [], "children outlived the supervisor: %s" % alive
