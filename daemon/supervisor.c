@@ -85,6 +85,7 @@ static int sup_spawn(struct supervisor *s, struct sup_child *ch)
 	atomic_store(&ch->page->restarts, ch->restarts);
 	ch->hups = 0;
 	ch->hup_pending = 0;
+	ch->hung = 0;
 	pid = fork();
 	if (pid < 0) {
 		int e = errno;
@@ -271,7 +272,7 @@ static void sup_reaped(struct supervisor *s, int k, int status, int stopping)
 		int sig = WTERMSIG(status);
 		log_warn(ch->role, "pid %d killed by signal %d after %lld ms", (int)ch->pid, sig, ran);
 		crashed = sig == SIGSEGV || sig == SIGABRT || sig == SIGBUS || sig == SIGFPE ||
-			  sig == SIGILL || sig == SIGTRAP || sig == SIGSYS;
+			  sig == SIGILL || sig == SIGTRAP || sig == SIGSYS || ch->hung;
 	} else {
 		log_info(ch->role, "pid %d exited with status %d after %lld ms", (int)ch->pid,
 			 WEXITSTATUS(status), ran);
@@ -587,6 +588,22 @@ static void sup_report(struct supervisor *s, long long now)
 	}
 }
 
+/* Kill children that stopped beating for hang_ms (or never started to);
+ * they are restarted like crashed ones. */
+static void sup_kill_hung(struct supervisor *s, long long now)
+{
+	for (int i = 0; i < s->nkids; i++) {
+		struct sup_child *ch = &s->kids[i];
+		long long hb = atomic_load(&ch->page->heartbeat_ms);
+		long long silent = now - (hb ? hb : ch->started_ms);
+		if (ch->pid <= 0 || ch->hung || silent < s->hang_ms)
+			continue;
+		log_err(ch->role, "pid %d: no heartbeat for %lld ms, killing it", (int)ch->pid, silent);
+		ch->hung = 1;
+		kill(ch->pid, SIGKILL);
+	}
+}
+
 static int sup_signalfd(void)
 {
 	sigset_t set;
@@ -656,6 +673,11 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path)
 		log_warn(NULL, "VIGIL_FAULT_ABORT_URL is set: the fault-injection hook for tests is armed");
 	s.started_ms = status_now_ms();
 	s.watchdog_us = notify_watchdog_usec();
+	s.hang_ms = SUP_HANG_KILL_MS;
+	if (s.watchdog_us && (long long)(s.watchdog_us / 2000) < s.hang_ms)
+		s.hang_ms = (long long)(s.watchdog_us / 2000);
+	if (s.hang_ms < 2 * SUP_HEARTBEAT_STALE_MS)
+		s.hang_ms = 2 * SUP_HEARTBEAT_STALE_MS;
 	control_open(&s);
 	log_info(NULL, "instance %s: %zu of %zu camera(s) on this node, %d worker(s)",
 		 cfg->instance, config_local_count(cfg), cfg->ncameras, s.nworkers);
@@ -687,6 +709,7 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path)
 		sup_send_hups(&s);
 		sup_check_ready(&s);
 		sup_report(&s, now);
+		sup_kill_hung(&s, now);
 	}
 	/* Workers first, so that the alerts they send while stopping (event
 	 * ends) still reach the relay; one deadline for both. */

@@ -20,12 +20,24 @@
  * systemd watchdog is withheld while any child is stale. */
 #define SUP_HEARTBEAT_STALE_MS 5000
 
+/* A child silent this long is hung: it is killed and restarted (and its
+ * busy cameras counted as in a crash) before the systemd watchdog would
+ * restart the whole service. Shortened to half the watchdog interval,
+ * but never below twice the stale time. */
+#define SUP_HANG_KILL_MS 20000
+
 enum sup_kind { SUP_RELAY, SUP_WORKER, SUP_ISOLATED };
 
 struct sup_child {
 	/* A running child whose heartbeat is older than this is stale: the
  * systemd watchdog is withheld while any child is stale. */
 #define SUP_HEARTBEAT_STALE_MS 5000
+
+/* A child silent this long is hung: it is killed and restarted (and its
+ * busy cameras counted as in a crash) before the systemd watchdog would
+ * restart the whole service. Shortened to half the watchdog interval,
+ * but never below twice the stale time. */
+#define SUP_HANG_KILL_MS 20000
 
 enum sup_kind kind;
 	char role[96];            /* "relay", "worker:I/N", "isolated:ID" */
@@ -38,6 +50,7 @@ enum sup_kind kind;
 	unsigned hups;            /* reload generation asked of this process */
 	int hup_pending;          /* SIGHUP to send once the child is ready */
 	int retire;               /* to be stopped and removed (reload) */
+	int hung;                 /* killed for not beating: counts as a crash */
 	struct status_page *page; /* shared with the child, kept over restarts */
 	int page_fd;
 };
@@ -64,6 +77,7 @@ struct supervisor {
 	int ready_sent, reloading;
 	unsigned long long watchdog_us;
 	long long next_watchdog_ms, next_status_ms;
+	long long hang_ms;            /* see SUP_HANG_KILL_MS */
 	char status_line[160];
 	int watchdog_withheld;
 	int ctl_fd, metrics_fd;       /* control socket, /metrics listener */

@@ -45,6 +45,16 @@ def test_notify_ready_status_watchdog_reload_stop(tmp_path, procs):
     d.wait_line(lambda l: "watchdog resumed" in l, 10)
     notify.wait(lambda m: m.get("WATCHDOG") == "1", 5)
 
+    # A worker that stays hung is killed and restarted (after 10 s here:
+    # twice the stale time, as half of this 1 s watchdog is shorter).
+    os.kill(pid, signal.SIGSTOP)
+    d.wait_line(lambda l: "worker:0/2: pid %d: no heartbeat for" % pid in l
+                and "killing it" in l, 20)
+    assert child_pid(d, "worker:0/2") != pid
+    wait_status(conf, all_streaming(["camw", "cams"]), 20)
+    notify.drain()
+    notify.wait(lambda m: m.get("WATCHDOG") == "1", 5)
+
     # Reload: RELOADING=1, then READY=1 once the workers applied it.
     d.p.send_signal(signal.SIGHUP)
     rel = notify.wait(lambda m: m.get("RELOADING") == "1", 10)
