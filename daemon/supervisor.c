@@ -436,8 +436,9 @@ static void sup_log_errors(const char *errs)
 }
 
 /* SIGHUP: check the new config; apply it or keep the old one. Workers
- * reload in place (SIGHUP) unless the worker count changed; the relay is
- * restarted when its settings changed. */
+ * reload in place (SIGHUP) unless the worker count, the cluster or the
+ * data directory changed; the relay is restarted when its settings
+ * (publish endpoint, instance, data directory) changed. */
 static void sup_reload(struct supervisor *s)
 {
 	struct vigil_config next, old;
@@ -474,7 +475,9 @@ static void sup_reload(struct supervisor *s)
 	restart_relay = strcmp(old.publish, next.publish) != 0 ||
 			strcmp(old.instance, next.instance) != 0 ||
 			strcmp(old.data_dir, next.data_dir) != 0;
-	restart_workers = restart_relay || config_worker_count(&old) != config_worker_count(&next) ||
+	/* Workers reach the relay through data_dir; the rest is theirs. */
+	restart_workers = strcmp(old.data_dir, next.data_dir) != 0 ||
+			  config_worker_count(&old) != config_worker_count(&next) ||
 			  old.nodes != next.nodes || old.node != next.node;
 	sup_prune_isolated(s);
 	if (restart_relay) {

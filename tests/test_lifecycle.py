@@ -176,3 +176,31 @@ def test_children_exit_when_supervisor_dies(tmp_path, procs):
         if alive:
             time.sleep(0.1)
     assert alive == [], "children outlived the supervisor: %s" % alive
+
+
+def test_reload_new_publish_endpoint_restarts_relay_only(tmp_path, procs):
+    files = {k: scene(k)["file"] for k in ("walker", "static")}
+    cams = [dict(id="p1", url=files["walker"]), dict(id="p2", url=files["static"])]
+    data = str(tmp_path / "data")
+    path = write_config(str(tmp_path / "vigil.conf"), cams,
+                        "tcp://127.0.0.1:%d" % free_port(), data, workers=2)
+    d = start_vigild(path)
+    procs.append(d)
+    before = wait_status(path, all_streaming(["p1", "p2"]), 20)
+    kids = {k["role"]: k["pid"] for k in before["children"]}
+
+    publish = "tcp://127.0.0.1:%d" % free_port()
+    write_config(path, cams, publish, data, workers=2, instance="renamed")
+    sub = Subscriber(publish)
+    d.p.send_signal(signal.SIGHUP)
+    d.wait_line(lambda l: "relay settings changed, restarting the relay" in l, 10)
+    hb = sub.wait_heartbeat(15)
+    assert hb["instance"] == "renamed"
+    after = wait_status(path, lambda r: r["ready"] and all_streaming(["p1", "p2"])(r), 15)
+    k2 = {k["role"]: k["pid"] for k in after["children"]}
+    assert k2["relay"] != kids["relay"]
+    assert k2["worker:0/2"] == kids["worker:0/2"] and k2["worker:1/2"] == kids["worker:1/2"]
+    assert all(c["reconnects"] == 0 for c in after["cameras"])
+    assert "worker layout changed" not in d.text()
+    sub.close()
+    assert d.stop() == 0
