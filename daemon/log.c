@@ -44,6 +44,11 @@ void log_set_level(int prio)
 	log_level = prio;
 }
 
+int log_get_level(void)
+{
+	return log_level;
+}
+
 void vlog(int prio, const char *who, const char *fmt, ...)
 {
 	char line[1024];

@@ -13,6 +13,7 @@
 /* Name of this process in every line: "supervisor", "worker 1", "relay". */
 void log_init(const char *role);
 void log_set_level(int prio);
+int log_get_level(void);
 
 /* who: the camera (or other object) the line is about; NULL for none. */
 void vlog(int prio, const char *who, const char *fmt, ...)

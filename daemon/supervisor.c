@@ -73,8 +73,9 @@ static char *sup_isolated_list(const struct supervisor *s)
 	return out;
 }
 
-/* Fork and exec a child on its (cleared) status page. Workers learn the
- * cameras isolated elsewhere from their arguments. A failed fork is
+/* Fork and exec a child on its (cleared) status page, with -v when the
+ * supervisor logs debug lines. Workers learn the cameras isolated
+ * elsewhere from their arguments. A failed fork is
  * retried a second later. */
 static int sup_spawn(struct supervisor *s, struct sup_child *ch)
 {
@@ -96,7 +97,7 @@ static int sup_spawn(struct supervisor *s, struct sup_child *ch)
 	}
 	if (pid == 0) {
 		sigset_t none;
-		char *argv[10];
+		char *argv[12];
 		int a = 0;
 		snprintf(fdarg, sizeof(fdarg), "%d", ch->page_fd);
 		argv[a++] = "vigild";
@@ -106,6 +107,8 @@ static int sup_spawn(struct supervisor *s, struct sup_child *ch)
 		argv[a++] = (char *)s->config_path;
 		argv[a++] = "--status-fd";
 		argv[a++] = fdarg;
+		if (log_get_level() >= LOG_DEBUG)
+			argv[a++] = "-v";
 		if (excluded && *excluded) {
 			argv[a++] = "--isolated";
 			argv[a++] = excluded;
