@@ -377,6 +377,12 @@ int camera_start(struct camera *c, const struct vigil_camera *conf,
 	return 0;
 }
 
+void camera_request_stop(struct camera *c)
+{
+	if (c && c->started)
+		atomic_store(&c->stop, 1);
+}
+
 void camera_stop(struct camera *c)
 {
 	if (!c || !c->started)

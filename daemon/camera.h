@@ -55,6 +55,9 @@ void camera_global_init(void);
  * packet, so that a crash can be traced to the camera that was at work. */
 int camera_start(struct camera *c, const struct vigil_camera *conf,
 		 struct alert_queue *alerts, atomic_int *busy);
+/* Ask the thread to stop without waiting (so that many cameras stop in
+ * parallel); camera_stop() then waits. NULL-safe. */
+void camera_request_stop(struct camera *c);
 /* Ask the thread to stop, wait for it and free everything. NULL-safe. */
 void camera_stop(struct camera *c);
 const char *camera_state_name(int state);

@@ -79,12 +79,24 @@ static int camset_running(const struct camset *s, const char *id)
 	return 0;
 }
 
+/* Wait for the given cameras (already asked to stop) and free them,
+ * keeping the heartbeat going: stopping hundreds takes a while. */
+static void camset_reap(struct camset *s, struct camset_entry **doomed, size_t n)
+{
+	for (size_t k = 0; k < n; k++) {
+		camset_entry_free(doomed[k]);
+		status_beat(s->page);
+	}
+}
+
 int camset_apply(struct camset *s, const struct vigil_config *cfg,
 		 const struct camset_filter *f)
 {
-	size_t kept = 0, added = 0, removed = 0, changed = 0, w = 0;
+	size_t kept = 0, added = 0, removed = 0, changed = 0, w = 0, nd = 0;
+	struct camset_entry **doomed = calloc(s->n + 1, sizeof(*doomed));
 
-	/* Stop what is gone or changed, compacting the array. */
+	/* Stop what is gone or changed, compacting the array. All of them
+	 * are asked first, so that they wind down in parallel. */
 	for (size_t k = 0; k < s->n; k++) {
 		struct camset_entry *e = s->items[k];
 		long i = camset_find(cfg, f, e->conf->id);
@@ -92,16 +104,22 @@ int camset_apply(struct camset *s, const struct vigil_config *cfg,
 		if (i >= 0 && config_camera_equal(e->conf, &cfg->cameras[i])) {
 			s->items[w++] = e;
 			kept++;
-		} else {
-			log_info(e->conf->id, i < 0 ? "removed, stopping" : "changed, restarting");
-			if (i < 0)
-				removed++;
-			else
-				changed++;
-			camset_entry_free(e);
+			continue;
 		}
+		log_info(e->conf->id, i < 0 ? "removed, stopping" : "changed, restarting");
+		if (i < 0)
+			removed++;
+		else
+			changed++;
+		camera_request_stop(&e->cam);
+		if (doomed)
+			doomed[nd++] = e;
+		else
+			camset_entry_free(e);   /* out of memory: one at a time */
 	}
 	s->n = w;
+	camset_reap(s, doomed, nd);
+	free(doomed);
 	for (size_t i = 0; i < cfg->ncameras; i++) {
 		if (!camset_wants(f, cfg, i) || camset_running(s, cfg->cameras[i].id))
 			continue;
@@ -178,7 +196,8 @@ void camset_free(struct camset *s)
 	if (!s)
 		return;
 	for (size_t k = 0; k < s->n; k++)
-		camset_entry_free(s->items[k]);
+		camera_request_stop(&s->items[k]->cam);
+	camset_reap(s, s->items, s->n);
 	free(s->items);
 	s->items = NULL;
 	s->n = s->cap = 0;
