@@ -43,6 +43,9 @@ $(BUILD)/daemon/%.o: daemon/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(call pc_cflags,$(DAEMON_PKGS)) -c $< -o $@
 
+# The per-pixel analysis loops are written to be vectorised.
+$(BUILD)/daemon/luma.o $(BUILD)/daemon/motion.o: CFLAGS += -O3
+
 $(BUILD)/vigild: $(DAEMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm
 

@@ -16,8 +16,19 @@ void analysis_init(struct analysis *a, const struct vigil_camera *conf,
 	a->conf = conf;
 	a->alerts = alerts;
 	a->severity = config_site_severity(conf->site);
-	a->width = 320;
+	a->width = conf->analysis_width > 0 ? conf->analysis_width : 320;
+	a->rate = 25;
 	event_init(&a->motion_ev, ANALYSIS_START_FRAMES);
+}
+
+void analysis_set_rate(struct analysis *a, double fps)
+{
+	int start = (int)(fps * 0.12 + 0.5);
+	int64_t gap = (int64_t)(2.5e6 / fps);
+
+	a->rate = fps;
+	a->motion_ev.start_frames = start < 1 ? 1 : start;
+	a->motion_ev.end_gap_us = gap > 2000000 ? gap : 2000000;
 }
 
 void analysis_emit(struct analysis *a, const char *type, const char *phase,
@@ -93,6 +104,9 @@ void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
 		motion_free(&a->motion);
 		a->motion_ready = motion_init(&a->motion, a->scaler.out.width,
 					      a->scaler.out.height) == 0;
+		/* Learn for about 0.4 s, and from at least two frames. */
+		a->motion.learn_frames = (int)(a->rate * 0.4 + 0.5) > 2 ?
+					 (int)(a->rate * 0.4 + 0.5) : 2;
 		log_info(a->conf->id, "analysing %dx%d as %dx%d", frame->width,
 			 frame->height, a->scaler.out.width, a->scaler.out.height);
 	}
@@ -109,7 +123,8 @@ void analysis_reset(struct analysis *a, int64_t wall_us)
 	if (a->motion_ev.active) {
 		analysis_emit(a, "motion", "end", a->motion_ev.id, wall_us,
 			      a->motion_ev.first_us, NULL, NULL);
-		event_init(&a->motion_ev, ANALYSIS_START_FRAMES);
+		a->motion_ev.active = 0;
+		a->motion_ev.run = 0;
 	}
 	a->motion_ready = 0;
 }

@@ -40,6 +40,7 @@ struct camera {
 	int timed_out;              /* sticky: the deadline passed */
 
 	struct analysis an;
+	int ever_streamed;          /* a packet arrived since the thread started */
 	char loss_id[96];           /* open video_loss event, if any */
 	int64_t loss_us;
 

@@ -16,7 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_GROUP, CFG_LIST };
+/* CFG_INCLUDE rows splice another table (sub) into this one. */
+enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_GROUP, CFG_LIST, CFG_INCLUDE };
 
 struct cfg_ctx;
 typedef void (*cfg_list_fn)(struct cfg_ctx *ctx, const config_setting_t *list);
@@ -42,10 +43,26 @@ static const char *const cfg_sites[] = { "key", "public", "normal", NULL };
 static const char *const cfg_site_severities[] = { "critical", "high", "medium" };
 
 static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list);
-static void cfg_camera_fields_free(struct vigil_camera *c);
 
 #define CAM(f) offsetof(struct vigil_camera, f)
 #define TOP(f) offsetof(struct vigil_config, f)
+
+static const struct cfg_key cfg_analysis_keys[] = {
+	{ "mode", CFG_STR, CAM(analysis_mode), 0, 0, 0, NULL, NULL },
+	{ "fps", CFG_INT, CAM(analysis_fps), 0, 1, 100, NULL, NULL },
+	{ "width", CFG_INT, CAM(analysis_width), 0, 64, 4096, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
+/* Options a camera may set and the defaults group may set for all. */
+static const struct cfg_key cfg_option_keys[] = {
+	{ "transport", CFG_STR, CAM(transport), 0, 0, 0, NULL, NULL },
+	{ "open_timeout", CFG_INT, CAM(open_timeout), 0, 1, 300, NULL, NULL },
+	{ "read_timeout", CFG_INT, CAM(read_timeout), 0, 1, 300, NULL, NULL },
+	{ "loop", CFG_BOOL, CAM(loop), 0, 0, 0, NULL, NULL },
+	{ "analysis", CFG_GROUP, 0, 0, 0, 0, cfg_analysis_keys, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
 
 static const struct cfg_key cfg_camera_keys[] = {
 	{ "id", CFG_STR, CAM(id), 1, 0, 0, NULL, NULL },
@@ -56,6 +73,7 @@ static const struct cfg_key cfg_camera_keys[] = {
 	{ "url", CFG_STR, CAM(url), 0, 0, 0, NULL, NULL },
 	{ "detect_url", CFG_STR, CAM(detect_url), 0, 0, 0, NULL, NULL },
 	{ "record_url", CFG_STR, CAM(record_url), 0, 0, 0, NULL, NULL },
+	{ "", CFG_INCLUDE, 0, 0, 0, 0, cfg_option_keys, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -79,6 +97,8 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "instance", CFG_STR, TOP(instance), 0, 0, 0, NULL, NULL },
 	{ "workers", CFG_INT, TOP(workers), 0, 0, 256, NULL, NULL },
 	{ "data_dir", CFG_STR, TOP(data_dir), 0, 0, 0, NULL, NULL },
+	{ "stats_interval", CFG_INT, TOP(stats_interval), 0, 1, 86400, NULL, NULL },
+	{ "defaults", CFG_GROUP, TOP(defaults), 0, 0, 0, cfg_option_keys, NULL },
 	{ "alerts", CFG_GROUP, 0, 1, 0, 0, cfg_alerts_keys, NULL },
 	{ "status", CFG_GROUP, 0, 0, 0, 0, cfg_status_keys, NULL },
 	{ "cluster", CFG_GROUP, 0, 0, 0, 0, cfg_cluster_keys, NULL },
@@ -91,6 +111,8 @@ static const char *cfg_type_name(enum cfg_type t)
 	switch (t) {
 	case CFG_STR: return "a string";
 	case CFG_INT: return "an integer";
+	case CFG_BOOL: return "true or false";
+	case CFG_INCLUDE: break;
 	case CFG_GROUP: return "a group { ... }";
 	case CFG_LIST: return "a list ( ... )";
 	}
@@ -129,6 +151,8 @@ static int cfg_type_matches(const config_setting_t *s, enum cfg_type t)
 	switch (t) {
 	case CFG_STR: return st == CONFIG_TYPE_STRING;
 	case CFG_INT: return st == CONFIG_TYPE_INT || st == CONFIG_TYPE_INT64;
+	case CFG_BOOL: return st == CONFIG_TYPE_BOOL;
+	case CFG_INCLUDE: break;
 	case CFG_GROUP: return st == CONFIG_TYPE_GROUP;
 	case CFG_LIST: return st == CONFIG_TYPE_LIST;
 	}
@@ -138,9 +162,15 @@ static int cfg_type_matches(const config_setting_t *s, enum cfg_type t)
 static const struct cfg_key *cfg_find_key(const struct cfg_key *keys,
 					  const char *name)
 {
-	for (; keys->name; keys++)
-		if (strcmp(keys->name, name) == 0)
+	for (; keys->name; keys++) {
+		if (keys->type == CFG_INCLUDE) {
+			const struct cfg_key *k = cfg_find_key(keys->sub, name);
+			if (k)
+				return k;
+		} else if (strcmp(keys->name, name) == 0) {
 			return keys;
+		}
+	}
 	return NULL;
 }
 
@@ -161,6 +191,8 @@ static void cfg_store(struct cfg_ctx *ctx, const config_setting_t *s,
 			return;
 		}
 		*(int *)((char *)base + k->offset) = (int)v;
+	} else if (k->type == CFG_BOOL) {
+		*(int *)((char *)base + k->offset) = config_setting_get_bool(s);
 	}
 }
 
@@ -191,7 +223,7 @@ static void cfg_walk(struct cfg_ctx *ctx, const config_setting_t *group,
 		snprintf(sub, sizeof(sub), "%s%s", path, name);
 		if (k->type == CFG_GROUP) {
 			strncat(sub, ".", sizeof(sub) - strlen(sub) - 1);
-			cfg_walk(ctx, s, k->sub, base, where, sub);
+			cfg_walk(ctx, s, k->sub, (char *)base + k->offset, where, sub);
 		} else if (k->type == CFG_LIST) {
 			k->list(ctx, s);
 		} else {
@@ -240,6 +272,63 @@ static char *cfg_strdup_default(char *v, const char *def)
 	return v ? v : strdup(def);
 }
 
+static const char *const cfg_transports[] = { "tcp", "udp", NULL };
+static const char *const cfg_modes[] = { "full", "fps", "keyframes", NULL };
+
+static int cfg_choice(const char *v, const char *const *choices)
+{
+	for (int i = 0; choices[i]; i++)
+		if (strcmp(v, choices[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Mark the options of a camera (or of the defaults group) unset. */
+static void cfg_options_unset(struct vigil_camera *c)
+{
+	c->open_timeout = c->read_timeout = c->loop = -1;
+	c->analysis_fps = c->analysis_width = -1;
+}
+
+/* Check the enumerated options set in group s (a camera or defaults). */
+static void cfg_options_check(struct cfg_ctx *ctx, const config_setting_t *s,
+			      const struct vigil_camera *c, const char *where)
+{
+	const config_setting_t *an = config_setting_get_member(s, "analysis");
+
+	if (c->transport && cfg_choice(c->transport, cfg_transports) < 0)
+		cfg_error(ctx, config_setting_get_member(s, "transport"),
+			  "%stransport must be \"tcp\" or \"udp\", not '%s'", where, c->transport);
+	if (c->analysis_mode && an && cfg_choice(c->analysis_mode, cfg_modes) < 0)
+		cfg_error(ctx, config_setting_get_member(an, "mode"),
+			  "%sanalysis.mode must be \"full\", \"fps\" or \"keyframes\", not '%s'",
+			  where, c->analysis_mode);
+}
+
+static void cfg_inherit_str(char **v, const char *def, const char *builtin)
+{
+	if (!*v)
+		*v = strdup(def ? def : builtin);
+}
+
+static void cfg_inherit_int(int *v, int def, int builtin)
+{
+	if (*v < 0)
+		*v = def >= 0 ? def : builtin;
+}
+
+/* Fill a camera's unset options from the defaults group, then built-ins. */
+static void cfg_options_inherit(struct vigil_camera *c, const struct vigil_camera *d)
+{
+	cfg_inherit_str(&c->transport, d->transport, "tcp");
+	cfg_inherit_int(&c->open_timeout, d->open_timeout, 10);
+	cfg_inherit_int(&c->read_timeout, d->read_timeout, 5);
+	cfg_inherit_int(&c->loop, d->loop, 0);
+	cfg_inherit_str(&c->analysis_mode, d->analysis_mode, "full");
+	cfg_inherit_int(&c->analysis_fps, d->analysis_fps, 5);
+	cfg_inherit_int(&c->analysis_width, d->analysis_width, 320);
+}
+
 /* Checks of one camera that span keys; fills defaults. */
 static void cfg_camera_finish(struct cfg_ctx *ctx, const config_setting_t *s,
 			      struct vigil_camera *cam, const char *where)
@@ -270,6 +359,7 @@ static void cfg_camera_finish(struct cfg_ctx *ctx, const config_setting_t *s,
 	}
 	if (!cam->url && !cam->detect_url)
 		cfg_error(ctx, s, "%smissing url (set url, or detect_url)", where);
+	cfg_options_check(ctx, s, cam, where);
 
 	if (!cam->detect_url && cam->url)
 		cam->detect_url = strdup(cam->url);
@@ -294,6 +384,7 @@ static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list)
 		char where[160];
 
 		cam->line = (int)config_setting_source_line(s);
+		cfg_options_unset(cam);
 		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
 			cfg_error(ctx, s, "cameras: element %d must be a group { ... }", i + 1);
 			continue;
@@ -333,6 +424,13 @@ static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
 		cfg_error(ctx, config_lookup(lc, "cluster.node"),
 			  "cluster.node must be less than cluster.nodes (%d), not %d",
 			  cfg->nodes, cfg->node);
+	const config_setting_t *defaults = config_lookup(lc, "defaults");
+	if (defaults)
+		cfg_options_check(ctx, defaults, &cfg->defaults, "defaults: ");
+	for (size_t i = 0; i < cfg->ncameras; i++)
+		cfg_options_inherit(&cfg->cameras[i], &cfg->defaults);
+	if (cfg->stats_interval <= 0)
+		cfg->stats_interval = 60;
 	cfg->instance = cfg_strdup_default(cfg->instance, "vigil");
 	cfg->data_dir = cfg_strdup_default(cfg->data_dir, "/var/lib/vigil");
 }
@@ -346,6 +444,7 @@ int config_load(const char *path, struct vigil_config *cfg, FILE *err)
 	cfg->file = strdup(path);
 	cfg->workers = 1;
 	cfg->nodes = 1;
+	cfg_options_unset(&cfg->defaults);
 	config_init(&lc);
 	if (config_read_file(&lc, path) != CONFIG_TRUE) {
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
@@ -362,18 +461,40 @@ int config_load(const char *path, struct vigil_config *cfg, FILE *err)
 	return ctx.errors;
 }
 
+static void cfg_camera_free(struct vigil_camera *c)
+{
+	free(c->id);
+	free(c->name);
+	free(c->district);
+	free(c->grid);
+	free(c->site);
+	free(c->url);
+	free(c->detect_url);
+	free(c->record_url);
+	free(c->transport);
+	free(c->analysis_mode);
+}
+
 void config_free(struct vigil_config *cfg)
 {
 	if (!cfg)
 		return;
 	for (size_t i = 0; i < cfg->ncameras; i++)
-		cfg_camera_fields_free(&cfg->cameras[i]);
+		cfg_camera_free(&cfg->cameras[i]);
+	cfg_camera_free(&cfg->defaults);
 	free(cfg->cameras);
 	free(cfg->file);
 	free(cfg->instance);
 	free(cfg->data_dir);
 	free(cfg->publish);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+enum vigil_analysis_mode config_analysis_mode(const struct vigil_camera *cam)
+{
+	int i = cam->analysis_mode ? cfg_choice(cam->analysis_mode, cfg_modes) : 0;
+
+	return i < 0 ? ANALYSIS_FULL : (enum vigil_analysis_mode)i;
 }
 
 const char *config_site_severity(const char *site)
@@ -419,19 +540,12 @@ int config_camera_equal(const struct vigil_camera *a, const struct vigil_camera 
 	       cfg_str_equal(a->district, b->district) && cfg_str_equal(a->grid, b->grid) &&
 	       cfg_str_equal(a->site, b->site) && cfg_str_equal(a->url, b->url) &&
 	       cfg_str_equal(a->detect_url, b->detect_url) &&
-	       cfg_str_equal(a->record_url, b->record_url);
-}
-
-static void cfg_camera_fields_free(struct vigil_camera *c)
-{
-	free(c->id);
-	free(c->name);
-	free(c->district);
-	free(c->grid);
-	free(c->site);
-	free(c->url);
-	free(c->detect_url);
-	free(c->record_url);
+	       cfg_str_equal(a->record_url, b->record_url) &&
+	       cfg_str_equal(a->transport, b->transport) &&
+	       cfg_str_equal(a->analysis_mode, b->analysis_mode) &&
+	       a->open_timeout == b->open_timeout && a->read_timeout == b->read_timeout &&
+	       a->loop == b->loop && a->analysis_fps == b->analysis_fps &&
+	       a->analysis_width == b->analysis_width;
 }
 
 static char *cfg_dup_or_null(const char *s, int *failed)
@@ -458,6 +572,13 @@ struct vigil_camera *config_camera_dup(const struct vigil_camera *c)
 	d->url = cfg_dup_or_null(c->url, &failed);
 	d->detect_url = cfg_dup_or_null(c->detect_url, &failed);
 	d->record_url = cfg_dup_or_null(c->record_url, &failed);
+	d->transport = cfg_dup_or_null(c->transport, &failed);
+	d->analysis_mode = cfg_dup_or_null(c->analysis_mode, &failed);
+	d->open_timeout = c->open_timeout;
+	d->read_timeout = c->read_timeout;
+	d->loop = c->loop;
+	d->analysis_fps = c->analysis_fps;
+	d->analysis_width = c->analysis_width;
 	d->line = c->line;
 	if (failed) {
 		config_camera_free(d);
@@ -470,7 +591,7 @@ void config_camera_free(struct vigil_camera *c)
 {
 	if (!c)
 		return;
-	cfg_camera_fields_free(c);
+	cfg_camera_free(c);
 	free(c);
 }
 

@@ -20,7 +20,19 @@ struct vigil_camera {
 	char *detect_url; /* analysis stream; defaults to url */
 	char *record_url; /* clip stream; defaults to url */
 	int line;         /* where the camera is defined */
+
+	/* Ingest and analysis options; unset (-1 / NULL) while loading, then
+	 * taken from the config's defaults group, then from built-ins. */
+	char *transport;      /* "tcp" (default) or "udp" */
+	int open_timeout;     /* seconds to connect and probe, default 10 */
+	int read_timeout;     /* seconds without data before "down", default 5 */
+	int loop;             /* file input: start again at the end, default 0 */
+	char *analysis_mode;  /* "full" (default), "fps" or "keyframes" */
+	int analysis_fps;     /* frames analysed per second in "fps" mode, default 5 */
+	int analysis_width;   /* analysis width in pixels, default 320 */
 };
+
+enum vigil_analysis_mode { ANALYSIS_FULL, ANALYSIS_FPS, ANALYSIS_KEYFRAMES };
 
 struct vigil_config {
 	char *file;       /* path the config was read from */
@@ -28,9 +40,11 @@ struct vigil_config {
 	int workers;      /* worker processes; 0 means one per core */
 	char *data_dir;   /* journal, clips, runtime sockets */
 	char *publish;    /* alerts.publish: ZeroMQ PUB endpoint */
+	int stats_interval;   /* seconds between per-camera stats lines */
 	int metrics_port; /* status.metrics_port: loopback HTTP /metrics, 0 off */
 	int node;         /* cluster.node: this server's index, 0..nodes-1 */
 	int nodes;        /* cluster.nodes: servers sharing the inventory */
+	struct vigil_camera defaults;  /* the defaults group */
 	struct vigil_camera *cameras;
 	size_t ncameras;
 };
@@ -39,6 +53,9 @@ struct vigil_config {
  * must be released with config_free() whatever the result. */
 int config_load(const char *path, struct vigil_config *cfg, FILE *err);
 void config_free(struct vigil_config *cfg);
+
+/* The analysis mode of a camera as an enum. */
+enum vigil_analysis_mode config_analysis_mode(const struct vigil_camera *cam);
 
 /* Severity of alerts from a camera, derived from its site class. */
 const char *config_site_severity(const char *site);

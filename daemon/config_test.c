@@ -203,6 +203,61 @@ static void test_ranges_and_tokens(void)
 	unload(&l);
 }
 
+static void test_options_and_defaults(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "defaults = { transport = \"udp\"; read_timeout = 7;\n"
+		 "  analysis = { mode = \"keyframes\"; }; };\n"
+		 "stats_interval = 10;\n"
+		 "cameras = (\n"
+		 "  { id = \"a\"; url = \"rtsp://h/a\"; },\n"
+		 "  { id = \"b\"; url = \"/srv/b.mp4\"; loop = true; transport = \"tcp\";\n"
+		 "    analysis = { mode = \"fps\"; fps = 2; width = 160; }; }\n"
+		 ");\n");
+	load(&l, text);
+	CHECK(l.nerrors == 0);
+	CHECK(l.cfg.stats_interval == 10);
+	CHECK(strcmp(l.cfg.cameras[0].transport, "udp") == 0);
+	CHECK(l.cfg.cameras[0].read_timeout == 7);
+	CHECK(l.cfg.cameras[0].open_timeout == 10);
+	CHECK(l.cfg.cameras[0].loop == 0);
+	CHECK(config_analysis_mode(&l.cfg.cameras[0]) == ANALYSIS_KEYFRAMES);
+	CHECK(l.cfg.cameras[0].analysis_width == 320);
+	CHECK(strcmp(l.cfg.cameras[1].transport, "tcp") == 0);
+	CHECK(l.cfg.cameras[1].loop == 1);
+	CHECK(config_analysis_mode(&l.cfg.cameras[1]) == ANALYSIS_FPS);
+	CHECK(l.cfg.cameras[1].analysis_fps == 2);
+	CHECK(l.cfg.cameras[1].analysis_width == 160);
+	unload(&l);
+}
+
+static void test_option_errors(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "defaults = { transport = \"sctp\"; };\n"
+		 "cameras = (\n"
+		 "  { id = \"a\"; url = \"rtsp://h/a\"; read_timeout = 0;\n"
+		 "    loop = 1;\n"
+		 "    analysis = { mode = \"sometimes\"; fps = 500;\n"
+		 "      colour = 1; }; }\n"
+		 ");\n");
+	load(&l, text);
+	expect_error(&l, 5, "defaults: transport must be \"tcp\" or \"udp\", not 'sctp'");
+	expect_error(&l, 7, "camera 'a': read_timeout must be between 1 and 300, not 0");
+	expect_error(&l, 8, "camera 'a': loop must be true or false");
+	expect_error(&l, 9, "camera 'a': analysis.fps must be between 1 and 100, not 500");
+	expect_error(&l, 9, "camera 'a': analysis.mode must be \"full\", \"fps\" or \"keyframes\", not 'sometimes'");
+	expect_error(&l, 10, "camera 'a': unknown key 'analysis.colour'");
+	CHECK(l.nerrors == 6);
+	unload(&l);
+}
+
 static void test_unreadable(void)
 {
 	struct vigil_config cfg;
@@ -282,6 +337,8 @@ int main(void)
 		TEST(test_syntax_error),
 		TEST(test_missing_sections),
 		TEST(test_ranges_and_tokens),
+		TEST(test_options_and_defaults),
+		TEST(test_option_errors),
 		TEST(test_unreadable),
 		TEST(test_redact),
 		TEST(test_cluster_and_status),

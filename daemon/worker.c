@@ -23,7 +23,6 @@
 #include "status.h"
 #include "supervisor.h"
 
-#define WORKER_STATS_EVERY_S 60
 #define WORKER_QUEUE_CAP     4096
 
 int worker_owns(const struct vigil_config *cfg, size_t camera, int index, int count)
@@ -220,7 +219,7 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 		if (page && status_now_ms() - cams.sampled_ms >= 1000)
 			camset_publish(&cams);
 		status_beat(page);
-		if (now - last_stats >= WORKER_STATS_EVERY_S) {
+		if (now - last_stats >= cfg->stats_interval) {
 			camset_log_stats(&cams, (double)(now - started));
 			last_stats = now;
 		}

@@ -16,8 +16,13 @@
  *   camsim: client connected id=N
  *   camsim: client closed id=N
  *   camsim: mount=M loop=N start_us=T
+ *   camsim: mount=M stalled | resumed
  * where T is the wall clock (CLOCK_REALTIME, microseconds) at which the
  * first packet of loop N was pushed.
+ *
+ * With --control, commands are read from stdin, one per line, to inject
+ * faults: "stall MOUNT" keeps the mount's connections open but sends
+ * nothing (a hung camera), "resume MOUNT" carries on.
  *
  * Exit status: 0 after SIGINT/SIGTERM, 1 if the server cannot start,
  * 2 on bad arguments or unusable files.
@@ -53,6 +58,7 @@ typedef struct {
 	guint8 *header;         /* Annex B parameter sets to send first, or NULL */
 	int header_size;
 	GstCaps *caps;          /* caps for the appsrc */
+	gint stalled;           /* fault: send nothing while set (atomic) */
 } CamsimMount;
 
 /* The thread feeding one media's appsrc. */
@@ -99,6 +105,7 @@ static void camsim_usage(FILE *out)
 		"\n"
 		"  --port P      RTSP port (default %d; 0 picks a free port)\n"
 		"  --address A   address to listen on (default %s)\n"
+		"  --control     read fault commands from stdin: stall MOUNT, resume MOUNT\n"
 		"  --help        show this help\n",
 		CAMSIM_DEFAULT_PORT, CAMSIM_DEFAULT_ADDRESS);
 }
@@ -291,6 +298,16 @@ static gint64 camsim_feeder_play_once(CamsimFeeder *f, guint loop,
 		if (pkt->pts != AV_NOPTS_VALUE && pkt->dts != AV_NOPTS_VALUE && pkt->pts > pkt->dts)
 			reorder_us = av_rescale_q(pkt->pts - pkt->dts, st->time_base, us);
 
+		/* Fault injection: hold the packet while the mount is stalled,
+		 * then carry on from now rather than bursting. */
+		if (g_atomic_int_get(&f->mount->stalled)) {
+			gint64 held = g_get_monotonic_time();
+			while (g_atomic_int_get(&f->mount->stalled) &&
+			       camsim_feeder_sleep(f, g_get_monotonic_time() + 50000))
+				;
+			if (*origin)
+				*origin += g_get_monotonic_time() - held;
+		}
 		now = g_get_monotonic_time();
 		if (*origin == 0)
 			*origin = now;
@@ -524,8 +541,53 @@ static GstRTSPMediaFactory *camsim_factory_new(CamsimMount *m, const char *addre
  * Parse the command line into port, address and mounts.  Returns 0 to
  * run, 1 after --help, 2 on a usage error (already reported).
  */
+/*
+ * One fault command from stdin ("stall MOUNT" / "resume MOUNT").  Unknown
+ * commands and mounts are reported on stderr and ignored.
+ */
+static void camsim_command(GPtrArray *mounts, const char *line)
+{
+	char verb[16], name[128];
+	CamsimMount *m = NULL;
+
+	if (sscanf(line, "%15s %127s", verb, name) != 2) {
+		g_printerr("camsim: bad command '%s'\n", line);
+		return;
+	}
+	for (guint i = 0; i < mounts->len; i++)
+		if (!strcmp(((CamsimMount *)mounts->pdata[i])->name, name))
+			m = mounts->pdata[i];
+	if (!m) {
+		g_printerr("camsim: no mount '%s'\n", name);
+		return;
+	}
+	if (!strcmp(verb, "stall") || !strcmp(verb, "resume")) {
+		g_atomic_int_set(&m->stalled, verb[0] == 's');
+		camsim_say("mount=%s %s", m->name, verb[0] == 's' ? "stalled" : "resumed");
+	} else {
+		g_printerr("camsim: unknown command '%s'\n", verb);
+	}
+}
+
+/* stdin readable: run the complete lines; stop watching at end of file. */
+static gboolean camsim_on_stdin(GIOChannel *ch, GIOCondition cond, gpointer data)
+{
+	gchar *line = NULL;
+	gsize len = 0;
+	GIOStatus st;
+
+	(void)cond;
+	while ((st = g_io_channel_read_line(ch, &line, &len, NULL, NULL)) == G_IO_STATUS_NORMAL) {
+		g_strstrip(line);
+		if (*line)
+			camsim_command(data, line);
+		g_free(line);
+	}
+	return st != G_IO_STATUS_EOF && st != G_IO_STATUS_ERROR;
+}
+
 static int camsim_parse_args(int argc, char **argv, int *port,
-	const char **address, GPtrArray *mounts)
+	const char **address, gboolean *control, GPtrArray *mounts)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *eq;
@@ -534,6 +596,10 @@ static int camsim_parse_args(int argc, char **argv, int *port,
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			camsim_usage(stdout);
 			return 1;
+		}
+		if (!strcmp(a, "--control")) {
+			*control = TRUE;
+			continue;
 		}
 		if (!strcmp(a, "--port") || !strcmp(a, "--address")) {
 			if (i + 1 >= argc) {
@@ -621,13 +687,14 @@ int main(int argc, char **argv)
 	static GPtrArray *mounts;
 	const char *address = CAMSIM_DEFAULT_ADDRESS;
 	int port = CAMSIM_DEFAULT_PORT, rc;
+	gboolean control = FALSE;
 	GstRTSPServer *server;
 	GstRTSPMountPoints *points;
 	GMainLoop *loop;
 	char service[16];
 
 	mounts = g_ptr_array_new_with_free_func(camsim_mount_free);
-	rc = camsim_parse_args(argc, argv, &port, &address, mounts);
+	rc = camsim_parse_args(argc, argv, &port, &address, &control, mounts);
 	if (rc) {
 		g_ptr_array_unref(mounts);
 		return rc == 1 ? 0 : 2;
@@ -672,6 +739,12 @@ int main(int argc, char **argv)
 	}
 	g_unix_signal_add(SIGINT, camsim_on_signal, loop);
 	g_unix_signal_add(SIGTERM, camsim_on_signal, loop);
+	if (control) {
+		GIOChannel *in = g_io_channel_unix_new(0);
+		g_io_channel_set_flags(in, G_IO_FLAG_NONBLOCK, NULL);
+		g_io_add_watch(in, G_IO_IN | G_IO_HUP | G_IO_ERR, camsim_on_stdin, mounts);
+		g_io_channel_unref(in);
+	}
 	camsim_say("ready port=%d", gst_rtsp_server_get_bound_port(server));
 
 	g_main_loop_run(loop);

@@ -7,7 +7,7 @@ camera must produce nothing over the same time.
 """
 import os
 
-from conftest import Camsim, Subscriber, Vigild, free_port, scene, write_config
+from conftest import Camsim, Subscriber, Vigild, free_port, parse_ts, scene, write_config
 
 
 def overlap(a, b):
@@ -23,12 +23,6 @@ def loop_containing(starts, t, duration):
         if s <= t < s + duration + 1.0:
             return s
     raise AssertionError("time %.3f is in no loop of %s" % (t, starts))
-
-
-def parse_ts(ts):
-    import datetime
-    dt = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ")
-    return dt.replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
 def test_walker_alerts_and_static_stays_quiet(tmp_path, procs):

@@ -8,7 +8,7 @@ import signal
 import time
 
 from conftest import Camsim, Subscriber, free_port, scene, write_config
-from svc import NotifyListener, all_streaming, start_vigild, wait_status
+from svc import NotifyListener, all_streaming, start_vigild, vigild_args, wait_status
 
 
 def child_pid(proc, role):
@@ -147,12 +147,11 @@ def run_until(args, env, stream, pred, timeout):
 
 
 def test_journal_priority_prefixes(tmp_path):
-    from conftest import VIGILD
     conf = write_config(str(tmp_path / "vigil.conf"), [
         dict(id="ok1", url=scene("static")["file"]),
         dict(id="gone1", url=str(tmp_path / "missing.mp4")),
     ], "tcp://127.0.0.1:%d" % free_port(), str(tmp_path / "data"), workers=1)
-    args = [VIGILD, "-c", conf]
+    args = vigild_args(conf)
     lines = run_until(args, {}, None, lambda l: "gone1:" in l and "retrying" in l, 20)
     assert any(l.startswith("<6>supervisor: ") for l in lines), lines
     assert any(l.startswith("<4>worker 0: gone1: ") and "retrying" in l for l in lines), lines
