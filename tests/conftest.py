@@ -18,8 +18,10 @@ import pytest
 import zmq
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build")
-SCENES = os.path.join(BUILD, "scenes")
+# Programs come from VIGIL_BUILD (build-asan for the sanitizer run);
+# scenes are made once, in build/scenes.
+BUILD = os.environ.get("VIGIL_BUILD", os.path.join(ROOT, "build"))
+SCENES = os.path.join(ROOT, "build", "scenes")
 VIGILD = os.path.join(BUILD, "vigild")
 CAMSIM = os.path.join(BUILD, "camsim")
 TAIL = os.path.join(BUILD, "vigil-tail")
@@ -220,7 +222,9 @@ class Subscriber:
 
 class Vigild(Proc):
     def __init__(self, config):
-        super().__init__([VIGILD, "-c", config], "vigild")
+        # vigild refuses to run as root unless told (tests may run as root).
+        args = [VIGILD, "-c", config] + (["--allow-root"] if os.geteuid() == 0 else [])
+        super().__init__(args, "vigild")
 
 
 def parse_ts(ts):
@@ -244,10 +248,22 @@ def derived_scene(name, ffmpeg_args):
     return out
 
 
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "WARNING: AddressSanitizer")
+
+
+def sanitizer_reports(proc):
+    return [l for l in proc.lines if any(m in l for m in SANITIZER_MARKS)]
+
+
 @pytest.fixture
 def procs():
-    """Processes a test starts; all are stopped at the end of the test."""
+    """Processes a test starts; all are stopped at the end of the test, and
+    any sanitizer report in their output fails the test."""
     started = []
     yield started
     for p in reversed(started):
         p.stop()
+    reports = [(p.name, l) for p in started for l in sanitizer_reports(p)]
+    assert not reports, "sanitizer reports:\n" + "\n".join(
+        "%s: %s" % r for r in reports) + "\n" + "\n".join(p.text() for p in started)

@@ -95,3 +95,8 @@ def test_passwords_never_logged(tmp_path, procs):
     assert d.stop() == 0
     assert "Sup3rSecret" not in d.text()
     assert "rtsp://admin:***@127.0.0.1" in d.text()
+    # Nothing the daemon created is open to other users.
+    data = tmp_path / "data"
+    for path in [data] + list(data.rglob("*")):
+        mode = os.lstat(path).st_mode
+        assert mode & 0o007 == 0, "%s is mode %o" % (path, mode & 0o777)
