@@ -4,12 +4,9 @@
 #   make check      install dependencies, build, run all tests (also under
 #                   the sanitizers) and a short fuzz run
 #   make demo       install dependencies, build, run the built-in demo
-<<<<<<< HEAD
-#   make install    install into DESTDIR/PREFIX (see below)
-=======
 #   make asan       build with ASan+UBSan into build-asan/, run all tests
 #   make fuzz       long libFuzzer runs (fuzz-smoke: short ones, for CI)
->>>>>>> main
+#   make install    install into DESTDIR/PREFIX (see below)
 #
 # Dependencies are Debian 12 packages, found with pkg-config;
 # scripts/install-deps.sh installs them.
@@ -48,11 +45,7 @@ TEST_BIN    := $(DAEMON_TEST:daemon/%.c=$(BUILD)/tests/%)
 
 PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail $(BUILD)/vigilctl
 
-<<<<<<< HEAD
-.PHONY: all check unit e2e demo deps scenes clean install
-=======
-.PHONY: all check unit e2e asan fuzz fuzz-build fuzz-smoke demo deps scenes clean
->>>>>>> main
+.PHONY: all check unit e2e asan fuzz fuzz-build fuzz-smoke demo deps scenes clean install
 .SECONDARY:
 all: $(PROGRAMS) $(TEST_BIN)
 
@@ -123,7 +116,6 @@ demo: deps
 	$(MAKE) all scenes
 	./scripts/demo.sh
 
-<<<<<<< HEAD
 # Installation. PREFIX for programs, plugins and the unit; the example
 # config goes to SYSCONFDIR/vigil (an existing vigil.conf is kept), the
 # data directory layout to LOCALSTATEDIR/lib/vigil. DESTDIR for staging.
@@ -148,7 +140,7 @@ install: $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail
 	[ -e $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.conf ] || \
 		$(INSTALL) -m 0640 config/vigil.conf $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.conf
 	$(INSTALL) -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/vigil $(DESTDIR)$(LOCALSTATEDIR)/lib/vigil/clips
-=======
+
 # Fuzzing with libFuzzer (clang): one fuzz/<name>_fuzz.c per parser of
 # outside input, a seed corpus in fuzz/corpus/<name>/. `make fuzz-smoke`
 # runs each target briefly (CI); `make fuzz FUZZ_SECONDS=3600` for long
@@ -178,7 +170,6 @@ fuzz-smoke: deps fuzz-build
 
 fuzz: deps fuzz-build
 	./scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
->>>>>>> main
 
 clean:
 	rm -rf build build-asan build-fuzz
