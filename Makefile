@@ -124,18 +124,22 @@ BINDIR        ?= $(PREFIX)/bin
 PLUGINDIR     ?= $(PREFIX)/lib/vigil/plugins
 UNITDIR       ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR   ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR   ?= $(PREFIX)/lib/tmpfiles.d
 SYSCONFDIR    ?= /etc
 LOCALSTATEDIR ?= /var
 INSTALL       ?= install
 
 install: $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(UNITDIR) \
-		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/vigil
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/vigil
 	$(INSTALL) -m 0755 $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(DESTDIR)$(BINDIR)/
 	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/vigil/|$(SYSCONFDIR)/vigil/|g' \
 		config/vigild.service > $(DESTDIR)$(UNITDIR)/vigild.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/vigild.service
 	$(INSTALL) -m 0644 config/vigil.sysusers $(DESTDIR)$(SYSUSERSDIR)/vigil.conf
+	sed -e 's|/etc/vigil|$(SYSCONFDIR)/vigil|g' -e 's|/var/lib/vigil|$(LOCALSTATEDIR)/lib/vigil|g' \
+		config/vigil.tmpfiles > $(DESTDIR)$(TMPFILESDIR)/vigil.conf
+	chmod 0644 $(DESTDIR)$(TMPFILESDIR)/vigil.conf
 	$(INSTALL) -m 0644 config/vigil.conf $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.conf.example
 	[ -e $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.conf ] || \
 		$(INSTALL) -m 0640 config/vigil.conf $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.conf

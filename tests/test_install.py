@@ -25,6 +25,9 @@ def test_make_install(tmp_path):
     assert (var / "lib" / "vigil" / "clips").is_dir()
     assert oct((var / "lib" / "vigil").stat().st_mode & 0o777) == "0o750"
     assert (prefix / "lib" / "sysusers.d" / "vigil.conf").read_text().startswith("#")
+    tmpfiles = (prefix / "lib" / "tmpfiles.d" / "vigil.conf").read_text()
+    assert "z %s/vigil/vigil.conf 0640 root vigil -" % etc in tmpfiles
+    assert "d %s/lib/vigil 0750 vigil vigil -" % var in tmpfiles
     conf = etc / "vigil" / "vigil.conf"
     assert conf.is_file() and (etc / "vigil" / "vigil.conf.example").is_file()
     unit = (prefix / "lib" / "systemd" / "system" / "vigild.service").read_text()
