@@ -159,3 +159,20 @@ def test_journal_priority_prefixes(tmp_path):
     # Inherited but not our stderr (redirected elsewhere): plain lines.
     lines = run_until(args, {}, "1:1", lambda l: "gone1:" in l and "retrying" in l, 20)
     assert all(re.match(r"\d{4}-\d\d-\d\dT\S+ +\w+ +\S", l) for l in lines if l), lines
+
+
+def test_second_sigterm_forces_stop(tmp_path, procs):
+    conf = write_config(str(tmp_path / "vigil.conf"), [
+        dict(id="f1", url=scene("static")["file"]),
+    ], "tcp://127.0.0.1:%d" % free_port(), str(tmp_path / "data"), workers=1)
+    d = start_vigild(conf)
+    procs.append(d)
+    pid = child_pid(d, "worker:0/1")
+    wait_status(conf, all_streaming(["f1"]), 20)
+    os.kill(pid, signal.SIGSTOP)        # a worker that cannot stop by itself
+    d.p.send_signal(signal.SIGTERM)
+    d.wait_line(lambda l: "supervisor: signal 15, stopping" in l, 10)
+    d.p.send_signal(signal.SIGTERM)
+    d.wait_line(lambda l: "children still running, killing them" in l, 10)
+    assert d.p.wait(10) == 0
+    assert "worker:0/1: pid %d killed by signal 9" % pid in d.text()

@@ -24,6 +24,12 @@ def sample(text, name, **labels):
     return float(m.group(1))
 
 
+def status_ok(path):
+    r = subprocess.run([VIGILCTL, "status", "--json", "-c", path], capture_output=True,
+                       text=True, timeout=10)
+    return r.returncode == 0 and '"cameras"' in r.stdout
+
+
 def test_status_and_metrics(tmp_path, procs):
     files = {k: scene(k)["file"] for k in ("walker", "static")}
     port = free_port()
@@ -67,6 +73,14 @@ def test_status_and_metrics(tmp_path, procs):
         raise AssertionError("/other answered")
     except urllib.error.HTTPError as e:
         assert e.code == 404
+
+    # A request the daemon does not know gets an error, and it runs on.
+    import socket
+    with socket.socket(socket.AF_UNIX) as c:
+        c.connect(sock)
+        c.sendall(b"shutdown please\n")
+        assert b'"error"' in c.makefile("rb").read()
+    assert status_ok(path)
 
     table = subprocess.run([VIGILCTL, "status", "-c", path], capture_output=True,
                            text=True, timeout=10)
