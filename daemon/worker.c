@@ -119,9 +119,11 @@ static void worker_announce_isolation(const struct vigil_config *cfg, const char
 	}
 }
 
-/* Re-read the configuration after SIGHUP. An invalid file changes nothing. */
+/* Re-read the configuration after SIGHUP. An invalid file changes nothing.
+ * The cameras and the statistics interval follow the file. */
 static void worker_reload(const struct worker_opts *o, struct camset *cams,
-			  const struct camset_filter *f, struct status_page *page)
+			  const struct camset_filter *f, struct status_page *page,
+			  int *stats_every)
 {
 	struct vigil_config next;
 	char *errs = NULL;
@@ -140,6 +142,7 @@ static void worker_reload(const struct worker_opts *o, struct camset *cams,
 	} else {
 		log_info(NULL, "reload: applying %s", o->config_path);
 		camset_apply(cams, &next, f);
+		*stats_every = next.stats_interval;
 	}
 	if (n >= 0)
 		config_free(&next);
@@ -158,7 +161,7 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 	struct alert_queue q;
 	char endpoint[512], *pending = NULL, *exbuf = NULL;
 	void *ctx = NULL, *push = NULL;
-	int sfd, linger = 2000, status = 1;
+	int sfd, linger = 2000, status = 1, stats_every = cfg->stats_interval;
 	time_t started = time(NULL), last_stats = started;
 
 	/* Signals are blocked before any thread exists, so that every
@@ -208,7 +211,7 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 		worker_flush(push, &q, &pending);
 		if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
-				worker_reload(o, &cams, &filter, page);
+				worker_reload(o, &cams, &filter, page, &stats_every);
 			} else {
 				log_info(NULL, "signal %d, stopping", (int)si.ssi_signo);
 				status = 0;
@@ -219,7 +222,7 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 		if (page && status_now_ms() - cams.sampled_ms >= 1000)
 			camset_publish(&cams);
 		status_beat(page);
-		if (now - last_stats >= cfg->stats_interval) {
+		if (now - last_stats >= stats_every) {
 			camset_log_stats(&cams, (double)(now - started));
 			last_stats = now;
 		}

@@ -46,7 +46,7 @@ def test_reload_add_remove_change_keeps_unchanged_streaming(tmp_path, procs):
     # One camera removed, one changed (name and URL), one added.
     write_config(path, keep + [dict(id="moved", name="New name", url=cam.url("walker2")),
                                dict(id="added", url=cam.url("lights"))],
-                 publish, data, workers=2)
+                 publish, data, workers=2, extra="stats_interval = 1;")
     d.p.send_signal(signal.SIGHUP)
     d.wait_line(lambda l: "supervisor: reload complete" in l, 15)
     after = wait_status(path, lambda r: all_streaming(["keep1", "keep2", "moved", "added"])(r)
@@ -65,6 +65,8 @@ def test_reload_add_remove_change_keeps_unchanged_streaming(tmp_path, procs):
     assert "gone: removed, stopping" in text
     assert "moved: changed, restarting" in text
     assert count_lines(cam, CONNECTED) == 6, "an unchanged camera reconnected"
+    # The workers also took the new statistics interval (60 s before).
+    d.wait_seen(lambda l: "keep1: stats: streaming" in l, 10)
     assert d.stop() == 0
 
 
