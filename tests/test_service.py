@@ -99,6 +99,11 @@ def test_sigterm_during_event_stops_cleanly(tmp_path, procs):
     sub.wait_heartbeat(15)
     start = sub.wait_alert(lambda a: a["type"] == "motion" and a["phase"] == "start",
                            walker["duration"] * 2 + 10)
+    # The status names the newest alert ("type phase time").
+    r = wait_status(conf, lambda r: (r["cameras"][0]["last_alert"] or "").startswith(
+        "motion "), 10)
+    last = r["cameras"][0]["last_alert"]
+    assert last == "motion start " + start["ts"] or last.startswith("motion update "), last
     t0 = time.monotonic()
     d.p.send_signal(signal.SIGTERM)
     assert d.p.wait(10) == 0
