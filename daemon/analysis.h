@@ -14,10 +14,12 @@
 #include "event.h"
 #include "luma.h"
 #include "motion.h"
+#include "recorder.h"
 
 struct analysis {
 	const struct vigil_camera *conf;
 	struct alert_queue *alerts;
+	struct recorder *rec;       /* clips of this camera's events, or NULL */
 	const char *severity;
 	int width;                  /* analysis width in pixels */
 	double rate;                /* analysed frames per second */

@@ -12,6 +12,7 @@
 
 #include "fault.h"
 #include "log.h"
+#include "recorder.h"
 
 #define CAMERA_BACKOFF_MIN_US   1000000
 #define CAMERA_BACKOFF_MAX_US  30000000
@@ -56,6 +57,31 @@ static void camera_redact_text(char *line)
 	}
 }
 
+#define CAMERA_LOG_BURST     5          /* FFmpeg lines per window and camera */
+#define CAMERA_LOG_WINDOW_US 10000000
+
+/* FFmpeg's log, through vlog() with the camera's name. A damaged stream
+ * makes the decoder complain about every frame: after a burst, lines are
+ * counted instead of printed until the window ends. */
+static __thread int camera_log_printed;
+static __thread unsigned long camera_log_suppressed;
+static __thread int64_t camera_log_window_end;
+
+/* Start a new window when the old one is over, reporting what it hid.
+ * Called for each message and for each packet, so the count comes out
+ * even when the messages stop. */
+static void camera_log_window(int64_t now)
+{
+	if (now < camera_log_window_end)
+		return;
+	if (camera_log_suppressed)
+		vlog(LOG_WARNING, camera_log_who ? camera_log_who : "ffmpeg",
+		     "%lu more decoder messages suppressed", camera_log_suppressed);
+	camera_log_window_end = now + CAMERA_LOG_WINDOW_US;
+	camera_log_printed = 0;
+	camera_log_suppressed = 0;
+}
+
 static void camera_av_log(void *avcl, int level, const char *fmt, va_list vl)
 {
 	static __thread int print_prefix = 1;
@@ -64,6 +90,13 @@ static void camera_av_log(void *avcl, int level, const char *fmt, va_list vl)
 
 	if (level > av_log_get_level())
 		return;
+	camera_log_window(camera_mono_us());
+	if (camera_log_printed >= CAMERA_LOG_BURST) {
+		camera_log_suppressed++;
+		print_prefix = 1;
+		return;
+	}
+	camera_log_printed++;
 	av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &print_prefix);
 	camera_redact_text(line);
 	if (level <= AV_LOG_ERROR)
@@ -131,6 +164,9 @@ struct camera_session {
 	int64_t analyse_every_us;  /* "fps" mode: minimum gap between analysed frames */
 	int64_t next_analysis_us;
 	int bad_packets;        /* consecutive packets the decoder rejected */
+	int distrust;           /* damage seen: skip analysis until a clean keyframe */
+	int64_t frame_us;       /* nominal frame duration */
+	int64_t prev_frame_us;  /* stream time of the previous decoded frame */
 };
 
 #define CAMERA_MAX_BAD_PACKETS 50   /* then the decoder is rebuilt */
@@ -250,7 +286,12 @@ static int camera_open(struct camera *c, struct camera_session *s)
 	}
 	if (config_analysis_mode(c->conf) == ANALYSIS_FPS)
 		s->analyse_every_us = 1000000 / c->conf->analysis_fps;
+	s->frame_us = st->avg_frame_rate.num > 0 ?
+		av_rescale(1000000, st->avg_frame_rate.den, st->avg_frame_rate.num) : 40000;
+	s->prev_frame_us = AV_NOPTS_VALUE;
 	analysis_set_rate(&c->an, camera_analysis_rate(c, st));
+	if (c->rec_shared)
+		recorder_set_stream(c->rec, st->codecpar, st->time_base);
 	s->start_mono = camera_mono_us();
 	s->first_pts_us = AV_NOPTS_VALUE;
 	s->next_analysis_us = AV_NOPTS_VALUE;
@@ -299,6 +340,32 @@ static int camera_rewind(struct camera *c, struct camera_session *s)
 	return 0;
 }
 
+/* Can this frame be trusted? After damage (a concealed frame, a packet
+ * the decoder refused, or frames missing from the time line) pictures are
+ * predicted from broken references without any error flag, and their
+ * smear looks like motion: trust returns with the next clean keyframe. */
+static int camera_frame_trusted(struct camera *c, struct camera_session *s, const AVFrame *f)
+{
+	AVStream *st = s->fmt->streams[s->vidx];
+	int64_t t = f->best_effort_timestamp == AV_NOPTS_VALUE ? AV_NOPTS_VALUE :
+		av_rescale_q(f->best_effort_timestamp, st->time_base, AV_TIME_BASE_Q);
+	int keyframe = f->key_frame || f->pict_type == AV_PICTURE_TYPE_I;
+	int skipping = config_analysis_mode(c->conf) != ANALYSIS_FULL;  /* gaps are ours */
+
+	if (f->decode_error_flags || (f->flags & AV_FRAME_FLAG_CORRUPT))
+		s->distrust = 1;
+	else if (!skipping && t != AV_NOPTS_VALUE && s->prev_frame_us != AV_NOPTS_VALUE &&
+		 t - s->prev_frame_us > s->frame_us * 3 / 2 && t > s->prev_frame_us)
+		s->distrust = 1;
+	else if (keyframe)
+		s->distrust = 0;
+	if (t != AV_NOPTS_VALUE)
+		s->prev_frame_us = t;
+	if (s->distrust)
+		atomic_fetch_add(&c->an.frames_corrupt, 1);
+	return !s->distrust;
+}
+
 /* Should this decoded frame be analysed? ("fps" mode keeps a rate.) */
 static int camera_want_frame(struct camera_session *s, const AVFrame *f)
 {
@@ -344,12 +411,14 @@ static int camera_decode(struct camera *c, struct camera_session *s, int64_t wal
 	}
 	if (r >= 0)
 		s->bad_packets = 0;
+	else
+		s->distrust = 1;
 	if (r < 0 && r != AVERROR(EAGAIN) && r != AVERROR_INVALIDDATA)
 		return r;
 	while ((r = avcodec_receive_frame(s->dec, s->frame)) >= 0) {
 		atomic_fetch_add(&c->stats.frames_decoded, 1);
 		atomic_fetch_add(&c->stats.decode_us, (unsigned long)(camera_mono_us() - t0));
-		if (camera_want_frame(s, s->frame))
+		if (camera_frame_trusted(c, s, s->frame) && camera_want_frame(s, s->frame))
 			analysis_frame(&c->an, s->frame, wall_us);
 		av_frame_unref(s->frame);
 		t0 = camera_mono_us();
@@ -415,11 +484,14 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 			first = camera_mono_us();
 			camera_streaming(c, wall);
 		}
+		camera_log_window(camera_mono_us());
 		atomic_fetch_add(&c->stats.packets_in, 1);
 		atomic_fetch_add(&c->stats.bytes_in, (unsigned long)s->pkt->size);
 		if (c->busy)
 			atomic_store(c->busy, 1);
 		fault_decode_hook(c->conf->detect_url);
+		if (c->rec_shared)
+			recorder_feed(c->rec, s->pkt, wall);
 		r = camera_decode(c, s, wall);
 		if (c->busy)
 			atomic_store(c->busy, 0);
@@ -483,7 +555,7 @@ static void *camera_main(void *arg)
 }
 
 int camera_start(struct camera *c, const struct vigil_camera *conf,
-		 struct alert_queue *alerts, atomic_int *busy)
+		 struct alert_queue *alerts, struct recorder *rec, atomic_int *busy)
 {
 	int r;
 
@@ -491,6 +563,9 @@ int camera_start(struct camera *c, const struct vigil_camera *conf,
 	c->conf = conf;
 	c->busy = busy;
 	analysis_init(&c->an, conf, alerts);
+	c->rec = rec;
+	c->an.rec = rec;
+	c->rec_shared = strcmp(conf->record_url, conf->detect_url) == 0;
 	c->open_timeout_us = (int64_t)conf->open_timeout * 1000000;
 	c->read_timeout_us = (int64_t)conf->read_timeout * 1000000;
 	config_redact_url(conf->detect_url, c->url_log, sizeof(c->url_log));

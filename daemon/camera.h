@@ -40,6 +40,8 @@ struct camera {
 	int timed_out;              /* sticky: the deadline passed */
 
 	struct analysis an;
+	struct recorder *rec;       /* clips; fed from here when rec_shared */
+	int rec_shared;             /* record_url is the detect URL */
 	int ever_streamed;          /* a packet arrived since the thread started */
 	char loss_id[96];           /* open video_loss event, if any */
 	int64_t loss_us;
@@ -52,10 +54,12 @@ struct camera {
  * process, before any camera starts. */
 void camera_global_init(void);
 
-/* busy (may be NULL) is set to 1 while the thread decodes and analyses a
- * packet, so that a crash can be traced to the camera that was at work. */
+/* rec (may be NULL) records this camera's clips; when the record URL is
+ * the detect URL, the camera thread feeds it the packets it reads. busy
+ * (may be NULL) is set to 1 while the thread feeds, decodes and analyses
+ * a packet, so that a crash can be traced to the camera that was at work. */
 int camera_start(struct camera *c, const struct vigil_camera *conf,
-		 struct alert_queue *alerts, atomic_int *busy);
+		 struct alert_queue *alerts, struct recorder *rec, atomic_int *busy);
 /* Ask the thread to stop without waiting (so that many cameras stop in
  * parallel); camera_stop() then waits. NULL-safe. */
 void camera_request_stop(struct camera *c);

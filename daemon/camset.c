@@ -22,11 +22,15 @@ int camset_wants(const struct camset_filter *f, const struct vigil_config *cfg, 
 	return shard_owner(id, f->count) == f->index;
 }
 
+/* Stop a camera, then what it fed: the record-stream reader and the
+ * recorder (which closes the open clip). */
 static void camset_entry_free(struct camset_entry *e)
 {
 	if (!e)
 		return;
 	camera_stop(&e->cam);
+	recreader_stop(e->reader);
+	recorder_stop(e->rec);
 	status_slot_release(e->slot);
 	config_camera_free(e->conf);
 	free(e);
@@ -53,10 +57,16 @@ static int camset_start(struct camset *s, const struct vigil_camera *def)
 	}
 	if (s->page && !(e->slot = status_slot_claim(s->page, def->id)))
 		log_warn(def->id, "status page full, camera not reported");
-	if (camera_start(&e->cam, e->conf, s->alerts, e->slot ? &e->slot->busy : NULL) < 0) {
+	if (recorder_start(&e->rec, e->conf, s->data_dir) < 0)
+		e->rec = NULL;
+	if (camera_start(&e->cam, e->conf, s->alerts, e->rec,
+			 e->slot ? &e->slot->busy : NULL) < 0) {
 		camset_entry_free(e);
 		return -1;
 	}
+	/* A separate record stream gets its own reader. */
+	if (e->rec && strcmp(e->conf->record_url, e->conf->detect_url) != 0)
+		recreader_start(&e->reader, e->conf, e->rec);
 	s->items[s->n++] = e;
 	return 0;
 }
@@ -180,13 +190,14 @@ void camset_log_stats(const struct camset *s, double secs)
 		unsigned long dec = atomic_load(&st->frames_decoded);
 		log_info(c->conf->id,
 			 "stats: %s, packets %lu, decoded %lu, analysed %lu, corrupt %lu, "
-			 "%.2f ms/frame, %.0f kbit/s, reconnects %lu%s%s",
+			 "%.2f ms/frame, %.0f kbit/s, reconnects %lu, clip packets dropped %lu%s%s",
 			 camera_state_name(atomic_load(&st->state)),
 			 atomic_load(&st->packets_in), dec,
 			 atomic_load(&c->an.frames_analysed), atomic_load(&c->an.frames_corrupt),
 			 dec ? (double)atomic_load(&st->decode_us) / 1000.0 / (double)dec : 0.0,
 			 secs > 0 ? (double)atomic_load(&st->bytes_in) * 8 / 1000 / secs : 0.0,
-			 atomic_load(&st->reconnects), st->last_error[0] ? ", last error: " : "",
+			 atomic_load(&st->reconnects), recorder_dropped(s->items[k]->rec),
+			 st->last_error[0] ? ", last error: " : "",
 			 st->last_error);
 	}
 }

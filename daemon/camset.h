@@ -16,6 +16,8 @@
 #include "alert.h"
 #include "camera.h"
 #include "config.h"
+#include "recorder.h"
+#include "recreader.h"
 #include "status.h"
 
 /* Which cameras of the config belong to this worker. */
@@ -29,6 +31,8 @@ struct camset_filter {
 struct camset_entry {
 	struct vigil_camera *conf;   /* own copy */
 	struct camera cam;
+	struct recorder *rec;        /* clips; NULL when it could not start */
+	struct recreader *reader;    /* record stream, when not the detect URL */
 	struct status_slot *slot;    /* may be NULL when the page is full */
 	unsigned long long prev_packets, prev_analysed, prev_bytes;
 };
@@ -37,6 +41,7 @@ struct camset {
 	struct camset_entry **items;
 	size_t n, cap;
 	struct alert_queue *alerts;
+	const char *data_dir;        /* clips go under data_dir/clips */
 	struct status_page *page;    /* may be NULL */
 	long long sampled_ms;        /* time of the previous publish */
 };

@@ -8,13 +8,14 @@
  * follow the walk. */
 #include "config.h"
 
-#include "shard.h"
-
+#include <errno.h>
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "shard.h"
 
 /* CFG_INCLUDE rows splice another table (sub) into this one. */
 enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_GROUP, CFG_LIST, CFG_INCLUDE };
@@ -47,6 +48,14 @@ static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list);
 #define CAM(f) offsetof(struct vigil_camera, f)
 #define TOP(f) offsetof(struct vigil_config, f)
 
+/* Per-camera recording overrides; retention and quota are global. */
+static const struct cfg_key cfg_camera_recording_keys[] = {
+	{ "pre_seconds", CFG_INT, CAM(recording.pre_seconds), 0, 0, 60, NULL, NULL },
+	{ "post_seconds", CFG_INT, CAM(recording.post_seconds), 0, 0, 600, NULL, NULL },
+	{ "max_seconds", CFG_INT, CAM(recording.max_seconds), 0, 10, 3600, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
 static const struct cfg_key cfg_analysis_keys[] = {
 	{ "mode", CFG_STR, CAM(analysis_mode), 0, 0, 0, NULL, NULL },
 	{ "fps", CFG_INT, CAM(analysis_fps), 0, 1, 100, NULL, NULL },
@@ -73,7 +82,17 @@ static const struct cfg_key cfg_camera_keys[] = {
 	{ "url", CFG_STR, CAM(url), 0, 0, 0, NULL, NULL },
 	{ "detect_url", CFG_STR, CAM(detect_url), 0, 0, 0, NULL, NULL },
 	{ "record_url", CFG_STR, CAM(record_url), 0, 0, 0, NULL, NULL },
+	{ "recording", CFG_GROUP, 0, 0, 0, 0, cfg_camera_recording_keys, NULL },
 	{ "", CFG_INCLUDE, 0, 0, 0, 0, cfg_option_keys, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
+static const struct cfg_key cfg_recording_keys[] = {
+	{ "pre_seconds", CFG_INT, TOP(recording.pre_seconds), 0, 0, 60, NULL, NULL },
+	{ "post_seconds", CFG_INT, TOP(recording.post_seconds), 0, 0, 600, NULL, NULL },
+	{ "max_seconds", CFG_INT, TOP(recording.max_seconds), 0, 10, 3600, NULL, NULL },
+	{ "retention_days", CFG_INT, TOP(recording.retention_days), 0, 0, 36500, NULL, NULL },
+	{ "quota", CFG_STR, TOP(recording.quota), 0, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -100,6 +119,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "stats_interval", CFG_INT, TOP(stats_interval), 0, 1, 86400, NULL, NULL },
 	{ "defaults", CFG_GROUP, TOP(defaults), 0, 0, 0, cfg_option_keys, NULL },
 	{ "alerts", CFG_GROUP, 0, 1, 0, 0, cfg_alerts_keys, NULL },
+	{ "recording", CFG_GROUP, 0, 0, 0, 0, cfg_recording_keys, NULL },
 	{ "status", CFG_GROUP, 0, 0, 0, 0, cfg_status_keys, NULL },
 	{ "cluster", CFG_GROUP, 0, 0, 0, 0, cfg_cluster_keys, NULL },
 	{ "cameras", CFG_LIST, 0, 1, 0, 0, NULL, cfg_cameras },
@@ -385,6 +405,9 @@ static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list)
 
 		cam->line = (int)config_setting_source_line(s);
 		cfg_options_unset(cam);
+		cam->recording.pre_seconds = -1;
+		cam->recording.post_seconds = -1;
+		cam->recording.max_seconds = -1;
 		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
 			cfg_error(ctx, s, "cameras: element %d must be a group { ... }", i + 1);
 			continue;
@@ -406,6 +429,31 @@ static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list)
 	}
 	if (n == 0)
 		cfg_error(ctx, list, "cameras: the list is empty");
+}
+
+/* The quota must parse; cameras inherit the recording values they do not
+ * set themselves. */
+static void cfg_check_recording(struct cfg_ctx *ctx, const config_t *lc)
+{
+	struct vigil_recording *g = &ctx->cfg->recording;
+
+	if (g->quota && config_parse_quota(g->quota, &g->quota_bytes,
+					   &g->quota_percent) < 0)
+		cfg_error(ctx, config_lookup(lc, "recording.quota"),
+			  "recording.quota '%s' must be a size (\"20G\", \"500M\", bytes) "
+			  "or a percentage of the filesystem (\"80%%\")", g->quota);
+	for (size_t i = 0; i < ctx->cfg->ncameras; i++) {
+		struct vigil_recording *r = &ctx->cfg->cameras[i].recording;
+		if (r->pre_seconds < 0)
+			r->pre_seconds = g->pre_seconds;
+		if (r->post_seconds < 0)
+			r->post_seconds = g->post_seconds;
+		if (r->max_seconds < 0)
+			r->max_seconds = g->max_seconds;
+		r->retention_days = g->retention_days;
+		r->quota_bytes = g->quota_bytes;
+		r->quota_percent = g->quota_percent;
+	}
 }
 
 static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
@@ -433,6 +481,7 @@ static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
 		cfg->stats_interval = 60;
 	cfg->instance = cfg_strdup_default(cfg->instance, "vigil");
 	cfg->data_dir = cfg_strdup_default(cfg->data_dir, "/var/lib/vigil");
+	cfg_check_recording(ctx, lc);
 }
 
 int config_load(const char *path, struct vigil_config *cfg, FILE *err)
@@ -445,6 +494,10 @@ int config_load(const char *path, struct vigil_config *cfg, FILE *err)
 	cfg->workers = 1;
 	cfg->nodes = 1;
 	cfg_options_unset(&cfg->defaults);
+	cfg->recording.pre_seconds = 5;
+	cfg->recording.post_seconds = 10;
+	cfg->recording.max_seconds = 300;
+	cfg->recording.retention_days = 30;
 	config_init(&lc);
 	if (config_read_file(&lc, path) != CONFIG_TRUE) {
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
@@ -487,6 +540,7 @@ void config_free(struct vigil_config *cfg)
 	free(cfg->instance);
 	free(cfg->data_dir);
 	free(cfg->publish);
+	free(cfg->recording.quota);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -545,7 +599,10 @@ int config_camera_equal(const struct vigil_camera *a, const struct vigil_camera 
 	       cfg_str_equal(a->analysis_mode, b->analysis_mode) &&
 	       a->open_timeout == b->open_timeout && a->read_timeout == b->read_timeout &&
 	       a->loop == b->loop && a->analysis_fps == b->analysis_fps &&
-	       a->analysis_width == b->analysis_width;
+	       a->analysis_width == b->analysis_width &&
+	       a->recording.pre_seconds == b->recording.pre_seconds &&
+	       a->recording.post_seconds == b->recording.post_seconds &&
+	       a->recording.max_seconds == b->recording.max_seconds;
 }
 
 static char *cfg_dup_or_null(const char *s, int *failed)
@@ -579,6 +636,8 @@ struct vigil_camera *config_camera_dup(const struct vigil_camera *c)
 	d->loop = c->loop;
 	d->analysis_fps = c->analysis_fps;
 	d->analysis_width = c->analysis_width;
+	d->recording = c->recording;
+	d->recording.quota = NULL;      /* global only */
 	d->line = c->line;
 	if (failed) {
 		config_camera_free(d);
@@ -593,6 +652,38 @@ void config_camera_free(struct vigil_camera *c)
 		return;
 	cfg_camera_free(c);
 	free(c);
+}
+
+int config_parse_quota(const char *s, int64_t *bytes, int *percent)
+{
+	static const char units[] = "KMGT";
+	char *end;
+	long long v;
+
+	*bytes = 0;
+	*percent = 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || errno || v <= 0)
+		return -EINVAL;
+	if (strcmp(end, "%") == 0) {
+		if (v > 100)
+			return -EINVAL;
+		*percent = (int)v;
+		return 0;
+	}
+	if (*end) {
+		const char *u = strchr(units, *end);
+		if (!u || end[1] != '\0')
+			return -EINVAL;
+		for (long i = 0; i <= u - units; i++) {
+			if (v > INT64_MAX / 1024)
+				return -EINVAL;
+			v *= 1024;
+		}
+	}
+	*bytes = v;
+	return 0;
 }
 
 void config_redact_url(const char *url, char *buf, size_t len)

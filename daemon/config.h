@@ -9,6 +9,19 @@
 
 #include <stdio.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/* Clip recording (group "recording", globally and per camera). Per-camera
+ * values of -1 mean "not set here": they take the global value. */
+struct vigil_recording {
+	int pre_seconds;    /* pre-roll before the trigger */
+	int post_seconds;   /* after the event's end */
+	int max_seconds;    /* a clip is split after this long */
+	int retention_days; /* global only: 0 keeps clips forever */
+	char *quota;        /* global only: "20G", "500M", "80%" or bytes */
+	int64_t quota_bytes;  /* parsed quota: bytes, or 0 */
+	int quota_percent;    /* parsed quota: percent of the filesystem, or 0 */
+};
 
 struct vigil_camera {
 	char *id;         /* unique, [A-Za-z0-9_-], used in alert topics */
@@ -19,6 +32,7 @@ struct vigil_camera {
 	char *url;        /* one URL for both detection and recording */
 	char *detect_url; /* analysis stream; defaults to url */
 	char *record_url; /* clip stream; defaults to url */
+	struct vigil_recording recording; /* pre/post/max, filled from global */
 	int line;         /* where the camera is defined */
 
 	/* Ingest and analysis options; unset (-1 / NULL) while loading, then
@@ -45,6 +59,7 @@ struct vigil_config {
 	int node;         /* cluster.node: this server's index, 0..nodes-1 */
 	int nodes;        /* cluster.nodes: servers sharing the inventory */
 	struct vigil_camera defaults;  /* the defaults group */
+	struct vigil_recording recording;
 	struct vigil_camera *cameras;
 	size_t ncameras;
 };
@@ -76,6 +91,10 @@ int config_camera_equal(const struct vigil_camera *a, const struct vigil_camera 
  * destructor (NULL-safe). */
 struct vigil_camera *config_camera_dup(const struct vigil_camera *c);
 void config_camera_free(struct vigil_camera *c);
+
+/* Parse a quota: a byte count with an optional K/M/G/T suffix (powers of
+ * 1024), or a percentage "N%" of the filesystem. Returns 0 or -EINVAL. */
+int config_parse_quota(const char *s, int64_t *bytes, int *percent);
 
 /* Copy url into buf with any password replaced by "***", so that URLs
  * can be logged. Always NUL-terminates. */

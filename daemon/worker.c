@@ -19,7 +19,6 @@
 #include "alert.h"
 #include "camset.h"
 #include "log.h"
-#include "shard.h"
 #include "status.h"
 #include "supervisor.h"
 
@@ -111,6 +110,7 @@ static void worker_announce_isolation(const struct vigil_config *cfg, const char
 		struct alert a = {
 			.cam = cam, .type = "worker_crashloop", .phase = "start", .id = evid,
 			.severity = config_site_severity(cam->site), .ts_us = now, .detail = detail,
+			.clip_duration = -1,
 		};
 		if (alert_queue_push(q, &a) < 0)
 			log_err(id, "alert queue full, worker_crashloop alert dropped");
@@ -186,6 +186,7 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 	camera_global_init();
 	cams.alerts = &q;
 	cams.page = page;
+	cams.data_dir = cfg->data_dir;
 	/* The announcement goes out before the camera that crashes starts. */
 	if (o->isolate) {
 		worker_announce_isolation(cfg, o->isolate, &q, page);

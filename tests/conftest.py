@@ -104,7 +104,8 @@ class Proc:
 
 class Camsim(Proc):
     """build/camsim serving mounts; with control=True, faults can be
-    injected with command() ("stall MOUNT", "resume MOUNT")."""
+    injected with command(): "stall M", "resume M", "corrupt M",
+    "truncate M", "drop M", "refuse M", "accept M"."""
 
     def __init__(self, mounts, port=None, control=False):
         self.port = port or free_port()
@@ -119,8 +120,7 @@ class Camsim(Proc):
         verb, mount = line.split()
         self.p.stdin.write(line + "\n")
         self.p.stdin.flush()
-        self.wait_line(lambda l: l == "camsim: mount=%s %s" % (
-            mount, "stalled" if verb == "stall" else "resumed"), 10)
+        self.wait_line(lambda l: l == "camsim: mount=%s %s" % (mount, verb), 10)
 
     def url(self, mount):
         return "rtsp://127.0.0.1:%d/%s" % (self.port, mount)

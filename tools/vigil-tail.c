@@ -110,6 +110,8 @@ static void tail_print(struct tail *t, json_object *o, const char *payload)
 	}
 	if (strcmp(tail_str(o, "detail", ""), "") != 0)
 		printf("  (%s)", tail_str(o, "detail", ""));
+	if (json_object_object_get_ex(o, "clip", &b) && json_object_is_type(b, json_type_string))
+		printf("  clip %s", json_object_get_string(b));
 	printf("\n");
 }
 

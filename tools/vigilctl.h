@@ -14,5 +14,6 @@ struct ctl_command {
 /* Subcommands (tools/ctl_<name>.c). */
 int ctl_status(int argc, char **argv);
 int ctl_shard_plan(int argc, char **argv);
+int ctl_clips(int argc, char **argv);
 
 #endif
