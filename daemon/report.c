@@ -36,7 +36,7 @@ static void report_camera(const struct supervisor *s, const char *id, struct rep
 		unsigned n = atomic_load(&ch->page->nslots);
 		if (ch->pid <= 0)
 			continue;
-		for (unsigned k = 0; k < n && k < STATUS_SLOTS; k++) {
+		for (unsigned k = 0; k < n && k < ch->page->capacity; k++) {
 			struct status_slot *sl = &ch->page->slots[k];
 			if (!atomic_load(&sl->used) || strcmp(sl->id, id) != 0)
 				continue;

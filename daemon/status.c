@@ -7,43 +7,61 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
-int status_page_create(struct status_page **page)
+static size_t status_page_size(unsigned capacity)
+{
+	return sizeof(struct status_page) + (size_t)capacity * sizeof(struct status_slot);
+}
+
+int status_page_create(struct status_page **page, unsigned capacity)
 {
 	int fd = memfd_create("vigil-status", MFD_CLOEXEC);
-	void *p;
+	size_t size = status_page_size(capacity);
+	struct status_page *p;
 
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, sizeof(struct status_page)) < 0) {
+	if (ftruncate(fd, (off_t)size) < 0) {
 		int e = errno;
 		close(fd);
 		return -e;
 	}
-	p = mmap(NULL, sizeof(struct status_page), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
 		int e = errno;
 		close(fd);
 		return -e;
 	}
+	p->capacity = capacity;
 	*page = p;
 	return fd;
 }
 
 struct status_page *status_page_map(int fd)
 {
-	void *p = mmap(NULL, sizeof(struct status_page), PROT_READ | PROT_WRITE,
-		       MAP_SHARED, fd, 0);
+	struct stat st;
+	void *p;
 
-	return p == MAP_FAILED ? NULL : p;
+	if (fstat(fd, &st) < 0 || (size_t)st.st_size < sizeof(struct status_page))
+		return NULL;
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	/* Never trust a capacity beyond what is mapped. */
+	if (status_page_size(((struct status_page *)p)->capacity) > (size_t)st.st_size) {
+		munmap(p, (size_t)st.st_size);
+		return NULL;
+	}
+	return p;
 }
 
 void status_page_unmap(struct status_page *page)
 {
 	if (page)
-		munmap(page, sizeof(*page));
+		munmap(page, status_page_size(page->capacity));
 }
 
 /* Only the slots in use are touched, so untouched pages of the memfd
@@ -56,8 +74,8 @@ void status_page_reset(struct status_page *page)
 	atomic_store(&page->ready, 0);
 	atomic_store(&page->reloads, 0);
 	atomic_store(&page->reload_wanted, 0);
-	if (n > STATUS_SLOTS)
-		n = STATUS_SLOTS;
+	if (n > page->capacity)
+		n = page->capacity;
 	memset(page->slots, 0, n * sizeof(page->slots[0]));
 	atomic_store(&page->nslots, 0);
 }
@@ -85,7 +103,7 @@ struct status_slot *status_slot_claim(struct status_page *page, const char *id)
 		if (!atomic_load(&page->slots[i].used))
 			s = &page->slots[i];
 	if (!s) {
-		if (n >= STATUS_SLOTS)
+		if (n >= page->capacity)
 			return NULL;
 		s = &page->slots[n];
 	}

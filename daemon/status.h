@@ -18,7 +18,6 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#define STATUS_SLOTS    4096   /* cameras one child can report */
 #define STATUS_ID_LEN   64
 #define STATUS_TEXT_LEN 128
 
@@ -44,7 +43,8 @@ struct status_page {
 	atomic_uint restarts;        /* set by the supervisor before each start */
 	atomic_uint reload_wanted;   /* set by the supervisor before each SIGHUP */
 	atomic_uint reloads;         /* the child: reload_wanted as of its last reload */
-	struct status_slot slots[STATUS_SLOTS];
+	unsigned capacity;           /* slots, fixed by the supervisor */
+	struct status_slot slots[];
 };
 
 /* A consistent copy of a slot's strings. */
@@ -54,10 +54,13 @@ struct status_text {
 	char last_alert[STATUS_TEXT_LEN];
 };
 
-/* Supervisor side: a zeroed page in a close-on-exec memfd. Returns the
- * fd (>= 0) and the mapping in *page, or -errno. */
-int status_page_create(struct status_page **page);
-/* Child side: map the page behind fd; NULL on failure. */
+/* Supervisor side: a zeroed page with room for capacity cameras in a
+ * close-on-exec memfd (sized to need: a memfd counts against
+ * RLIMIT_FSIZE). Returns the fd (>= 0) and the mapping in *page, or
+ * -errno. */
+int status_page_create(struct status_page **page, unsigned capacity);
+/* Child side: map the page behind fd (its size from the fd); NULL on
+ * failure. */
 struct status_page *status_page_map(int fd);
 /* Unmap (NULL-safe). */
 void status_page_unmap(struct status_page *page);

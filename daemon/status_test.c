@@ -10,7 +10,7 @@
 static void test_shared_between_mappings(void)
 {
 	struct status_page *sup = NULL, *child;
-	int fd = status_page_create(&sup);
+	int fd = status_page_create(&sup, 2);
 
 	CHECK(fd >= 0 && sup);
 	if (fd < 0)
@@ -44,6 +44,10 @@ static void test_shared_between_mappings(void)
 	status_slot_get_text(&sup->slots[0], &t);
 	CHECK(strcmp(t.id, "cam-c") == 0 && t.last_error[0] == '\0');
 
+	/* Full: both slots are taken. */
+	CHECK(status_slot_claim(child, "cam-d") == NULL);
+	CHECK(child->capacity == 2);
+
 	status_page_reset(sup);
 	CHECK(atomic_load(&child->nslots) == 0 && atomic_load(&child->ready) == 0);
 	CHECK(atomic_load(&child->heartbeat_ms) == 0);
@@ -58,7 +62,7 @@ static void test_long_strings_truncated(void)
 {
 	struct status_page *p = NULL;
 	char longer[300];
-	int fd = status_page_create(&p);
+	int fd = status_page_create(&p, 1);
 
 	if (fd < 0) {
 		CHECK(fd >= 0);

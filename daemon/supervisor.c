@@ -131,6 +131,17 @@ static int sup_spawn(struct supervisor *s, struct sup_child *ch)
 	return 0;
 }
 
+/* Cameras a child's status page has room for: a worker may get any of
+ * this node's cameras (and more after a reload), the relay none. */
+static unsigned sup_page_capacity(const struct supervisor *s, enum sup_kind kind)
+{
+	if (kind == SUP_RELAY)
+		return 0;
+	if (kind == SUP_ISOLATED)
+		return 4;
+	return (unsigned)config_local_count(s->cfg) * 2 + 64;
+}
+
 /* A new child slot with its status page; not started yet. */
 static struct sup_child *sup_add_child(struct supervisor *s, enum sup_kind kind,
 				       const char *role, const char *isolate)
@@ -148,7 +159,7 @@ static struct sup_child *sup_add_child(struct supervisor *s, enum sup_kind kind,
 	}
 	ch = &s->kids[s->nkids];
 	memset(ch, 0, sizeof(*ch));
-	fd = status_page_create(&ch->page);
+	fd = status_page_create(&ch->page, sup_page_capacity(s, kind));
 	if (fd < 0) {
 		log_err(role, "cannot create status page: %s", strerror(-fd));
 		return NULL;
@@ -204,7 +215,7 @@ static long sup_note_crash(struct supervisor *s, struct sup_child *ch)
 	unsigned n = atomic_load(&ch->page->nslots);
 	long found = -1;
 
-	for (unsigned i = 0; i < n && i < STATUS_SLOTS; i++) {
+	for (unsigned i = 0; i < n && i < ch->page->capacity; i++) {
 		struct status_slot *sl = &ch->page->slots[i];
 		struct status_text t;
 		struct sup_suspect *sp = NULL;
@@ -556,7 +567,7 @@ static void sup_report(struct supervisor *s, long long now)
 			unsigned n = atomic_load(&p->nslots);
 			if (s->kids[i].pid <= 0)
 				continue;
-			for (unsigned k = 0; k < n && k < STATUS_SLOTS; k++) {
+			for (unsigned k = 0; k < n && k < p->capacity; k++) {
 				if (!atomic_load(&p->slots[k].used))
 					continue;
 				streaming += atomic_load(&p->slots[k].state) == 1;
@@ -668,6 +679,8 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path)
 		log_err(NULL, "cannot create data directory %s: %s", cfg->data_dir, strerror(-r));
 		return 1;
 	}
+	/* A file-size limit must show as EFBIG, not kill the supervisor. */
+	signal(SIGXFSZ, SIG_IGN);
 	s.sfd = sup_signalfd();
 	if (s.sfd < 0 || !sup_add_child(&s, SUP_RELAY, "relay", NULL) ||
 	    sup_plan_workers(&s) < 0) {
