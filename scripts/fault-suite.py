@@ -213,9 +213,21 @@ def main():
             if kill_relay_at and now >= kill_relay_at and not active \
                     and all(recovered(f) for f in faults):
                 pid = vigild_pids(vig.pid, "relay")[0]
+                with col.lock:
+                    beats = col.heartbeats
                 os.kill(pid, signal.SIGKILL)
                 kills.append(("relay", pid, time.time()))
                 kill_relay_at = None
+                # No new fault until the restarted relay's heartbeats reach
+                # the collector: alerts published before its SUB socket has
+                # reconnected are lost to it (PUB/SUB late joiner).
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    with col.lock:
+                        if col.heartbeats >= beats + 2:
+                            break
+                    time.sleep(0.1)
+                next_fault = time.monotonic()
                 continue
             if now >= next_fault and (not kill_worker_at or now < kill_worker_at - 8) \
                     and (not kill_relay_at or now < kill_relay_at - 8):
