@@ -6,6 +6,7 @@
 #   make demo       install dependencies, build, run the built-in demo
 #   make asan       build with ASan+UBSan into build-asan/, run all tests
 #   make fuzz       long libFuzzer runs (fuzz-smoke: short ones, for CI)
+#   make install    install into DESTDIR/PREFIX (see below)
 #
 # Dependencies are Debian 12 packages, found with pkg-config;
 # scripts/install-deps.sh installs them.
@@ -29,7 +30,7 @@ export ASAN_OPTIONS  := detect_leaks=1:halt_on_error=1:detect_stack_use_after_re
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS  := suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 
-DAEMON_PKGS := libavformat libavcodec libavutil libzmq libconfig json-c sqlite3
+DAEMON_PKGS := libavformat libavcodec libavutil libzmq libconfig json-c sqlite3 libsystemd
 CAMSIM_PKGS := gstreamer-rtsp-server-1.0 gstreamer-rtsp-1.0 gstreamer-app-1.0 gstreamer-1.0 libavformat libavcodec libavutil
 TAIL_PKGS   := libzmq json-c libconfig
 
@@ -51,7 +52,7 @@ PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail $(BUILD)/vigilct
 PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
 PLUGINS := $(sort $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so))
 
-.PHONY: all check unit e2e eval asan fuzz fuzz-build fuzz-smoke demo deps scenes clean
+.PHONY: all check unit e2e eval asan fuzz fuzz-build fuzz-smoke demo deps scenes clean install
 .SECONDARY:
 all: $(PROGRAMS) $(PLUGINS) $(TEST_BIN)
 
@@ -145,6 +146,35 @@ check: deps
 demo: deps
 	$(MAKE) all scenes
 	./scripts/demo.sh
+
+# Installation. PREFIX for programs, plugins and the unit; the example
+# config goes to SYSCONFDIR/vigil (an existing vigil.conf is kept), the
+# data directory layout to LOCALSTATEDIR/lib/vigil. DESTDIR for staging.
+PREFIX        ?= /usr/local
+BINDIR        ?= $(PREFIX)/bin
+PLUGINDIR     ?= $(PREFIX)/lib/vigil/plugins
+UNITDIR       ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR   ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR   ?= $(PREFIX)/lib/tmpfiles.d
+SYSCONFDIR    ?= /etc
+LOCALSTATEDIR ?= /var
+INSTALL       ?= install
+
+install: $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/vigil
+	$(INSTALL) -m 0755 $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(DESTDIR)$(BINDIR)/
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/vigil/|$(SYSCONFDIR)/vigil/|g' \
+		config/vigild.service > $(DESTDIR)$(UNITDIR)/vigild.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vigild.service
+	$(INSTALL) -m 0644 config/vigil.sysusers $(DESTDIR)$(SYSUSERSDIR)/vigil.conf
+	sed -e 's|/etc/vigil|$(SYSCONFDIR)/vigil|g' -e 's|/var/lib/vigil|$(LOCALSTATEDIR)/lib/vigil|g' \
+		config/vigil.tmpfiles > $(DESTDIR)$(TMPFILESDIR)/vigil.conf
+	chmod 0644 $(DESTDIR)$(TMPFILESDIR)/vigil.conf
+	$(INSTALL) -m 0644 config/vigil.conf $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.conf.example
+	[ -e $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.conf ] || \
+		$(INSTALL) -m 0640 config/vigil.conf $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.conf
+	$(INSTALL) -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/vigil $(DESTDIR)$(LOCALSTATEDIR)/lib/vigil/clips
 
 # Fuzzing with libFuzzer (clang): one fuzz/<name>_fuzz.c per parser of
 # outside input, a seed corpus in fuzz/corpus/<name>/. `make fuzz-smoke`

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fault.h"
 #include "log.h"
 #include "recorder.h"
 
@@ -526,9 +527,14 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 		camera_log_window(camera_mono_us());
 		atomic_fetch_add(&c->stats.packets_in, 1);
 		atomic_fetch_add(&c->stats.bytes_in, (unsigned long)s->pkt->size);
+		if (c->busy)
+			atomic_store(c->busy, 1);
+		fault_decode_hook(c->conf->detect_url);
 		if (c->rec_shared)
 			recorder_feed(c->rec, s->pkt, wall);
 		r = camera_decode(c, s, wall);
+		if (c->busy)
+			atomic_store(c->busy, 0);
 		av_packet_unref(s->pkt);
 		if (r < 0) {
 			camera_set_error(c, "decode", r);
@@ -582,17 +588,21 @@ static void *camera_main(void *arg)
 			backoff = backoff * 2 > CAMERA_BACKOFF_MAX_US ? CAMERA_BACKOFF_MAX_US
 								    : backoff * 2;
 	}
+	/* Stopping (shutdown, reload) ends an open event with its end alert. */
+	analysis_reset(&c->an, camera_wall_us());
 	analysis_free(&c->an);
 	return NULL;
 }
 
 int camera_start(struct camera *c, const struct vigil_camera *conf,
-		 const char *plugin_dir, struct alert_queue *alerts, struct recorder *rec)
+		 const char *plugin_dir, struct alert_queue *alerts, struct recorder *rec,
+		 atomic_int *busy)
 {
 	int r;
 
 	memset(c, 0, sizeof(*c));
 	c->conf = conf;
+	c->busy = busy;
 	analysis_init(&c->an, conf, plugin_dir, alerts);
 	c->rec = rec;
 	c->an.rec = rec;
@@ -607,6 +617,12 @@ int camera_start(struct camera *c, const struct vigil_camera *conf,
 	}
 	c->started = 1;
 	return 0;
+}
+
+void camera_request_stop(struct camera *c)
+{
+	if (c && c->started)
+		atomic_store(&c->stop, 1);
 }
 
 void camera_stop(struct camera *c)

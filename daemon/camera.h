@@ -47,6 +47,7 @@ struct camera {
 	int64_t loss_us;
 
 	struct camera_stats stats;
+	atomic_int *busy;           /* optional: held while decoding (crash attribution) */
 };
 
 /* Install the FFmpeg log callback that routes through vlog(); once per
@@ -54,9 +55,15 @@ struct camera {
 void camera_global_init(void);
 
 /* rec (may be NULL) records this camera's clips; when the record URL is
- * the detect URL, the camera thread feeds it the packets it reads. */
+ * the detect URL, the camera thread feeds it the packets it reads. busy
+ * (may be NULL) is set to 1 while the thread feeds, decodes and analyses
+ * a packet, so that a crash can be traced to the camera that was at work. */
 int camera_start(struct camera *c, const struct vigil_camera *conf,
-		 const char *plugin_dir, struct alert_queue *alerts, struct recorder *rec);
+		 const char *plugin_dir, struct alert_queue *alerts, struct recorder *rec,
+		 atomic_int *busy);
+/* Ask the thread to stop without waiting (so that many cameras stop in
+ * parallel); camera_stop() then waits. NULL-safe. */
+void camera_request_stop(struct camera *c);
 /* Ask the thread to stop, wait for it and free everything. NULL-safe. */
 void camera_stop(struct camera *c);
 const char *camera_state_name(int state);

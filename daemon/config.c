@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "config_int.h"
+#include "shard.h"
 
 static const char *const cfg_sites[] = { "key", "public", "normal", NULL };
 static const char *const cfg_site_severities[] = { "critical", "high", "medium" };
@@ -82,6 +83,17 @@ static const struct cfg_key cfg_alerts_keys[] = {
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
+static const struct cfg_key cfg_status_keys[] = {
+	{ "metrics_port", CFG_INT, TOP(metrics_port), 0, 0, 65535, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
+static const struct cfg_key cfg_cluster_keys[] = {
+	{ "node", CFG_INT, TOP(node), 1, 0, 1023, NULL, NULL },
+	{ "nodes", CFG_INT, TOP(nodes), 1, 1, 1024, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
 static const struct cfg_key cfg_top_keys[] = {
 	{ "instance", CFG_STR, TOP(instance), 0, 0, 0, NULL, NULL },
 	{ "workers", CFG_INT, TOP(workers), 0, 0, 256, NULL, NULL },
@@ -91,6 +103,8 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "defaults", CFG_GROUP, TOP(defaults), 0, 0, 0, cfg_option_keys, NULL },
 	{ "alerts", CFG_GROUP, 0, 1, 0, 0, cfg_alerts_keys, NULL },
 	{ "recording", CFG_GROUP, 0, 0, 0, 0, cfg_recording_keys, NULL },
+	{ "status", CFG_GROUP, 0, 0, 0, 0, cfg_status_keys, NULL },
+	{ "cluster", CFG_GROUP, 0, 0, 0, 0, cfg_cluster_keys, NULL },
 	{ "cameras", CFG_LIST, 0, 1, 0, 0, NULL, cfg_cameras },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
@@ -433,6 +447,10 @@ static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
 	if (cfg->instance && !cfg_is_token(cfg->instance))
 		cfg_error(ctx, config_lookup(lc, "instance"),
 			  "instance may only contain letters, digits, '_' and '-'");
+	if (cfg->node >= cfg->nodes)
+		cfg_error(ctx, config_lookup(lc, "cluster.node"),
+			  "cluster.node must be less than cluster.nodes (%d), not %d",
+			  cfg->nodes, cfg->node);
 	const config_setting_t *defaults = config_lookup(lc, "defaults");
 	if (defaults)
 		cfg_options_check(ctx, defaults, &cfg->defaults, "defaults: ");
@@ -453,6 +471,7 @@ int config_load(const char *path, struct vigil_config *cfg, FILE *err)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->file = strdup(path);
 	cfg->workers = 1;
+	cfg->nodes = 1;
 	cfg_options_unset(&cfg->defaults);
 	cfg->recording.pre_seconds = 5;
 	cfg->recording.post_seconds = 10;
@@ -530,6 +549,91 @@ int config_worker_count(const struct vigil_config *cfg)
 	if (n <= 0)
 		n = 1;
 	return (int)n;
+}
+
+int config_camera_local(const struct vigil_config *cfg, size_t i)
+{
+	return cfg->nodes <= 1 || shard_owner(cfg->cameras[i].id, cfg->nodes) == cfg->node;
+}
+
+size_t config_local_count(const struct vigil_config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->ncameras; i++)
+		n += config_camera_local(cfg, i) != 0;
+	return n;
+}
+
+static int cfg_str_equal(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+int config_camera_equal(const struct vigil_camera *a, const struct vigil_camera *b)
+{
+	return cfg_str_equal(a->id, b->id) && cfg_str_equal(a->name, b->name) &&
+	       cfg_str_equal(a->district, b->district) && cfg_str_equal(a->grid, b->grid) &&
+	       cfg_str_equal(a->site, b->site) && cfg_str_equal(a->url, b->url) &&
+	       cfg_str_equal(a->detect_url, b->detect_url) &&
+	       cfg_str_equal(a->record_url, b->record_url) &&
+	       cfg_str_equal(a->transport, b->transport) &&
+	       cfg_str_equal(a->analysis_mode, b->analysis_mode) &&
+	       a->open_timeout == b->open_timeout && a->read_timeout == b->read_timeout &&
+	       a->loop == b->loop && a->analysis_fps == b->analysis_fps &&
+	       a->analysis_width == b->analysis_width &&
+	       a->recording.pre_seconds == b->recording.pre_seconds &&
+	       a->recording.post_seconds == b->recording.post_seconds &&
+	       a->recording.max_seconds == b->recording.max_seconds;
+}
+
+static char *cfg_dup_or_null(const char *s, int *failed)
+{
+	char *d = s ? strdup(s) : NULL;
+
+	if (s && !d)
+		*failed = 1;
+	return d;
+}
+
+struct vigil_camera *config_camera_dup(const struct vigil_camera *c)
+{
+	struct vigil_camera *d = calloc(1, sizeof(*d));
+	int failed = 0;
+
+	if (!d)
+		return NULL;
+	d->id = cfg_dup_or_null(c->id, &failed);
+	d->name = cfg_dup_or_null(c->name, &failed);
+	d->district = cfg_dup_or_null(c->district, &failed);
+	d->grid = cfg_dup_or_null(c->grid, &failed);
+	d->site = cfg_dup_or_null(c->site, &failed);
+	d->url = cfg_dup_or_null(c->url, &failed);
+	d->detect_url = cfg_dup_or_null(c->detect_url, &failed);
+	d->record_url = cfg_dup_or_null(c->record_url, &failed);
+	d->transport = cfg_dup_or_null(c->transport, &failed);
+	d->analysis_mode = cfg_dup_or_null(c->analysis_mode, &failed);
+	d->open_timeout = c->open_timeout;
+	d->read_timeout = c->read_timeout;
+	d->loop = c->loop;
+	d->analysis_fps = c->analysis_fps;
+	d->analysis_width = c->analysis_width;
+	d->recording = c->recording;
+	d->recording.quota = NULL;      /* global only */
+	d->line = c->line;
+	if (failed) {
+		config_camera_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void config_camera_free(struct vigil_camera *c)
+{
+	if (!c)
+		return;
+	cfg_camera_free(c);
+	free(c);
 }
 
 int config_parse_quota(const char *s, int64_t *bytes, int *percent)

@@ -90,6 +90,9 @@ struct vigil_config {
 	char *plugin_dir; /* detector plugins: <plugin_dir>/<name>.so */
 	char *publish;    /* alerts.publish: ZeroMQ PUB endpoint */
 	int stats_interval;   /* seconds between per-camera stats lines */
+	int metrics_port; /* status.metrics_port: loopback HTTP /metrics, 0 off */
+	int node;         /* cluster.node: this server's index, 0..nodes-1 */
+	int nodes;        /* cluster.nodes: servers sharing the inventory */
 	struct vigil_camera defaults;  /* the defaults group */
 	struct vigil_recording recording;
 	struct vigil_camera *cameras;
@@ -113,6 +116,20 @@ const char *config_severity_name(int rank);
 
 /* Number of worker processes to run for this config (resolves 0). */
 int config_worker_count(const struct vigil_config *cfg);
+
+/* Whether camera i belongs to this server's shard of the inventory. */
+int config_camera_local(const struct vigil_config *cfg, size_t i);
+
+/* Number of cameras in this server's shard. */
+size_t config_local_count(const struct vigil_config *cfg);
+
+/* Whether two camera definitions are the same in every field. */
+int config_camera_equal(const struct vigil_camera *a, const struct vigil_camera *b);
+
+/* Deep copy of a camera definition (NULL when out of memory) and its
+ * destructor (NULL-safe). */
+struct vigil_camera *config_camera_dup(const struct vigil_camera *c);
+void config_camera_free(struct vigil_camera *c);
 
 /* Parse a quota: a byte count with an optional K/M/G/T suffix (powers of
  * 1024), or a percentage "N%" of the filesystem. Returns 0 or -EINVAL. */

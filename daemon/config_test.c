@@ -429,6 +429,44 @@ static void test_detector_options(void)
 	unload(&l);
 }
 
+/* cluster and status groups: ranges, node < nodes, camera diffing. */
+static void test_cluster_and_status(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "status = { metrics_port = 70000; };\n"
+		 "cluster = { node = 3; nodes = 3; };\n"
+		 "cameras = ( { id = \"a\"; url = \"x.mp4\"; } );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 2);
+	expect_error(&l, 5, "status.metrics_port must be between 0 and 65535, not 70000");
+	expect_error(&l, 6, "cluster.node must be less than cluster.nodes (3), not 3");
+	unload(&l);
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cluster = { node = 1; nodes = 2; };\n"
+		 "cameras = ( { id = \"a\"; url = \"x.mp4\"; }, { id = \"b\"; url = \"y.mp4\"; },\n"
+		 "  { id = \"c\"; url = \"z.mp4\"; } );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 0);
+	CHECK(l.cfg.node == 1 && l.cfg.nodes == 2 && l.cfg.metrics_port == 0);
+	{
+		size_t local = config_local_count(&l.cfg);
+		struct vigil_camera *copy = config_camera_dup(&l.cfg.cameras[0]);
+		CHECK(local <= 3);
+		CHECK(copy && config_camera_equal(copy, &l.cfg.cameras[0]));
+		CHECK(!config_camera_equal(&l.cfg.cameras[0], &l.cfg.cameras[1]));
+		free(copy->name);
+		copy->name = strdup("renamed");
+		CHECK(!config_camera_equal(copy, &l.cfg.cameras[0]));
+		config_camera_free(copy);
+		config_camera_free(NULL);
+	}
+	unload(&l);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -452,6 +490,7 @@ int main(void)
 		TEST(test_zones_and_masks),
 		TEST(test_zone_errors),
 		TEST(test_detector_options),
+		TEST(test_cluster_and_status),
 		{ NULL, NULL }
 	};
 	return test_run("config", cases);

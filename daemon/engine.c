@@ -41,12 +41,18 @@ static void engine_send(struct engine *e, struct alert *al, int zone)
 	al->cam = e->conf;
 	al->severity = engine_severity(e, zone);
 	al->zone = zone >= 0 && zone < e->conf->nzones ? e->conf->zones[zone].name : NULL;
-	if (alert_queue_push(e->alerts, al) < 0)
+	char ts[40];
+
+	if (alert_queue_push(e->alerts, al) < 0) {
 		log_err(e->conf->id, "alert queue full, %s %s alert dropped", al->type, al->phase);
-	else
-		log_info(e->conf->id, "alert %s %s id=%s%s%s%s%s", al->type, al->phase, al->id,
-			 al->zone ? " zone=" : "", al->zone ? al->zone : "",
-			 al->clip && *al->clip ? " clip=" : "", al->clip ? al->clip : "");
+		return;
+	}
+	log_info(e->conf->id, "alert %s %s id=%s%s%s%s%s", al->type, al->phase, al->id,
+		 al->zone ? " zone=" : "", al->zone ? al->zone : "",
+		 al->clip && *al->clip ? " clip=" : "", al->clip ? al->clip : "");
+	/* For the status report. */
+	alert_format_time(al->ts_us, ts, sizeof(ts));
+	snprintf(e->last_alert, sizeof(e->last_alert), "%s %s %s", al->type, al->phase, ts);
 }
 
 void engine_emit(struct engine *e, const char *type, const char *phase,

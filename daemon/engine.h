@@ -40,6 +40,7 @@ struct engine {
 	double fps;
 	int ntracks;
 	struct engine_track tracks[ENGINE_MAX_TRACKS];
+	char last_alert[128];            /* "type phase time" of the newest alert */
 };
 
 void engine_init(struct engine *e, const struct vigil_camera *conf,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,15 +17,36 @@ static const char *const log_names[] = {
 	"emerg", "alert", "crit", "error", "warning", "notice", "info", "debug"
 };
 
+/* JOURNAL_STREAM is "DEVICE:INODE" of the stream systemd connected to
+ * the journal. It is inherited by whatever the service starts, so it only
+ * counts when stderr still is that stream (not redirected elsewhere). */
+static int log_stderr_is_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!env || sscanf(env, "%llu:%llu", &dev, &ino) != 2)
+		return 0;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void log_init(const char *role)
 {
 	snprintf(log_role, sizeof(log_role), "%s", role);
-	log_journal = getenv("JOURNAL_STREAM") != NULL;
+	log_journal = log_stderr_is_journal();
 }
 
 void log_set_level(int prio)
 {
 	log_level = prio;
+}
+
+int log_get_level(void)
+{
+	return log_level;
 }
 
 void vlog(int prio, const char *who, const char *fmt, ...)

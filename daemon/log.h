@@ -1,7 +1,8 @@
 /* vigil logging: one line per event on stderr, naming who speaks.
  *
  * Lines carry a syslog priority prefix ("<6>") when stderr goes to the
- * journal (JOURNAL_STREAM set) so journald keeps levels; otherwise a UTC
+ * journal (JOURNAL_STREAM names stderr's device and inode) so journald
+ * keeps levels; otherwise a UTC
  * time stamp and the level name. Each line is written with one write(2),
  * so lines from threads and processes never interleave. */
 #ifndef VIGIL_LOG_H
@@ -12,6 +13,7 @@
 /* Name of this process in every line: "supervisor", "worker 1", "relay". */
 void log_init(const char *role);
 void log_set_level(int prio);
+int log_get_level(void);
 
 /* who: the camera (or other object) the line is about; NULL for none. */
 void vlog(int prio, const char *who, const char *fmt, ...)

@@ -18,6 +18,7 @@
 #include <zmq.h>
 
 #include "log.h"
+#include "status.h"
 #include "worker.h"
 
 #define RELAY_HEARTBEAT_MS 1000
@@ -189,8 +190,9 @@ static int relay_bind(void *sock, const char *endpoint, const char *what)
 	return -1;
 }
 
-int relay_run(const struct vigil_config *cfg)
+int relay_run(const struct vigil_config *cfg, int status_fd)
 {
+	struct status_page *page = status_fd >= 0 ? status_page_map(status_fd) : NULL;
 	struct relay r = { .cfg = cfg, .epoch = (long long)time(NULL) };
 	char endpoint[512];
 	int linger = 1000, sfd, status = 1;
@@ -219,6 +221,9 @@ int relay_run(const struct vigil_config *cfg)
 		goto out;
 	log_info(NULL, "publishing alerts on %s, epoch %lld", cfg->publish, r.epoch);
 	clock_gettime(CLOCK_MONOTONIC, &next_hb);
+	status_beat(page);
+	if (page)
+		atomic_store(&page->ready, 1);
 
 	for (;;) {
 		zmq_pollitem_t items[] = {
@@ -234,6 +239,7 @@ int relay_run(const struct vigil_config *cfg)
 			  (next_hb.tv_nsec - now.tv_nsec) / 1000000;
 		if (wait_ms <= 0) {
 			relay_heartbeat(&r);
+			status_beat(page);
 			next_hb = now;
 			next_hb.tv_sec += RELAY_HEARTBEAT_MS / 1000;
 			wait_ms = RELAY_HEARTBEAT_MS;
@@ -255,5 +261,6 @@ out:
 	zmq_ctx_term(ctx);
 	if (sfd >= 0)
 		close(sfd);
+	status_page_unmap(page);
 	return status;
 }

@@ -1,44 +1,37 @@
 /* Supervisor; see supervisor.h.
  *
- * Signals are blocked and taken synchronously with sigtimedwait(), so the
- * loop handles SIGCHLD, SIGTERM and SIGINT in one place without handlers.
- * Children get an empty signal mask and PR_SET_PDEATHSIG so that they
- * never outlive the supervisor. */
+ * Signals are blocked and read from a signalfd in the same poll() as the
+ * control socket and the /metrics listener, so SIGCHLD, SIGTERM, SIGINT
+ * and SIGHUP are handled in the loop, without handlers. Children get an
+ * empty signal mask and PR_SET_PDEATHSIG so that they never outlive the
+ * supervisor, and a status page (see status.h) through which they report
+ * readiness, heartbeats and their cameras. */
 #include "supervisor.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "control.h"
+#include "fault.h"
 #include "log.h"
+#include "notify.h"
+#include "shard.h"
 
 #define SUP_BACKOFF_MIN_MS   500
 #define SUP_BACKOFF_MAX_MS   30000
 #define SUP_STABLE_MS        10000   /* a child up this long resets backoff */
 #define SUP_STOP_TIMEOUT_MS  10000
-
-struct sup_child {
-	char role[32];        /* "relay" or "worker:I/N" */
-	pid_t pid;            /* 0 when not running */
-	long long started_ms;
-	long long restart_at_ms;
-	long long backoff_ms;
-	unsigned restarts;
-};
-
-static long long sup_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+#define SUP_TICK_MS          200
 
 /* mkdir -p with mode 0750 for each missing component. */
 static int sup_mkdirs(const char *path)
@@ -63,46 +56,246 @@ static int sup_mkdirs(const char *path)
 	return 0;
 }
 
-static int sup_spawn(struct sup_child *ch, const char *config_path, pid_t parent)
+/* Comma-separated list of isolated camera ids (for the workers' argv). */
+static char *sup_isolated_list(const struct supervisor *s)
 {
-	pid_t pid = fork();
+	size_t len = 1;
+	char *out;
 
+	for (size_t i = 0; i < s->nisolated; i++)
+		len += strlen(s->isolated[i]) + 1;
+	out = calloc(1, len);
+	for (size_t i = 0; out && i < s->nisolated; i++) {
+		if (i)
+			strcat(out, ",");
+		strcat(out, s->isolated[i]);
+	}
+	return out;
+}
+
+/* Fork and exec a child on its (cleared) status page, with -v when the
+ * supervisor logs debug lines. Workers learn the cameras isolated
+ * elsewhere from their arguments. A failed fork is
+ * retried a second later. */
+static int sup_spawn(struct supervisor *s, struct sup_child *ch)
+{
+	char fdarg[16], *excluded = ch->kind == SUP_WORKER ? sup_isolated_list(s) : NULL;
+	pid_t parent = getpid(), pid;
+
+	status_page_reset(ch->page);
+	atomic_store(&ch->page->restarts, ch->restarts);
+	ch->hups = 0;
+	ch->hup_pending = 0;
+	ch->hung = 0;
+	pid = fork();
 	if (pid < 0) {
-		log_err(ch->role, "fork: %s", strerror(errno));
-		return -errno;
+		int e = errno;
+		log_err(ch->role, "fork: %s, retrying in 1 s", strerror(e));
+		free(excluded);
+		ch->restart_at_ms = status_now_ms() + 1000;
+		return -e;
 	}
 	if (pid == 0) {
 		sigset_t none;
-		char *argv[] = { "vigild", "--child", ch->role, "-c", (char *)config_path, NULL };
+		char *argv[12];
+		int a = 0;
+		snprintf(fdarg, sizeof(fdarg), "%d", ch->page_fd);
+		argv[a++] = "vigild";
+		argv[a++] = "--child";
+		argv[a++] = ch->role;
+		argv[a++] = "-c";
+		argv[a++] = (char *)s->config_path;
+		argv[a++] = "--status-fd";
+		argv[a++] = fdarg;
+		if (log_get_level() >= LOG_DEBUG)
+			argv[a++] = "-v";
+		if (excluded && *excluded) {
+			argv[a++] = "--isolated";
+			argv[a++] = excluded;
+		}
+		argv[a] = NULL;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		if (getppid() != parent)
 			_exit(1);
+		fcntl(ch->page_fd, F_SETFD, 0);
 		execv("/proc/self/exe", argv);
 		fprintf(stderr, "vigild: exec of child %s failed: %s\n", ch->role, strerror(errno));
 		_exit(127);
 	}
+	free(excluded);
 	ch->pid = pid;
-	ch->started_ms = sup_now_ms();
+	ch->started_ms = status_now_ms();
 	log_info(ch->role, "started, pid %d", (int)pid);
 	return 0;
 }
 
-/* Record the exit of a child and schedule its restart. */
-static void sup_reaped(struct sup_child *ch, int status, int stopping)
+/* Cameras a child's status page has room for: a worker may get any of
+ * this node's cameras (and more after a reload), the relay none. */
+static unsigned sup_page_capacity(const struct supervisor *s, enum sup_kind kind)
 {
-	long long now = sup_now_ms(), ran = now - ch->started_ms;
+	if (kind == SUP_RELAY)
+		return 0;
+	if (kind == SUP_ISOLATED)
+		return 4;
+	return (unsigned)config_local_count(s->cfg) * 2 + 64;
+}
 
-	if (WIFSIGNALED(status))
-		log_warn(ch->role, "pid %d killed by signal %d after %lld ms", (int)ch->pid,
-			 WTERMSIG(status), ran);
-	else
+/* A new child slot with its status page; not started yet. */
+static struct sup_child *sup_add_child(struct supervisor *s, enum sup_kind kind,
+				       const char *role, const char *isolate)
+{
+	struct sup_child *ch;
+	int fd;
+
+	if (s->nkids == s->capkids) {
+		int cap = s->capkids ? s->capkids * 2 : 8;
+		struct sup_child *k = realloc(s->kids, (size_t)cap * sizeof(*k));
+		if (!k)
+			return NULL;
+		s->kids = k;
+		s->capkids = cap;
+	}
+	ch = &s->kids[s->nkids];
+	memset(ch, 0, sizeof(*ch));
+	fd = status_page_create(&ch->page, sup_page_capacity(s, kind));
+	if (fd < 0) {
+		log_err(role, "cannot create status page: %s", strerror(-fd));
+		return NULL;
+	}
+	ch->page_fd = fd;
+	ch->kind = kind;
+	snprintf(ch->role, sizeof(ch->role), "%s", role);
+	if (isolate)
+		snprintf(ch->isolate, sizeof(ch->isolate), "%s", isolate);
+	s->nkids++;
+	return ch;
+}
+
+/* Free a child slot's status page (the child must be stopped). */
+static void sup_child_release(struct sup_child *ch)
+{
+	status_page_unmap(ch->page);
+	if (ch->page_fd >= 0)
+		close(ch->page_fd);
+	ch->page = NULL;
+	ch->page_fd = -1;
+}
+
+/* Children for the current config: the relay, the workers, one worker per
+ * isolated camera. Appends to kids (which must hold no workers). */
+static int sup_plan_workers(struct supervisor *s)
+{
+	char role[96];
+	size_t local = config_local_count(s->cfg);
+
+	s->nworkers = config_worker_count(s->cfg);
+	if ((size_t)s->nworkers > local)
+		s->nworkers = local ? (int)local : 1;
+	for (int i = 0; i < s->nworkers; i++) {
+		snprintf(role, sizeof(role), "worker:%d/%d", i, s->nworkers);
+		if (!sup_add_child(s, SUP_WORKER, role, NULL))
+			return -ENOMEM;
+	}
+	for (size_t i = 0; i < s->nisolated; i++) {
+		snprintf(role, sizeof(role), "isolated:%s", s->isolated[i]);
+		if (!sup_add_child(s, SUP_ISOLATED, role, s->isolated[i]))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Cameras of the dead worker that were decoding when it died. A camera
+ * present in SUP_CRASH_LIMIT crashes within the window is returned (its
+ * index in suspects), or -1. */
+static long sup_note_crash(struct supervisor *s, struct sup_child *ch)
+{
+	long long now = status_now_ms();
+	unsigned n = atomic_load(&ch->page->nslots);
+	long found = -1;
+
+	for (unsigned i = 0; i < n && i < ch->page->capacity; i++) {
+		struct status_slot *sl = &ch->page->slots[i];
+		struct status_text t;
+		struct sup_suspect *sp = NULL;
+
+		if (!atomic_load(&sl->used) || !atomic_load(&sl->busy))
+			continue;
+		status_slot_get_text(sl, &t);
+		for (size_t k = 0; k < s->nsuspects && !sp; k++)
+			if (strcmp(s->suspects[k].id, t.id) == 0)
+				sp = &s->suspects[k];
+		if (!sp) {
+			struct sup_suspect *v = realloc(s->suspects, (s->nsuspects + 1) * sizeof(*v));
+			if (!v)
+				continue;
+			s->suspects = v;
+			sp = &v[s->nsuspects++];
+			memset(sp, 0, sizeof(*sp));
+			snprintf(sp->id, sizeof(sp->id), "%s", t.id);
+		}
+		/* Keep the newest SUP_CRASH_LIMIT crash times. */
+		if (sp->n == SUP_CRASH_LIMIT)
+			memmove(sp->at_ms, sp->at_ms + 1, (SUP_CRASH_LIMIT - 1) * sizeof(sp->at_ms[0]));
+		else
+			sp->n++;
+		sp->at_ms[sp->n - 1] = now;
+		log_warn(t.id, "was decoding when %s died (%d time(s) within %d min)", ch->role,
+			 sp->n, SUP_CRASH_WINDOW_MS / 60000);
+		if (sp->n == SUP_CRASH_LIMIT && now - sp->at_ms[0] <= SUP_CRASH_WINDOW_MS &&
+		    ch->kind == SUP_WORKER)
+			found = sp - s->suspects;
+	}
+	return found;
+}
+
+/* Move a camera into a worker of its own. The crashed worker is restarted
+ * without it; running workers do not own it. */
+static void sup_isolate(struct supervisor *s, struct sup_child *crashed, const char *id)
+{
+	char role[96], **v = realloc(s->isolated, (s->nisolated + 1) * sizeof(*v));
+	struct sup_child *ch;
+
+	if (!v || !(v[s->nisolated] = strdup(id))) {
+		if (v)
+			s->isolated = v;
+		return;
+	}
+	s->isolated = v;
+	s->nisolated++;
+	crashed->backoff_ms = 0;
+	crashed->restart_at_ms = status_now_ms();
+	snprintf(role, sizeof(role), "isolated:%s", id);
+	log_err(id, "crashed its worker %d times within %d min: isolating it in a worker of its own",
+		SUP_CRASH_LIMIT, SUP_CRASH_WINDOW_MS / 60000);
+	ch = sup_add_child(s, SUP_ISOLATED, role, id);
+	if (ch)
+		sup_spawn(s, ch);
+}
+
+/* Record the exit of a child and schedule its restart. */
+static void sup_reaped(struct supervisor *s, int k, int status, int stopping)
+{
+	struct sup_child *ch = &s->kids[k];
+	long long now = status_now_ms(), ran = now - ch->started_ms;
+	int crashed = 0;
+	long culprit = -1;
+
+	if (WIFSIGNALED(status)) {
+		int sig = WTERMSIG(status);
+		log_warn(ch->role, "pid %d killed by signal %d after %lld ms", (int)ch->pid, sig, ran);
+		crashed = sig == SIGSEGV || sig == SIGABRT || sig == SIGBUS || sig == SIGFPE ||
+			  sig == SIGILL || sig == SIGTRAP || sig == SIGSYS || ch->hung;
+	} else {
 		log_info(ch->role, "pid %d exited with status %d after %lld ms", (int)ch->pid,
 			 WEXITSTATUS(status), ran);
+	}
 	ch->pid = 0;
 	if (stopping)
 		return;
+	if (crashed && ch->kind != SUP_RELAY)
+		culprit = sup_note_crash(s, ch);
 	if (ran >= SUP_STABLE_MS || ch->backoff_ms == 0)
 		ch->backoff_ms = SUP_BACKOFF_MIN_MS;
 	else if ((ch->backoff_ms *= 2) > SUP_BACKOFF_MAX_MS)
@@ -110,79 +303,327 @@ static void sup_reaped(struct sup_child *ch, int status, int stopping)
 	ch->restart_at_ms = now + ch->backoff_ms;
 	ch->restarts++;
 	log_warn(ch->role, "restarting in %.1f s", (double)ch->backoff_ms / 1000.0);
+	if (culprit >= 0)
+		sup_isolate(s, &s->kids[k], s->suspects[culprit].id);
 }
 
-static void sup_reap_all(struct sup_child *kids, int n, int stopping)
+static void sup_reap_all(struct supervisor *s, int stopping)
 {
 	int status;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-		for (int i = 0; i < n; i++)
-			if (kids[i].pid == pid)
-				sup_reaped(&kids[i], status, stopping);
+		for (int i = 0; i < s->nkids; i++)
+			if (s->kids[i].pid == pid) {
+				sup_reaped(s, i, status, stopping);
+				break;
+			}
 	}
 }
 
-static int sup_running(const struct sup_child *kids, int n)
+static void sup_signal_where(struct supervisor *s, int sig, int (*match)(const struct sup_child *))
 {
-	int k = 0;
-
-	for (int i = 0; i < n; i++)
-		k += kids[i].pid > 0;
-	return k;
+	for (int i = 0; i < s->nkids; i++)
+		if (s->kids[i].pid > 0 && (!match || match(&s->kids[i])))
+			kill(s->kids[i].pid, sig);
 }
 
-static void sup_signal_all(struct sup_child *kids, int n, int sig)
+/* SIGTERM to the matching children, then wait until the deadline; a
+ * second SIGTERM/SIGINT or the deadline turns it into SIGKILL. Used for
+ * the final stop and for restarting some children on reload. */
+static void sup_stop_where(struct supervisor *s, int (*match)(const struct sup_child *),
+			   long long deadline)
 {
-	for (int i = 0; i < n; i++)
-		if (kids[i].pid > 0)
-			kill(kids[i].pid, sig);
-}
-
-/* SIGTERM to every child, then wait; a second signal or the timeout
- * turns it into SIGKILL. */
-static void sup_stop(struct sup_child *kids, int n, const sigset_t *set)
-{
-	long long deadline = sup_now_ms() + SUP_STOP_TIMEOUT_MS;
 	int forced = 0;
-
-	sup_signal_all(kids, n, SIGTERM);
-	while (sup_running(kids, n) > 0) {
-		long long left = deadline - sup_now_ms();
-		struct timespec tmo = { .tv_sec = 0, .tv_nsec = 100000000 };
-		int sig = sigtimedwait(set, NULL, &tmo);
-
-		if (!forced && (left <= 0 || sig == SIGTERM || sig == SIGINT)) {
-			log_warn(NULL, "children still running, killing them");
-			sup_signal_all(kids, n, SIGKILL);
-			forced = 1;
-		}
-		sup_reap_all(kids, n, 1);
-	}
-}
-
-int supervisor_run(const struct vigil_config *cfg, const char *config_path)
-{
-	int nworkers = config_worker_count(cfg), n, r;
-	pid_t self = getpid();
-	struct sup_child *kids;
 	sigset_t set;
 
-	if ((size_t)nworkers > cfg->ncameras)
-		nworkers = (int)cfg->ncameras;
-	r = sup_mkdirs(cfg->data_dir);
-	if (r < 0) {
-		log_err(NULL, "cannot create data directory %s: %s", cfg->data_dir, strerror(-r));
-		return 1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sup_signal_where(s, SIGTERM, match);
+	for (;;) {
+		int left = 0;
+		for (int i = 0; i < s->nkids; i++)
+			left += s->kids[i].pid > 0 && (!match || match(&s->kids[i]));
+		if (!left)
+			break;
+		struct timespec tmo = { .tv_sec = 0, .tv_nsec = 100000000 };
+		int sig = sigtimedwait(&set, NULL, &tmo);
+		if (!forced && (status_now_ms() >= deadline || sig == SIGTERM || sig == SIGINT)) {
+			log_warn(NULL, "children still running, killing them");
+			sup_signal_where(s, SIGKILL, match);
+			forced = 1;
+		}
+		sup_reap_all(s, 1);
 	}
-	n = nworkers + 1;
-	kids = calloc((size_t)n, sizeof(*kids));
-	if (!kids)
-		return 1;
-	snprintf(kids[0].role, sizeof(kids[0].role), "relay");
-	for (int i = 0; i < nworkers; i++)
-		snprintf(kids[i + 1].role, sizeof(kids[i + 1].role), "worker:%d/%d", i, nworkers);
+}
+
+static int sup_is_worker(const struct sup_child *ch)
+{
+	return ch->kind != SUP_RELAY;
+}
+
+static int sup_is_relay(const struct sup_child *ch)
+{
+	return ch->kind == SUP_RELAY;
+}
+
+/* Drop every worker child (they must be stopped) from kids. */
+static void sup_drop_workers(struct supervisor *s)
+{
+	int w = 0;
+
+	for (int i = 0; i < s->nkids; i++) {
+		if (s->kids[i].kind == SUP_RELAY)
+			s->kids[w++] = s->kids[i];
+		else
+			sup_child_release(&s->kids[i]);
+	}
+	s->nkids = w;
+}
+
+static int sup_is_retired(const struct sup_child *ch)
+{
+	return ch->retire;
+}
+
+/* Isolated cameras that left the config or this server's shard lose
+ * their worker (stopped and removed). */
+static void sup_prune_isolated(struct supervisor *s)
+{
+	size_t w = 0;
+	int k = 0, any = 0;
+
+	for (size_t i = 0; i < s->nisolated; i++) {
+		int keep = 0;
+		for (size_t c = 0; c < s->cfg->ncameras && !keep; c++)
+			keep = strcmp(s->cfg->cameras[c].id, s->isolated[i]) == 0 &&
+			       config_camera_local(s->cfg, c);
+		if (keep) {
+			s->isolated[w++] = s->isolated[i];
+			continue;
+		}
+		log_info(s->isolated[i], "no longer in this node's cameras, stopping its worker");
+		for (int c = 0; c < s->nkids; c++)
+			if (s->kids[c].kind == SUP_ISOLATED &&
+			    strcmp(s->kids[c].isolate, s->isolated[i]) == 0)
+				any = s->kids[c].retire = 1;
+		free(s->isolated[i]);
+	}
+	s->nisolated = w;
+	if (!any)
+		return;
+	sup_stop_where(s, sup_is_retired, status_now_ms() + SUP_STOP_TIMEOUT_MS);
+	for (int i = 0; i < s->nkids; i++) {
+		if (s->kids[i].retire)
+			sup_child_release(&s->kids[i]);
+		else
+			s->kids[k++] = s->kids[i];
+	}
+	s->nkids = k;
+}
+
+/* Deliver pending reload requests to the children that are ready. */
+static void sup_send_hups(struct supervisor *s)
+{
+	for (int i = 0; i < s->nkids; i++) {
+		struct sup_child *ch = &s->kids[i];
+		if (ch->hup_pending && ch->pid > 0 && atomic_load(&ch->page->ready)) {
+			kill(ch->pid, SIGHUP);
+			ch->hup_pending = 0;
+		}
+	}
+}
+
+/* Log a rejected config's error lines through vlog. */
+static void sup_log_errors(const char *errs)
+{
+	const char *p = errs;
+
+	while (p && *p) {
+		const char *nl = strchr(p, '\n');
+		int len = nl ? (int)(nl - p) : (int)strlen(p);
+		log_err(NULL, "reload: %.*s", len, p);
+		p = nl ? nl + 1 : NULL;
+	}
+}
+
+/* SIGHUP: check the new config; apply it or keep the old one. Workers
+ * reload in place (SIGHUP) unless the worker count, the cluster or the
+ * data directory changed; the relay is restarted when its settings
+ * (publish endpoint, instance, data directory) changed. */
+static void sup_reload(struct supervisor *s)
+{
+	struct vigil_config next, old;
+	char *errs = NULL;
+	size_t errlen = 0;
+	FILE *err = open_memstream(&errs, &errlen);
+	int n, restart_workers, restart_relay, reopen;
+
+	notify_reloading();
+	log_info(NULL, "SIGHUP: reloading %s", s->config_path);
+	if (!err) {
+		log_err(NULL, "reload: out of memory, keeping the running configuration");
+		notify_ready();
+		return;
+	}
+	n = config_load(s->config_path, &next, err);
+	fclose(err);
+	if (n) {
+		sup_log_errors(errs);
+		log_err(NULL, "reload: %s has %d error(s), keeping the running configuration",
+			s->config_path, n);
+		config_free(&next);
+		free(errs);
+		notify_ready();
+		return;
+	}
+	free(errs);
+	reopen = strcmp(s->cfg->data_dir, next.data_dir) != 0 ||
+		 s->cfg->metrics_port != next.metrics_port;
+	if (reopen)
+		control_close(s);
+	old = *s->cfg;
+	*s->cfg = next;
+	restart_relay = strcmp(old.publish, next.publish) != 0 ||
+			strcmp(old.instance, next.instance) != 0 ||
+			strcmp(old.data_dir, next.data_dir) != 0;
+	/* Workers reach the relay through data_dir; the rest is theirs. */
+	restart_workers = strcmp(old.data_dir, next.data_dir) != 0 ||
+			  config_worker_count(&old) != config_worker_count(&next) ||
+			  old.nodes != next.nodes || old.node != next.node;
+	sup_prune_isolated(s);
+	if (restart_relay) {
+		log_info(NULL, "reload: relay settings changed, restarting the relay");
+		sup_stop_where(s, sup_is_relay, status_now_ms() + SUP_STOP_TIMEOUT_MS);
+		sup_mkdirs(s->cfg->data_dir);
+	}
+	if (reopen)
+		control_open(s);
+	if (restart_workers) {
+		log_info(NULL, "reload: worker layout changed, restarting the workers");
+		sup_stop_where(s, sup_is_worker, status_now_ms() + SUP_STOP_TIMEOUT_MS);
+		sup_drop_workers(s);
+		sup_plan_workers(s);
+	} else {
+		/* Workers diff their cameras themselves. */
+		/* A worker still starting up gets its SIGHUP once ready (it
+		 * may have read the file before it changed). */
+		for (int i = 0; i < s->nkids; i++) {
+			struct sup_child *ch = &s->kids[i];
+			if (ch->kind == SUP_RELAY || ch->pid <= 0)
+				continue;
+			atomic_store(&ch->page->reload_wanted, ++ch->hups);
+			ch->hup_pending = 1;
+		}
+		sup_send_hups(s);
+	}
+	for (int i = 0; i < s->nkids; i++)
+		if (s->kids[i].pid == 0)
+			s->kids[i].restart_at_ms = 0;
+	config_free(&old);
+	s->reloading = 1;
+	s->ready_sent = 0;
+}
+
+/* A running child is ready once it reported in (and applied every reload
+ * asked of it). A child waiting for its restart after dying does not hold
+ * READY back: its restarts are the supervisor's business, and a camera
+ * that crash-loops must not keep the whole service from starting. */
+static int sup_child_ready(const struct sup_child *ch)
+{
+	if (ch->pid <= 0)
+		return ch->restarts > 0;
+	return atomic_load(&ch->page->ready) &&
+	       (ch->kind == SUP_RELAY || atomic_load(&ch->page->reloads) >= ch->hups);
+}
+
+/* READY=1 once every child reported in (again, after a reload). */
+static void sup_check_ready(struct supervisor *s)
+{
+	if (s->ready_sent)
+		return;
+	for (int i = 0; i < s->nkids; i++)
+		if (!sup_child_ready(&s->kids[i]))
+			return;
+	s->ready_sent = 1;
+	s->next_status_ms = 0;
+	log_info(NULL, s->reloading ? "reload complete" : "all %d children ready", s->nkids);
+	s->reloading = 0;
+	notify_ready();
+}
+
+/* STATUS= when it changes; WATCHDOG=1 while every running child beats. */
+static void sup_report(struct supervisor *s, long long now)
+{
+	unsigned streaming = 0;
+	char line[160];
+
+	if (now >= s->next_status_ms) {
+		s->next_status_ms = now + 1000;
+		for (int i = 0; i < s->nkids; i++) {
+			struct status_page *p = s->kids[i].page;
+			unsigned n = atomic_load(&p->nslots);
+			if (s->kids[i].pid <= 0)
+				continue;
+			for (unsigned k = 0; k < n && k < p->capacity; k++) {
+				if (!atomic_load(&p->slots[k].used))
+					continue;
+				streaming += atomic_load(&p->slots[k].state) == 1;
+			}
+		}
+		snprintf(line, sizeof(line), "%u/%zu cameras streaming, %d worker(s)",
+			 streaming, config_local_count(s->cfg), s->nkids - 1);
+		if (strcmp(line, s->status_line) != 0) {
+			snprintf(s->status_line, sizeof(s->status_line), "%s", line);
+			notify_status(line);
+		}
+	}
+	if (s->watchdog_us && now >= s->next_watchdog_ms) {
+		const char *stale = NULL;
+		long long age = 0;
+		s->next_watchdog_ms = now + (long long)(s->watchdog_us / 2000);
+		for (int i = 0; i < s->nkids && !stale; i++) {
+			const struct sup_child *ch = &s->kids[i];
+			long long hb = atomic_load(&ch->page->heartbeat_ms);
+			if (ch->pid <= 0 || now - ch->started_ms < SUP_HEARTBEAT_STALE_MS)
+				continue;
+			age = now - hb;
+			if (!hb || age > SUP_HEARTBEAT_STALE_MS)
+				stale = ch->role;
+		}
+		if (!stale) {
+			notify_watchdog();
+			if (s->watchdog_withheld)
+				log_info(NULL, "every child reports again, watchdog resumed");
+			s->watchdog_withheld = 0;
+		} else if (!s->watchdog_withheld) {
+			log_warn(stale, "no heartbeat for %lld ms, withholding the watchdog", age);
+			s->watchdog_withheld = 1;
+		}
+	}
+}
+
+/* Kill children that stopped beating for hang_ms (or never started to);
+ * they are restarted like crashed ones. */
+static void sup_kill_hung(struct supervisor *s, long long now)
+{
+	for (int i = 0; i < s->nkids; i++) {
+		struct sup_child *ch = &s->kids[i];
+		long long hb = atomic_load(&ch->page->heartbeat_ms);
+		long long silent = now - (hb ? hb : ch->started_ms);
+		if (ch->pid <= 0 || ch->hung || silent < s->hang_ms)
+			continue;
+		log_err(ch->role, "pid %d: no heartbeat for %lld ms, killing it", (int)ch->pid, silent);
+		ch->hung = 1;
+		kill(ch->pid, SIGKILL);
+	}
+}
+
+static int sup_signalfd(void)
+{
+	sigset_t set;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
@@ -190,30 +631,113 @@ int supervisor_run(const struct vigil_config *cfg, const char *config_path)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
 
-	log_info(NULL, "instance %s: %zu camera(s) on %d worker(s)", cfg->instance,
-		 cfg->ncameras, nworkers);
-	for (int i = 0; i < n; i++)
-		sup_spawn(&kids[i], config_path, self);
+/* Returns 1 when a stop was asked. */
+static int sup_take_signals(struct supervisor *s)
+{
+	struct signalfd_siginfo si;
+	int stop = 0, hup = 0;
+
+	while (read(s->sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			log_info(NULL, "signal %d, stopping", (int)si.ssi_signo);
+			stop = 1;
+		} else if (si.ssi_signo == SIGHUP) {
+			hup = 1;
+		}
+	}
+	sup_reap_all(s, 0);
+	if (hup && !stop)
+		sup_reload(s);
+	return stop;
+}
+
+static void sup_free(struct supervisor *s)
+{
+	for (int i = 0; i < s->nkids; i++)
+		sup_child_release(&s->kids[i]);
+	free(s->kids);
+	for (size_t i = 0; i < s->nisolated; i++)
+		free(s->isolated[i]);
+	free(s->isolated);
+	free(s->suspects);
+	if (s->sfd >= 0)
+		close(s->sfd);
+}
+
+int supervisor_run(struct vigil_config *cfg, const char *config_path)
+{
+	struct supervisor s = { .cfg = cfg, .config_path = config_path, .sfd = -1,
+				.ctl_fd = -1, .metrics_fd = -1 };
+	long long stop_deadline;
+	int r;
+
+	r = sup_mkdirs(cfg->data_dir);
+	if (r < 0) {
+		log_err(NULL, "cannot create data directory %s: %s", cfg->data_dir, strerror(-r));
+		return 1;
+	}
+	/* A file-size limit must show as EFBIG, not kill the supervisor. */
+	signal(SIGXFSZ, SIG_IGN);
+	s.sfd = sup_signalfd();
+	if (s.sfd < 0 || !sup_add_child(&s, SUP_RELAY, "relay", NULL) ||
+	    sup_plan_workers(&s) < 0) {
+		log_err(NULL, "cannot set up the supervisor: %s", strerror(errno));
+		sup_free(&s);
+		return 1;
+	}
+	if (fault_abort_url())
+		log_warn(NULL, "VIGIL_FAULT_ABORT_URL is set: the fault-injection hook for tests is armed");
+	s.started_ms = status_now_ms();
+	s.watchdog_us = notify_watchdog_usec();
+	s.hang_ms = SUP_HANG_KILL_MS;
+	if (s.watchdog_us && (long long)(s.watchdog_us / 2000) < s.hang_ms)
+		s.hang_ms = (long long)(s.watchdog_us / 2000);
+	if (s.hang_ms < 2 * SUP_HEARTBEAT_STALE_MS)
+		s.hang_ms = 2 * SUP_HEARTBEAT_STALE_MS;
+	control_open(&s);
+	log_info(NULL, "instance %s: %zu of %zu camera(s) on this node, %d worker(s)",
+		 cfg->instance, config_local_count(cfg), cfg->ncameras, s.nworkers);
+	for (int i = 0; i < s.nkids; i++)
+		sup_spawn(&s, &s.kids[i]);
 
 	for (;;) {
-		struct timespec tmo = { .tv_sec = 0, .tv_nsec = 200000000 };
-		int sig = sigtimedwait(&set, NULL, &tmo);
-		long long now = sup_now_ms();
+		struct pollfd fds[3] = {
+			{ .fd = s.sfd, .events = POLLIN },
+			{ .fd = s.ctl_fd, .events = POLLIN },
+			{ .fd = s.metrics_fd, .events = POLLIN },
+		};
+		long long now;
 
-		if (sig == SIGTERM || sig == SIGINT) {
-			log_info(NULL, "signal %d, stopping", sig);
+		if (poll(fds, 3, SUP_TICK_MS) < 0 && errno != EINTR) {
+			log_err(NULL, "poll: %s", strerror(errno));
 			break;
 		}
-		if (sig == SIGHUP)
-			log_info(NULL, "SIGHUP: reload is not supported yet, ignoring");
-		sup_reap_all(kids, n, 0);
-		for (int i = 0; i < n; i++)
-			if (kids[i].pid == 0 && now >= kids[i].restart_at_ms)
-				sup_spawn(&kids[i], config_path, self);
+		if (sup_take_signals(&s))
+			break;
+		if (fds[1].revents & POLLIN)
+			control_serve(&s, s.ctl_fd, 0);
+		if (fds[2].revents & POLLIN)
+			control_serve(&s, s.metrics_fd, 1);
+		now = status_now_ms();
+		for (int i = 0; i < s.nkids; i++)
+			if (s.kids[i].pid == 0 && now >= s.kids[i].restart_at_ms)
+				sup_spawn(&s, &s.kids[i]);
+		sup_send_hups(&s);
+		sup_check_ready(&s);
+		sup_report(&s, now);
+		sup_kill_hung(&s, now);
 	}
-	sup_stop(kids, n, &set);
+	/* Workers first, so that the alerts they send while stopping (event
+	 * ends) still reach the relay; one deadline for both. */
+	notify_stopping();
+	stop_deadline = status_now_ms() + SUP_STOP_TIMEOUT_MS;
+	sup_stop_where(&s, sup_is_worker, stop_deadline);
+	sup_stop_where(&s, NULL, stop_deadline);
+	control_close(&s);
 	log_info(NULL, "stopped");
-	free(kids);
+	sup_free(&s);
 	return 0;
 }

@@ -40,19 +40,29 @@ static int parse_worker_role(const char *role, int *index, int *count)
 	       *index >= 0 && *index < *count ? 0 : -1;
 }
 
-static int run_child(const struct vigil_config *cfg, const char *role)
+/* Children: "relay", "worker:I/N" (cameras hashed to worker I of N,
+ * minus those isolated elsewhere) and "isolated:ID" (camera ID alone). */
+static int run_child(const struct vigil_config *cfg, const char *role, const char *path,
+		     const char *excluded, int status_fd)
 {
-	char name[40];
-	int index, count;
+	struct worker_opts o = { .config_path = path, .excluded = excluded,
+				 .status_fd = status_fd, .count = 1 };
+	char name[96];
 
 	if (strcmp(role, "relay") == 0) {
 		log_init("relay");
-		return relay_run(cfg);
+		return relay_run(cfg, status_fd);
 	}
-	if (parse_worker_role(role, &index, &count) == 0) {
-		snprintf(name, sizeof(name), "worker %d", index);
+	if (parse_worker_role(role, &o.index, &o.count) == 0) {
+		snprintf(name, sizeof(name), "worker %d", o.index);
 		log_init(name);
-		return worker_run(cfg, index, count);
+		return worker_run(cfg, &o);
+	}
+	if (strncmp(role, "isolated:", 9) == 0 && role[9]) {
+		o.isolate = role + 9;
+		snprintf(name, sizeof(name), "worker %s", role);
+		log_init(name);
+		return worker_run(cfg, &o);
 	}
 	fprintf(stderr, "vigild: unknown child role '%s'\n", role);
 	return 2;
@@ -67,10 +77,13 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "child", required_argument, NULL, 'C' },
+		{ "status-fd", required_argument, NULL, 'S' },
+		{ "isolated", required_argument, NULL, 'I' },
 		{ "allow-root", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *path = "/etc/vigil/vigil.conf", *child = NULL;
+	const char *path = "/etc/vigil/vigil.conf", *child = NULL, *isolated = NULL;
+	int status_fd = -1;
 	struct vigil_config cfg;
 	int test = 0, allow_root = 0, opt, errors, status;
 
@@ -86,6 +99,8 @@ int main(int argc, char **argv)
 		case 'V': printf("vigild %s\n", VIGIL_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		case 'C': child = optarg; break;
+		case 'S': status_fd = atoi(optarg); break;
+		case 'I': isolated = optarg; break;
 		case 'R': allow_root = 1; break;
 		default: usage(stderr); return 2;
 		}
@@ -115,7 +130,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (child)
-		status = run_child(&cfg, child);
+		status = run_child(&cfg, child, path, isolated, status_fd);
 	else
 		status = supervisor_run(&cfg, path);
 	config_free(&cfg);

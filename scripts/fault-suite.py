@@ -171,6 +171,16 @@ def main():
     started = vout.wait(lambda l: sum(1 for x in vout.lines if ": analysing " in x) >= n, 60)
     faults, active = [], {}
     kills = []
+
+    def recovered(f):
+        """Whether a stall or drop was followed by its video_restored."""
+        if f["kind"] not in ("stall", "drop"):
+            return True
+        loss = col.find(lambda a: a["camera"] == f["camera"] and a["type"] == "video_loss"
+                        and a["_at"] >= f["at"])
+        return bool(loss) and bool(col.find(lambda a: a["type"] == "video_restored"
+                                            and a["id"] == loss[0]["id"]))
+
     try:
         if not started:
             raise RuntimeError("not every camera started analysing")
@@ -186,9 +196,13 @@ def main():
                         command(verb, cid)
                     f["undone"] = time.time()
                     del active[cid]
-            # Kills happen while no fault is in flight, so that each
-            # fault's alerts are judged on their own.
-            if kill_worker_at and now >= kill_worker_at and not active:
+            # Kills happen while no fault is in flight and every camera
+            # that went down has come back, so that each fault's alerts
+            # are judged on their own (a worker killed while one of its
+            # cameras waits to reconnect takes that camera's open
+            # video_loss event with it).
+            if kill_worker_at and now >= kill_worker_at and not active \
+                    and all(recovered(f) for f in faults):
                 pid = rnd.choice(vigild_pids(vig.pid, "worker"))
                 os.kill(pid, signal.SIGKILL)
                 kills.append(("worker", pid, time.time()))
@@ -196,11 +210,24 @@ def main():
                 time.sleep(READ_TIMEOUT + 4)   # let the new worker reconnect its cameras
                 next_fault = time.monotonic()
                 continue
-            if kill_relay_at and now >= kill_relay_at and not active:
+            if kill_relay_at and now >= kill_relay_at and not active \
+                    and all(recovered(f) for f in faults):
                 pid = vigild_pids(vig.pid, "relay")[0]
+                with col.lock:
+                    beats = col.heartbeats
                 os.kill(pid, signal.SIGKILL)
                 kills.append(("relay", pid, time.time()))
                 kill_relay_at = None
+                # No new fault until the restarted relay's heartbeats reach
+                # the collector: alerts published before its SUB socket has
+                # reconnected are lost to it (PUB/SUB late joiner).
+                deadline = time.monotonic() + 20
+                while time.monotonic() < deadline:
+                    with col.lock:
+                        if col.heartbeats >= beats + 2:
+                            break
+                    time.sleep(0.1)
+                next_fault = time.monotonic()
                 continue
             if now >= next_fault and (not kill_worker_at or now < kill_worker_at - 8) \
                     and (not kill_relay_at or now < kill_relay_at - 8):

@@ -15,6 +15,7 @@ libzmq3-dev
 libconfig-dev
 libsqlite3-dev
 libsystemd-dev
+systemd
 libjson-c-dev
 libgstreamer1.0-dev
 libgstrtspserver-1.0-dev

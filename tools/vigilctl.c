@@ -8,6 +8,8 @@ static int ctl_help(int argc, char **argv);
 
 static const struct ctl_command ctl_commands[] = {
 	{ "help", ctl_help, "list the commands" },
+	{ "status", ctl_status, "cameras and processes of the running daemon" },
+	{ "shard-plan", ctl_shard_plan, "which cluster node owns which camera" },
 	{ "clips", ctl_clips, "list, show, play and export recorded clips" },
 	{ NULL, NULL, NULL }
 };

@@ -11,6 +11,9 @@ struct ctl_command {
 	const char *help;
 };
 
+/* Subcommands (tools/ctl_<name>.c). */
+int ctl_status(int argc, char **argv);
+int ctl_shard_plan(int argc, char **argv);
 int ctl_clips(int argc, char **argv);
 
 #endif

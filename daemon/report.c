@@ -1,0 +1,192 @@
+/* Status reports; see report.h. */
+#include "report.h"
+
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* One camera's figures, gathered from whichever child runs it. */
+struct report_cam {
+	const char *id;
+	const struct sup_child *child;   /* NULL: not running */
+	const char *state;
+	double fps_in, fps_analysed, decode_ms, kbps;
+	unsigned long long packets, decoded, analysed, bytes, decode_us, reconnects;
+	struct status_text text;
+};
+
+static const char *report_state_name(int state)
+{
+	switch (state) {
+	case 0: return "connecting";
+	case 1: return "streaming";
+	case 2: return "down";
+	}
+	return "?";
+}
+
+static void report_camera(const struct supervisor *s, const char *id, struct report_cam *rc)
+{
+	memset(rc, 0, sizeof(*rc));
+	rc->id = id;
+	rc->state = "stopped";
+	for (int i = 0; i < s->nkids; i++) {
+		const struct sup_child *ch = &s->kids[i];
+		unsigned n = atomic_load(&ch->page->nslots);
+		if (ch->pid <= 0)
+			continue;
+		for (unsigned k = 0; k < n && k < ch->page->capacity; k++) {
+			struct status_slot *sl = &ch->page->slots[k];
+			if (!atomic_load(&sl->used) || strcmp(sl->id, id) != 0)
+				continue;
+			rc->child = ch;
+			rc->state = report_state_name(atomic_load(&sl->state));
+			rc->fps_in = atomic_load(&sl->fps_in_milli) / 1000.0;
+			rc->fps_analysed = atomic_load(&sl->fps_an_milli) / 1000.0;
+			rc->kbps = atomic_load(&sl->kbps);
+			rc->packets = atomic_load(&sl->packets);
+			rc->decoded = atomic_load(&sl->frames_decoded);
+			rc->analysed = atomic_load(&sl->frames_analysed);
+			rc->bytes = atomic_load(&sl->bytes);
+			rc->decode_us = atomic_load(&sl->decode_us);
+			rc->reconnects = atomic_load(&sl->reconnects);
+			rc->decode_ms = rc->decoded ? rc->decode_us / 1000.0 / (double)rc->decoded : 0;
+			status_slot_get_text(sl, &rc->text);
+			return;
+		}
+	}
+}
+
+/* A number with two decimals, printed as such (not 1.8200000000000001). */
+static json_object *report_num(double v)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%.2f", v);
+	return json_object_new_double_s(v, text);
+}
+
+static json_object *report_str_or_null(const char *s)
+{
+	return s && *s ? json_object_new_string(s) : NULL;
+}
+
+char *report_json(const struct supervisor *s)
+{
+	json_object *o = json_object_new_object(), *kids = json_object_new_array();
+	json_object *cams = json_object_new_array();
+	long long now = status_now_ms();
+	char *out;
+
+	json_object_object_add(o, "instance", json_object_new_string(s->cfg->instance));
+	json_object_object_add(o, "node", json_object_new_int(s->cfg->node));
+	json_object_object_add(o, "nodes", json_object_new_int(s->cfg->nodes));
+	json_object_object_add(o, "uptime_s", json_object_new_int64((now - s->started_ms) / 1000));
+	json_object_object_add(o, "ready", json_object_new_boolean(s->ready_sent));
+	for (int i = 0; i < s->nkids; i++) {
+		const struct sup_child *ch = &s->kids[i];
+		json_object *k = json_object_new_object();
+		json_object_object_add(k, "role", json_object_new_string(ch->role));
+		json_object_object_add(k, "pid", json_object_new_int(ch->pid));
+		json_object_object_add(k, "uptime_s", json_object_new_int64(
+			ch->pid > 0 ? (now - ch->started_ms) / 1000 : 0));
+		json_object_object_add(k, "restarts", json_object_new_int64(ch->restarts));
+		json_object_object_add(k, "ready", json_object_new_boolean(
+			ch->pid > 0 && atomic_load(&ch->page->ready)));
+		json_object_array_add(kids, k);
+	}
+	json_object_object_add(o, "children", kids);
+	for (size_t i = 0; i < s->cfg->ncameras; i++) {
+		struct report_cam rc;
+		json_object *c = json_object_new_object();
+		if (!config_camera_local(s->cfg, i)) {
+			json_object_put(c);
+			continue;
+		}
+		report_camera(s, s->cfg->cameras[i].id, &rc);
+		json_object_object_add(c, "id", json_object_new_string(rc.id));
+		json_object_object_add(c, "child", report_str_or_null(rc.child ? rc.child->role : NULL));
+		json_object_object_add(c, "pid", json_object_new_int(rc.child ? rc.child->pid : 0));
+		json_object_object_add(c, "state", json_object_new_string(rc.state));
+		json_object_object_add(c, "fps_in", report_num(rc.fps_in));
+		json_object_object_add(c, "fps_analysed",
+				       report_num(rc.fps_analysed));
+		json_object_object_add(c, "decode_ms", report_num(rc.decode_ms));
+		json_object_object_add(c, "kbps", report_num(rc.kbps));
+		json_object_object_add(c, "packets", json_object_new_int64((int64_t)rc.packets));
+		json_object_object_add(c, "frames_analysed", json_object_new_int64((int64_t)rc.analysed));
+		json_object_object_add(c, "reconnects", json_object_new_int64((int64_t)rc.reconnects));
+		json_object_object_add(c, "last_alert", report_str_or_null(rc.text.last_alert));
+		json_object_object_add(c, "last_error", report_str_or_null(rc.text.last_error));
+		json_object_array_add(cams, c);
+	}
+	json_object_object_add(o, "cameras", cams);
+	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return out;
+}
+
+/* One metric family: HELP and TYPE lines. */
+static void report_family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+char *report_metrics(const struct supervisor *s)
+{
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+		{ "vigil_camera_streaming", "gauge", "1 while the camera streams" },
+		{ "vigil_camera_fps_in", "gauge", "packets received per second" },
+		{ "vigil_camera_fps_analysed", "gauge", "frames analysed per second" },
+		{ "vigil_camera_decode_ms_per_frame", "gauge", "mean decode time per frame" },
+		{ "vigil_camera_bitrate_kbps", "gauge", "input bitrate" },
+		{ "vigil_camera_reconnects_total", "counter", "reconnect attempts" },
+		{ "vigil_camera_packets_total", "counter", "packets received" },
+		{ "vigil_camera_bytes_total", "counter", "bytes received" },
+		{ "vigil_camera_frames_analysed_total", "counter", "frames analysed" },
+		{ "vigil_camera_decode_seconds_total", "counter", "time spent decoding" },
+	};
+	struct report_cam *rcs = calloc(s->cfg->ncameras + 1, sizeof(*rcs));
+	long long now = status_now_ms();
+	size_t n = 0, len = 0;
+	char *out = NULL;
+	FILE *f;
+
+	if (!rcs)
+		return NULL;
+	for (size_t i = 0; i < s->cfg->ncameras; i++)
+		if (config_camera_local(s->cfg, i))
+			report_camera(s, s->cfg->cameras[i].id, &rcs[n++]);
+	f = open_memstream(&out, &len);
+	if (!f) {
+		free(rcs);
+		return NULL;
+	}
+	for (size_t m = 0; m < sizeof(fam) / sizeof(fam[0]); m++) {
+		report_family(f, fam[m].name, fam[m].type, fam[m].help);
+		for (size_t i = 0; i < n; i++) {
+			const struct report_cam *r = &rcs[i];
+			double v[] = { strcmp(r->state, "streaming") == 0, r->fps_in, r->fps_analysed,
+				       r->decode_ms, r->kbps, (double)r->reconnects, (double)r->packets,
+				       (double)r->bytes, (double)r->analysed, r->decode_us / 1e6 };
+			fprintf(f, "%s{camera=\"%s\"} %.12g\n", fam[m].name, r->id, v[m]);
+		}
+	}
+	report_family(f, "vigil_child_up", "gauge", "1 while the child process runs");
+	for (int i = 0; i < s->nkids; i++)
+		fprintf(f, "vigil_child_up{role=\"%s\"} %d\n", s->kids[i].role, s->kids[i].pid > 0);
+	report_family(f, "vigil_child_uptime_seconds", "gauge", "time since the child started");
+	for (int i = 0; i < s->nkids; i++)
+		fprintf(f, "vigil_child_uptime_seconds{role=\"%s\"} %lld\n", s->kids[i].role,
+			s->kids[i].pid > 0 ? (now - s->kids[i].started_ms) / 1000 : 0);
+	report_family(f, "vigil_child_restarts_total", "counter", "restarts of the child");
+	for (int i = 0; i < s->nkids; i++)
+		fprintf(f, "vigil_child_restarts_total{role=\"%s\"} %u\n", s->kids[i].role,
+			s->kids[i].restarts);
+	fclose(f);
+	free(rcs);
+	return out;
+}

@@ -1,0 +1,20 @@
+/* Which node of a cluster and which worker of a node owns a camera.
+ *
+ * Both use rendezvous (highest random weight) hashing of the camera id:
+ * every candidate gets a score from hash(id, candidate) and the highest
+ * wins. An owner depends only on the camera's own id and the number of
+ * candidates, so adding or removing a camera never moves another one, and
+ * going from N to N+1 candidates moves only the cameras the new one wins,
+ * about 1/(N+1) of them. */
+#ifndef VIGIL_SHARD_H
+#define VIGIL_SHARD_H
+
+#include <stdint.h>
+
+/* 64-bit score of an id for one candidate (FNV-1a, then a mixer). */
+uint64_t shard_score(const char *id, int candidate);
+
+/* The candidate 0..count-1 that owns id; 0 when count <= 1. */
+int shard_owner(const char *id, int count);
+
+#endif

@@ -1,0 +1,82 @@
+/* Status pages: what each child process tells the supervisor.
+ *
+ * The supervisor creates one page per child (a memfd shared with the
+ * child across exec) and keeps it over restarts. The child writes: a
+ * heartbeat, a ready flag once set up, and per camera its state, counters,
+ * rates, last alert and last error, plus a "busy" flag that a camera
+ * thread holds while it decodes and analyses. The supervisor only reads:
+ * heartbeats and readiness feed sd_notify, the slots feed STATUS=,
+ * vigilctl status and /metrics, and after a crash the busy flags name the
+ * cameras that were at work when the worker died.
+ *
+ * Numbers are atomics (lock-free, so they work across processes);
+ * strings are guarded by a per-slot sequence counter (odd while being
+ * written; readers retry). */
+#ifndef VIGIL_STATUS_H
+#define VIGIL_STATUS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#define STATUS_ID_LEN   64
+#define STATUS_TEXT_LEN 128
+
+struct status_slot {
+	atomic_int used;
+	atomic_int state;            /* enum camera_state */
+	atomic_int busy;             /* set by the camera thread while decoding */
+	atomic_uint gen;             /* string sequence counter */
+	atomic_ullong packets, frames_decoded, frames_analysed, bytes;
+	atomic_ullong decode_us, reconnects;
+	atomic_uint fps_in_milli;    /* packets per second x 1000, last second */
+	atomic_uint fps_an_milli;    /* frames analysed per second x 1000 */
+	atomic_uint kbps;            /* input bitrate, last second */
+	char id[STATUS_ID_LEN];
+	char last_error[STATUS_TEXT_LEN];
+	char last_alert[STATUS_TEXT_LEN];
+};
+
+struct status_page {
+	atomic_llong heartbeat_ms;   /* CLOCK_MONOTONIC ms of the newest beat */
+	atomic_int ready;            /* the child has finished setting up */
+	atomic_uint nslots;          /* slots at or above are unused */
+	atomic_uint restarts;        /* set by the supervisor before each start */
+	atomic_uint reload_wanted;   /* set by the supervisor before each SIGHUP */
+	atomic_uint reloads;         /* the child: reload_wanted as of its last reload */
+	unsigned capacity;           /* slots, fixed by the supervisor */
+	struct status_slot slots[];
+};
+
+/* A consistent copy of a slot's strings. */
+struct status_text {
+	char id[STATUS_ID_LEN];
+	char last_error[STATUS_TEXT_LEN];
+	char last_alert[STATUS_TEXT_LEN];
+};
+
+/* Supervisor side: a zeroed page with room for capacity cameras in a
+ * close-on-exec memfd (sized to need: a memfd counts against
+ * RLIMIT_FSIZE). Returns the fd (>= 0) and the mapping in *page, or
+ * -errno. */
+int status_page_create(struct status_page **page, unsigned capacity);
+/* Child side: map the page behind fd (its size from the fd); NULL on
+ * failure. */
+struct status_page *status_page_map(int fd);
+/* Unmap (NULL-safe). */
+void status_page_unmap(struct status_page *page);
+/* Clear a page before a new child starts on it. */
+void status_page_reset(struct status_page *page);
+
+long long status_now_ms(void);
+void status_beat(struct status_page *page);
+
+/* Take a free slot for camera id; NULL when the page is full. */
+struct status_slot *status_slot_claim(struct status_page *page, const char *id);
+void status_slot_release(struct status_slot *slot);
+/* Writer: replace the strings (either may be NULL: unchanged). */
+void status_slot_set_text(struct status_slot *slot, const char *last_error,
+			  const char *last_alert);
+/* Reader: copy the strings; retries while a write is in progress. */
+void status_slot_get_text(struct status_slot *slot, struct status_text *out);
+
+#endif
