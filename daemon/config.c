@@ -584,7 +584,8 @@ int config_camera_equal(const struct vigil_camera *a, const struct vigil_camera 
 	       a->analysis_width == b->analysis_width &&
 	       a->recording.pre_seconds == b->recording.pre_seconds &&
 	       a->recording.post_seconds == b->recording.post_seconds &&
-	       a->recording.max_seconds == b->recording.max_seconds;
+	       a->recording.max_seconds == b->recording.max_seconds &&
+	       cfg_camera_detect_equal(a, b);
 }
 
 static char *cfg_dup_or_null(const char *s, int *failed)
@@ -621,6 +622,8 @@ struct vigil_camera *config_camera_dup(const struct vigil_camera *c)
 	d->recording = c->recording;
 	d->recording.quota = NULL;      /* global only */
 	d->line = c->line;
+	if (cfg_camera_dup_detect(d, c) < 0)
+		failed = 1;
 	if (failed) {
 		config_camera_free(d);
 		return NULL;

@@ -310,3 +310,97 @@ void cfg_camera_free_detect(struct vigil_camera *cam)
 	}
 	free(cam->detectors);
 }
+
+/* Deep copy of the zones (or masks) of a camera; names point into the
+ * copy. Returns 0 or -1 when out of memory (what was copied is kept for
+ * cfg_camera_free_detect). */
+static int cfg_zones_dup(struct vigil_zone_conf **dst, int *ndst,
+			 const struct vigil_zone_conf *src, int n)
+{
+	*dst = NULL;
+	*ndst = 0;
+	if (n <= 0)
+		return 0;
+	*dst = calloc((size_t)n, sizeof(**dst));
+	if (!*dst)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		struct vigil_zone_conf *d = &(*dst)[i];
+		*d = src[i];
+		d->name = src[i].name ? strdup(src[i].name) : NULL;
+		d->severity = src[i].severity ? strdup(src[i].severity) : NULL;
+		d->z.name = d->name;
+		(*ndst)++;
+		if ((src[i].name && !d->name) || (src[i].severity && !d->severity))
+			return -1;
+	}
+	return 0;
+}
+
+int cfg_camera_dup_detect(struct vigil_camera *d, const struct vigil_camera *c)
+{
+	if (cfg_zones_dup(&d->zones, &d->nzones, c->zones, c->nzones) < 0 ||
+	    cfg_zones_dup(&d->masks, &d->nmasks, c->masks, c->nmasks) < 0)
+		return -1;
+	d->detectors = NULL;
+	d->ndetectors = 0;
+	if (c->ndetectors <= 0)
+		return 0;
+	d->detectors = calloc((size_t)c->ndetectors, sizeof(*d->detectors));
+	if (!d->detectors)
+		return -1;
+	for (int i = 0; i < c->ndetectors; i++) {
+		const struct vigil_detector *s = &c->detectors[i];
+		struct vigil_detector *t = &d->detectors[i];
+		t->line = s->line;
+		t->name = strdup(s->name);
+		d->ndetectors++;
+		if (!t->name)
+			return -1;
+		if (s->nopts > 0) {
+			t->opts = calloc((size_t)s->nopts, sizeof(*t->opts));
+			if (!t->opts)
+				return -1;
+		}
+		for (int j = 0; j < s->nopts; j++) {
+			t->opts[j] = s->opts[j];
+			t->opts[j].key = strdup(s->opts[j].key);
+			t->nopts++;
+			if (!t->opts[j].key)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static int cfg_zone_equal(const struct vigil_zone_conf *a, const struct vigil_zone_conf *b)
+{
+	return ((!a->name && !b->name) || (a->name && b->name && !strcmp(a->name, b->name))) &&
+	       ((!a->severity && !b->severity) ||
+		(a->severity && b->severity && !strcmp(a->severity, b->severity))) &&
+	       a->z.npoints == b->z.npoints &&
+	       !memcmp(a->z.points, b->z.points, sizeof(a->z.points[0]) * 2 * (size_t)a->z.npoints) &&
+	       a->z.sensitivity == b->z.sensitivity && a->z.min_size == b->z.min_size &&
+	       !memcmp(&a->schedule, &b->schedule, sizeof(a->schedule));
+}
+
+int cfg_camera_detect_equal(const struct vigil_camera *a, const struct vigil_camera *b)
+{
+	if (a->nzones != b->nzones || a->nmasks != b->nmasks || a->ndetectors != b->ndetectors)
+		return 0;
+	for (int i = 0; i < a->nzones; i++)
+		if (!cfg_zone_equal(&a->zones[i], &b->zones[i]))
+			return 0;
+	for (int i = 0; i < a->nmasks; i++)
+		if (!cfg_zone_equal(&a->masks[i], &b->masks[i]))
+			return 0;
+	for (int i = 0; i < a->ndetectors; i++) {
+		const struct vigil_detector *x = &a->detectors[i], *y = &b->detectors[i];
+		if (strcmp(x->name, y->name) || x->nopts != y->nopts)
+			return 0;
+		for (int j = 0; j < x->nopts; j++)
+			if (strcmp(x->opts[j].key, y->opts[j].key) || x->opts[j].value != y->opts[j].value)
+				return 0;
+	}
+	return 1;
+}

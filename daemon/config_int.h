@@ -60,5 +60,9 @@ void cfg_detect(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
  * plugin's table (the plugins are loaded from the plugin directory). */
 void cfg_detect_finish(struct cfg_ctx *ctx, const config_t *lc);
 void cfg_camera_free_detect(struct vigil_camera *cam);
+/* Deep copy of zones, masks and detectors (0, or -1 out of memory) and
+ * their comparison (1 when the same), for reloads. */
+int cfg_camera_dup_detect(struct vigil_camera *d, const struct vigil_camera *c);
+int cfg_camera_detect_equal(const struct vigil_camera *a, const struct vigil_camera *b);
 
 #endif

@@ -429,6 +429,38 @@ static void test_detector_options(void)
 	unload(&l);
 }
 
+/* A reload compares cameras with their zones, masks and detectors. */
+static void test_camera_dup_with_detection(void)
+{
+	struct loaded l;
+	char text[2048];
+	struct vigil_camera *copy;
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\";\n"
+		 "  zones = ( { name = \"yard\"; polygon = [0.0, 0.5, 1.0, 0.5, 1.0, 1.0];\n"
+		 "              schedule = \"mon-fri 20:00-04:00\"; severity = \"high\"; } );\n"
+		 "  masks = ( { polygon = [0.0, 0.0, 0.2, 0.0, 0.2, 0.2]; } );\n"
+		 "  detect = { motion = { sensitivity = 0.6; }; tamper = { }; };\n"
+		 "} );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 0);
+	copy = config_camera_dup(&l.cfg.cameras[0]);
+	CHECK(copy && copy->nzones == 1 && copy->nmasks == 1 && copy->ndetectors == 2);
+	CHECK(copy && copy->zones[0].z.name == copy->zones[0].name);
+	CHECK(copy && strcmp(copy->detectors[0].opts[0].key, "sensitivity") == 0);
+	CHECK(copy && config_camera_equal(copy, &l.cfg.cameras[0]));
+	if (copy) {
+		copy->zones[0].z.points[0] = 0.1f;
+		CHECK(!config_camera_equal(copy, &l.cfg.cameras[0]));
+		copy->zones[0].z.points[0] = 0.0f;
+		copy->detectors[0].opts[0].value = 0.7;
+		CHECK(!config_camera_equal(copy, &l.cfg.cameras[0]));
+	}
+	config_camera_free(copy);
+	unload(&l);
+}
+
 /* cluster and status groups: ranges, node < nodes, camera diffing. */
 static void test_cluster_and_status(void)
 {
@@ -491,6 +523,7 @@ int main(void)
 		TEST(test_zone_errors),
 		TEST(test_detector_options),
 		TEST(test_cluster_and_status),
+		TEST(test_camera_dup_with_detection),
 		{ NULL, NULL }
 	};
 	return test_run("config", cases);
