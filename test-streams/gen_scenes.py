@@ -22,6 +22,7 @@ import argparse
 import concurrent.futures
 import dataclasses
 import json
+import zlib
 import math
 import os
 import re
@@ -353,8 +354,10 @@ def filter_graph(scene, size, fps):
     fx = [EFFECTS[e.kind](e, fps) for e in scene.effects]
     chain = [f for f, stage, _ in fx if stage == "pre"]
     n = scene.noise
-    chain.append("noise=c0s=%d:c0f=t:c1s=%d:c1f=t:c2s=%d:c2f=t"
-                 % (n, max(1, n // 3), max(1, n // 3)))
+    # A fixed seed per scene: the same scene is the same file on every
+    # machine, so test results do not depend on a noise draw.
+    chain.append("noise=c0s=%d:c0f=t:c1s=%d:c1f=t:c2s=%d:c2f=t:all_seed=%d"
+                 % (n, max(1, n // 3), max(1, n // 3), zlib.crc32(scene.name.encode()) & 0x7fffffff))
     chain.append("format=yuv420p")
     chain += [f for f, stage, _ in fx if stage == "post"]
     parts.append("[%s]%s[out]" % (cur, ",".join(chain)))
@@ -387,7 +390,7 @@ def encoder_args(codec, fps):
     """Encoder options: GOP of 2 s, no B-frames, ~2 Mb/s, fast preset."""
     gop = 2 * fps
     if codec == "h264":
-        return ["-c:v", "libx264", "-preset", "veryfast", "-g", str(gop),
+        return ["-c:v", "libx264", "-threads", "1", "-preset", "veryfast", "-g", str(gop),
                 "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", "0"]
     if codec == "hevc":
         return ["-c:v", "libx265", "-preset", "veryfast", "-tag:v", "hvc1",
@@ -397,7 +400,10 @@ def encoder_args(codec, fps):
 
 
 def run_ffmpeg(args):
-    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y"] + args
+    # One filter thread: sliced noise is then drawn in a fixed order, and
+    # a scene is the same file every time it is made.
+    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+           "-filter_threads", "1", "-filter_complex_threads", "1"] + args
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if r.returncode != 0:
         sys.stderr.write(r.stderr.decode(errors="replace"))
