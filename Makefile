@@ -14,7 +14,7 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP
 LDFLAGS += -pthread
 
-DAEMON_PKGS := libavformat libavcodec libavutil libzmq libconfig json-c
+DAEMON_PKGS := libavformat libavcodec libavutil libzmq libconfig json-c sqlite3
 CAMSIM_PKGS := gstreamer-rtsp-server-1.0 gstreamer-rtsp-1.0 gstreamer-app-1.0 gstreamer-1.0 libavformat libavcodec libavutil
 TAIL_PKGS   := libzmq json-c libconfig
 

@@ -58,6 +58,7 @@ static const struct cfg_key cfg_camera_keys[] = {
 
 static const struct cfg_key cfg_alerts_keys[] = {
 	{ "publish", CFG_STR, TOP(publish), 1, 0, 0, NULL, NULL },
+	{ "replay", CFG_STR, TOP(replay), 0, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -301,15 +302,25 @@ static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list)
 		cfg_error(ctx, list, "cameras: the list is empty");
 }
 
+static int cfg_endpoint_ok(const char *ep)
+{
+	return strncmp(ep, "tcp://", 6) == 0 || strncmp(ep, "ipc://", 6) == 0;
+}
+
 static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
 {
 	struct vigil_config *cfg = ctx->cfg;
 	const config_setting_t *pub = config_lookup(lc, "alerts.publish");
+	const config_setting_t *rep = config_lookup(lc, "alerts.replay");
 
-	if (cfg->publish && strncmp(cfg->publish, "tcp://", 6) != 0 &&
-	    strncmp(cfg->publish, "ipc://", 6) != 0)
+	if (cfg->publish && !cfg_endpoint_ok(cfg->publish))
 		cfg_error(ctx, pub, "alerts.publish '%s' must be a tcp:// or ipc:// endpoint",
 			  cfg->publish);
+	if (cfg->replay && !cfg_endpoint_ok(cfg->replay))
+		cfg_error(ctx, rep, "alerts.replay '%s' must be a tcp:// or ipc:// endpoint",
+			  cfg->replay);
+	if (cfg->replay && cfg->publish && strcmp(cfg->replay, cfg->publish) == 0)
+		cfg_error(ctx, rep, "alerts.replay must differ from alerts.publish");
 	if (cfg->instance && !cfg_is_token(cfg->instance))
 		cfg_error(ctx, config_lookup(lc, "instance"),
 			  "instance may only contain letters, digits, '_' and '-'");
@@ -361,6 +372,7 @@ void config_free(struct vigil_config *cfg)
 	free(cfg->instance);
 	free(cfg->data_dir);
 	free(cfg->publish);
+	free(cfg->replay);
 	memset(cfg, 0, sizeof(*cfg));
 }
 

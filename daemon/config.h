@@ -28,6 +28,7 @@ struct vigil_config {
 	int workers;      /* worker processes; 0 means one per core */
 	char *data_dir;   /* journal, clips, runtime sockets */
 	char *publish;    /* alerts.publish: ZeroMQ PUB endpoint */
+	char *replay;     /* alerts.replay: ROUTER endpoint, or NULL */
 	struct vigil_camera *cameras;
 	size_t ncameras;
 };
