@@ -339,7 +339,11 @@ static int relay_open_journal(struct relay *r)
 	char path[4096], err[512];
 
 	snprintf(path, sizeof(path), "%s/journal.db", r->cfg->data_dir);
-	if (journal_open(&r->journal, path, err, sizeof(err)) < 0) {
+	/* Alerts say where the police look: the journal is the daemon's. */
+	mode_t old = umask(0077);
+	int e = journal_open(&r->journal, path, err, sizeof(err));
+	umask(old);
+	if (e < 0) {
 		log_err(NULL, "journal: %s", err);
 		return -1;
 	}
