@@ -113,12 +113,16 @@ class Camsim(Proc):
         return out
 
 
-def write_config(path, cameras, publish, data_dir, workers=2, instance="test"):
+def write_config(path, cameras, publish, data_dir, workers=2, instance="test",
+                 replay=None, alerts_extra=""):
+    alerts = 'publish = "%s";' % publish
+    if replay:
+        alerts += ' replay = "%s";' % replay
     lines = [
         'instance = "%s";' % instance,
         "workers = %d;" % workers,
         'data_dir = "%s";' % data_dir,
-        'alerts = { publish = "%s"; };' % publish,
+        'alerts = { %s %s };' % (alerts, alerts_extra),
         "cameras = (",
     ]
     cams = []
