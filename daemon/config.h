@@ -22,6 +22,18 @@ struct vigil_camera {
 	int line;         /* where the camera is defined */
 };
 
+/* An extra publish endpoint (alerts.endpoints): its own socket, its own
+ * allowed clients (names of .pub files in the clients directory) and the
+ * topic prefixes those clients may receive (all when none). */
+struct vigil_endpoint {
+	char *bind;
+	char **clients;
+	size_t nclients;
+	char **topics;
+	size_t ntopics;
+	int line;
+};
+
 struct vigil_config {
 	char *file;       /* path the config was read from */
 	char *instance;   /* names this daemon in alerts */
@@ -29,6 +41,11 @@ struct vigil_config {
 	char *data_dir;   /* journal, clips, runtime sockets */
 	char *publish;    /* alerts.publish: ZeroMQ PUB endpoint */
 	char *replay;     /* alerts.replay: ROUTER endpoint, or NULL */
+	int insecure;     /* alerts.insecure: plain TCP explicitly allowed */
+	char *curve_secret_key_file;  /* alerts.curve.secret_key_file */
+	char *curve_clients_dir;      /* alerts.curve.clients_dir */
+	struct vigil_endpoint *endpoints;
+	size_t nendpoints;
 	struct vigil_camera *cameras;
 	size_t ncameras;
 };

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "replay.h"
 #include "worker.h"
+#include "zap.h"
 #include "zmsg.h"
 
 #define RELAY_HEARTBEAT_MS 1000
@@ -51,6 +52,9 @@ struct relay_out {
 struct relay {
 	const struct vigil_config *cfg;
 	void *intake, *pub, *replay_sock;
+	void **eps;                     /* alerts.endpoints, one PUB each */
+	struct zap *zap;
+	char secret[ZAP_KEY_Z85_LEN + 1];
 	struct journal *journal;
 	struct replay *replay;
 	struct relay_ack acks[RELAY_BATCH_MAX];
@@ -124,13 +128,44 @@ static int relay_key_ok(const char *s)
 	return 1;
 }
 
+static int relay_send(void *sock, const char *topic, const char *payload)
+{
+	if (zmsg_send_str(sock, topic, ZMQ_SNDMORE) < 0 || zmsg_send_str(sock, payload, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Does an extra endpoint carry this topic? Its topic list decides;
+ * heartbeats go everywhere. */
+static int relay_endpoint_wants(const struct vigil_endpoint *ep, const char *topic)
+{
+	if (ep->ntopics == 0 || strcmp(topic, "hb") == 0)
+		return 1;
+	for (size_t i = 0; i < ep->ntopics; i++)
+		if (strncmp(topic, ep->topics[i], strlen(ep->topics[i])) == 0)
+			return 1;
+	return 0;
+}
+
+/* Publish on the main endpoint and on every extra endpoint that carries
+ * the topic. Each has its own socket and queue: a slow link never holds
+ * up another. */
+static void relay_publish(struct relay *r, const char *topic, const char *payload)
+{
+	if (relay_send(r->pub, topic, payload) < 0)
+		log_err(NULL, "publishing on %s: %s", r->cfg->publish, zmq_strerror(errno));
+	for (size_t i = 0; i < r->cfg->nendpoints; i++)
+		if (relay_endpoint_wants(&r->cfg->endpoints[i], topic) &&
+		    relay_send(r->eps[i], topic, payload) < 0)
+			log_err(NULL, "publishing on %s: %s", r->cfg->endpoints[i].bind,
+				zmq_strerror(errno));
+}
+
 /* Publish and acknowledge everything in the committed batch. */
 static void relay_flush(struct relay *r)
 {
 	for (size_t i = 0; i < r->nouts; i++) {
-		if (zmsg_send_str(r->pub, r->outs[i].topic, ZMQ_SNDMORE) < 0 ||
-		    zmsg_send_str(r->pub, r->outs[i].payload, 0) < 0)
-			log_err(NULL, "publishing: %s", zmq_strerror(errno));
+		relay_publish(r, r->outs[i].topic, r->outs[i].payload);
 		free(r->outs[i].topic);
 		free(r->outs[i].payload);
 	}
@@ -276,8 +311,7 @@ static void relay_heartbeat(struct relay *r)
 	snprintf(payload, sizeof(payload),
 		 "{\"instance\":\"%s\",\"epoch\":%" PRId64 ",\"seq\":%" PRIu64 "}",
 		 r->cfg->instance, journal_epoch(r->journal), journal_committed(r->journal));
-	zmsg_send_str(r->pub, "hb", ZMQ_SNDMORE);
-	zmsg_send_str(r->pub, payload, 0);
+	relay_publish(r, "hb", payload);
 }
 
 static int relay_bind(void *sock, const char *endpoint, const char *what)
@@ -286,6 +320,43 @@ static int relay_bind(void *sock, const char *endpoint, const char *what)
 		return 0;
 	log_err(NULL, "cannot bind %s endpoint %s: %s", what, endpoint, zmq_strerror(errno));
 	return -1;
+}
+
+/* With alerts.curve, every endpoint but the workers' is a CURVE server
+ * whose clients the ZAP handler checks in this domain. */
+static int relay_secure(struct relay *r, void *sock, const char *domain)
+{
+	int e;
+
+	if (!r->zap)
+		return 0;
+	e = zap_server_socket(sock, r->secret, domain);
+	if (e < 0)
+		log_err(NULL, "curve: cannot secure the %s endpoint: %s", domain, zmq_strerror(-e));
+	return e;
+}
+
+/* Read the server key and start the ZAP handler, before any server
+ * socket exists. */
+static int relay_start_curve(struct relay *r, void *ctx)
+{
+	const char *path = r->cfg->curve_secret_key_file;
+	int e;
+
+	if (!path)
+		return 0;
+	e = zap_read_key(path, r->secret);
+	if (e < 0) {
+		log_err(NULL, "curve: cannot read the secret key in %s: %s", path,
+			e == -EINVAL ? "not a Z85 key (make one with vigilctl keygen)" : strerror(-e));
+		return -1;
+	}
+	e = zap_start(&r->zap, ctx, r->cfg);
+	if (e < 0) {
+		log_err(NULL, "curve: cannot start the ZAP handler: %s", strerror(-e));
+		return -1;
+	}
+	return 0;
 }
 
 static int relay_signalfd(void)
@@ -322,16 +393,29 @@ static int relay_open_sockets(struct relay *r, void *ctx)
 	old = umask(0077);
 	bound = relay_bind(r->intake, endpoint, "worker");
 	umask(old);
-	if (bound < 0 || relay_bind(r->pub, r->cfg->publish, "publish") < 0)
+	if (bound < 0 || relay_secure(r, r->pub, "publish") < 0 ||
+	    relay_bind(r->pub, r->cfg->publish, "publish") < 0)
 		return -1;
 	if (r->cfg->replay) {
 		r->replay_sock = zmq_socket(ctx, ZMQ_ROUTER);
 		zmq_setsockopt(r->replay_sock, ZMQ_LINGER, &linger, sizeof(linger));
 		zmq_setsockopt(r->replay_sock, ZMQ_MAXMSGSIZE, &maxmsg64, sizeof(maxmsg64));
-		if (relay_bind(r->replay_sock, r->cfg->replay, "replay") < 0)
+		if (relay_secure(r, r->replay_sock, "replay") < 0 ||
+		    relay_bind(r->replay_sock, r->cfg->replay, "replay") < 0)
 			return -1;
 	}
-	return 0;
+	r->eps = calloc(r->cfg->nendpoints + 1, sizeof(*r->eps));
+	for (size_t i = 0; r->eps && i < r->cfg->nendpoints; i++) {
+		char domain[32];
+		snprintf(domain, sizeof(domain), "ep%zu", i);
+		r->eps[i] = zmq_socket(ctx, ZMQ_PUB);
+		zmq_setsockopt(r->eps[i], ZMQ_LINGER, &linger, sizeof(linger));
+		zmq_setsockopt(r->eps[i], ZMQ_SNDHWM, &hwm, sizeof(hwm));
+		if (relay_secure(r, r->eps[i], domain) < 0 ||
+		    relay_bind(r->eps[i], r->cfg->endpoints[i].bind, "publish") < 0)
+			return -1;
+	}
+	return r->eps ? 0 : -1;
 }
 
 static int relay_open_journal(struct relay *r)
@@ -347,7 +431,7 @@ static int relay_open_journal(struct relay *r)
 		log_err(NULL, "journal: %s", err);
 		return -1;
 	}
-	r->replay = replay_new(r->cfg->instance);
+	r->replay = replay_new(r->cfg);
 	return r->replay ? 0 : -1;
 }
 
@@ -374,10 +458,12 @@ int relay_run(const struct vigil_config *cfg)
 		goto out;
 	}
 	r->cfg = cfg;
-	if (relay_open_journal(r) < 0 || relay_open_sockets(r, ctx) < 0)
+	if (relay_open_journal(r) < 0 || relay_start_curve(r, ctx) < 0 ||
+	    relay_open_sockets(r, ctx) < 0)
 		goto out;
-	log_info(NULL, "publishing alerts on %s%s%s, epoch %" PRId64 ", newest seq %" PRIu64,
+	log_info(NULL, "publishing alerts on %s%s%s (%s), epoch %" PRId64 ", newest seq %" PRIu64,
 		 cfg->publish, cfg->replay ? ", replay on " : "", cfg->replay ? cfg->replay : "",
+		 r->zap ? "CURVE" : "no encryption",
 		 journal_epoch(r->journal), journal_committed(r->journal));
 	next_hb = relay_now_ms();
 
@@ -417,10 +503,15 @@ out:
 		zmq_close(r->intake);
 		zmq_close(r->pub);
 		zmq_close(r->replay_sock);
+		for (size_t i = 0; r->eps && i < cfg->nendpoints; i++)
+			zmq_close(r->eps[i]);
+		free(r->eps);
 		journal_close(r->journal);
 		replay_free(r->replay);
 	}
 	zmq_ctx_term(ctx);
+	if (r)
+		zap_join(r->zap);
 	if (sfd >= 0)
 		close(sfd);
 	free(r);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "zap.h"
 #include "zmsg.h"
 
 #define REPLAY_CLIENTS     64      /* rate-limit buckets kept */
@@ -26,7 +27,7 @@ struct replay_bucket {
 };
 
 struct replay {
-	char *instance;
+	const struct vigil_config *cfg;
 	struct replay_bucket buckets[REPLAY_CLIENTS];
 	unsigned long served, refused;
 };
@@ -34,26 +35,23 @@ struct replay {
 /* What one reply collects while reading the journal. */
 struct replay_reply {
 	void *sock;
+	const struct vigil_config *cfg;
+	const char *client;     /* CURVE user id, NULL for a local peer */
 	const char **prefixes;
 	int nprefixes, sent;
 };
 
-struct replay *replay_new(const char *instance)
+struct replay *replay_new(const struct vigil_config *cfg)
 {
 	struct replay *rp = calloc(1, sizeof(*rp));
 
-	if (rp && !(rp->instance = strdup(instance))) {
-		free(rp);
-		rp = NULL;
-	}
+	if (rp)
+		rp->cfg = cfg;
 	return rp;
 }
 
 void replay_free(struct replay *rp)
 {
-	if (!rp)
-		return;
-	free(rp->instance);
 	free(rp);
 }
 
@@ -150,7 +148,7 @@ static int replay_row(void *arg, uint64_t seq, const char *topic, const char *pa
 	(void)seq;
 	for (int i = 0; i < rr->nprefixes && !match; i++)
 		match = strncmp(topic, rr->prefixes[i], strlen(rr->prefixes[i])) == 0;
-	if (!match)
+	if (!match || !zap_client_may_read(rr->cfg, rr->client, topic))
 		return 0;
 	zmsg_send_str(rr->sock, topic, ZMQ_SNDMORE);
 	zmsg_send_str(rr->sock, payload, ZMQ_SNDMORE);
@@ -188,13 +186,14 @@ static void replay_answer(struct replay *rp, void *sock, struct journal *j,
 {
 	char req[REPLAY_MAX_REQUEST + 1], who[128], end[256];
 	const char *prefixes[REPLAY_MAX_PREFIXES], *err = NULL;
-	struct replay_reply rr = { .sock = sock, .prefixes = prefixes };
+	struct replay_reply rr = { .sock = sock, .prefixes = prefixes, .cfg = rp->cfg };
 	int delimited = m->n >= 2 && zmsg_size(m, 1) == 0;
 	int body = delimited ? 2 : 1, n;
 	int64_t epoch;
 	uint64_t after, last;
 
 	replay_client(m, who, sizeof(who));
+	rr.client = zmq_msg_gets((zmq_msg_t *)&m->f[0], "User-Id");
 	if (m->total != body + 1)
 		err = "a request is one frame: since <epoch> <seq> [prefix ...]";
 	else if (zmsg_size(m, body) > REPLAY_MAX_REQUEST)
@@ -222,7 +221,7 @@ static void replay_answer(struct replay *rp, void *sock, struct journal *j,
 	snprintf(end, sizeof(end),
 		 "{\"instance\":\"%s\",\"epoch\":%" PRId64 ",\"seq\":%" PRIu64
 		 ",\"last\":%" PRIu64 ",\"count\":%d}",
-		 rp->instance, journal_epoch(j), journal_committed(j), last, rr.sent);
+		 rp->cfg->instance, journal_epoch(j), journal_committed(j), last, rr.sent);
 	zmsg_send_str(sock, "end", ZMQ_SNDMORE);
 	zmsg_send_str(sock, end, 0);
 	rp->served++;

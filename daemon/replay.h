@@ -15,13 +15,15 @@
  * from last. An <epoch> that is not the journal's means the client's
  * position belongs to a lost journal, so the answer starts from the
  * oldest stored alert. Bad requests get "error", text; so do clients
- * asking faster than the rate limit allows. */
+ * asking faster than the rate limit allows. A CURVE client only ever
+ * gets the topics its key may read (see zap.h). */
 #ifndef VIGIL_REPLAY_H
 #define VIGIL_REPLAY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "journal.h"
 
 #define REPLAY_BATCH        500     /* alerts per reply */
@@ -31,7 +33,7 @@
 
 struct replay;
 
-struct replay *replay_new(const char *instance);
+struct replay *replay_new(const struct vigil_config *cfg);
 void replay_free(struct replay *rp);
 
 /* Read and answer every request waiting on the ROUTER socket. */

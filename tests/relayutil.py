@@ -16,7 +16,7 @@ class Instance:
     only alerts are the load generator's; publish and replay on free
     ports."""
 
-    def __init__(self, tmp_path, procs, name="test", alerts_extra=""):
+    def __init__(self, tmp_path, procs, name="test", alerts_extra=None):
         self.data = str(tmp_path / ("data-" + name))
         self.publish = "tcp://127.0.0.1:%d" % free_port()
         self.replay = "tcp://127.0.0.1:%d" % free_port()

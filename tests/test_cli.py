@@ -18,7 +18,7 @@ def test_errors_name_file_and_line(tmp_path):
     conf = tmp_path / "bad.conf"
     conf.write_text(
         'instance = "x";\n'
-        'alerts = { publish = "tcp://127.0.0.1:7700"; };\n'
+        'alerts = { publish = "tcp://127.0.0.1:7700"; insecure = true; };\n'
         'cameras = (\n'
         '  { id = "a"; url = "ftp://user:pw1234@host/x"; },\n'
         '  { id = "a"; url = "rtsp://h/y"; colour = "red"; },\n'

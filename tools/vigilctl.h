@@ -11,4 +11,6 @@ struct ctl_command {
 	const char *help;
 };
 
+int ctl_keygen(int argc, char **argv);
+
 #endif
