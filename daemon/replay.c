@@ -171,13 +171,20 @@ static void replay_error(void *sock, const struct zmsg *m, int delimited, const 
 	zmsg_send_str(sock, text, 0);
 }
 
+/* A property of the connection a message came on. The ROUTER's identity
+ * frame is made locally and carries none: ask the last frame received. */
+static const char *replay_property(const struct zmsg *m, const char *name)
+{
+	return zmq_msg_gets((zmq_msg_t *)&m->f[m->n - 1], name);
+}
+
 /* Who is asking, for the rate limit: CURVE key, else peer address. */
 static void replay_client(const struct zmsg *m, char *buf, size_t len)
 {
-	const char *who = zmq_msg_gets((zmq_msg_t *)&m->f[0], "User-Id");
+	const char *who = replay_property(m, "User-Id");
 
 	if (!who || !*who)
-		who = zmq_msg_gets((zmq_msg_t *)&m->f[0], "Peer-Address");
+		who = replay_property(m, "Peer-Address");
 	snprintf(buf, len, "%s", who && *who ? who : "local");
 }
 
@@ -193,7 +200,7 @@ static void replay_answer(struct replay *rp, void *sock, struct journal *j,
 	uint64_t after, last;
 
 	replay_client(m, who, sizeof(who));
-	rr.client = zmq_msg_gets((zmq_msg_t *)&m->f[0], "User-Id");
+	rr.client = replay_property(m, "User-Id");
 	if (m->total != body + 1)
 		err = "a request is one frame: since <epoch> <seq> [prefix ...]";
 	else if (zmsg_size(m, body) > REPLAY_MAX_REQUEST)
