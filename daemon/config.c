@@ -67,6 +67,7 @@ static const struct cfg_key cfg_alerts_keys[] = {
 	{ "publish", CFG_STR, TOP(publish), 1, 0, 0, NULL, NULL },
 	{ "replay", CFG_STR, TOP(replay), 0, 0, 0, NULL, NULL },
 	{ "insecure", CFG_BOOL, TOP(insecure), 0, 0, 0, NULL, NULL },
+	{ "journal_days", CFG_INT, TOP(journal_days), 0, 1, 3650, NULL, NULL },
 	{ "curve", CFG_GROUP, 0, 0, 0, 0, cfg_curve_keys, NULL },
 	{ "endpoints", CFG_LIST, 0, 0, 0, 0, NULL, cfg_endpoints },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
@@ -482,6 +483,7 @@ int config_load(const char *path, struct vigil_config *cfg, FILE *err)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->file = strdup(path);
 	cfg->workers = 1;
+	cfg->journal_days = 30;
 	config_init(&lc);
 	if (config_read_file(&lc, path) != CONFIG_TRUE) {
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)

@@ -42,6 +42,7 @@ struct vigil_config {
 	char *publish;    /* alerts.publish: ZeroMQ PUB endpoint */
 	char *replay;     /* alerts.replay: ROUTER endpoint, or NULL */
 	int insecure;     /* alerts.insecure: plain TCP explicitly allowed */
+	int journal_days; /* alerts.journal_days: retention of the journal */
 	char *curve_secret_key_file;  /* alerts.curve.secret_key_file */
 	char *curve_clients_dir;      /* alerts.curve.clients_dir */
 	struct vigil_endpoint *endpoints;

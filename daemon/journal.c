@@ -12,7 +12,7 @@
 
 struct journal {
 	sqlite3 *db;
-	sqlite3_stmt *insert, *find, *read;
+	sqlite3_stmt *insert, *find, *read, *prune, *oldest;
 	int64_t epoch;
 	uint64_t committed;     /* newest durable seq */
 	uint64_t newest;        /* newest seq handed out */
@@ -27,7 +27,17 @@ static const char journal_schema[] =
 	"  seq INTEGER PRIMARY KEY,"
 	"  key TEXT NOT NULL UNIQUE,"
 	"  topic TEXT NOT NULL,"
-	"  payload TEXT NOT NULL);";
+	"  payload TEXT NOT NULL,"
+	"  stored INTEGER NOT NULL);"
+	"CREATE INDEX IF NOT EXISTS alerts_stored ON alerts(stored);";
+
+static int64_t journal_now_ms(void)
+{
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
 
 const char *journal_error(const struct journal *j)
 {
@@ -44,7 +54,6 @@ static int journal_exec(struct journal *j, const char *sql)
 static int journal_load_epoch(struct journal *j)
 {
 	sqlite3_stmt *st;
-	struct timeval tv;
 	char buf[32];
 	int r;
 
@@ -60,8 +69,7 @@ static int journal_load_epoch(struct journal *j)
 	sqlite3_finalize(st);
 	if (r != SQLITE_DONE)
 		return -EIO;
-	gettimeofday(&tv, NULL);
-	j->epoch = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+	j->epoch = journal_now_ms();
 	snprintf(buf, sizeof(buf), "%" PRId64, j->epoch);
 	if (sqlite3_prepare_v2(j->db, "INSERT INTO meta(name, value) VALUES('epoch', ?)", -1,
 			       &st, NULL) != SQLITE_OK)
@@ -109,8 +117,12 @@ int journal_open(struct journal **jp, const char *path, char *err, size_t errlen
 	if (journal_load_newest(j) < 0)
 		goto fail;
 	what = "preparing statements on";
-	if (sqlite3_prepare_v2(j->db, "INSERT INTO alerts(seq, key, topic, payload) "
-			       "VALUES(?, ?, ?, ?)", -1, &j->insert, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(j->db, "INSERT INTO alerts(seq, key, topic, payload, stored) "
+			       "VALUES(?, ?, ?, ?, ?)", -1, &j->insert, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(j->db, "DELETE FROM alerts WHERE stored < ? AND seq < ?", -1,
+			       &j->prune, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(j->db, "SELECT COALESCE(MIN(seq), 0) FROM alerts", -1,
+			       &j->oldest, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(j->db, "SELECT seq FROM alerts WHERE key = ?", -1, &j->find,
 			       NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(j->db, "SELECT seq, topic, payload FROM alerts "
@@ -136,6 +148,8 @@ void journal_close(struct journal *j)
 	sqlite3_finalize(j->insert);
 	sqlite3_finalize(j->find);
 	sqlite3_finalize(j->read);
+	sqlite3_finalize(j->prune);
+	sqlite3_finalize(j->oldest);
 	sqlite3_close(j->db);
 	free(j);
 }
@@ -195,6 +209,7 @@ int journal_append(struct journal *j, const char *key, const char *topic,
 	sqlite3_bind_text(j->insert, 2, key, -1, SQLITE_STATIC);
 	sqlite3_bind_text(j->insert, 3, topic, -1, SQLITE_STATIC);
 	sqlite3_bind_text(j->insert, 4, payload, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(j->insert, 5, journal_now_ms());
 	r = sqlite3_step(j->insert);
 	sqlite3_reset(j->insert);
 	if (r != SQLITE_DONE)
@@ -237,4 +252,30 @@ int journal_read(struct journal *j, uint64_t after, int limit, journal_row_fn fn
 	}
 	sqlite3_reset(j->read);
 	return r == SQLITE_ROW || r == SQLITE_DONE ? n : -EIO;
+}
+
+int journal_prune(struct journal *j, int64_t before_ms)
+{
+	int r;
+
+	if (j->in_batch)
+		return -EBUSY;
+	sqlite3_reset(j->prune);
+	sqlite3_bind_int64(j->prune, 1, before_ms);
+	/* The newest alert always stays: it carries the sequence on. */
+	sqlite3_bind_int64(j->prune, 2, (sqlite3_int64)j->committed);
+	r = sqlite3_step(j->prune);
+	sqlite3_reset(j->prune);
+	return r == SQLITE_DONE ? sqlite3_changes(j->db) : -EIO;
+}
+
+uint64_t journal_oldest(struct journal *j)
+{
+	uint64_t seq = 0;
+
+	sqlite3_reset(j->oldest);
+	if (sqlite3_step(j->oldest) == SQLITE_ROW)
+		seq = (uint64_t)sqlite3_column_int64(j->oldest, 0);
+	sqlite3_reset(j->oldest);
+	return seq;
 }

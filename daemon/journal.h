@@ -56,6 +56,13 @@ typedef int (*journal_row_fn)(void *arg, uint64_t seq, const char *topic,
 int journal_read(struct journal *j, uint64_t after, int limit, journal_row_fn fn,
 		 void *arg, uint64_t *last);
 
+/* Delete alerts stored before before_ms (wall clock, ms), except the
+ * newest. Not during a batch. Returns the number deleted or -errno. */
+int journal_prune(struct journal *j, int64_t before_ms);
+
+/* Oldest stored seq (0 when empty): replay cannot go further back. */
+uint64_t journal_oldest(struct journal *j);
+
 /* Human text of the last SQLite error, for log lines. */
 const char *journal_error(const struct journal *j);
 

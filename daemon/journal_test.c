@@ -3,6 +3,7 @@
 #include "journal.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -97,6 +98,31 @@ static void test_read_limit(void)
 	journal_close(j);
 }
 
+static void test_prune_keeps_the_newest(void)
+{
+	char path[128], err[256];
+	struct journal *j;
+	uint64_t seq;
+
+	temp_path(path, sizeof(path));
+	CHECK(journal_open(&j, path, err, sizeof(err)) == 0);
+	CHECK(journal_append(j, "a", "t", "{}") == 0);
+	CHECK(journal_prune(j, INT64_MAX) == -EBUSY);
+	CHECK(journal_append(j, "b", "t", "{}") == 0);
+	CHECK(journal_append(j, "c", "t", "{}") == 0);
+	CHECK(journal_commit(j) == 0);
+	CHECK(journal_oldest(j) == 1);
+	CHECK(journal_prune(j, 0) == 0);
+	/* Everything is older than "the far future", but the newest stays
+	 * so that numbering goes on after a restart. */
+	CHECK(journal_prune(j, INT64_MAX) == 2);
+	CHECK(journal_oldest(j) == 3 && journal_find_key(j, "a", &seq) == 0);
+	journal_close(j);
+	CHECK(journal_open(&j, path, err, sizeof(err)) == 0);
+	CHECK(journal_next_seq(j) == 4);
+	journal_close(j);
+}
+
 static void test_unusable_path(void)
 {
 	struct journal *j = (struct journal *)1;
@@ -113,6 +139,7 @@ int main(void)
 	static const struct test_case cases[] = {
 		TEST(test_batches_and_keys),
 		TEST(test_read_limit),
+		TEST(test_prune_keeps_the_newest),
 		TEST(test_unusable_path),
 		{ NULL, NULL }
 	};

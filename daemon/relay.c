@@ -36,6 +36,7 @@
 #define RELAY_MAX_PAYLOAD  65536
 #define RELAY_MAX_KEY      128
 #define RELAY_MAX_INBOUND  (256 * 1024)   /* bytes; bigger messages cut the peer */
+#define RELAY_PRUNE_MS     (3600 * 1000)  /* retention runs this often */
 
 /* An acknowledgement owed to a worker once the batch is durable. */
 struct relay_ack {
@@ -386,6 +387,7 @@ static int relay_open_sockets(struct relay *r, void *ctx)
 	zmq_setsockopt(r->intake, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_setsockopt(r->intake, ZMQ_MAXMSGSIZE, &maxmsg64, sizeof(maxmsg64));
 	zmq_setsockopt(r->intake, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(r->intake, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN_WORKERS, strlen(ZAP_DOMAIN_WORKERS));
 	zmq_setsockopt(r->pub, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_setsockopt(r->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
 	worker_relay_endpoint(r->cfg, endpoint, sizeof(endpoint));
@@ -435,6 +437,23 @@ static int relay_open_journal(struct relay *r)
 	return r->replay ? 0 : -1;
 }
 
+/* Drop alerts older than alerts.journal_days (never the newest). */
+static void relay_prune(struct relay *r)
+{
+	int64_t cutoff = (int64_t)time(NULL) * 1000 - (int64_t)r->cfg->journal_days * 86400000;
+	int n;
+
+	if (r->batch_deadline_ms)
+		relay_commit(r);
+	n = journal_prune(r->journal, cutoff);
+	if (n < 0)
+		log_err(NULL, "journal retention: %s, trying again in an hour",
+			journal_error(r->journal));
+	else if (n > 0)
+		log_info(NULL, "journal retention: %d alert(s) older than %d day(s) deleted", n,
+			 r->cfg->journal_days);
+}
+
 /* Milliseconds the poll may sleep: until the heartbeat or the batch
  * commit, whichever comes first. */
 static long relay_wait_ms(const struct relay *r, long long next_hb)
@@ -451,7 +470,7 @@ int relay_run(const struct vigil_config *cfg)
 	struct relay *r = calloc(1, sizeof(*r));
 	int sfd = relay_signalfd(), status = 1;
 	void *ctx = zmq_ctx_new();
-	long long next_hb;
+	long long next_hb, next_prune;
 
 	if (!r || sfd < 0 || !ctx) {
 		log_err(NULL, "cannot set up the relay: %s", strerror(errno));
@@ -466,6 +485,7 @@ int relay_run(const struct vigil_config *cfg)
 		 r->zap ? "CURVE" : "no encryption",
 		 journal_epoch(r->journal), journal_committed(r->journal));
 	next_hb = relay_now_ms();
+	next_prune = next_hb;
 
 	for (;;) {
 		zmq_pollitem_t items[] = {
@@ -478,6 +498,10 @@ int relay_run(const struct vigil_config *cfg)
 		if (relay_now_ms() >= next_hb) {
 			relay_heartbeat(r);
 			next_hb = relay_now_ms() + RELAY_HEARTBEAT_MS;
+		}
+		if (relay_now_ms() >= next_prune) {
+			relay_prune(r);
+			next_prune = relay_now_ms() + RELAY_PRUNE_MS;
 		}
 		if (zmq_poll(items, r->replay_sock ? 3 : 2, relay_wait_ms(r, next_hb)) < 0 &&
 		    errno != EINTR) {

@@ -227,8 +227,9 @@ static void replay_answer(struct replay *rp, void *sock, struct journal *j,
 	}
 	snprintf(end, sizeof(end),
 		 "{\"instance\":\"%s\",\"epoch\":%" PRId64 ",\"seq\":%" PRIu64
-		 ",\"last\":%" PRIu64 ",\"count\":%d}",
-		 rp->cfg->instance, journal_epoch(j), journal_committed(j), last, rr.sent);
+		 ",\"last\":%" PRIu64 ",\"count\":%d,\"first\":%" PRIu64 "}",
+		 rp->cfg->instance, journal_epoch(j), journal_committed(j), last, rr.sent,
+		 journal_oldest(j));
 	zmsg_send_str(sock, "end", ZMQ_SNDMORE);
 	zmsg_send_str(sock, end, 0);
 	rp->served++;

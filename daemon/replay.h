@@ -10,9 +10,10 @@
  *
  * with the stored alerts after <seq> whose topic starts with one of the
  * prefixes (all when none), at most REPLAY_BATCH of them. The end marker
- * carries instance, epoch, "seq" (the newest stored seq) and "last" (the
- * newest seq this reply covers): when last < seq the client asks again
- * from last. An <epoch> that is not the journal's means the client's
+ * carries instance, epoch, "seq" (the newest stored seq), "last" (the
+ * newest seq this reply covers: when last < seq the client asks again
+ * from last), "count" and "first" (the oldest seq still stored: older
+ * alerts are past the journal's retention). An <epoch> that is not the journal's means the client's
  * position belongs to a lost journal, so the answer starts from the
  * oldest stored alert. Bad requests get "error", text; so do clients
  * asking faster than the rate limit allows. A CURVE client only ever

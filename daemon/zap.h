@@ -25,6 +25,11 @@
 
 #define ZAP_KEY_Z85_LEN 40
 
+/* Domain of the workers' ipc socket. With a handler present libzmq may
+ * ask it about NULL-mechanism peers too; in this domain they are allowed
+ * (the socket file's mode decides who connects), in no other. */
+#define ZAP_DOMAIN_WORKERS "workers"
+
 struct zap;
 
 /* Bind the handler in ctx and start its thread. Returns 0 or -errno. */

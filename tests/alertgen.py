@@ -57,6 +57,12 @@ class AlertGen:
             "clip": None, "snapshot": None, "gen_n": n,
             "gen_sent": time.time()})
 
+    def send(self, k):
+        try:
+            self.sock.send_multipart([k.encode(), self.payloads[k]], zmq.NOBLOCK)
+        except zmq.Again:
+            pass
+
     def done(self):
         return len(self.acked) == self.count
 
@@ -68,7 +74,8 @@ class AlertGen:
         while self.next < due and len(self.sent_at) < self.window:
             k = self.key(self.next)
             self.payloads[k] = self.payload(self.next).encode()
-            self.sock.send_multipart([k.encode(), self.payloads[k]])
+            # Never block: an alert not sent now goes with the resends.
+            self.send(k)
             self.sent_at[k] = now
             self.next += 1
         scan = now >= self.next_scan
@@ -76,7 +83,7 @@ class AlertGen:
             self.next_scan = now + self.resend / 4
         for k, t in list(self.sent_at.items()) if scan else ():
             if now - t >= self.resend:
-                self.sock.send_multipart([k.encode(), self.payloads[k]])
+                self.send(k)
                 self.sent_at[k] = now
                 self.resent += 1
         if self.sock.poll(int(timeout * 1000)):

@@ -218,6 +218,10 @@ static int tail_replay_reply(struct tail_source *s, struct tail_frames *m)
 		s->epoch = tail_int(eo, "epoch");
 		s->pos = 0;
 	}
+	if (tail_int(eo, "first") > s->pos + 1 && s->pos >= 0)
+		fprintf(stderr, "vigil-tail: alerts %" PRId64 "..%" PRId64 " of %s are past the "
+			"journal's retention, skipped\n", s->pos + 1, tail_int(eo, "first") - 1,
+			s->instance);
 	for (i = 2; i + 1 < m->n - 2; i += 2) {
 		char *p = tail_frame_str(m, i + 1);
 		json_object *a = p ? json_tokener_parse(p) : NULL;
