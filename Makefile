@@ -1,8 +1,11 @@
 # vigil — build, test and demo entry points.
 #
 #   make            build everything into build/
-#   make check      install dependencies, build, run all tests
+#   make check      install dependencies, build, run all tests (also under
+#                   the sanitizers) and a short fuzz run
 #   make demo       install dependencies, build, run the built-in demo
+#   make asan       build with ASan+UBSan into build-asan/, run all tests
+#   make fuzz       long libFuzzer runs (fuzz-smoke: short ones, for CI)
 #
 # Dependencies are Debian 12 packages, found with pkg-config;
 # scripts/install-deps.sh installs them.
@@ -10,9 +13,19 @@
 CC      ?= gcc
 PYTHON  ?= /usr/bin/python3
 BUILD   ?= build
+SCENES  := build/scenes
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP
-LDFLAGS += -pthread
+override CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -pthread -MMD -MP $(SAN)
+override LDFLAGS += -pthread $(SAN)
+
+# make asan: the project's own programs built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (leak detection on) into build-asan/, and the
+# whole test suite run against them. camsim, a test fixture on GStreamer,
+# is built without them.
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+export ASAN_OPTIONS  := detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS  := suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 
 DAEMON_PKGS := libavformat libavcodec libavutil libzmq libconfig json-c sqlite3
 CAMSIM_PKGS := gstreamer-rtsp-server-1.0 gstreamer-rtsp-1.0 gstreamer-app-1.0 gstreamer-1.0 libavformat libavcodec libavutil
@@ -29,9 +42,10 @@ DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ     := $(DAEMON_LIB:%.c=$(BUILD)/%.o)
 TEST_BIN    := $(DAEMON_TEST:daemon/%.c=$(BUILD)/tests/%)
 
-PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail $(BUILD)/vigilctl
+PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail $(BUILD)/vigilctl \
+	    $(BUILD)/bench-recorder
 
-.PHONY: all check unit e2e demo deps scenes clean
+.PHONY: all check unit e2e asan fuzz fuzz-build fuzz-smoke demo deps scenes clean
 .SECONDARY:
 all: $(PROGRAMS) $(TEST_BIN)
 
@@ -42,6 +56,9 @@ $(BUILD)/daemon/%.o: daemon/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(call pc_cflags,$(DAEMON_PKGS)) -c $< -o $@
 
+# The per-pixel analysis loops are written to be vectorised.
+$(BUILD)/daemon/luma.o $(BUILD)/daemon/motion.o: CFLAGS += -O3
+
 $(BUILD)/vigild: $(DAEMON_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm
 
@@ -51,10 +68,10 @@ $(BUILD)/tests/%_test: $(BUILD)/daemon/%_test.o $(LIB_OBJ)
 
 $(BUILD)/test-streams/%.o: test-streams/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(call pc_cflags,$(CAMSIM_PKGS)) -c $< -o $@
+	$(CC) $(filter-out $(SAN),$(CFLAGS)) $(call pc_cflags,$(CAMSIM_PKGS)) -c $< -o $@
 
 $(BUILD)/camsim: $(BUILD)/test-streams/camsim.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CAMSIM_PKGS))
+	$(CC) $(filter-out $(SAN),$(LDFLAGS)) -o $@ $^ $(call pc_libs,$(CAMSIM_PKGS))
 
 $(BUILD)/tools/%.o: tools/%.c
 	@mkdir -p $(@D)
@@ -71,28 +88,71 @@ $(BUILD)/tools/vigilctl.o $(CTL_SRC:%.c=$(BUILD)/%.o): CFLAGS += $(call pc_cflag
 $(BUILD)/vigilctl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm
 
+# Benchmark of the recorder against decoding (scripts/bench-recording.sh).
+$(BUILD)/tools/bench-recorder.o: CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) -Idaemon
+$(BUILD)/bench-recorder: $(BUILD)/tools/bench-recorder.o $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm
+
 # Synthetic scenes with ground truth (H.264 files + JSON), made once.
-scenes: $(BUILD)/scenes/.done
-$(BUILD)/scenes/.done: test-streams/gen_scenes.py
-	$(PYTHON) test-streams/gen_scenes.py --out $(BUILD)/scenes
+scenes: $(SCENES)/.done
+$(SCENES)/.done: test-streams/gen_scenes.py
+	$(PYTHON) test-streams/gen_scenes.py --out $(SCENES)
 	@touch $@
 
 unit: $(TEST_BIN)
 	@./scripts/run-unit.sh $(TEST_BIN)
 
 e2e: $(PROGRAMS) scenes
-	$(PYTHON) -m pytest -v tests/
+	VIGIL_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -v tests/
 
+asan: deps
+	$(MAKE) BUILD=build-asan SAN="$(ASAN_FLAGS)" CFLAGS="-O1 -g" all
+	$(MAKE) BUILD=build-asan SAN="$(ASAN_FLAGS)" CFLAGS="-O1 -g" unit e2e
+
+# Everything CI runs: the suite on the normal build, again under the
+# sanitizers, then a short fuzz run of every target.
 check: deps
 	$(MAKE) all
 	$(MAKE) unit
 	$(MAKE) e2e
+	$(MAKE) asan
+	$(MAKE) fuzz-smoke
 
 demo: deps
 	$(MAKE) all scenes
 	./scripts/demo.sh
 
+# Fuzzing with libFuzzer (clang): one fuzz/<name>_fuzz.c per parser of
+# outside input, a seed corpus in fuzz/corpus/<name>/. `make fuzz-smoke`
+# runs each target briefly (CI); `make fuzz FUZZ_SECONDS=3600` for long
+# runs. New inputs found go to build-fuzz/corpus/<name>/, crashes to
+# build-fuzz/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -g -O1 -std=gnu11 -Wall -Wextra -Werror -pthread $(FUZZ_SAN)
+FUZZ_NAMES   := $(patsubst fuzz/%_fuzz.c,%,$(wildcard fuzz/*_fuzz.c))
+FUZZ_BINS    := $(FUZZ_NAMES:%=build-fuzz/%_fuzz)
+FUZZ_LIB     := $(DAEMON_LIB:daemon/%.c=build-fuzz/daemon/%.o)
+
+build-fuzz/daemon/%.o: daemon/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(call pc_cflags,$(DAEMON_PKGS)) -c $< -o $@
+
+build-fuzz/%_fuzz: fuzz/%_fuzz.c $(FUZZ_LIB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Idaemon $(call pc_cflags,$(DAEMON_PKGS)) \
+		-o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz-smoke: deps fuzz-build
+	./scripts/fuzz.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)
+
+fuzz: deps fuzz-build
+	./scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_NAMES)
+
 clean:
-	rm -rf $(BUILD)
+	rm -rf build build-asan build-fuzz
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

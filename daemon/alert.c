@@ -61,8 +61,14 @@ char *alert_to_json(const struct alert *a)
 		json_object_array_add(boxes, b);
 	}
 	json_object_object_add(o, "boxes", boxes);
-	json_object_object_add(o, "clip", NULL);
-	json_object_object_add(o, "snapshot", NULL);
+	json_object_object_add(o, "clip", a->clip && *a->clip ?
+			       json_object_new_string(a->clip) : NULL);
+	json_object_object_add(o, "snapshot", a->snapshot && *a->snapshot ?
+			       json_object_new_string(a->snapshot) : NULL);
+	if (a->clip && *a->clip && a->clip_duration >= 0) {
+		json_object_object_add(o, "clip_duration", alert_round(a->clip_duration));
+		json_object_object_add(o, "clip_size", json_object_new_int64(a->clip_size));
+	}
 	if (a->detail)
 		json_object_object_add(o, "detail", json_object_new_string(a->detail));
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));

@@ -25,6 +25,10 @@ struct alert {
 	const struct motion_box *boxes;
 	int nboxes;
 	const char *detail;     /* optional human text (errors) */
+	const char *clip;       /* clip path relative to the clip dir, or NULL */
+	const char *snapshot;   /* snapshot path, idem */
+	double clip_duration;   /* end alerts: seconds recorded so far, or < 0 */
+	int64_t clip_size;      /* end alerts: bytes written so far, or < 0 */
 };
 
 /* JSON payload of an alert; caller frees. NULL when out of memory. */

@@ -16,8 +16,31 @@ void analysis_init(struct analysis *a, const struct vigil_camera *conf,
 	a->conf = conf;
 	a->alerts = alerts;
 	a->severity = config_site_severity(conf->site);
-	a->width = 320;
+	a->width = conf->analysis_width > 0 ? conf->analysis_width : 320;
+	a->rate = 25;
 	event_init(&a->motion_ev, ANALYSIS_START_FRAMES);
+}
+
+/* Queue an alert and log it. */
+static void analysis_send(struct analysis *a, struct alert *al)
+{
+	al->cam = a->conf;
+	al->severity = a->severity;
+	if (alert_queue_push(a->alerts, al) < 0)
+		log_err(a->conf->id, "alert queue full, %s %s alert dropped", al->type, al->phase);
+	else
+		log_info(a->conf->id, "alert %s %s id=%s%s%s", al->type, al->phase, al->id,
+			 al->clip && *al->clip ? " clip=" : "", al->clip ? al->clip : "");
+}
+
+void analysis_set_rate(struct analysis *a, double fps)
+{
+	int start = (int)(fps * 0.12 + 0.5);
+	int64_t gap = (int64_t)(2.5e6 / fps);
+
+	a->rate = fps;
+	a->motion_ev.start_frames = start < 1 ? 1 : start;
+	a->motion_ev.end_gap_us = gap > 2000000 ? gap : 2000000;
 }
 
 void analysis_emit(struct analysis *a, const char *type, const char *phase,
@@ -25,20 +48,53 @@ void analysis_emit(struct analysis *a, const char *type, const char *phase,
 		   const struct motion_result *r, const char *detail)
 {
 	struct alert al = {
-		.cam = a->conf, .type = type, .phase = phase, .id = id,
-		.severity = a->severity, .ts_us = ts_us, .start_us = start_us,
+		.type = type, .phase = phase, .id = id, .ts_us = ts_us, .start_us = start_us,
 		.score = r ? r->score : 0, .boxes = r ? r->boxes : NULL,
-		.nboxes = r ? r->nboxes : 0, .detail = detail,
+		.nboxes = r ? r->nboxes : 0, .detail = detail, .clip_duration = -1,
 	};
 
-	if (alert_queue_push(a->alerts, &al) < 0)
-		log_err(a->conf->id, "alert queue full, %s %s alert dropped", type, phase);
-	else
-		log_info(a->conf->id, "alert %s %s id=%s", type, phase, id);
+	analysis_send(a, &al);
 }
 
-/* Motion, then the event engine, on one downscaled frame. */
-static void analysis_detect(struct analysis *a, const struct luma_frame *f)
+/* A motion event starts: its clip and snapshot are named in the alert. */
+static void analysis_motion_start(struct analysis *a, const AVFrame *frame)
+{
+	struct event_state *ev = &a->motion_ev;
+	struct recorder_info ri;
+	struct alert al = {
+		.type = "motion", .phase = "start", .id = ev->id, .ts_us = ev->first_us,
+		.score = a->last.score, .boxes = a->last.boxes, .nboxes = a->last.nboxes,
+		.clip_duration = -1,
+	};
+
+	recorder_event_start(a->rec, "motion", ev->id, ev->first_us, frame, a->last.boxes,
+			     a->last.nboxes, &ri);
+	al.clip = ri.clip;
+	al.snapshot = ri.snapshot;
+	analysis_send(a, &al);
+}
+
+/* A motion event ends at now_us: the alert carries the clip as it is
+ * (it goes on for the post-roll; final values are in the index). */
+static void analysis_motion_end(struct analysis *a, int64_t now_us, int64_t started)
+{
+	struct recorder_info ri;
+	struct alert al = {
+		.type = "motion", .phase = "end", .id = a->motion_ev.id, .ts_us = now_us,
+		.start_us = started,
+	};
+
+	recorder_event_end(a->rec, a->motion_ev.id, now_us, &ri);
+	al.clip = ri.clip;
+	al.clip_duration = ri.clip[0] ? ri.duration : -1;
+	al.clip_size = ri.size;
+	analysis_send(a, &al);
+}
+
+/* Motion, then the event engine, on one downscaled frame (frame: the
+ * decoded picture it came from, for the snapshot). */
+static void analysis_detect(struct analysis *a, const struct luma_frame *f,
+			    const AVFrame *frame)
 {
 	struct event_state *ev = &a->motion_ev;
 	struct motion_result r;
@@ -54,13 +110,13 @@ static void analysis_detect(struct analysis *a, const struct luma_frame *f)
 	case EVENT_NONE:
 		break;
 	case EVENT_START:
-		analysis_emit(a, "motion", "start", ev->id, ev->first_us, 0, &a->last, NULL);
+		analysis_motion_start(a, frame);
 		break;
 	case EVENT_UPDATE:
 		analysis_emit(a, "motion", "update", ev->id, f->wall_us, 0, &a->last, NULL);
 		break;
 	case EVENT_END:
-		analysis_emit(a, "motion", "end", ev->id, f->wall_us, started, NULL, NULL);
+		analysis_motion_end(a, f->wall_us, started);
 		break;
 	}
 }
@@ -88,6 +144,9 @@ void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
 		motion_free(&a->motion);
 		a->motion_ready = motion_init(&a->motion, a->scaler.out.width,
 					      a->scaler.out.height) == 0;
+		/* Learn for about 0.4 s, and from at least two frames. */
+		a->motion.learn_frames = (int)(a->rate * 0.4 + 0.5) > 2 ?
+					 (int)(a->rate * 0.4 + 0.5) : 2;
 		log_info(a->conf->id, "analysing %dx%d as %dx%d", frame->width,
 			 frame->height, a->scaler.out.width, a->scaler.out.height);
 	}
@@ -96,15 +155,15 @@ void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
 	luma_scale(&a->scaler, frame->data[0], frame->linesize[0]);
 	a->scaler.out.wall_us = wall_us;
 	a->scaler.out.pts_us = frame->best_effort_timestamp;
-	analysis_detect(a, &a->scaler.out);
+	analysis_detect(a, &a->scaler.out, frame);
 }
 
 void analysis_reset(struct analysis *a, int64_t wall_us)
 {
 	if (a->motion_ev.active) {
-		analysis_emit(a, "motion", "end", a->motion_ev.id, wall_us,
-			      a->motion_ev.first_us, NULL, NULL);
-		event_init(&a->motion_ev, ANALYSIS_START_FRAMES);
+		analysis_motion_end(a, wall_us, a->motion_ev.first_us);
+		a->motion_ev.active = 0;
+		a->motion_ev.run = 0;
 	}
 	a->motion_ready = 0;
 }

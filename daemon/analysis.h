@@ -14,12 +14,15 @@
 #include "event.h"
 #include "luma.h"
 #include "motion.h"
+#include "recorder.h"
 
 struct analysis {
 	const struct vigil_camera *conf;
 	struct alert_queue *alerts;
+	struct recorder *rec;       /* clips of this camera's events, or NULL */
 	const char *severity;
 	int width;                  /* analysis width in pixels */
+	double rate;                /* analysed frames per second */
 
 	struct luma_scaler scaler;
 	struct motion motion;
@@ -34,6 +37,10 @@ struct analysis {
 
 void analysis_init(struct analysis *a, const struct vigil_camera *conf,
 		   struct alert_queue *alerts);
+/* Frames per second the analysis will see: tunes how many frames start
+ * an event, how long a quiet gap ends one and how long the background
+ * model learns, so that every analysis mode keeps the same timing. */
+void analysis_set_rate(struct analysis *a, double fps);
 /* Analyse one decoded frame that arrived at wall_us. */
 void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us);
 /* The stream is gone: end open events at wall_us and relearn on return. */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "recorder.h"
 
 #define CAMERA_BACKOFF_MIN_US   1000000
 #define CAMERA_BACKOFF_MAX_US  30000000
@@ -55,6 +56,31 @@ static void camera_redact_text(char *line)
 	}
 }
 
+#define CAMERA_LOG_BURST     5          /* FFmpeg lines per window and camera */
+#define CAMERA_LOG_WINDOW_US 10000000
+
+/* FFmpeg's log, through vlog() with the camera's name. A damaged stream
+ * makes the decoder complain about every frame: after a burst, lines are
+ * counted instead of printed until the window ends. */
+static __thread int camera_log_printed;
+static __thread unsigned long camera_log_suppressed;
+static __thread int64_t camera_log_window_end;
+
+/* Start a new window when the old one is over, reporting what it hid.
+ * Called for each message and for each packet, so the count comes out
+ * even when the messages stop. */
+static void camera_log_window(int64_t now)
+{
+	if (now < camera_log_window_end)
+		return;
+	if (camera_log_suppressed)
+		vlog(LOG_WARNING, camera_log_who ? camera_log_who : "ffmpeg",
+		     "%lu more decoder messages suppressed", camera_log_suppressed);
+	camera_log_window_end = now + CAMERA_LOG_WINDOW_US;
+	camera_log_printed = 0;
+	camera_log_suppressed = 0;
+}
+
 static void camera_av_log(void *avcl, int level, const char *fmt, va_list vl)
 {
 	static __thread int print_prefix = 1;
@@ -63,6 +89,13 @@ static void camera_av_log(void *avcl, int level, const char *fmt, va_list vl)
 
 	if (level > av_log_get_level())
 		return;
+	camera_log_window(camera_mono_us());
+	if (camera_log_printed >= CAMERA_LOG_BURST) {
+		camera_log_suppressed++;
+		print_prefix = 1;
+		return;
+	}
+	camera_log_printed++;
 	av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &print_prefix);
 	camera_redact_text(line);
 	if (level <= AV_LOG_ERROR)
@@ -118,20 +151,81 @@ static void camera_set_error(struct camera *c, const char *what, int err)
 struct camera_session {
 	AVFormatContext *fmt;
 	AVCodecContext *dec;
+	const AVCodec *codec;
 	AVPacket *pkt;
 	AVFrame *frame;
 	int vidx;
 	int is_file;
-	int64_t start_mono;   /* for pacing file input in real time */
-	int64_t first_pts_us;
+	int64_t start_mono;     /* pacing of file input: when the first packet ran */
+	int64_t first_pts_us;   /* pacing: stream time of that packet */
+	int64_t pts_offset_us;  /* pacing: stream time added by earlier loops */
+	int64_t last_pts_us;
+	int64_t analyse_every_us;  /* "fps" mode: minimum gap between analysed frames */
+	int64_t next_analysis_us;
+	int bad_packets;        /* consecutive packets the decoder rejected */
+	int distrust;           /* damage seen: skip analysis until a clean keyframe */
+	int64_t frame_us;       /* nominal frame duration */
+	int64_t prev_frame_us;  /* stream time of the previous decoded frame */
 };
 
-static void camera_close(struct camera_session *s)
+#define CAMERA_MAX_BAD_PACKETS 50   /* then the decoder is rebuilt */
+
+static void camera_close(struct camera *c, struct camera_session *s)
 {
+	/* Closing may send TEARDOWN: bound it, a dead peer must not hang us. */
+	c->deadline_us = camera_mono_us() + 1000000;
 	avcodec_free_context(&s->dec);
 	avformat_close_input(&s->fmt);
 	av_packet_free(&s->pkt);
 	av_frame_free(&s->frame);
+}
+
+/* (Re)build the decoder from the stream's parameters, set up for the
+ * camera's analysis mode: never more work than the analysis needs. */
+static int camera_open_decoder(struct camera *c, struct camera_session *s)
+{
+	AVStream *st = s->fmt->streams[s->vidx];
+	enum vigil_analysis_mode mode = config_analysis_mode(c->conf);
+	int r;
+
+	avcodec_free_context(&s->dec);
+	s->dec = avcodec_alloc_context3(s->codec);
+	if (!s->dec)
+		return AVERROR(ENOMEM);
+	r = avcodec_parameters_to_context(s->dec, st->codecpar);
+	if (r < 0)
+		return r;
+	s->dec->thread_count = 1;
+	s->dec->skip_loop_filter = AVDISCARD_ALL;
+	if (mode == ANALYSIS_KEYFRAMES)
+		s->dec->skip_frame = AVDISCARD_NONKEY;
+	else if (mode == ANALYSIS_FPS)
+		s->dec->skip_frame = AVDISCARD_NONREF;
+	s->dec->pkt_timebase = st->time_base;
+	s->bad_packets = 0;
+	return avcodec_open2(s->dec, s->codec, NULL);
+}
+
+/* Frames per second the analysis will see, for the event engine. */
+static double camera_analysis_rate(struct camera *c, const AVStream *st)
+{
+	double fps = av_q2d(st->avg_frame_rate);
+
+	if (!(fps > 0 && fps < 1000))
+		fps = av_q2d(st->r_frame_rate);
+	if (!(fps > 0 && fps < 1000))
+		fps = 25;
+	switch (config_analysis_mode(c->conf)) {
+	case ANALYSIS_KEYFRAMES:
+		/* One frame per GOP; streams do not announce their GOP, and
+		 * cameras mostly use 1-2 s: assume the slower. */
+		return 0.5;
+	case ANALYSIS_FPS:
+		return fps < c->conf->analysis_fps ? fps : c->conf->analysis_fps;
+	case ANALYSIS_FULL:
+		break;
+	}
+	return fps;
 }
 
 /* Open the detect URL and its video decoder. */
@@ -139,7 +233,7 @@ static int camera_open(struct camera *c, struct camera_session *s)
 {
 	const char *url = c->conf->detect_url;
 	AVDictionary *opts = NULL;
-	const AVCodec *codec;
+	AVDictionaryEntry *left = NULL;
 	AVStream *st;
 	char tmo[32];
 	int r;
@@ -155,15 +249,18 @@ static int camera_open(struct camera *c, struct camera_session *s)
 	s->fmt->interrupt_callback.opaque = c;
 	if (!s->is_file) {
 		snprintf(tmo, sizeof(tmo), "%lld", (long long)c->read_timeout_us);
-		av_dict_set(&opts, "rtsp_transport", "tcp", 0);
+		av_dict_set(&opts, "rtsp_transport", c->conf->transport, 0);
 		av_dict_set(&opts, "timeout", tmo, 0);
 		av_dict_set(&opts, "allowed_media_types", "video", 0);
 	}
 	av_dict_set(&opts, "analyzeduration", "1000000", 0);
 	av_dict_set(&opts, "probesize", "1000000", 0);
+	av_dict_set(&opts, "fpsprobesize", "0", 0);
 	c->timed_out = 0;
 	c->deadline_us = camera_mono_us() + c->open_timeout_us;
 	r = avformat_open_input(&s->fmt, url, NULL, &opts);
+	while ((left = av_dict_get(opts, "", left, AV_DICT_IGNORE_SUFFIX)))
+		log_debug(c->conf->id, "input option %s not used", left->key);
 	av_dict_free(&opts);
 	if (r < 0) {
 		camera_set_error(c, "open", r);
@@ -174,29 +271,32 @@ static int camera_open(struct camera *c, struct camera_session *s)
 		camera_set_error(c, "probe", r);
 		return r;
 	}
-	r = av_find_best_stream(s->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+	r = av_find_best_stream(s->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &s->codec, 0);
 	if (r < 0) {
 		camera_set_error(c, "no video stream", r);
 		return r;
 	}
 	s->vidx = r;
 	st = s->fmt->streams[r];
-	s->dec = avcodec_alloc_context3(codec);
-	if (!s->dec)
-		return AVERROR(ENOMEM);
-	avcodec_parameters_to_context(s->dec, st->codecpar);
-	s->dec->thread_count = 1;
-	s->dec->skip_loop_filter = AVDISCARD_ALL;
-	s->dec->pkt_timebase = st->time_base;
-	r = avcodec_open2(s->dec, codec, NULL);
+	r = camera_open_decoder(c, s);
 	if (r < 0) {
 		camera_set_error(c, "decoder", r);
 		return r;
 	}
+	if (config_analysis_mode(c->conf) == ANALYSIS_FPS)
+		s->analyse_every_us = 1000000 / c->conf->analysis_fps;
+	s->frame_us = st->avg_frame_rate.num > 0 ?
+		av_rescale(1000000, st->avg_frame_rate.den, st->avg_frame_rate.num) : 40000;
+	s->prev_frame_us = AV_NOPTS_VALUE;
+	analysis_set_rate(&c->an, camera_analysis_rate(c, st));
+	if (c->rec_shared)
+		recorder_set_stream(c->rec, st->codecpar, st->time_base);
 	s->start_mono = camera_mono_us();
 	s->first_pts_us = AV_NOPTS_VALUE;
-	log_info(c->conf->id, "connected to %s: %s %dx%d", c->url_log,
-		 codec->name, st->codecpar->width, st->codecpar->height);
+	s->next_analysis_us = AV_NOPTS_VALUE;
+	log_info(c->conf->id, "connected to %s (%s): %s %dx%d, analysis %s", c->url_log,
+		 s->is_file ? "file" : c->conf->transport, s->codec->name,
+		 st->codecpar->width, st->codecpar->height, c->conf->analysis_mode);
 	return 0;
 }
 
@@ -209,9 +309,10 @@ static void camera_pace(struct camera *c, struct camera_session *s)
 
 	if (pts == AV_NOPTS_VALUE)
 		return;
-	us = av_rescale_q(pts, st->time_base, AV_TIME_BASE_Q);
+	us = av_rescale_q(pts, st->time_base, AV_TIME_BASE_Q) + s->pts_offset_us;
 	if (s->first_pts_us == AV_NOPTS_VALUE)
 		s->first_pts_us = us;
+	s->last_pts_us = us;
 	wait = s->start_mono + (us - s->first_pts_us) - camera_mono_us();
 	while (wait > 0 && !atomic_load(&c->stop)) {
 		int64_t step = wait > 100000 ? 100000 : wait;
@@ -220,28 +321,115 @@ static void camera_pace(struct camera *c, struct camera_session *s)
 	}
 }
 
-/* Decode one packet and analyse every frame it yields. */
+/* A looping file reached its end: start again, keeping time running. */
+static int camera_rewind(struct camera *c, struct camera_session *s)
+{
+	AVStream *st = s->fmt->streams[s->vidx];
+	int64_t frame_us = st->avg_frame_rate.num > 0 ?
+		av_rescale(1000000, st->avg_frame_rate.den, st->avg_frame_rate.num) : 40000;
+	int r = av_seek_frame(s->fmt, s->vidx, 0, AVSEEK_FLAG_BACKWARD);
+
+	if (r < 0)
+		return r;
+	avcodec_flush_buffers(s->dec);
+	/* first_pts_us is the file's first time stamp (set in the first
+	 * pass, with no offset): the next pass follows the last frame. */
+	s->pts_offset_us = s->last_pts_us + frame_us - s->first_pts_us;
+	log_debug(c->conf->id, "looping file");
+	return 0;
+}
+
+/* Can this frame be trusted? After damage (a concealed frame, a packet
+ * the decoder refused, or frames missing from the time line) pictures are
+ * predicted from broken references without any error flag, and their
+ * smear looks like motion: trust returns with the next clean keyframe. */
+static int camera_frame_trusted(struct camera *c, struct camera_session *s, const AVFrame *f)
+{
+	AVStream *st = s->fmt->streams[s->vidx];
+	int64_t t = f->best_effort_timestamp == AV_NOPTS_VALUE ? AV_NOPTS_VALUE :
+		av_rescale_q(f->best_effort_timestamp, st->time_base, AV_TIME_BASE_Q);
+	int keyframe = f->key_frame || f->pict_type == AV_PICTURE_TYPE_I;
+	int skipping = config_analysis_mode(c->conf) != ANALYSIS_FULL;  /* gaps are ours */
+
+	if (f->decode_error_flags || (f->flags & AV_FRAME_FLAG_CORRUPT))
+		s->distrust = 1;
+	else if (!skipping && t != AV_NOPTS_VALUE && s->prev_frame_us != AV_NOPTS_VALUE &&
+		 t - s->prev_frame_us > s->frame_us * 3 / 2 && t > s->prev_frame_us)
+		s->distrust = 1;
+	else if (keyframe)
+		s->distrust = 0;
+	if (t != AV_NOPTS_VALUE)
+		s->prev_frame_us = t;
+	if (s->distrust)
+		atomic_fetch_add(&c->an.frames_corrupt, 1);
+	return !s->distrust;
+}
+
+/* Should this decoded frame be analysed? ("fps" mode keeps a rate.) */
+static int camera_want_frame(struct camera_session *s, const AVFrame *f)
+{
+	AVStream *st;
+	int64_t t;
+
+	if (!s->analyse_every_us)
+		return 1;
+	st = s->fmt->streams[s->vidx];
+	if (f->best_effort_timestamp == AV_NOPTS_VALUE)
+		return 1;
+	t = av_rescale_q(f->best_effort_timestamp, st->time_base, AV_TIME_BASE_Q);
+	if (s->next_analysis_us != AV_NOPTS_VALUE && t < s->next_analysis_us &&
+	    t > s->next_analysis_us - 10 * s->analyse_every_us)
+		return 0;
+	s->next_analysis_us = t + s->analyse_every_us;
+	return 1;
+}
+
+/* Decode one packet and analyse every frame it yields. New parameter
+ * sets in side data, or a decoder that keeps rejecting packets (the
+ * stream changed under it), rebuild the decoder; analysis state follows
+ * the new geometry by itself. */
 static int camera_decode(struct camera *c, struct camera_session *s, int64_t wall_us)
 {
 	int64_t t0 = camera_mono_us();
-	int r = avcodec_send_packet(s->dec, s->pkt);
+	size_t extra_size = 0;
+	int r;
 
+	if (av_packet_get_side_data(s->pkt, AV_PKT_DATA_NEW_EXTRADATA, &extra_size) &&
+	    extra_size > 0) {
+		log_info(c->conf->id, "stream parameters changed, resetting decoder");
+		avcodec_parameters_from_context(s->fmt->streams[s->vidx]->codecpar, s->dec);
+		r = camera_open_decoder(c, s);
+		if (r < 0)
+			return r;
+	}
+	r = avcodec_send_packet(s->dec, s->pkt);
+	if (r == AVERROR_INVALIDDATA && ++s->bad_packets >= CAMERA_MAX_BAD_PACKETS) {
+		log_warn(c->conf->id, "%d packets rejected in a row, resetting decoder",
+			 s->bad_packets);
+		return camera_open_decoder(c, s);
+	}
+	if (r >= 0)
+		s->bad_packets = 0;
+	else
+		s->distrust = 1;
 	if (r < 0 && r != AVERROR(EAGAIN) && r != AVERROR_INVALIDDATA)
 		return r;
 	while ((r = avcodec_receive_frame(s->dec, s->frame)) >= 0) {
 		atomic_fetch_add(&c->stats.frames_decoded, 1);
 		atomic_fetch_add(&c->stats.decode_us, (unsigned long)(camera_mono_us() - t0));
-		analysis_frame(&c->an, s->frame, wall_us);
+		if (camera_frame_trusted(c, s, s->frame) && camera_want_frame(s, s->frame))
+			analysis_frame(&c->an, s->frame, wall_us);
 		av_frame_unref(s->frame);
 		t0 = camera_mono_us();
 	}
-	return r == AVERROR(EAGAIN) || r == AVERROR_EOF ? 0 : r;
+	return r == AVERROR(EAGAIN) || r == AVERROR_EOF || r == AVERROR_INVALIDDATA ? 0 : r;
 }
 
-/* First frame after (re)connecting: close an open video_loss event. */
+/* First packet after (re)connecting: close an open video_loss event. */
 static void camera_streaming(struct camera *c, int64_t wall_us)
 {
 	atomic_store(&c->stats.state, CAMERA_STREAMING);
+	c->ever_streamed = 1;
 	if (c->loss_id[0]) {
 		analysis_emit(&c->an, "video_restored", "end", c->loss_id, wall_us,
 			      c->loss_us, NULL, NULL);
@@ -249,7 +437,7 @@ static void camera_streaming(struct camera *c, int64_t wall_us)
 	}
 }
 
-/* The stream failed after streaming: end motion, open video_loss. */
+/* The stream failed: end motion, open a video_loss event (once). */
 static void camera_lost(struct camera *c)
 {
 	int64_t now = camera_wall_us();
@@ -272,11 +460,16 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 	int r;
 
 	while (!atomic_load(&c->stop)) {
-		c->timed_out = 0;
+		/* The flag stays set once a deadline passed: the session is
+		 * over even if a buffered packet still comes back. */
 		c->deadline_us = camera_mono_us() + c->read_timeout_us;
 		r = av_read_frame(s->fmt, s->pkt);
-		if (r < 0) {
-			camera_set_error(c, "read", r);
+		if (r == AVERROR_EOF && s->is_file && c->conf->loop && first &&
+		    camera_rewind(c, s) == 0)
+			continue;
+		if (r < 0 || c->timed_out) {
+			camera_set_error(c, "read", r < 0 ? r : AVERROR(ETIMEDOUT));
+			av_packet_unref(s->pkt);
 			break;
 		}
 		if (s->pkt->stream_index != s->vidx) {
@@ -290,8 +483,11 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 			first = camera_mono_us();
 			camera_streaming(c, wall);
 		}
+		camera_log_window(camera_mono_us());
 		atomic_fetch_add(&c->stats.packets_in, 1);
 		atomic_fetch_add(&c->stats.bytes_in, (unsigned long)s->pkt->size);
+		if (c->rec_shared)
+			recorder_feed(c->rec, s->pkt, wall);
 		r = camera_decode(c, s, wall);
 		av_packet_unref(s->pkt);
 		if (r < 0) {
@@ -312,6 +508,9 @@ static void camera_sleep(struct camera *c, int64_t us)
 	}
 }
 
+/* Connect, stream, and on failure report and wait: 1 s doubling to 30 s
+ * with +-20% jitter, back to 1 s after a minute of stable streaming. A
+ * camera that never came up is reported down after its first attempt. */
 static void *camera_main(void *arg)
 {
 	struct camera *c = arg;
@@ -326,15 +525,14 @@ static void *camera_main(void *arg)
 		atomic_store(&c->stats.state, CAMERA_CONNECTING);
 		if (camera_open(c, &s) == 0)
 			streamed = camera_session(c, &s);
-		camera_close(&s);
+		camera_close(c, &s);
 		if (atomic_load(&c->stop))
 			break;
 		atomic_store(&c->stats.state, CAMERA_DOWN);
-		if (streamed > 0)
+		if (streamed > 0 || !c->ever_streamed)
 			camera_lost(c);
 		if (streamed >= CAMERA_STABLE_US)
 			backoff = CAMERA_BACKOFF_MIN_US;
-		/* Jitter of +-20% spreads reconnects of many cameras. */
 		int64_t wait = backoff + (int64_t)(rand_r(&seed) % 401 - 200) * backoff / 1000;
 		atomic_fetch_add(&c->stats.reconnects, 1);
 		log_warn(c->conf->id, "%s, retrying in %.1f s", c->stats.last_error,
@@ -349,15 +547,18 @@ static void *camera_main(void *arg)
 }
 
 int camera_start(struct camera *c, const struct vigil_camera *conf,
-		 struct alert_queue *alerts)
+		 struct alert_queue *alerts, struct recorder *rec)
 {
 	int r;
 
 	memset(c, 0, sizeof(*c));
 	c->conf = conf;
 	analysis_init(&c->an, conf, alerts);
-	c->open_timeout_us = 10000000;
-	c->read_timeout_us = 5000000;
+	c->rec = rec;
+	c->an.rec = rec;
+	c->rec_shared = strcmp(conf->record_url, conf->detect_url) == 0;
+	c->open_timeout_us = (int64_t)conf->open_timeout * 1000000;
+	c->read_timeout_us = (int64_t)conf->read_timeout * 1000000;
 	config_redact_url(conf->detect_url, c->url_log, sizeof(c->url_log));
 	r = pthread_create(&c->thread, NULL, camera_main, c);
 	if (r) {

@@ -40,6 +40,9 @@ struct camera {
 	int timed_out;              /* sticky: the deadline passed */
 
 	struct analysis an;
+	struct recorder *rec;       /* clips; fed from here when rec_shared */
+	int rec_shared;             /* record_url is the detect URL */
+	int ever_streamed;          /* a packet arrived since the thread started */
 	char loss_id[96];           /* open video_loss event, if any */
 	int64_t loss_us;
 
@@ -50,8 +53,10 @@ struct camera {
  * process, before any camera starts. */
 void camera_global_init(void);
 
+/* rec (may be NULL) records this camera's clips; when the record URL is
+ * the detect URL, the camera thread feeds it the packets it reads. */
 int camera_start(struct camera *c, const struct vigil_camera *conf,
-		 struct alert_queue *alerts);
+		 struct alert_queue *alerts, struct recorder *rec);
 /* Ask the thread to stop, wait for it and free everything. NULL-safe. */
 void camera_stop(struct camera *c);
 const char *camera_state_name(int state);

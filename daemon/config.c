@@ -8,13 +8,15 @@
  * follow the walk. */
 #include "config.h"
 
+#include <errno.h>
 #include <libconfig.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_GROUP, CFG_LIST, CFG_BOOL };
+/* CFG_INCLUDE rows splice another table (sub) into this one. */
+enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_GROUP, CFG_LIST, CFG_INCLUDE };
 
 struct cfg_ctx;
 typedef void (*cfg_list_fn)(struct cfg_ctx *ctx, const config_setting_t *list);
@@ -45,6 +47,31 @@ static void cfg_endpoints(struct cfg_ctx *ctx, const config_setting_t *list);
 #define CAM(f) offsetof(struct vigil_camera, f)
 #define TOP(f) offsetof(struct vigil_config, f)
 
+/* Per-camera recording overrides; retention and quota are global. */
+static const struct cfg_key cfg_camera_recording_keys[] = {
+	{ "pre_seconds", CFG_INT, CAM(recording.pre_seconds), 0, 0, 60, NULL, NULL },
+	{ "post_seconds", CFG_INT, CAM(recording.post_seconds), 0, 0, 600, NULL, NULL },
+	{ "max_seconds", CFG_INT, CAM(recording.max_seconds), 0, 10, 3600, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
+static const struct cfg_key cfg_analysis_keys[] = {
+	{ "mode", CFG_STR, CAM(analysis_mode), 0, 0, 0, NULL, NULL },
+	{ "fps", CFG_INT, CAM(analysis_fps), 0, 1, 100, NULL, NULL },
+	{ "width", CFG_INT, CAM(analysis_width), 0, 64, 4096, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
+/* Options a camera may set and the defaults group may set for all. */
+static const struct cfg_key cfg_option_keys[] = {
+	{ "transport", CFG_STR, CAM(transport), 0, 0, 0, NULL, NULL },
+	{ "open_timeout", CFG_INT, CAM(open_timeout), 0, 1, 300, NULL, NULL },
+	{ "read_timeout", CFG_INT, CAM(read_timeout), 0, 1, 300, NULL, NULL },
+	{ "loop", CFG_BOOL, CAM(loop), 0, 0, 0, NULL, NULL },
+	{ "analysis", CFG_GROUP, 0, 0, 0, 0, cfg_analysis_keys, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
 static const struct cfg_key cfg_camera_keys[] = {
 	{ "id", CFG_STR, CAM(id), 1, 0, 0, NULL, NULL },
 	{ "name", CFG_STR, CAM(name), 0, 0, 0, NULL, NULL },
@@ -54,6 +81,17 @@ static const struct cfg_key cfg_camera_keys[] = {
 	{ "url", CFG_STR, CAM(url), 0, 0, 0, NULL, NULL },
 	{ "detect_url", CFG_STR, CAM(detect_url), 0, 0, 0, NULL, NULL },
 	{ "record_url", CFG_STR, CAM(record_url), 0, 0, 0, NULL, NULL },
+	{ "recording", CFG_GROUP, 0, 0, 0, 0, cfg_camera_recording_keys, NULL },
+	{ "", CFG_INCLUDE, 0, 0, 0, 0, cfg_option_keys, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
+static const struct cfg_key cfg_recording_keys[] = {
+	{ "pre_seconds", CFG_INT, TOP(recording.pre_seconds), 0, 0, 60, NULL, NULL },
+	{ "post_seconds", CFG_INT, TOP(recording.post_seconds), 0, 0, 600, NULL, NULL },
+	{ "max_seconds", CFG_INT, TOP(recording.max_seconds), 0, 10, 3600, NULL, NULL },
+	{ "retention_days", CFG_INT, TOP(recording.retention_days), 0, 0, 36500, NULL, NULL },
+	{ "quota", CFG_STR, TOP(recording.quota), 0, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -77,7 +115,10 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "instance", CFG_STR, TOP(instance), 0, 0, 0, NULL, NULL },
 	{ "workers", CFG_INT, TOP(workers), 0, 0, 256, NULL, NULL },
 	{ "data_dir", CFG_STR, TOP(data_dir), 0, 0, 0, NULL, NULL },
+	{ "stats_interval", CFG_INT, TOP(stats_interval), 0, 1, 86400, NULL, NULL },
+	{ "defaults", CFG_GROUP, TOP(defaults), 0, 0, 0, cfg_option_keys, NULL },
 	{ "alerts", CFG_GROUP, 0, 1, 0, 0, cfg_alerts_keys, NULL },
+	{ "recording", CFG_GROUP, 0, 0, 0, 0, cfg_recording_keys, NULL },
 	{ "cameras", CFG_LIST, 0, 1, 0, 0, NULL, cfg_cameras },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
@@ -87,9 +128,10 @@ static const char *cfg_type_name(enum cfg_type t)
 	switch (t) {
 	case CFG_STR: return "a string";
 	case CFG_INT: return "an integer";
+	case CFG_BOOL: return "true or false";
+	case CFG_INCLUDE: break;
 	case CFG_GROUP: return "a group { ... }";
 	case CFG_LIST: return "a list ( ... )";
-	case CFG_BOOL: return "true or false";
 	}
 	return "?";
 }
@@ -126,9 +168,10 @@ static int cfg_type_matches(const config_setting_t *s, enum cfg_type t)
 	switch (t) {
 	case CFG_STR: return st == CONFIG_TYPE_STRING;
 	case CFG_INT: return st == CONFIG_TYPE_INT || st == CONFIG_TYPE_INT64;
+	case CFG_BOOL: return st == CONFIG_TYPE_BOOL;
+	case CFG_INCLUDE: break;
 	case CFG_GROUP: return st == CONFIG_TYPE_GROUP;
 	case CFG_LIST: return st == CONFIG_TYPE_LIST;
-	case CFG_BOOL: return st == CONFIG_TYPE_BOOL;
 	}
 	return 0;
 }
@@ -136,9 +179,15 @@ static int cfg_type_matches(const config_setting_t *s, enum cfg_type t)
 static const struct cfg_key *cfg_find_key(const struct cfg_key *keys,
 					  const char *name)
 {
-	for (; keys->name; keys++)
-		if (strcmp(keys->name, name) == 0)
+	for (; keys->name; keys++) {
+		if (keys->type == CFG_INCLUDE) {
+			const struct cfg_key *k = cfg_find_key(keys->sub, name);
+			if (k)
+				return k;
+		} else if (strcmp(keys->name, name) == 0) {
 			return keys;
+		}
+	}
 	return NULL;
 }
 
@@ -191,7 +240,7 @@ static void cfg_walk(struct cfg_ctx *ctx, const config_setting_t *group,
 		snprintf(sub, sizeof(sub), "%s%s", path, name);
 		if (k->type == CFG_GROUP) {
 			strncat(sub, ".", sizeof(sub) - strlen(sub) - 1);
-			cfg_walk(ctx, s, k->sub, base, where, sub);
+			cfg_walk(ctx, s, k->sub, (char *)base + k->offset, where, sub);
 		} else if (k->type == CFG_LIST) {
 			k->list(ctx, s);
 		} else {
@@ -240,6 +289,63 @@ static char *cfg_strdup_default(char *v, const char *def)
 	return v ? v : strdup(def);
 }
 
+static const char *const cfg_transports[] = { "tcp", "udp", NULL };
+static const char *const cfg_modes[] = { "full", "fps", "keyframes", NULL };
+
+static int cfg_choice(const char *v, const char *const *choices)
+{
+	for (int i = 0; choices[i]; i++)
+		if (strcmp(v, choices[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Mark the options of a camera (or of the defaults group) unset. */
+static void cfg_options_unset(struct vigil_camera *c)
+{
+	c->open_timeout = c->read_timeout = c->loop = -1;
+	c->analysis_fps = c->analysis_width = -1;
+}
+
+/* Check the enumerated options set in group s (a camera or defaults). */
+static void cfg_options_check(struct cfg_ctx *ctx, const config_setting_t *s,
+			      const struct vigil_camera *c, const char *where)
+{
+	const config_setting_t *an = config_setting_get_member(s, "analysis");
+
+	if (c->transport && cfg_choice(c->transport, cfg_transports) < 0)
+		cfg_error(ctx, config_setting_get_member(s, "transport"),
+			  "%stransport must be \"tcp\" or \"udp\", not '%s'", where, c->transport);
+	if (c->analysis_mode && an && cfg_choice(c->analysis_mode, cfg_modes) < 0)
+		cfg_error(ctx, config_setting_get_member(an, "mode"),
+			  "%sanalysis.mode must be \"full\", \"fps\" or \"keyframes\", not '%s'",
+			  where, c->analysis_mode);
+}
+
+static void cfg_inherit_str(char **v, const char *def, const char *builtin)
+{
+	if (!*v)
+		*v = strdup(def ? def : builtin);
+}
+
+static void cfg_inherit_int(int *v, int def, int builtin)
+{
+	if (*v < 0)
+		*v = def >= 0 ? def : builtin;
+}
+
+/* Fill a camera's unset options from the defaults group, then built-ins. */
+static void cfg_options_inherit(struct vigil_camera *c, const struct vigil_camera *d)
+{
+	cfg_inherit_str(&c->transport, d->transport, "tcp");
+	cfg_inherit_int(&c->open_timeout, d->open_timeout, 10);
+	cfg_inherit_int(&c->read_timeout, d->read_timeout, 5);
+	cfg_inherit_int(&c->loop, d->loop, 0);
+	cfg_inherit_str(&c->analysis_mode, d->analysis_mode, "full");
+	cfg_inherit_int(&c->analysis_fps, d->analysis_fps, 5);
+	cfg_inherit_int(&c->analysis_width, d->analysis_width, 320);
+}
+
 /* Checks of one camera that span keys; fills defaults. */
 static void cfg_camera_finish(struct cfg_ctx *ctx, const config_setting_t *s,
 			      struct vigil_camera *cam, const char *where)
@@ -270,6 +376,7 @@ static void cfg_camera_finish(struct cfg_ctx *ctx, const config_setting_t *s,
 	}
 	if (!cam->url && !cam->detect_url)
 		cfg_error(ctx, s, "%smissing url (set url, or detect_url)", where);
+	cfg_options_check(ctx, s, cam, where);
 
 	if (!cam->detect_url && cam->url)
 		cam->detect_url = strdup(cam->url);
@@ -294,6 +401,10 @@ static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list)
 		char where[160];
 
 		cam->line = (int)config_setting_source_line(s);
+		cfg_options_unset(cam);
+		cam->recording.pre_seconds = -1;
+		cam->recording.post_seconds = -1;
+		cam->recording.max_seconds = -1;
 		if (config_setting_type(s) != CONFIG_TYPE_GROUP) {
 			cfg_error(ctx, s, "cameras: element %d must be a group { ... }", i + 1);
 			continue;
@@ -453,6 +564,31 @@ static void cfg_check_security(struct cfg_ctx *ctx, const config_t *lc)
 	}
 }
 
+/* The quota must parse; cameras inherit the recording values they do not
+ * set themselves. */
+static void cfg_check_recording(struct cfg_ctx *ctx, const config_t *lc)
+{
+	struct vigil_recording *g = &ctx->cfg->recording;
+
+	if (g->quota && config_parse_quota(g->quota, &g->quota_bytes,
+					   &g->quota_percent) < 0)
+		cfg_error(ctx, config_lookup(lc, "recording.quota"),
+			  "recording.quota '%s' must be a size (\"20G\", \"500M\", bytes) "
+			  "or a percentage of the filesystem (\"80%%\")", g->quota);
+	for (size_t i = 0; i < ctx->cfg->ncameras; i++) {
+		struct vigil_recording *r = &ctx->cfg->cameras[i].recording;
+		if (r->pre_seconds < 0)
+			r->pre_seconds = g->pre_seconds;
+		if (r->post_seconds < 0)
+			r->post_seconds = g->post_seconds;
+		if (r->max_seconds < 0)
+			r->max_seconds = g->max_seconds;
+		r->retention_days = g->retention_days;
+		r->quota_bytes = g->quota_bytes;
+		r->quota_percent = g->quota_percent;
+	}
+}
+
 static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
 {
 	struct vigil_config *cfg = ctx->cfg;
@@ -471,8 +607,16 @@ static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
 	if (cfg->instance && !cfg_is_token(cfg->instance))
 		cfg_error(ctx, config_lookup(lc, "instance"),
 			  "instance may only contain letters, digits, '_' and '-'");
+	const config_setting_t *defaults = config_lookup(lc, "defaults");
+	if (defaults)
+		cfg_options_check(ctx, defaults, &cfg->defaults, "defaults: ");
+	for (size_t i = 0; i < cfg->ncameras; i++)
+		cfg_options_inherit(&cfg->cameras[i], &cfg->defaults);
+	if (cfg->stats_interval <= 0)
+		cfg->stats_interval = 60;
 	cfg->instance = cfg_strdup_default(cfg->instance, "vigil");
 	cfg->data_dir = cfg_strdup_default(cfg->data_dir, "/var/lib/vigil");
+	cfg_check_recording(ctx, lc);
 }
 
 int config_load(const char *path, struct vigil_config *cfg, FILE *err)
@@ -484,6 +628,11 @@ int config_load(const char *path, struct vigil_config *cfg, FILE *err)
 	cfg->file = strdup(path);
 	cfg->workers = 1;
 	cfg->journal_days = 30;
+	cfg_options_unset(&cfg->defaults);
+	cfg->recording.pre_seconds = 5;
+	cfg->recording.post_seconds = 10;
+	cfg->recording.max_seconds = 300;
+	cfg->recording.retention_days = 30;
 	config_init(&lc);
 	if (config_read_file(&lc, path) != CONFIG_TRUE) {
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
@@ -500,21 +649,27 @@ int config_load(const char *path, struct vigil_config *cfg, FILE *err)
 	return ctx.errors;
 }
 
+static void cfg_camera_free(struct vigil_camera *c)
+{
+	free(c->id);
+	free(c->name);
+	free(c->district);
+	free(c->grid);
+	free(c->site);
+	free(c->url);
+	free(c->detect_url);
+	free(c->record_url);
+	free(c->transport);
+	free(c->analysis_mode);
+}
+
 void config_free(struct vigil_config *cfg)
 {
 	if (!cfg)
 		return;
-	for (size_t i = 0; i < cfg->ncameras; i++) {
-		struct vigil_camera *c = &cfg->cameras[i];
-		free(c->id);
-		free(c->name);
-		free(c->district);
-		free(c->grid);
-		free(c->site);
-		free(c->url);
-		free(c->detect_url);
-		free(c->record_url);
-	}
+	for (size_t i = 0; i < cfg->ncameras; i++)
+		cfg_camera_free(&cfg->cameras[i]);
+	cfg_camera_free(&cfg->defaults);
 	free(cfg->cameras);
 	free(cfg->file);
 	free(cfg->instance);
@@ -534,7 +689,15 @@ void config_free(struct vigil_config *cfg)
 		free(ep->bind);
 	}
 	free(cfg->endpoints);
+	free(cfg->recording.quota);
 	memset(cfg, 0, sizeof(*cfg));
+}
+
+enum vigil_analysis_mode config_analysis_mode(const struct vigil_camera *cam)
+{
+	int i = cam->analysis_mode ? cfg_choice(cam->analysis_mode, cfg_modes) : 0;
+
+	return i < 0 ? ANALYSIS_FULL : (enum vigil_analysis_mode)i;
 }
 
 const char *config_site_severity(const char *site)
@@ -553,6 +716,38 @@ int config_worker_count(const struct vigil_config *cfg)
 	if (n <= 0)
 		n = 1;
 	return (int)n;
+}
+
+int config_parse_quota(const char *s, int64_t *bytes, int *percent)
+{
+	static const char units[] = "KMGT";
+	char *end;
+	long long v;
+
+	*bytes = 0;
+	*percent = 0;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (end == s || errno || v <= 0)
+		return -EINVAL;
+	if (strcmp(end, "%") == 0) {
+		if (v > 100)
+			return -EINVAL;
+		*percent = (int)v;
+		return 0;
+	}
+	if (*end) {
+		const char *u = strchr(units, *end);
+		if (!u || end[1] != '\0')
+			return -EINVAL;
+		for (long i = 0; i <= u - units; i++) {
+			if (v > INT64_MAX / 1024)
+				return -EINVAL;
+			v *= 1024;
+		}
+	}
+	*bytes = v;
+	return 0;
 }
 
 void config_redact_url(const char *url, char *buf, size_t len)

@@ -9,6 +9,19 @@
 
 #include <stdio.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/* Clip recording (group "recording", globally and per camera). Per-camera
+ * values of -1 mean "not set here": they take the global value. */
+struct vigil_recording {
+	int pre_seconds;    /* pre-roll before the trigger */
+	int post_seconds;   /* after the event's end */
+	int max_seconds;    /* a clip is split after this long */
+	int retention_days; /* global only: 0 keeps clips forever */
+	char *quota;        /* global only: "20G", "500M", "80%" or bytes */
+	int64_t quota_bytes;  /* parsed quota: bytes, or 0 */
+	int quota_percent;    /* parsed quota: percent of the filesystem, or 0 */
+};
 
 struct vigil_camera {
 	char *id;         /* unique, [A-Za-z0-9_-], used in alert topics */
@@ -19,7 +32,18 @@ struct vigil_camera {
 	char *url;        /* one URL for both detection and recording */
 	char *detect_url; /* analysis stream; defaults to url */
 	char *record_url; /* clip stream; defaults to url */
+	struct vigil_recording recording; /* pre/post/max, filled from global */
 	int line;         /* where the camera is defined */
+
+	/* Ingest and analysis options; unset (-1 / NULL) while loading, then
+	 * taken from the config's defaults group, then from built-ins. */
+	char *transport;      /* "tcp" (default) or "udp" */
+	int open_timeout;     /* seconds to connect and probe, default 10 */
+	int read_timeout;     /* seconds without data before "down", default 5 */
+	int loop;             /* file input: start again at the end, default 0 */
+	char *analysis_mode;  /* "full" (default), "fps" or "keyframes" */
+	int analysis_fps;     /* frames analysed per second in "fps" mode, default 5 */
+	int analysis_width;   /* analysis width in pixels, default 320 */
 };
 
 /* An extra publish endpoint (alerts.endpoints): its own socket, its own
@@ -33,6 +57,7 @@ struct vigil_endpoint {
 	size_t ntopics;
 	int line;
 };
+enum vigil_analysis_mode { ANALYSIS_FULL, ANALYSIS_FPS, ANALYSIS_KEYFRAMES };
 
 struct vigil_config {
 	char *file;       /* path the config was read from */
@@ -47,6 +72,9 @@ struct vigil_config {
 	char *curve_clients_dir;      /* alerts.curve.clients_dir */
 	struct vigil_endpoint *endpoints;
 	size_t nendpoints;
+	int stats_interval;   /* seconds between per-camera stats lines */
+	struct vigil_camera defaults;  /* the defaults group */
+	struct vigil_recording recording;
 	struct vigil_camera *cameras;
 	size_t ncameras;
 };
@@ -56,11 +84,18 @@ struct vigil_config {
 int config_load(const char *path, struct vigil_config *cfg, FILE *err);
 void config_free(struct vigil_config *cfg);
 
+/* The analysis mode of a camera as an enum. */
+enum vigil_analysis_mode config_analysis_mode(const struct vigil_camera *cam);
+
 /* Severity of alerts from a camera, derived from its site class. */
 const char *config_site_severity(const char *site);
 
 /* Number of worker processes to run for this config (resolves 0). */
 int config_worker_count(const struct vigil_config *cfg);
+
+/* Parse a quota: a byte count with an optional K/M/G/T suffix (powers of
+ * 1024), or a percentage "N%" of the filesystem. Returns 0 or -EINVAL. */
+int config_parse_quota(const char *s, int64_t *bytes, int *percent);
 
 /* Copy url into buf with any password replaced by "***", so that URLs
  * can be logged. Always NUL-terminates. */

@@ -2,6 +2,7 @@
  * line, valid files fill in defaults, URLs are redacted. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -242,6 +243,126 @@ static void test_alert_security(void)
 	unload(&l);
 }
 
+static void test_options_and_defaults(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "defaults = { transport = \"udp\"; read_timeout = 7;\n"
+		 "  analysis = { mode = \"keyframes\"; }; };\n"
+		 "stats_interval = 10;\n"
+		 "cameras = (\n"
+		 "  { id = \"a\"; url = \"rtsp://h/a\"; },\n"
+		 "  { id = \"b\"; url = \"/srv/b.mp4\"; loop = true; transport = \"tcp\";\n"
+		 "    analysis = { mode = \"fps\"; fps = 2; width = 160; }; }\n"
+		 ");\n");
+	load(&l, text);
+	CHECK(l.nerrors == 0);
+	CHECK(l.cfg.stats_interval == 10);
+	CHECK(strcmp(l.cfg.cameras[0].transport, "udp") == 0);
+	CHECK(l.cfg.cameras[0].read_timeout == 7);
+	CHECK(l.cfg.cameras[0].open_timeout == 10);
+	CHECK(l.cfg.cameras[0].loop == 0);
+	CHECK(config_analysis_mode(&l.cfg.cameras[0]) == ANALYSIS_KEYFRAMES);
+	CHECK(l.cfg.cameras[0].analysis_width == 320);
+	CHECK(strcmp(l.cfg.cameras[1].transport, "tcp") == 0);
+	CHECK(l.cfg.cameras[1].loop == 1);
+	CHECK(config_analysis_mode(&l.cfg.cameras[1]) == ANALYSIS_FPS);
+	CHECK(l.cfg.cameras[1].analysis_fps == 2);
+	CHECK(l.cfg.cameras[1].analysis_width == 160);
+	unload(&l);
+}
+
+static void test_option_errors(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "defaults = { transport = \"sctp\"; };\n"
+		 "cameras = (\n"
+		 "  { id = \"a\"; url = \"rtsp://h/a\"; read_timeout = 0;\n"
+		 "    loop = 1;\n"
+		 "    analysis = { mode = \"sometimes\"; fps = 500;\n"
+		 "      colour = 1; }; }\n"
+		 ");\n");
+	load(&l, text);
+	expect_error(&l, 5, "defaults: transport must be \"tcp\" or \"udp\", not 'sctp'");
+	expect_error(&l, 7, "camera 'a': read_timeout must be between 1 and 300, not 0");
+	expect_error(&l, 8, "camera 'a': loop must be true or false");
+	expect_error(&l, 9, "camera 'a': analysis.fps must be between 1 and 100, not 500");
+	expect_error(&l, 9, "camera 'a': analysis.mode must be \"full\", \"fps\" or \"keyframes\", not 'sometimes'");
+	expect_error(&l, 10, "camera 'a': unknown key 'analysis.colour'");
+	CHECK(l.nerrors == 6);
+	unload(&l);
+}
+
+static void test_recording(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "recording = { pre_seconds = 3; retention_days = 7; quota = \"2G\"; };\n"
+		 "cameras = (\n"
+		 "  { id = \"a\"; url = \"rtsp://h/a\"; recording = { post_seconds = 4; }; },\n"
+		 "  { id = \"b\"; url = \"rtsp://h/b\"; }\n"
+		 ");\n");
+	load(&l, text);
+	CHECK(l.nerrors == 0);
+	CHECK(l.cfg.recording.pre_seconds == 3);
+	CHECK(l.cfg.recording.quota_bytes == 2LL << 30);
+	CHECK(l.cfg.cameras[0].recording.pre_seconds == 3);
+	CHECK(l.cfg.cameras[0].recording.post_seconds == 4);
+	CHECK(l.cfg.cameras[0].recording.max_seconds == 300);
+	CHECK(l.cfg.cameras[1].recording.post_seconds == 10);
+	CHECK(l.cfg.cameras[1].recording.retention_days == 7);
+	CHECK(l.cfg.cameras[1].recording.quota_bytes == 2LL << 30);
+	unload(&l);
+}
+
+static void test_recording_errors(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "recording = {\n"
+		 "  pre_seconds = 99;\n"
+		 "  quota = \"lots\";\n"
+		 "  colour = 1;\n"
+		 "};\n"
+		 "cameras = (\n"
+		 "  { id = \"a\"; url = \"rtsp://h/a\"; recording = { quota = \"1G\"; max_seconds = 5; }; }\n"
+		 ");\n");
+	load(&l, text);
+	expect_error(&l, 6, "recording.pre_seconds must be between 0 and 60, not 99");
+	expect_error(&l, 7, "recording.quota 'lots' must be a size");
+	expect_error(&l, 8, "unknown key 'recording.colour'");
+	expect_error(&l, 11, "camera 'a': unknown key 'recording.quota'");
+	expect_error(&l, 11, "camera 'a': recording.max_seconds must be between 10 and 3600, not 5");
+	CHECK(l.nerrors == 5);
+	unload(&l);
+}
+
+static void test_parse_quota(void)
+{
+	int64_t b;
+	int pct;
+
+	CHECK(config_parse_quota("20G", &b, &pct) == 0 && b == 20LL << 30 && pct == 0);
+	CHECK(config_parse_quota("500M", &b, &pct) == 0 && b == 500LL << 20);
+	CHECK(config_parse_quota("4096", &b, &pct) == 0 && b == 4096);
+	CHECK(config_parse_quota("80%", &b, &pct) == 0 && pct == 80 && b == 0);
+	CHECK(config_parse_quota("101%", &b, &pct) == -EINVAL);
+	CHECK(config_parse_quota("0", &b, &pct) == -EINVAL);
+	CHECK(config_parse_quota("5X", &b, &pct) == -EINVAL);
+	CHECK(config_parse_quota("5GB", &b, &pct) == -EINVAL);
+	CHECK(config_parse_quota("", &b, &pct) == -EINVAL);
+	CHECK(config_parse_quota("99999999999T", &b, &pct) == -EINVAL);
+}
+
 static void test_unreadable(void)
 {
 	struct vigil_config cfg;
@@ -284,6 +405,11 @@ int main(void)
 		TEST(test_missing_sections),
 		TEST(test_ranges_and_tokens),
 		TEST(test_alert_security),
+		TEST(test_options_and_defaults),
+		TEST(test_option_errors),
+		TEST(test_recording),
+		TEST(test_recording_errors),
+		TEST(test_parse_quota),
 		TEST(test_unreadable),
 		TEST(test_redact),
 		{ NULL, NULL }

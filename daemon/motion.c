@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define MOTION_CELL 4          /* cell size in analysis pixels */
-#define MOTION_LEARN 10        /* frames to learn before detecting */
+#define MOTION_LEARN 10        /* default frames to learn before detecting */
 #define MOTION_MIN_THR 12      /* luma levels */
 #define MOTION_RELEARN 0.5f    /* foreground fraction that means "global change" */
 
@@ -15,17 +15,21 @@ int motion_init(struct motion *m, int width, int height)
 	size_t n = (size_t)width * (size_t)height;
 
 	memset(m, 0, sizeof(*m));
+	if (width < MOTION_CELL || height < MOTION_CELL || width > 4096)
+		return -EINVAL;
 	m->width = width;
 	m->height = height;
 	m->cw = width / MOTION_CELL;
 	m->ch = height / MOTION_CELL;
 	m->min_area = 0.002f;
+	m->learn_frames = MOTION_LEARN;
 	m->bg = malloc(n * sizeof(*m->bg));
 	m->diff = malloc(n * sizeof(*m->diff));
+	m->rowmask = malloc((size_t)width * sizeof(*m->rowmask));
 	m->cells = malloc((size_t)(m->cw * m->ch) + 1);
 	m->label = malloc(((size_t)(m->cw * m->ch) + 1) * sizeof(*m->label));
 	m->stack = malloc(((size_t)(m->cw * m->ch) + 1) * sizeof(*m->stack));
-	if (!m->bg || !m->diff || !m->cells || !m->label || !m->stack) {
+	if (!m->bg || !m->diff || !m->rowmask || !m->cells || !m->label || !m->stack) {
 		motion_free(m);
 		return -ENOMEM;
 	}
@@ -38,6 +42,7 @@ void motion_free(struct motion *m)
 		return;
 	free(m->bg);
 	free(m->diff);
+	free(m->rowmask);
 	free(m->cells);
 	free(m->label);
 	free(m->stack);
@@ -62,14 +67,19 @@ static int32_t motion_gain(const struct motion *m, const struct luma_frame *f)
 	for (int y = 0; y < m->height; y++) {
 		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
 		const int32_t *bg = m->bg + (size_t)y * (size_t)m->width;
+		uint32_t rf = 0;
+		int32_t rb = 0;
 		for (int x = 0; x < m->width; x++) {
-			sf += row[x];
-			sb += (uint64_t)bg[x];
+			rf += row[x];
+			rb += bg[x] >> 8;
 		}
+		sf += rf;
+		sb += (uint64_t)rb;
 	}
-	if (sb < 256)
+	if (sb == 0)
 		return 256;
-	return (int32_t)((sf << 16) / sb);
+	sf = (sf << 8) / sb;
+	return (int32_t)(sf > 1024 ? 1024 : sf);
 }
 
 /* Median of a histogram over 0..nbins-1 holding total samples. */
@@ -87,13 +97,14 @@ static int motion_hist_median(const unsigned *hist, int nbins, unsigned total)
 
 /* Difference of each pixel to the gain-corrected background, stored in
  * diff; returns the median shift and, through thr, a threshold from the
- * median absolute deviation (noise level). */
+ * median absolute deviation (noise level). The statistics come from every
+ * other pixel of every other row: plenty for a median, a quarter of the
+ * work. */
 static int motion_diff(struct motion *m, const struct luma_frame *f,
 		       int16_t *diff, int *thr)
 {
-	unsigned hist[511] = { 0 }, dev[511] = { 0 };
-	unsigned total = (unsigned)(m->width * m->height);
-	int32_t gain = motion_gain(m, f);
+	unsigned hist[511] = { 0 }, dev[511] = { 0 }, total = 0;
+	const int32_t gain = motion_gain(m, f);
 	int med, mad;
 
 	for (int y = 0; y < m->height; y++) {
@@ -101,11 +112,15 @@ static int motion_diff(struct motion *m, const struct luma_frame *f,
 		const int32_t *bg = m->bg + (size_t)y * (size_t)m->width;
 		int16_t *d = diff + (size_t)y * (size_t)m->width;
 		for (int x = 0; x < m->width; x++) {
-			int pred = (int)(((int64_t)bg[x] * gain) >> 16);
-			int v = row[x] - (pred > 255 ? 255 : pred);
-			d[x] = (int16_t)v;
-			hist[v + 255]++;
+			int32_t pred = (bg[x] * gain) >> 16;
+			pred = pred > 255 ? 255 : pred;
+			d[x] = (int16_t)(row[x] - pred);
 		}
+		if (y & 1)
+			continue;
+		for (int x = 0; x < m->width; x += 2)
+			hist[d[x] + 255]++;
+		total += (unsigned)(m->width + 1) / 2;
 	}
 	med = motion_hist_median(hist, 511, total) - 255;
 	for (int i = 0; i < 511; i++) {
@@ -180,7 +195,8 @@ static void motion_components(struct motion *m, struct motion_result *res)
 }
 
 /* Move the background toward the frame: quickly where nothing moves,
- * slowly under moving objects so that one that stops is absorbed. */
+ * slowly under moving objects so that one that stops is absorbed. Both
+ * rates are computed and one is picked by mask, which vectorises. */
 static void motion_update_bg(struct motion *m, const struct luma_frame *f,
 			     int learning)
 {
@@ -188,14 +204,53 @@ static void motion_update_bg(struct motion *m, const struct luma_frame *f,
 		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
 		int32_t *bg = m->bg + (size_t)y * (size_t)m->width;
 		const uint8_t *cells = m->cells + (size_t)((y / MOTION_CELL) * m->cw);
-		int cy_ok = y / MOTION_CELL < m->ch;
-		for (int x = 0; x < m->width; x++) {
-			int cx = x / MOTION_CELL;
-			int fg = !learning && cy_ok && cx < m->cw && cells[cx];
-			int shift = learning ? 2 : (fg ? 8 : 5);
-			bg[x] += (((int32_t)row[x] << 8) - bg[x]) >> shift;
+		int cy_ok = !learning && y / MOTION_CELL < m->ch;
+		int cells_w = cy_ok ? m->cw * MOTION_CELL : 0;
+
+		if (learning) {
+			for (int x = 0; x < m->width; x++)
+				bg[x] += (((int32_t)row[x] << 8) - bg[x]) >> 2;
+			continue;
+		}
+		if (y % MOTION_CELL == 0)
+			for (int x = 0; x < cells_w; x++)
+				m->rowmask[x] = -(int32_t)cells[x / MOTION_CELL];
+		for (int x = 0; x < cells_w; x++) {
+			int32_t delta = ((int32_t)row[x] << 8) - bg[x];
+			int32_t fg = m->rowmask[x];
+			bg[x] += ((delta >> 8) & fg) | ((delta >> 5) & ~fg);
+		}
+		for (int x = cells_w; x < m->width; x++)
+			bg[x] += (((int32_t)row[x] << 8) - bg[x]) >> 5;
+	}
+}
+
+/* Mark the 4x4 cells in which at least half the pixels differ from the
+ * background by more than thr (after the global shift med). Returns the
+ * number of such pixels. */
+static int motion_cells(struct motion *m, const int16_t *diff, int med, int thr)
+{
+	uint16_t count[1024];
+	int fg = 0;
+
+	for (int cy = 0; cy < m->ch; cy++) {
+		memset(count, 0, sizeof(count[0]) * (size_t)m->cw);
+		for (int y = cy * MOTION_CELL; y < (cy + 1) * MOTION_CELL; y++) {
+			const int16_t *d = diff + (size_t)y * (size_t)m->width;
+			for (int cx = 0; cx < m->cw; cx++) {
+				const int16_t *p = d + cx * MOTION_CELL;
+				int c = 0;
+				for (int k = 0; k < MOTION_CELL; k++)
+					c += (unsigned)(p[k] - med + thr) > (unsigned)(2 * thr);
+				count[cx] = (uint16_t)(count[cx] + c);
+			}
+		}
+		for (int cx = 0; cx < m->cw; cx++) {
+			fg += count[cx];
+			m->cells[cy * m->cw + cx] = count[cx] * 2 >= MOTION_CELL * MOTION_CELL;
 		}
 	}
+	return fg;
 }
 
 void motion_process(struct motion *m, const struct luma_frame *f,
@@ -210,29 +265,14 @@ void motion_process(struct motion *m, const struct luma_frame *f,
 		motion_reset_bg(m, f);
 		return;
 	}
-	if (m->frames <= MOTION_LEARN) {
+	if (m->frames <= m->learn_frames) {
 		memset(m->cells, 0, (size_t)(m->cw * m->ch));
 		motion_update_bg(m, f, 1);
 		return;
 	}
 	diff = m->diff;
 	med = motion_diff(m, f, diff, &thr);
-	memset(m->cells, 0, (size_t)(m->cw * m->ch));
-	for (int cy = 0; cy < m->ch; cy++) {
-		for (int cx = 0; cx < m->cw; cx++) {
-			int count = 0;
-			for (int y = cy * MOTION_CELL; y < (cy + 1) * MOTION_CELL; y++) {
-				const int16_t *d = diff + (size_t)y * (size_t)m->width;
-				for (int x = cx * MOTION_CELL; x < (cx + 1) * MOTION_CELL; x++) {
-					int a = d[x] - med;
-					count += (a > thr || a < -thr);
-				}
-			}
-			fg += count;
-			m->cells[cy * m->cw + cx] =
-				count * 2 >= MOTION_CELL * MOTION_CELL;
-		}
-	}
+	fg = motion_cells(m, diff, med, thr);
 	res->score = (float)fg / (float)n;
 	if (res->score > MOTION_RELEARN) {
 		motion_reset_bg(m, f);

@@ -30,11 +30,13 @@ struct motion {
 	int width, height;
 	int32_t *bg;         /* background, Q8 */
 	int16_t *diff;       /* frame minus predicted background */
+	int32_t *rowmask;    /* per pixel of a row: -1 under an active cell */
 	uint8_t *cells;      /* active cells of the current frame */
 	uint16_t *label;     /* component labels per cell */
 	int *stack;          /* flood fill work list */
 	int cw, ch;          /* cells across and down */
 	int frames;          /* frames seen since (re)initialisation */
+	int learn_frames;    /* frames that only build the background */
 	float min_area;      /* smallest box, fraction of the frame */
 };
 

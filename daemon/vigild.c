@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -25,6 +27,7 @@ static void usage(FILE *out)
 		"  -c, --config FILE  configuration file (default /etc/vigil/vigil.conf)\n"
 		"  -t, --test         check the configuration and exit (0 valid, 2 errors)\n"
 		"  -v, --verbose      log debug messages\n"
+		"      --allow-root   run even as root (refused otherwise)\n"
 		"  -V, --version      print the version\n"
 		"  -h, --help         this help\n");
 }
@@ -63,11 +66,12 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "child", required_argument, NULL, 'C' },
+		{ "allow-root", no_argument, NULL, 'R' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *path = "/etc/vigil/vigil.conf", *child = NULL;
 	struct vigil_config cfg;
-	int test = 0, opt, errors, status;
+	int test = 0, allow_root = 0, opt, errors, status;
 
 	while ((opt = getopt_long(argc, argv, "c:tvVh", opts, NULL)) != -1) {
 		switch (opt) {
@@ -77,6 +81,7 @@ int main(int argc, char **argv)
 		case 'V': printf("vigild %s\n", VIGIL_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
 		case 'C': child = optarg; break;
+		case 'R': allow_root = 1; break;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -85,7 +90,14 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* Nothing vigild writes (data, clips, sockets) is for other users. */
+	umask(027);
 	log_init(child ? child : "supervisor");
+	if (!test && !child && geteuid() == 0 && !allow_root) {
+		fprintf(stderr, "vigild: refusing to run as root: run it as an unprivileged "
+			"user (the systemd unit uses User=vigil), or pass --allow-root\n");
+		return 2;
+	}
 	errors = config_load(path, &cfg, stderr);
 	if (errors) {
 		fprintf(stderr, "%s: %d error%s\n", path, errors, errors == 1 ? "" : "s");

@@ -20,8 +20,9 @@
 #include "log.h"
 #include "outbox.h"
 #include "zmsg.h"
+#include "recorder.h"
+#include "recreader.h"
 
-#define WORKER_STATS_EVERY_S 60
 #define WORKER_QUEUE_CAP     4096
 #define WORKER_OUTBOX_CAP    8192
 #define WORKER_RESEND_MS     1000   /* unacked alerts go again after this */
@@ -71,13 +72,13 @@ static void worker_log_stats(const struct camera *cams, size_t n, double secs)
 		unsigned long dec = atomic_load(&s->frames_decoded);
 		log_info(c->conf->id,
 			 "stats: %s, packets %lu, decoded %lu, analysed %lu, corrupt %lu, "
-			 "%.2f ms/frame, %.0f kbit/s, reconnects %lu%s%s",
+			 "%.2f ms/frame, %.0f kbit/s, reconnects %lu, clip packets dropped %lu%s%s",
 			 camera_state_name(atomic_load(&s->state)),
 			 atomic_load(&s->packets_in), dec,
 			 atomic_load(&c->an.frames_analysed), atomic_load(&c->an.frames_corrupt),
 			 dec ? (double)atomic_load(&s->decode_us) / 1000.0 / (double)dec : 0.0,
 			 secs > 0 ? (double)atomic_load(&s->bytes_in) * 8 / 1000 / secs : 0.0,
-			 atomic_load(&s->reconnects), s->last_error[0] ? ", last error: " : "",
+			 atomic_load(&s->reconnects), recorder_dropped(c->rec), s->last_error[0] ? ", last error: " : "",
 			 s->last_error);
 	}
 }
@@ -174,6 +175,8 @@ int worker_run(const struct vigil_config *cfg, int index, int count)
 {
 	struct camera *cams = calloc(cfg->ncameras ? cfg->ncameras : 1, sizeof(*cams));
 	struct worker_link link = { 0 };
+	struct recorder **recs = calloc(cfg->ncameras ? cfg->ncameras : 1, sizeof(*recs));
+	struct recreader **readers = calloc(cfg->ncameras ? cfg->ncameras : 1, sizeof(*readers));
 	struct alert_queue q;
 	void *ctx = NULL;
 	size_t ncams = 0;
@@ -183,7 +186,10 @@ int worker_run(const struct vigil_config *cfg, int index, int count)
 	/* Signals are blocked before any thread exists, so that every
 	 * thread inherits the mask and only the signalfd sees them. */
 	sfd = worker_signalfd();
-	if (!cams || sfd < 0 || alert_queue_init(&q, WORKER_QUEUE_CAP) < 0) {
+	/* A file-size limit (RLIMIT_FSIZE) must end a clip with EFBIG, not
+	 * kill the worker: the clip writer logs it and alerts go on. */
+	signal(SIGXFSZ, SIG_IGN);
+	if (!cams || !recs || !readers || sfd < 0 || alert_queue_init(&q, WORKER_QUEUE_CAP) < 0) {
 		log_err(NULL, "cannot set up worker: %s", strerror(errno));
 		goto out_cams;
 	}
@@ -194,8 +200,16 @@ int worker_run(const struct vigil_config *cfg, int index, int count)
 	for (size_t i = 0; i < cfg->ncameras; i++) {
 		if (!worker_owns(cfg, i, index, count))
 			continue;
-		if (camera_start(&cams[ncams], &cfg->cameras[i], &q) == 0)
-			ncams++;
+		if (recorder_start(&recs[ncams], &cfg->cameras[i], cfg->data_dir) < 0)
+			recs[ncams] = NULL;
+		if (camera_start(&cams[ncams], &cfg->cameras[i], &q, recs[ncams]) < 0) {
+			recorder_stop(recs[ncams]);
+			continue;
+		}
+		/* A separate record stream gets its own reader. */
+		if (recs[ncams] && strcmp(cfg->cameras[i].record_url, cfg->cameras[i].detect_url))
+			recreader_start(&readers[ncams], &cfg->cameras[i], recs[ncams]);
+		ncams++;
 	}
 	log_info(NULL, "running %zu camera(s)", ncams);
 
@@ -223,7 +237,7 @@ int worker_run(const struct vigil_config *cfg, int index, int count)
 			break;
 		}
 		time_t now = time(NULL);
-		if (now - last_stats >= WORKER_STATS_EVERY_S) {
+		if (now - last_stats >= cfg->stats_interval) {
 			worker_log_stats(cams, ncams, (double)(now - started));
 			log_info(NULL, "alerts: %zu waiting for the relay, %lu resent, %lu dropped (queue full)",
 				 outbox_waiting(&link.out), link.out.resent, q.dropped);
@@ -232,6 +246,12 @@ int worker_run(const struct vigil_config *cfg, int index, int count)
 	}
 	for (size_t i = 0; i < ncams; i++)
 		camera_stop(&cams[i]);
+	/* After the cameras and readers: they feed the recorders. */
+	for (size_t i = 0; i < ncams; i++) {
+		recreader_stop(readers[i]);
+		recorder_stop(recs[i]);
+	}
+	/* Alerts the cameras made while stopping (motion end) go out too. */
 	worker_drain(&link, &q);
 out_zmq:
 	zmq_close(link.dealer);
@@ -242,5 +262,7 @@ out_cams:
 	if (sfd >= 0)
 		close(sfd);
 	free(cams);
+	free(recs);
+	free(readers);
 	return status;
 }

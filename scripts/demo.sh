@@ -43,7 +43,9 @@ until grep -q '^camsim: ready' "$LOG/camsim.log" 2>/dev/null; do
 	sleep 0.1
 done
 
-"$B/vigild" -c "$CONF" >"$LOG/vigild.log" 2>&1 &
+ROOT_FLAG=""
+[ "$(id -u)" -eq 0 ] && ROOT_FLAG=--allow-root
+"$B/vigild" -c "$CONF" $ROOT_FLAG >"$LOG/vigild.log" 2>&1 &
 VIGILD_PID=$!
 
 cat <<MSG

@@ -24,6 +24,8 @@ gstreamer1.0-plugins-bad
 python3
 python3-zmq
 python3-pytest
+clang
+libclang-rt-14-dev
 "
 
 missing=""

@@ -16,8 +16,20 @@
  *   camsim: client connected id=N
  *   camsim: client closed id=N
  *   camsim: mount=M loop=N start_us=T
+ *   camsim: mount=M VERB            (a fault command was applied)
  * where T is the wall clock (CLOCK_REALTIME, microseconds) at which the
  * first packet of loop N was pushed.
+ *
+ * With --control, commands are read from stdin, one per line, to inject
+ * faults into one mount:
+ *   stall M     connections stay open, nothing is sent (a hung camera)
+ *   resume M    send again (ends stall, corrupt and truncate)
+ *   corrupt M   flip bits inside the NAL units of every packet
+ *   truncate M  send only the first half of every packet
+ *   drop M      close the connections of every client of the mount
+ *   refuse M    answer new clients 404 (the camera is gone)
+ *   accept M    serve new clients again
+ * Each command is confirmed on stdout as "camsim: mount=M VERB".
  *
  * Exit status: 0 after SIGINT/SIGTERM, 1 if the server cannot start,
  * 2 on bad arguments or unusable files.
@@ -53,7 +65,18 @@ typedef struct {
 	guint8 *header;         /* Annex B parameter sets to send first, or NULL */
 	int header_size;
 	GstCaps *caps;          /* caps for the appsrc */
+	gint stalled;           /* fault: send nothing while set (atomic) */
+	gint damage;            /* fault: CAMSIM_CORRUPT or CAMSIM_TRUNCATE (atomic) */
 } CamsimMount;
+
+enum { CAMSIM_INTACT, CAMSIM_CORRUPT, CAMSIM_TRUNCATE };
+
+/* What fault commands act on. */
+typedef struct {
+	GPtrArray *mounts;
+	GstRTSPServer *server;
+	const char *address;
+} CamsimControl;
 
 /* The thread feeding one media's appsrc. */
 typedef struct {
@@ -99,6 +122,8 @@ static void camsim_usage(FILE *out)
 		"\n"
 		"  --port P      RTSP port (default %d; 0 picks a free port)\n"
 		"  --address A   address to listen on (default %s)\n"
+		"  --control     read fault commands from stdin, one per line:\n"
+		"                stall|resume|corrupt|truncate|drop|refuse|accept MOUNT\n"
 		"  --help        show this help\n",
 		CAMSIM_DEFAULT_PORT, CAMSIM_DEFAULT_ADDRESS);
 }
@@ -193,6 +218,31 @@ static gboolean camsim_feeder_sleep(CamsimFeeder *f, gint64 until)
 }
 
 /*
+ * Fault injection on one outgoing buffer: flip one bit in every 512 bytes
+ * after the first 16 (NAL headers and length prefixes mostly survive, the
+ * slice data does not), or cut the packet to half its size.
+ */
+static void camsim_damage(CamsimMount *m, GstBuffer *buf, int skip)
+{
+	static guint32 seed = 12345;
+	int how = g_atomic_int_get(&m->damage);
+	gsize size = gst_buffer_get_size(buf);
+	GstMapInfo map;
+
+	if (how == CAMSIM_TRUNCATE && size > (gsize)skip + 16) {
+		gst_buffer_resize(buf, 0, skip + (size - skip) / 2);
+		return;
+	}
+	if (how != CAMSIM_CORRUPT || !gst_buffer_map(buf, &map, GST_MAP_WRITE))
+		return;
+	for (gsize i = skip + 16; i < map.size; i += 512) {
+		seed = seed * 1103515245u + 12345u;
+		map.data[i + (seed >> 16) % MIN(512, map.size - i)] ^= (guint8)(1u << (seed % 8));
+	}
+	gst_buffer_unmap(buf, &map);
+}
+
+/*
  * Wrap one packet in a GstBuffer and push it.  Its decode time stamp is
  * the pipeline running time at which the packet was due (now, minus how
  * late the feeder woke up), so thread scheduling jitter does not reach
@@ -222,6 +272,7 @@ static void camsim_feeder_push(CamsimFeeder *f, const AVPacket *pkt,
 	if (extra)
 		gst_buffer_fill(buf, 0, m->header, extra);
 	gst_buffer_fill(buf, extra, pkt->data, pkt->size);
+	camsim_damage(m, buf, extra);
 	GST_BUFFER_DURATION(buf) = dur_us * GST_USECOND;
 	if (!(pkt->flags & AV_PKT_FLAG_KEY))
 		GST_BUFFER_FLAG_SET(buf, GST_BUFFER_FLAG_DELTA_UNIT);
@@ -291,6 +342,16 @@ static gint64 camsim_feeder_play_once(CamsimFeeder *f, guint loop,
 		if (pkt->pts != AV_NOPTS_VALUE && pkt->dts != AV_NOPTS_VALUE && pkt->pts > pkt->dts)
 			reorder_us = av_rescale_q(pkt->pts - pkt->dts, st->time_base, us);
 
+		/* Fault injection: hold the packet while the mount is stalled,
+		 * then carry on from now rather than bursting. */
+		if (g_atomic_int_get(&f->mount->stalled)) {
+			gint64 held = g_get_monotonic_time();
+			while (g_atomic_int_get(&f->mount->stalled) &&
+			       camsim_feeder_sleep(f, g_get_monotonic_time() + 50000))
+				;
+			if (*origin)
+				*origin += g_get_monotonic_time() - held;
+		}
 		now = g_get_monotonic_time();
 		if (*origin == 0)
 			*origin = now;
@@ -524,8 +585,109 @@ static GstRTSPMediaFactory *camsim_factory_new(CamsimMount *m, const char *addre
  * Parse the command line into port, address and mounts.  Returns 0 to
  * run, 1 after --help, 2 on a usage error (already reported).
  */
+/* Session medias of a session that play the given mount path. */
+static GstRTSPFilterResult camsim_match_media(GstRTSPSession *sess,
+	GstRTSPSessionMedia *sm, gpointer path)
+{
+	gint matched;
+
+	(void)sess;
+	return gst_rtsp_session_media_matches(sm, path, &matched) ?
+		GST_RTSP_FILTER_REF : GST_RTSP_FILTER_KEEP;
+}
+
+/* Sessions of a client that play the given mount path. */
+static GstRTSPFilterResult camsim_match_session(GstRTSPClient *client,
+	GstRTSPSession *sess, gpointer path)
+{
+	GList *media = gst_rtsp_session_filter(sess, camsim_match_media, path);
+	gboolean hit = media != NULL;
+
+	(void)client;
+	g_list_free_full(media, g_object_unref);
+	return hit ? GST_RTSP_FILTER_REF : GST_RTSP_FILTER_KEEP;
+}
+
+/* Server client filter: close the clients playing the mount path. */
+static GstRTSPFilterResult camsim_drop_client(GstRTSPServer *server,
+	GstRTSPClient *client, gpointer path)
+{
+	GList *sessions = gst_rtsp_client_session_filter(client, camsim_match_session, path);
+	gboolean hit = sessions != NULL;
+
+	(void)server;
+	g_list_free_full(sessions, g_object_unref);
+	return hit ? GST_RTSP_FILTER_REMOVE : GST_RTSP_FILTER_KEEP;
+}
+
+static GstRTSPMediaFactory *camsim_factory_new(CamsimMount *m, const char *address);
+
+/*
+ * One fault command from stdin (see the head of this file).  Unknown
+ * commands and mounts are reported on stderr and ignored.
+ */
+static void camsim_command(CamsimControl *ctl, const char *line)
+{
+	char verb[16], name[128], path[130];
+	CamsimMount *m = NULL;
+	GstRTSPMountPoints *points;
+
+	if (sscanf(line, "%15s %127s", verb, name) != 2) {
+		g_printerr("camsim: bad command '%s'\n", line);
+		return;
+	}
+	for (guint i = 0; i < ctl->mounts->len; i++)
+		if (!strcmp(((CamsimMount *)ctl->mounts->pdata[i])->name, name))
+			m = ctl->mounts->pdata[i];
+	if (!m) {
+		g_printerr("camsim: no mount '%s'\n", name);
+		return;
+	}
+	g_snprintf(path, sizeof(path), "/%s", m->name);
+	if (!strcmp(verb, "stall")) {
+		g_atomic_int_set(&m->stalled, 1);
+	} else if (!strcmp(verb, "resume")) {
+		g_atomic_int_set(&m->stalled, 0);
+		g_atomic_int_set(&m->damage, CAMSIM_INTACT);
+	} else if (!strcmp(verb, "corrupt")) {
+		g_atomic_int_set(&m->damage, CAMSIM_CORRUPT);
+	} else if (!strcmp(verb, "truncate")) {
+		g_atomic_int_set(&m->damage, CAMSIM_TRUNCATE);
+	} else if (!strcmp(verb, "drop")) {
+		gst_rtsp_server_client_filter(ctl->server, camsim_drop_client, path);
+	} else if (!strcmp(verb, "refuse") || !strcmp(verb, "accept")) {
+		points = gst_rtsp_server_get_mount_points(ctl->server);
+		gst_rtsp_mount_points_remove_factory(points, path);
+		if (verb[0] == 'a')
+			gst_rtsp_mount_points_add_factory(points, path,
+				camsim_factory_new(m, ctl->address));
+		g_object_unref(points);
+	} else {
+		g_printerr("camsim: unknown command '%s'\n", verb);
+		return;
+	}
+	camsim_say("mount=%s %s", m->name, verb);
+}
+
+/* stdin readable: run the complete lines; stop watching at end of file. */
+static gboolean camsim_on_stdin(GIOChannel *ch, GIOCondition cond, gpointer data)
+{
+	gchar *line = NULL;
+	gsize len = 0;
+	GIOStatus st;
+
+	(void)cond;
+	while ((st = g_io_channel_read_line(ch, &line, &len, NULL, NULL)) == G_IO_STATUS_NORMAL) {
+		g_strstrip(line);
+		if (*line)
+			camsim_command(data, line);
+		g_free(line);
+	}
+	return st != G_IO_STATUS_EOF && st != G_IO_STATUS_ERROR;
+}
+
 static int camsim_parse_args(int argc, char **argv, int *port,
-	const char **address, GPtrArray *mounts)
+	const char **address, gboolean *control, GPtrArray *mounts)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *eq;
@@ -534,6 +696,10 @@ static int camsim_parse_args(int argc, char **argv, int *port,
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			camsim_usage(stdout);
 			return 1;
+		}
+		if (!strcmp(a, "--control")) {
+			*control = TRUE;
+			continue;
 		}
 		if (!strcmp(a, "--port") || !strcmp(a, "--address")) {
 			if (i + 1 >= argc) {
@@ -621,13 +787,14 @@ int main(int argc, char **argv)
 	static GPtrArray *mounts;
 	const char *address = CAMSIM_DEFAULT_ADDRESS;
 	int port = CAMSIM_DEFAULT_PORT, rc;
+	gboolean control = FALSE;
 	GstRTSPServer *server;
 	GstRTSPMountPoints *points;
 	GMainLoop *loop;
 	char service[16];
 
 	mounts = g_ptr_array_new_with_free_func(camsim_mount_free);
-	rc = camsim_parse_args(argc, argv, &port, &address, mounts);
+	rc = camsim_parse_args(argc, argv, &port, &address, &control, mounts);
 	if (rc) {
 		g_ptr_array_unref(mounts);
 		return rc == 1 ? 0 : 2;
@@ -672,6 +839,14 @@ int main(int argc, char **argv)
 	}
 	g_unix_signal_add(SIGINT, camsim_on_signal, loop);
 	g_unix_signal_add(SIGTERM, camsim_on_signal, loop);
+	if (control) {
+		GIOChannel *in = g_io_channel_unix_new(0);
+		g_io_channel_set_flags(in, G_IO_FLAG_NONBLOCK, NULL);
+		static CamsimControl ctl;
+		ctl = (CamsimControl){ .mounts = mounts, .server = server, .address = address };
+		g_io_add_watch(in, G_IO_IN | G_IO_HUP | G_IO_ERR, camsim_on_stdin, &ctl);
+		g_io_channel_unref(in);
+	}
 	camsim_say("ready port=%d", gst_rtsp_server_get_bound_port(server));
 
 	g_main_loop_run(loop);

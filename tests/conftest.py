@@ -18,8 +18,10 @@ import pytest
 import zmq
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build")
-SCENES = os.path.join(BUILD, "scenes")
+# Programs come from VIGIL_BUILD (build-asan for the sanitizer run);
+# scenes are made once, in build/scenes.
+BUILD = os.environ.get("VIGIL_BUILD", os.path.join(ROOT, "build"))
+SCENES = os.path.join(ROOT, "build", "scenes")
 VIGILD = os.path.join(BUILD, "vigild")
 CAMSIM = os.path.join(BUILD, "camsim")
 TAIL = os.path.join(BUILD, "vigil-tail")
@@ -41,13 +43,14 @@ def scene(name):
 class Proc:
     """A child process whose output lines are collected by a thread."""
 
-    def __init__(self, args, name, merge_stderr=True, env=None):
+    def __init__(self, args, name, merge_stderr=True, env=None, stdin=False):
         self.name = name
         self.lines = []
         self._q = queue.Queue()
         self.p = subprocess.Popen(
             args, stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT if merge_stderr else None,
+            stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
             text=True, bufsize=1, env=env, start_new_session=True)
         self._t = threading.Thread(target=self._read, daemon=True)
         self._t.start()
@@ -77,6 +80,13 @@ class Proc:
             if pred(line):
                 return line
 
+    def wait_seen(self, pred, timeout):
+        """Like wait_line, but a matching line already printed counts too."""
+        for line in list(self.lines):
+            if pred(line):
+                return line
+        return self.wait_line(pred, timeout)
+
     def text(self):
         return "\n".join(self.lines)
 
@@ -93,12 +103,24 @@ class Proc:
 
 
 class Camsim(Proc):
-    def __init__(self, mounts):
-        self.port = free_port()
+    """build/camsim serving mounts; with control=True, faults can be
+    injected with command(): "stall M", "resume M", "corrupt M",
+    "truncate M", "drop M", "refuse M", "accept M"."""
+
+    def __init__(self, mounts, port=None, control=False):
+        self.port = port or free_port()
         args = [CAMSIM, "--port", str(self.port)]
+        if control:
+            args.append("--control")
         args += ["%s=%s" % (m, f) for m, f in mounts.items()]
-        super().__init__(args, "camsim")
+        super().__init__(args, "camsim", stdin=control)
         self.wait_line(lambda l: l.startswith("camsim: ready"), 20)
+
+    def command(self, line):
+        verb, mount = line.split()
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+        self.wait_line(lambda l: l == "camsim: mount=%s %s" % (mount, verb), 10)
 
     def url(self, mount):
         return "rtsp://127.0.0.1:%d/%s" % (self.port, mount)
@@ -113,7 +135,17 @@ class Camsim(Proc):
         return out
 
 
-def write_config(path, cameras, publish, data_dir, workers=2, instance="test",
+def _conf_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, dict):
+        return "{ " + " ".join("%s = %s;" % (k, _conf_value(x)) for k, x in v.items()) + " }"
+    return '"%s"' % v
+
+
+def write_config(path, cameras, publish, data_dir, workers=2, instance="test", extra="",
                  replay=None, alerts_extra=None):
     alerts = 'publish = "%s";' % publish
     # Tests run on loopback without keys unless they configure CURVE.
@@ -122,6 +154,7 @@ def write_config(path, cameras, publish, data_dir, workers=2, instance="test",
     if replay:
         alerts += ' replay = "%s";' % replay
     lines = [
+        extra,
         'instance = "%s";' % instance,
         "workers = %d;" % workers,
         'data_dir = "%s";' % data_dir,
@@ -130,7 +163,7 @@ def write_config(path, cameras, publish, data_dir, workers=2, instance="test",
     ]
     cams = []
     for c in cameras:
-        cams.append("  { " + " ".join('%s = "%s";' % (k, v) for k, v in c.items()) + " }")
+        cams.append("  { " + " ".join("%s = %s;" % (k, _conf_value(v)) for k, v in c.items()) + " }")
     lines.append(",\n".join(cams))
     lines.append(");")
     with open(path, "w") as f:
@@ -196,13 +229,48 @@ class Subscriber:
 
 class Vigild(Proc):
     def __init__(self, config):
-        super().__init__([VIGILD, "-c", config], "vigild")
+        # vigild refuses to run as root unless told (tests may run as root).
+        args = [VIGILD, "-c", config] + (["--allow-root"] if os.geteuid() == 0 else [])
+        super().__init__(args, "vigild")
+
+
+def parse_ts(ts):
+    """Alert time (ISO 8601 UTC with milliseconds) as a Unix time."""
+    import datetime
+    dt = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def derived_scene(name, ffmpeg_args):
+    """A stream made by ffmpeg for one test, cached under build/scenes/derived.
+    ffmpeg_args are the arguments between "ffmpeg -y" and the output file."""
+    out_dir = os.path.join(SCENES, "derived")
+    os.makedirs(out_dir, exist_ok=True)
+    out = os.path.join(out_dir, name)
+    if not os.path.exists(out):
+        tmp = out + ".part" + os.path.splitext(name)[1]
+        subprocess.run(["ffmpeg", "-v", "error", "-y", *ffmpeg_args, tmp],
+                       check=True, timeout=300)
+        os.rename(tmp, out)
+    return out
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "WARNING: AddressSanitizer")
+
+
+def sanitizer_reports(proc):
+    return [l for l in proc.lines if any(m in l for m in SANITIZER_MARKS)]
 
 
 @pytest.fixture
 def procs():
-    """Processes a test starts; all are stopped at the end of the test."""
+    """Processes a test starts; all are stopped at the end of the test, and
+    any sanitizer report in their output fails the test."""
     started = []
     yield started
     for p in reversed(started):
         p.stop()
+    reports = [(p.name, l) for p in started for l in sanitizer_reports(p)]
+    assert not reports, "sanitizer reports:\n" + "\n".join(
+        "%s: %s" % r for r in reports) + "\n" + "\n".join(p.text() for p in started)

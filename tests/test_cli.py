@@ -5,7 +5,9 @@ from conftest import ROOT, VIGILD
 
 
 def run(*args):
-    return subprocess.run([VIGILD, *args], capture_output=True, text=True, timeout=30)
+    r = subprocess.run([VIGILD, *args], capture_output=True, text=True, timeout=30)
+    assert "Sanitizer" not in r.stderr and "runtime error:" not in r.stderr, r.stderr
+    return r
 
 
 def test_shipped_config_is_valid():
@@ -40,3 +42,17 @@ def test_bad_usage():
     r = run("--bogus")
     assert r.returncode == 2
     assert "usage" in r.stderr
+
+
+def test_refuses_root_unless_told(tmp_path):
+    import os
+    conf = tmp_path / "v.conf"
+    conf.write_text('data_dir = "%s/data";\nalerts = { publish = "tcp://127.0.0.1:1"; insecure = true; };\n'
+                    'cameras = ( { id = "a"; url = "rtsp://127.0.0.1:1/x"; } );\n' % tmp_path)
+    if os.geteuid() != 0:
+        import pytest
+        pytest.skip("only meaningful as root")
+    r = run("-c", str(conf))
+    assert r.returncode == 2
+    assert "refusing to run as root" in r.stderr
+    assert not (tmp_path / "data").exists()

@@ -9,7 +9,7 @@ import json
 import os
 import sqlite3
 
-from conftest import Camsim, Subscriber, Vigild, free_port, scene, write_config
+from conftest import Camsim, Subscriber, Vigild, free_port, parse_ts, scene, write_config
 
 
 def overlap(a, b):
@@ -25,12 +25,6 @@ def loop_containing(starts, t, duration):
         if s <= t < s + duration + 1.0:
             return s
     raise AssertionError("time %.3f is in no loop of %s" % (t, starts))
-
-
-def parse_ts(ts):
-    import datetime
-    dt = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ")
-    return dt.replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
 def test_walker_alerts_and_static_stays_quiet(tmp_path, procs):
@@ -111,3 +105,8 @@ def test_passwords_never_logged(tmp_path, procs):
     assert d.stop() == 0
     assert "Sup3rSecret" not in d.text()
     assert "rtsp://admin:***@127.0.0.1" in d.text()
+    # Nothing the daemon created is open to other users.
+    data = tmp_path / "data"
+    for path in [data] + list(data.rglob("*")):
+        mode = os.lstat(path).st_mode
+        assert mode & 0o007 == 0, "%s is mode %o" % (path, mode & 0o777)

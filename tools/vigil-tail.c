@@ -97,6 +97,8 @@ void tail_print(const struct tail_opts *t, json_object *o, const char *payload)
 	}
 	if (strcmp(tail_jstr(o, "detail", ""), "") != 0)
 		printf("  (%s)", tail_jstr(o, "detail", ""));
+	if (json_object_object_get_ex(o, "clip", &b) && json_object_is_type(b, json_type_string))
+		printf("  clip %s", json_object_get_string(b));
 	printf("\n");
 }
 

@@ -9,6 +9,7 @@ static int ctl_help(int argc, char **argv);
 static const struct ctl_command ctl_commands[] = {
 	{ "help", ctl_help, "list the commands" },
 	{ "keygen", ctl_keygen, "make a CURVE key pair: NAME.key and NAME.pub" },
+	{ "clips", ctl_clips, "list, show, play and export recorded clips" },
 	{ NULL, NULL, NULL }
 };
 

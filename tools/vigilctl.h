@@ -12,5 +12,6 @@ struct ctl_command {
 };
 
 int ctl_keygen(int argc, char **argv);
+int ctl_clips(int argc, char **argv);
 
 #endif

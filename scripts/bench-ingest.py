@@ -1,0 +1,266 @@
+#!/usr/bin/python3
+"""Ingest benchmark: the cost of vigild's whole per-camera pipeline against
+plain single-thread decoding of the same streams, measured in one run.
+
+camsim serves N copies of a 720p25 H.264 surveillance-like stream (static
+textured background, sensor noise, three moving objects, GOP 2 s). For each
+analysis mode, vigild watches all N for the measuring window; then, in the
+same run, N concurrent `ffmpeg -threads 1 -rtsp_transport tcp -i URL -f null -`
+decode the same streams for the same window. CPU time comes from /proc
+(user + system of every process of the tree), so the figures are CPU
+seconds per camera-second, and their ratio is what the targets are about.
+
+    scripts/bench-ingest.py [--cameras 8] [--seconds 60] [--modes full,fps,keyframes]
+                            [--repeat 1]
+
+Prints one table; with --repeat R every figure is the median of R runs.
+Run it on a quiet machine: the simulator runs on the same cores.
+"""
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_stream():
+    """720p25 H.264, GOP 2 s, ~2 Mb/s: the static scene with three boxes
+    moving across it at different speeds. Made once, kept in build/bench."""
+    out = os.path.join(BUILD, "bench", "bench720.mp4")
+    if os.path.exists(out):
+        return out
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    base = os.path.join(BUILD, "scenes", "static.mp4")
+    if not os.path.exists(base):
+        subprocess.run(["make", "-C", ROOT, "scenes"], check=True)
+    movers = [("0x303030", 90, 180, 360, 120), ("0xd0d0d0", 140, 90, 140, 75),
+              ("0x806040", 60, 120, 520, 200)]
+    graph, last = [], "[0:v]"
+    for i, (colour, w, h, y, speed) in enumerate(movers):
+        graph.append("color=c=%s:s=%dx%d:r=25[b%d]" % (colour, w, h, i))
+        graph.append("%s[b%d]overlay=x='mod(t*%d,1380)-100':y=%d:shortest=1[v%d]"
+                     % (last, i, speed, y, i))
+        last = "[v%d]" % i
+    tmp = out + ".part.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", base, "-filter_complex", ";".join(graph),
+                    "-map", last, "-c:v", "libx264", "-preset", "veryfast", "-b:v", "2M",
+                    "-maxrate", "2.5M", "-bufsize", "4M", "-g", "50", "-keyint_min", "50",
+                    "-sc_threshold", "0", "-bf", "0", "-pix_fmt", "yuv420p", tmp], check=True)
+    os.rename(tmp, out)
+    return out
+
+
+class Lines:
+    """Collect a process's output lines in a thread."""
+
+    def __init__(self, proc):
+        self.lines = []
+        self.cond = threading.Condition()
+        self.t = threading.Thread(target=self._read, args=(proc,), daemon=True)
+        self.t.start()
+
+    def _read(self, proc):
+        for line in proc.stdout:
+            with self.cond:
+                self.lines.append(line.rstrip("\n"))
+                self.cond.notify_all()
+
+    def wait(self, pred, timeout):
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                hits = [l for l in self.lines if pred(l)]
+                if hits:
+                    return hits
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RuntimeError("timed out; last lines:\n" + "\n".join(self.lines[-20:]))
+                self.cond.wait(left)
+
+
+def tree(pids):
+    """pids and all their descendants."""
+    parents = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                parents.setdefault(int(fields[1]), []).append(int(d))
+            except OSError:
+                pass
+    out, todo = [], list(pids)
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(parents.get(p, []))
+    return out
+
+
+def cpu_seconds(pids):
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / TICK
+
+
+def rss_mb(pids):
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/status" % p) as f:
+                m = re.search(r"VmRSS:\s+(\d+) kB", f.read())
+            total += int(m.group(1)) if m else 0
+        except OSError:
+            pass
+    return total / 1024
+
+
+def measure(pids_fn, seconds):
+    """CPU seconds used by the process trees over the window."""
+    pids = pids_fn()
+    c0, t0 = cpu_seconds(pids), time.monotonic()
+    time.sleep(seconds)
+    pids = pids_fn()
+    return cpu_seconds(pids) - c0, time.monotonic() - t0, pids
+
+
+def run_vigild(urls, mode, seconds, tmp):
+    publish = "tcp://127.0.0.1:%d" % free_port()
+    conf = os.path.join(tmp, "bench.conf")
+    analysis = {"full": "", "fps": 'analysis = { mode = "fps"; fps = 5; };',
+                "keyframes": 'analysis = { mode = "keyframes"; };'}[mode]
+    with open(conf, "w") as f:
+        f.write('instance = "bench"; workers = 2; data_dir = "%s/data";\n' % tmp)
+        f.write('stats_interval = 5;\nalerts = { publish = "%s"; insecure = true; };\n' % publish)
+        f.write("defaults = { %s };\ncameras = (\n" % analysis)
+        f.write(",\n".join('  { id = "b%02d"; url = "%s"; }' % (i, u) for i, u in enumerate(urls)))
+        f.write("\n);\n")
+    p = subprocess.Popen([os.path.join(BUILD, "vigild"), "-c", conf], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, text=True)
+    out = Lines(p)
+    try:
+        # Warm-up: every camera analysing, then one stats round.
+        out.wait(lambda l: False if len([x for x in out.lines if ": analysing " in x]) < len(urls)
+                 else True, 60)
+        out.wait(lambda l: ": stats: " in l, 15)
+        n0 = len(out.lines)
+        cpu, wall, pids = measure(lambda: tree([p.pid]), seconds)
+        workers = [q for q in pids if q != p.pid]
+        rss = rss_mb(workers)
+        lag = frames_lag(out.lines[n0:], 25)
+    finally:
+        p.terminate()
+        p.wait(20)
+    return cpu, wall, rss, lag
+
+
+def frames_lag(lines, fps):
+    """Frames missing against real time, from the stats lines: for each
+    camera, packets received between its first and last stats line in the
+    window against fps times the time between them."""
+    per = {}
+    for l in lines:
+        m = re.match(r"(\S+)Z .*?(b\d+): stats: \S+, packets (\d+)", l)
+        if m:
+            t = time.mktime(time.strptime(m.group(1)[:19], "%Y-%m-%dT%H:%M:%S")) + \
+                float("0" + m.group(1)[19:])
+            per.setdefault(m.group(2), []).append((t, int(m.group(3))))
+    lag = 0
+    for samples in per.values():
+        if len(samples) >= 2:
+            (t0, p0), (t1, p1) = samples[0], samples[-1]
+            lag += max(0, round(fps * (t1 - t0)) - (p1 - p0) - 2)
+    return lag
+
+
+def run_ffmpeg(urls, seconds, extra=()):
+    procs = [subprocess.Popen(["ffmpeg", "-v", "error", "-nostdin", "-threads", "1", *extra,
+                               "-rtsp_transport", "tcp", "-i", u, "-f", "null", "-"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for u in urls]
+    try:
+        time.sleep(5)  # warm-up: connect and probe
+        cpu, wall, _ = measure(lambda: tree([q.pid for q in procs]), seconds)
+    finally:
+        for q in procs:
+            q.terminate()
+        for q in procs:
+            q.wait(20)
+    return cpu, wall
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cameras", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--modes", default="full,fps,keyframes")
+    ap.add_argument("--repeat", type=int, default=1)
+    args = ap.parse_args()
+
+    stream = bench_stream()
+    port = free_port()
+    mounts = ["m%02d=%s" % (i, stream) for i in range(args.cameras)]
+    cam = subprocess.Popen([os.path.join(BUILD, "camsim"), "--port", str(port), *mounts],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    camlines = Lines(cam)
+    camlines.wait(lambda l: l.startswith("camsim: ready"), 20)
+    urls = ["rtsp://127.0.0.1:%d/m%02d" % (port, i) for i in range(args.cameras)]
+    n = args.cameras
+    rows = []
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for mode in args.modes.split(","):
+                ratios, vig, ref, rss, lags = [], [], [], [], []
+                for _ in range(args.repeat):
+                    cpu, wall, r, lag = run_vigild(urls, mode, args.seconds, tmp)
+                    extra = ("-skip_frame", "nokey") if mode == "keyframes" else ()
+                    rcpu, rwall = run_ffmpeg(urls, args.seconds)
+                    v, f = cpu / (n * wall), rcpu / (n * rwall)
+                    vig.append(v)
+                    ref.append(f)
+                    ratios.append(v / f)
+                    rss.append(r / n)
+                    lags.append(lag)
+                    if extra:
+                        kcpu, kwall = run_ffmpeg(urls, args.seconds, extra)
+                        print("reference ffmpeg -skip_frame nokey: %.4f CPU s per camera-s, "
+                              "ratio %.3f to plain decoding" % (kcpu / (n * kwall),
+                                                               kcpu / (n * kwall) / f))
+                rows.append((mode, statistics.median(vig), statistics.median(ref),
+                             statistics.median(ratios), statistics.median(rss), max(lags)))
+    finally:
+        cam.terminate()
+        cam.wait(20)
+
+    print("\n%d cameras of 720p25 H.264, %.0f s window, median of %d run(s), %d cores"
+          % (n, args.seconds, args.repeat, os.cpu_count()))
+    print("%-10s %14s %14s %7s %12s %8s" % ("mode", "vigild cpu/s", "ffmpeg cpu/s", "ratio",
+                                             "RSS MB/cam", "lag fr"))
+    for mode, v, f, r, m, lag in rows:
+        print("%-10s %14.4f %14.4f %7.3f %12.1f %8d" % (mode, v, f, r, m, lag))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

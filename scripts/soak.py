@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""Soak test: run vigild on many simulated cameras for a long time and
+watch its resources. Every few seconds it samples, over all of vigild's
+processes, resident memory, open file descriptors and threads. After the
+warm-up, the last samples must not exceed the first ones by more than a
+small bound; a leak of memory, descriptors or threads fails the run.
+
+    scripts/soak.py [--cameras 8] [--minutes 30] [--interval 5]
+
+Exit status 0 when nothing grew, 1 otherwise. Prints the figures.
+"""
+import argparse
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.environ.get("VIGIL_BUILD", os.path.join(ROOT, "build"))
+SCENES = os.path.join(ROOT, "build", "scenes")
+RSS_SLACK_MB = 4.0        # absolute slack for allocator noise
+RSS_SLACK_FRAC = 0.05     # and relative
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def drain(proc, sink, ready=None, marker=None):
+    for line in proc.stdout:
+        sink.append(line.rstrip("\n"))
+        if ready is not None and marker in line:
+            ready.set()
+
+
+def tree(root):
+    children = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(d))
+            except (OSError, ValueError):
+                pass
+    out, todo = [], [root]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def sample(root):
+    rss = fds = threads = 0
+    for p in tree(root):
+        try:
+            with open("/proc/%d/status" % p) as f:
+                st = f.read()
+            rss += int(re.search(r"VmRSS:\s+(\d+)", st).group(1))
+            threads += int(re.search(r"Threads:\s+(\d+)", st).group(1))
+            fds += len(os.listdir("/proc/%d/fd" % p))
+        except (OSError, AttributeError):
+            pass
+    return rss / 1024.0, fds, threads
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--cameras", type=int, default=8)
+    ap.add_argument("--minutes", type=float, default=30)
+    ap.add_argument("--interval", type=float, default=5)
+    args = ap.parse_args()
+
+    scenes = ["walker", "static", "lights"]
+    port = free_port()
+    mounts = ["s%d=%s/%s.mp4" % (i, SCENES, s) for i, s in enumerate(scenes)]
+    cam_out, vig_out = [], []
+    cam = subprocess.Popen([os.path.join(BUILD, "camsim"), "--port", str(port), *mounts],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    ready = threading.Event()
+    threading.Thread(target=drain, args=(cam, cam_out, ready, "camsim: ready"), daemon=True).start()
+    if not ready.wait(20):
+        print("soak: camsim did not start:\n" + "\n".join(cam_out))
+        return 1
+    tmp = tempfile.mkdtemp(prefix="vigil-soak-")
+    conf = os.path.join(tmp, "soak.conf")
+    with open(conf, "w") as f:
+        f.write('instance = "soak"; workers = 2; data_dir = "%s/data";\n' % tmp)
+        f.write('alerts = { publish = "tcp://127.0.0.1:%d"; insecure = true; };\ncameras = (\n' % free_port())
+        f.write(",\n".join('  { id = "k%02d"; url = "rtsp://127.0.0.1:%d/s%d"; }'
+                           % (i, port, i % len(scenes)) for i in range(args.cameras)))
+        f.write("\n);\n")
+    cmd = [os.path.join(BUILD, "vigild"), "-c", conf] + (["--allow-root"] if os.geteuid() == 0 else [])
+    vig = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    threading.Thread(target=drain, args=(vig, vig_out), daemon=True).start()
+
+    samples = []
+    end = time.monotonic() + args.minutes * 60
+    try:
+        while time.monotonic() < end and vig.poll() is None:
+            samples.append((time.monotonic(),) + sample(vig.pid))
+            time.sleep(args.interval)
+    finally:
+        alive = vig.poll() is None
+        vig.send_signal(signal.SIGTERM)
+        vig.wait(20)
+        cam.send_signal(signal.SIGTERM)
+        cam.wait(20)
+
+    if not alive or len(samples) < 8:
+        print("soak: vigild %s after %d samples" % ("died" if not alive else "ran", len(samples)))
+        print("\n".join(vig_out[-30:]))
+        return 1
+    warm = len(samples) // 4               # the first quarter is warm-up
+    k = max(3, (len(samples) - warm) // 5)  # medians over a fifth of the rest
+    first = [statistics.median(s[i] for s in samples[warm:warm + k]) for i in (1, 2, 3)]
+    last = [statistics.median(s[i] for s in samples[-k:]) for i in (1, 2, 3)]
+    rss_bound = first[0] + max(RSS_SLACK_MB, first[0] * RSS_SLACK_FRAC)
+    ok = [last[0] <= rss_bound, last[1] <= first[1] + 2, last[2] <= first[2]]
+    alerts = sum(1 for l in vig_out if " alert " in l)
+    sanitizer = [l for l in vig_out if "Sanitizer" in l or "runtime error:" in l]
+    print("soak: %d cameras, %.1f min, %d samples every %.0f s, %d alerts"
+          % (args.cameras, args.minutes, len(samples), args.interval, alerts))
+    print("%-12s %12s %12s %10s %s" % ("", "after warm-up", "at the end", "bound", ""))
+    print("%-12s %12.1f %12.1f %10.1f %s" % ("RSS MB", first[0], last[0], rss_bound,
+                                           "ok" if ok[0] else "GREW"))
+    print("%-12s %12d %12d %10d %s" % ("open fds", first[1], last[1], first[1] + 2,
+                                      "ok" if ok[1] else "GREW"))
+    print("%-12s %12d %12d %10d %s" % ("threads", first[2], last[2], first[2],
+                                      "ok" if ok[2] else "GREW"))
+    if sanitizer:
+        print("soak: sanitizer reports:\n" + "\n".join(sanitizer[:20]))
+    return 0 if all(ok) and not sanitizer and alerts > 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""Ingest that never gives up: video loss and restore, stalled streams,
+backoff against refused connections, mid-stream resolution changes, and
+every analysis mode, transport and codec producing the walker's alert.
+
+All of it through the real camsim, the real vigild and a real ZeroMQ
+subscriber.
+"""
+import re
+import signal
+import time
+
+from conftest import (Camsim, Subscriber, Vigild, derived_scene, free_port,
+                      parse_ts, scene, write_config)
+
+READ_TIMEOUT = 2
+
+
+def start(tmp_path, procs, cameras, **kw):
+    publish = "tcp://127.0.0.1:%d" % free_port()
+    conf = write_config(str(tmp_path / "vigil.conf"), cameras, publish,
+                        str(tmp_path / "data"), **kw)
+    sub = Subscriber(publish)
+    d = Vigild(conf)
+    procs.append(d)
+    sub.wait_heartbeat(15)
+    return d, sub
+
+
+def is_alert(camera, type_, phase=None):
+    return lambda a: (a["camera"] == camera and a["type"] == type_
+                      and (phase is None or a["phase"] == phase))
+
+
+def test_camsim_killed_and_restarted(tmp_path, procs):
+    walker, static = scene("walker"), scene("static")
+    mounts = {"walker": walker["file"], "static": static["file"]}
+    cam = Camsim(mounts)
+    procs.append(cam)
+    d, sub = start(tmp_path, procs, [
+        dict(id="c1", url=cam.url("walker"), read_timeout=READ_TIMEOUT),
+        dict(id="c2", url=cam.url("static"), read_timeout=READ_TIMEOUT),
+    ])
+    for c in ("c1", "c2"):
+        d.wait_seen(lambda l, c=c: "%s: connected to" % c in l, 20)
+    # Let both stream a moment, then pull the plug.
+    sub.wait_alert(is_alert("c1", "motion", "start"), 40)
+    killed = time.time()
+    cam.stop(signal.SIGKILL)
+    for c in ("c1", "c2"):
+        loss = sub.wait_alert(is_alert(c, "video_loss", "start"), READ_TIMEOUT + 5)
+        assert parse_ts(loss["ts"]) - killed <= READ_TIMEOUT + 1.0, loss
+    # The camera comes back on the same address.
+    cam2 = Camsim(mounts, port=cam.port)
+    procs.append(cam2)
+    restored_at = {}
+    for c in ("c1", "c2"):
+        r = sub.wait_alert(is_alert(c, "video_restored", "end"), 40)
+        restored_at[c] = parse_ts(r["ts"])
+    # Motion flows again after the restore.
+    again = sub.wait_alert(lambda a: is_alert("c1", "motion", "start")(a)
+                           and parse_ts(a["ts"]) > restored_at["c1"], 45)
+    assert again["boxes"]
+    assert d.p.poll() is None
+
+
+def test_stalled_stream_is_detected(tmp_path, procs):
+    walker = scene("walker")
+    cam = Camsim({"walker": walker["file"]}, control=True)
+    procs.append(cam)
+    d, sub = start(tmp_path, procs, [
+        dict(id="st", url=cam.url("walker"), read_timeout=READ_TIMEOUT, open_timeout=4),
+    ], workers=1)
+    d.wait_line(lambda l: "st: connected to" in l, 20)
+    d.wait_line(lambda l: "st: analysing" in l, 20)
+    # The connection stays open but nothing more arrives.
+    cam.command("stall walker")
+    stalled = time.time()
+    loss = sub.wait_alert(is_alert("st", "video_loss", "start"), READ_TIMEOUT + 5)
+    assert parse_ts(loss["ts"]) - stalled <= READ_TIMEOUT + 1.0
+    assert "timed out" in loss.get("detail", "")
+    # While stalled, a reconnect finds a server that accepts and then
+    # sends nothing: it times out too, without a restore or a second loss.
+    d.wait_line(lambda l: "st: " in l and ", retrying in" in l, 20)
+    d.wait_line(lambda l: "st: " in l and ", retrying in" in l, 20)
+    assert not [a for a in sub.poll(0.2) + sub.alerts if a["type"] == "video_restored"]
+    cam.command("resume walker")
+    sub.wait_alert(is_alert("st", "video_restored", "end"), 40)
+    losses = [a for a in sub.alerts if a["type"] == "video_loss"]
+    assert len(losses) == 1
+
+
+def test_refused_connection_backs_off(tmp_path, procs):
+    port = free_port()  # nothing listens here
+    d, sub = start(tmp_path, procs, [
+        dict(id="gone", url="rtsp://127.0.0.1:%d/none" % port),
+    ], workers=1)
+    t0 = time.monotonic()
+    # Wait for the fifth retry: 1 + 2 + 4 + 8 s of backoff before it.
+    waits = []
+    while len(waits) < 5:
+        line = d.wait_line(lambda l: "gone: " in l and "retrying in" in l, 40)
+        waits.append(float(re.search(r"retrying in ([0-9.]+) s", line).group(1)))
+    elapsed = time.monotonic() - t0
+    # Exponential: each wait about twice the one before (+-20% jitter).
+    for a, b in zip(waits, waits[1:]):
+        assert 1.3 * a <= b <= 3.0 * a, waits
+    assert elapsed >= 0.8 * sum(waits[:4]), (elapsed, waits)
+    attempts = sum(1 for l in d.lines if "gone: open:" in l and "retrying" in l)
+    assert attempts == 5, d.text()
+    # A camera that never came up is reported down once. (Its alert goes
+    # out before a subscriber can have joined, so the log is the witness.)
+    d.wait_seen(lambda l: "gone: alert video_loss start" in l, 5)
+    assert d.text().count("alert video_loss start") == 1
+
+
+def test_resolution_change_mid_stream(tmp_path, procs):
+    seg = ["-f", "lavfi", "-i", "testsrc2=size=%s:rate=25:duration=4",
+           "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-bf", "0",
+           "-pix_fmt", "yuv420p", "-bsf:v", "h264_mp4toannexb", "-f", "h264"]
+    a = derived_scene("seg640.h264", [x.replace("%s", "640x360") for x in seg])
+    b = derived_scene("seg320.h264", [x.replace("%s", "320x240") for x in seg])
+    joined = tmp_path / "resize.h264"
+    joined.write_bytes(open(a, "rb").read() + open(b, "rb").read())
+    cam = Camsim({"resize": str(joined)})
+    procs.append(cam)
+    d, sub = start(tmp_path, procs, [dict(id="rs", url=cam.url("resize"))], workers=1,
+                   extra="stats_interval = 1;")
+    d.wait_line(lambda l: "rs: analysing 640x360" in l, 20)
+    d.wait_line(lambda l: "rs: analysing 320x240" in l, 20)
+    # ... and back when the file loops: analysis keeps going both ways.
+    d.wait_line(lambda l: "rs: analysing 640x360" in l, 20)
+    stats = d.wait_line(lambda l: "rs: stats: streaming" in l, 5)
+    analysed = int(re.search(r"analysed (\d+)", stats).group(1))
+    assert analysed > 100, stats
+    assert d.p.poll() is None
+    assert not [x for x in sub.alerts if x["type"] == "video_loss"]
+
+
+def test_every_mode_transport_and_codec_sees_the_walker(tmp_path, procs):
+    walker = scene("walker")
+    hevc = derived_scene("walker_hevc.mp4", [
+        "-i", walker["file"], "-vf", "scale=640:360", "-c:v", "libx265",
+        "-preset", "ultrafast", "-x265-params", "keyint=50:min-keyint=50:bframes=0:log-level=error",
+        "-tag:v", "hvc1"])
+    cam = Camsim({"walker": walker["file"], "hevc": hevc})
+    procs.append(cam)
+    cams = {
+        "full": dict(url=cam.url("walker")),
+        "fps": dict(url=cam.url("walker"), analysis=dict(mode="fps", fps=5)),
+        "key": dict(url=cam.url("walker"), analysis=dict(mode="keyframes")),
+        "udp": dict(detect_url=cam.url("walker"), transport="udp"),
+        "h265": dict(url=cam.url("hevc")),
+        "file": dict(url=walker["file"], loop=True),
+    }
+    d, sub = start(tmp_path, procs, [dict(id=k, **v) for k, v in cams.items()])
+    truth = walker["events"][0]
+    for cid in cams:
+        a = sub.wait_alert(is_alert(cid, "motion", "start"), 2 * walker["duration"] + 10)
+        assert a["boxes"], a
+        assert any(abs(b[1] - truth["box"][1]) < 0.25 for b in a["boxes"]), (cid, a)
+    # The file loops: a second crossing, with no loss in between.
+    first = [a for a in sub.alerts if is_alert("file", "motion", "start")(a)][0]
+    sub.wait_alert(lambda a: is_alert("file", "motion", "start")(a) and a["id"] != first["id"],
+                   walker["duration"] + 10)
+    assert not [x for x in sub.alerts if x["type"] == "video_loss"], sub.alerts
+    text = d.text()
+    assert "key: connected to" in text and "analysis keyframes" in text
+    assert "udp: connected to rtsp://127.0.0.1:%d/walker (udp)" % cam.port in text
+    assert "h265: connected to" in text and ": hevc " in text
