@@ -8,13 +8,14 @@ import time
 
 import zmq
 
-from conftest import Vigild, free_port, write_config
+from conftest import Subscriber, Vigild, free_port, write_config
 
 
 class Instance:
-    """vigild with one unreachable camera (it never alerts) so that the
-    only alerts are the load generator's; publish and replay on free
-    ports."""
+    """vigild with one unreachable camera, so that besides the load
+    generator's alerts there is only that camera's video_loss, raised
+    once at start (settle() waits until it is stored); publish and replay
+    on free ports."""
 
     def __init__(self, tmp_path, procs, name="test", alerts_extra=None):
         self.data = str(tmp_path / ("data-" + name))
@@ -32,6 +33,20 @@ class Instance:
         self.d = Vigild(self.conf)
         self.procs.append(self.d)
         self.d.wait_line(lambda l: "relay: publishing alerts on" in l, 20)
+
+    def settle(self):
+        """Wait until the idle camera's video_loss is stored (a heartbeat
+        counts it); returns that heartbeat. Plain TCP instances only."""
+        if "idle: alert video_loss start" not in self.d.text():
+            self.d.wait_line(lambda l: "idle: alert video_loss start" in l, 20)
+        sub = Subscriber(self.publish)
+        try:
+            wait_until(lambda: any(h["seq"] >= 1 for h in sub.heartbeats), 10,
+                       lambda: sub.poll(0.2))
+            assert sub.heartbeats and sub.heartbeats[-1]["seq"] >= 1, sub.heartbeats
+            return sub.heartbeats[-1]
+        finally:
+            sub.close()
 
     def relay_pids(self):
         return [int(m.group(1)) for m in

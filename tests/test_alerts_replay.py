@@ -12,6 +12,7 @@ from relayutil import Instance, ReplayClient, gen_alerts, mode_of, wait_until
 
 def test_replay_batches_prefixes_and_errors(tmp_path, procs):
     inst = Instance(tmp_path, procs)
+    inst.settle()
     gen = AlertGen(inst.data, 1200)
     gen.run(gen.started + 60)
     assert gen.done(), gen.status()
@@ -19,12 +20,16 @@ def test_replay_batches_prefixes_and_errors(tmp_path, procs):
     sub = Subscriber(inst.publish)
     epoch = sub.wait_heartbeat(10)["epoch"]
 
-    # Everything, in bounded batches that follow each other.
+    # Everything (the generator's and the idle camera's video_loss), in
+    # bounded batches that follow each other.
+    total = len(inst.journal())
+    assert len(gen_alerts(inst.journal())) == 1200 and total == 1201
     alerts, end, rounds = rc.all_since(epoch, 0)
-    assert [a["seq"] for _, a in alerts] == list(range(1, 1201))
-    assert rounds >= 3 and end["seq"] == 1200 and end["instance"] == "test"
+    assert [a["seq"] for _, a in alerts] == list(range(1, total + 1))
+    assert rounds >= 3 and end["seq"] == total and end["instance"] == "test"
+    assert end["first"] == 1
     one, end1 = rc.since(epoch, 0)
-    assert 0 < len(one) <= 500 and end1["last"] == one[-1][1]["seq"] < 1200
+    assert 0 < len(one) <= 500 and end1["last"] == one[-1][1]["seq"] < total
 
     # A prefix: only its topics, all of them.
     crit, _, _ = rc.all_since(epoch, 0, "alert.critical.")
@@ -32,10 +37,10 @@ def test_replay_batches_prefixes_and_errors(tmp_path, procs):
     assert len(crit) == sum(1 for a in gen_alerts(inst.journal()) if a["severity"] == "critical")
 
     # From the middle; past the end; an unknown epoch means from the start.
-    mid, _ = rc.since(epoch, 1100)
-    assert [a["seq"] for _, a in mid] == list(range(1101, 1201))
-    none, end2 = rc.since(epoch, 1200)
-    assert none == [] and end2["last"] == 1200 == end2["seq"]
+    mid, _ = rc.since(epoch, total - 100)
+    assert [a["seq"] for _, a in mid] == list(range(total - 99, total + 1))
+    none, end2 = rc.since(epoch, total)
+    assert none == [] and end2["last"] == total == end2["seq"]
     other, end3 = rc.since(epoch + 1, 1100)
     assert other[0][1]["seq"] == 1 and end3["epoch"] == epoch
 
@@ -45,7 +50,7 @@ def test_replay_batches_prefixes_and_errors(tmp_path, procs):
                    []):
         reply = rc.ask(frames)
         assert reply[0] == b"error", (frames, reply)
-    alerts_after, _ = rc.since(epoch, 1199)
+    alerts_after, _ = rc.since(epoch, total - 1)
     assert len(alerts_after) == 1
     rc.close()
     sub.close()
@@ -62,30 +67,33 @@ def test_replay_is_rate_limited(tmp_path, procs):
 
 def test_journal_survives_restart_and_loss(tmp_path, procs):
     inst = Instance(tmp_path, procs)
+    inst.settle()
     gen = AlertGen(inst.data, 50)
     gen.run(gen.started + 30)
     assert gen.done()
     gen.close()
     sub = Subscriber(inst.publish)
-    hb = sub.wait_heartbeat(10)
+    hb = wait_hb(sub, lambda h: h["seq"] == 51)     # 50 and the video_loss
     sub.close()
-    assert hb["seq"] == 50
     # Private files: the socket workers use, and the journal.
     assert mode_of(os.path.join(inst.data, "relay.ipc")) & 0o077 == 0
     assert mode_of(os.path.join(inst.data, "journal.db")) & 0o077 == 0
     assert mode_of(inst.data) & 0o007 == 0
     assert inst.d.stop() == 0
 
-    # Same journal: same epoch, seq continues.
+    # Same journal: same epoch, seq continues (the restarted camera adds
+    # its own video_loss).
     inst.start()
+    inst.settle()
     gen = AlertGen(inst.data, 10)
     gen.run(gen.started + 30)
     assert gen.done()
     gen.close()
     sub = Subscriber(inst.publish)
-    hb2 = wait_hb(sub, lambda h: h["seq"] == 60)
+    hb2 = wait_hb(sub, lambda h: h["seq"] == 62)
     assert hb2["epoch"] == hb["epoch"]
-    assert [r[0] for r in inst.journal()] == list(range(1, 61))
+    assert [r[0] for r in inst.journal()] == list(range(1, 63))
+    assert len(gen_alerts(inst.journal())) == 60
     sub.close()
     assert inst.d.stop() == 0
 
@@ -94,10 +102,9 @@ def test_journal_survives_restart_and_loss(tmp_path, procs):
         if f.startswith("journal.db"):
             os.unlink(os.path.join(inst.data, f))
     inst.start()
-    sub = Subscriber(inst.publish)
-    hb3 = sub.wait_heartbeat(10)
-    assert hb3["epoch"] != hb["epoch"] and hb3["seq"] == 0
-    sub.close()
+    hb3 = inst.settle()
+    assert hb3["epoch"] != hb["epoch"] and hb3["seq"] == 1
+    assert [r[0] for r in inst.journal()] == [1]
 
 
 def wait_hb(sub, pred, timeout=10):
@@ -110,6 +117,7 @@ def wait_hb(sub, pred, timeout=10):
 
 def test_garbage_on_every_endpoint(tmp_path, procs):
     inst = Instance(tmp_path, procs)
+    inst.settle()
     rnd = random.Random(5)
     ctx = zmq.Context()
 
@@ -152,12 +160,12 @@ def test_garbage_on_every_endpoint(tmp_path, procs):
     assert gen.done(), gen.status()
     rows = inst.journal()
     assert [a["gen_n"] for a in gen_alerts(rows)] == list(range(200))
-    assert len(rows) == 200, "garbage was stored: %s" % [r[2] for r in rows[:3]]
+    assert len(rows) == 201, "garbage was stored: %s" % [r[2] for r in rows[:3]]
     rc = ReplayClient(inst.replay)
     alerts, end, _ = rc.all_since(epoch, 0)
-    assert len(alerts) == 200 and end["seq"] == 200
+    assert len(alerts) == 201 and end["seq"] == 201
     wait_until(lambda: len(sub.alerts) >= 200 or
-               any(h["seq"] >= 200 for h in sub.heartbeats[-1:]), 10, lambda: sub.poll(0.2))
+               any(h["seq"] >= 201 for h in sub.heartbeats[-1:]), 10, lambda: sub.poll(0.2))
     assert sub.alerts, "nothing published after the garbage"
     assert "malformed" in inst.d.text()
     for s in (w, huge, r):
