@@ -140,26 +140,35 @@ static void sup_signal_all(struct sup_child *kids, int n, int sig)
 			kill(kids[i].pid, sig);
 }
 
-/* SIGTERM to every child, then wait; a second signal or the timeout
- * turns it into SIGKILL. */
-static void sup_stop(struct sup_child *kids, int n, const sigset_t *set)
+/* SIGTERM to children [from, to), then wait for them while reaping any
+ * child; a second signal or the timeout turns it into SIGKILL. */
+static void sup_stop_range(struct sup_child *kids, int n, int from, int to,
+			   const sigset_t *set)
 {
 	long long deadline = sup_now_ms() + SUP_STOP_TIMEOUT_MS;
 	int forced = 0;
 
-	sup_signal_all(kids, n, SIGTERM);
-	while (sup_running(kids, n) > 0) {
+	sup_signal_all(kids + from, to - from, SIGTERM);
+	while (sup_running(kids + from, to - from) > 0) {
 		long long left = deadline - sup_now_ms();
 		struct timespec tmo = { .tv_sec = 0, .tv_nsec = 100000000 };
 		int sig = sigtimedwait(set, NULL, &tmo);
 
 		if (!forced && (left <= 0 || sig == SIGTERM || sig == SIGINT)) {
 			log_warn(NULL, "children still running, killing them");
-			sup_signal_all(kids, n, SIGKILL);
+			sup_signal_all(kids + from, to - from, SIGKILL);
 			forced = 1;
 		}
 		sup_reap_all(kids, n, 1);
 	}
+}
+
+/* Workers first, then the relay (kids[0]): the alerts workers make while
+ * stopping (motion end) are still stored and acknowledged. */
+static void sup_stop(struct sup_child *kids, int n, const sigset_t *set)
+{
+	sup_stop_range(kids, n, 1, n, set);
+	sup_stop_range(kids, n, 0, 1, set);
 }
 
 int supervisor_run(const struct vigil_config *cfg, const char *config_path)

@@ -107,3 +107,4 @@ def test_stopped_subscriber_catches_up_by_replay(tmp_path, procs):
     assert len(saved) == 1 and saved[0][:2] == ["test", str(second[-1]["epoch"])]
     assert int(saved[0][2]) >= second[-1]["seq"]
     gen.close()
+
