@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "testing.h"
@@ -32,6 +33,21 @@ static void temp_path(char *buf, size_t len)
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(buf, len, "%s/journal.db", dir);
+}
+
+/* Remove the journal, its WAL files and its directory. */
+static void temp_remove(const char *path)
+{
+	char buf[160];
+
+	unlink(path);
+	snprintf(buf, sizeof(buf), "%s-wal", path);
+	unlink(buf);
+	snprintf(buf, sizeof(buf), "%s-shm", path);
+	unlink(buf);
+	snprintf(buf, sizeof(buf), "%s", path);
+	*strrchr(buf, '/') = '\0';
+	rmdir(buf);
 }
 
 static void test_batches_and_keys(void)
@@ -75,6 +91,7 @@ static void test_batches_and_keys(void)
 	CHECK(journal_open(&j, path, err, sizeof(err)) == 0);
 	CHECK(journal_epoch(j) != epoch && journal_newest(j) == 0);
 	journal_close(j);
+	temp_remove(path);
 }
 
 static void test_read_limit(void)
@@ -96,6 +113,7 @@ static void test_read_limit(void)
 	/* The callback stops the read at 16 rows. */
 	CHECK(journal_read(j, 0, 100, collect, &c, &last) == 16 && last == 16);
 	journal_close(j);
+	temp_remove(path);
 }
 
 static void test_prune_keeps_the_newest(void)
@@ -121,6 +139,7 @@ static void test_prune_keeps_the_newest(void)
 	CHECK(journal_open(&j, path, err, sizeof(err)) == 0);
 	CHECK(journal_next_seq(j) == 4);
 	journal_close(j);
+	temp_remove(path);
 }
 
 static void test_unusable_path(void)
