@@ -7,6 +7,7 @@ replay endpoints and vigil-tail are the real ones.
 import json
 import os
 import signal
+import time
 
 from alertgen import AlertGen
 from conftest import TAIL, Proc, Subscriber
@@ -108,3 +109,35 @@ def test_stopped_subscriber_catches_up_by_replay(tmp_path, procs):
     assert int(saved[0][2]) >= second[-1]["seq"]
     gen.close()
 
+
+
+def test_tail_follows_two_instances(tmp_path, procs):
+    """One vigil-tail on two daemons: each instance's alerts once, in its
+    own seq order, including those published before vigil-tail started
+    (its cursor file names both instances)."""
+    a, b = Instance(tmp_path, procs, name="a"), Instance(tmp_path, procs, name="b")
+    ha, hb = a.settle(), b.settle()
+    gens = [AlertGen(a.data, 150, rate=300), AlertGen(b.data, 150, rate=300)]
+    while not all(g.done() for g in gens):
+        for g in gens:
+            g.step(0.01)
+        assert all(time.monotonic() - g.started < 60 for g in gens), [g.status() for g in gens]
+    cursor = tmp_path / "cursor"
+    cursor.write_text("a %d 0\nb %d 0\n" % (ha["epoch"], hb["epoch"]))
+    tail = Proc([TAIL, "--json", "--cursor", str(cursor), "--count", "302",
+                 "--connect", a.publish, "--replay", a.replay,
+                 "--connect", b.publish, "--replay", b.replay], "vigil-tail",
+                merge_stderr=False)
+    procs.append(tail)
+    assert tail.p.wait(30) == 0
+    tail.stop()
+    got = [json.loads(l) for l in tail.lines if l.startswith("{")]
+    for inst in ("a", "b"):
+        mine = [x for x in got if x["instance"] == inst]
+        assert [x["seq"] for x in mine] == list(range(1, 152)), inst
+        assert sorted(x["gen_n"] for x in mine if "gen_n" in x) == list(range(150))
+    saved = dict((l.split()[0], l.split()[1:]) for l in cursor.read_text().splitlines()
+                 if not l.startswith("#"))
+    assert saved == {"a": [str(ha["epoch"]), "151"], "b": [str(hb["epoch"]), "151"]}
+    for g in gens:
+        g.close()
