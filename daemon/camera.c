@@ -2,6 +2,7 @@
 #include "camera.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/time.h>
@@ -289,6 +290,9 @@ static int camera_open(struct camera *c, struct camera_session *s)
 		av_rescale(1000000, st->avg_frame_rate.den, st->avg_frame_rate.num) : 40000;
 	s->prev_frame_us = AV_NOPTS_VALUE;
 	analysis_set_rate(&c->an, camera_analysis_rate(c, st));
+	/* Probing decoded frames with a decoder of its own, now freed: hand
+	 * that memory back instead of keeping it in this thread's heap. */
+	malloc_trim(0);
 	if (c->rec_shared)
 		recorder_set_stream(c->rec, st->codecpar, st->time_base);
 	s->start_mono = camera_mono_us();

@@ -6,6 +6,7 @@
  * The same binary is the supervisor and, started by it with --child, the
  * relay and the workers. */
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,10 @@ int main(int argc, char **argv)
 	struct vigil_config cfg;
 	int test = 0, allow_root = 0, opt, errors, status;
 
+	/* glibc gives every thread its own heap arena; with one thread per
+	 * camera that multiplies fragmentation. Two arenas are plenty for
+	 * threads that allocate once per stream and then reuse. */
+	mallopt(M_ARENA_MAX, 2);
 	while ((opt = getopt_long(argc, argv, "c:tvVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': path = optarg; break;

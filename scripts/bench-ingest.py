@@ -156,8 +156,8 @@ def run_vigild(urls, mode, seconds, tmp):
         f.write("defaults = { %s };\ncameras = (\n" % analysis)
         f.write(",\n".join('  { id = "b%02d"; url = "%s"; }' % (i, u) for i, u in enumerate(urls)))
         f.write("\n);\n")
-    p = subprocess.Popen([os.path.join(BUILD, "vigild"), "-c", conf], stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, text=True)
+    cmd = [os.path.join(BUILD, "vigild"), "-c", conf] + (["--allow-root"] if os.geteuid() == 0 else [])
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     out = Lines(p)
     try:
         # Warm-up: every camera analysing, then one stats round.
