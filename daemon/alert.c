@@ -51,7 +51,7 @@ char *alert_to_json(const struct alert *a)
 			alert_round((double)(a->ts_us - a->start_us) / 1e6));
 	}
 	json_object_object_add(o, "score", alert_round(a->score));
-	json_object_object_add(o, "zone", NULL);
+	json_object_object_add(o, "zone", a->zone ? json_object_new_string(a->zone) : NULL);
 	for (int i = 0; i < a->nboxes; i++) {
 		json_object *b = json_object_new_array();
 		json_object_array_add(b, alert_round(a->boxes[i].x));

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "motion.h"
+#include "vigil_plugin.h"
 
 struct alert {
 	const struct vigil_camera *cam;
@@ -22,8 +22,9 @@ struct alert {
 	int64_t ts_us;          /* wall time of the triggering frame */
 	int64_t start_us;       /* wall time the event started (for end) */
 	float score;
-	const struct motion_box *boxes;
+	const struct vigil_box *boxes;
 	int nboxes;
+	const char *zone;       /* zone name, NULL: whole picture */
 	const char *detail;     /* optional human text (errors) */
 	const char *clip;       /* clip path relative to the clip dir, or NULL */
 	const char *snapshot;   /* snapshot path, idem */

@@ -4,121 +4,127 @@
 #include <libavutil/pixdesc.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
-#define ANALYSIS_START_FRAMES 3   /* frames with motion to start an event */
+static int64_t analysis_mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 void analysis_init(struct analysis *a, const struct vigil_camera *conf,
-		   struct alert_queue *alerts)
+		   const char *plugin_dir, struct alert_queue *alerts)
 {
 	memset(a, 0, sizeof(*a));
 	a->conf = conf;
-	a->alerts = alerts;
-	a->severity = config_site_severity(conf->site);
+	a->plugin_dir = plugin_dir;
 	a->width = conf->analysis_width > 0 ? conf->analysis_width : 320;
 	a->rate = 25;
-	event_init(&a->motion_ev, ANALYSIS_START_FRAMES);
-}
-
-/* Queue an alert and log it. */
-static void analysis_send(struct analysis *a, struct alert *al)
-{
-	al->cam = a->conf;
-	al->severity = a->severity;
-	if (alert_queue_push(a->alerts, al) < 0)
-		log_err(a->conf->id, "alert queue full, %s %s alert dropped", al->type, al->phase);
-	else
-		log_info(a->conf->id, "alert %s %s id=%s%s%s", al->type, al->phase, al->id,
-			 al->clip && *al->clip ? " clip=" : "", al->clip ? al->clip : "");
+	engine_init(&a->engine, conf, alerts);
+	for (int i = 0; i < conf->nzones && i < ANALYSIS_MAX_ZONES; i++)
+		a->zones[i] = conf->zones[i].z;
+	for (int i = 0; i < conf->nmasks && i < ANALYSIS_MAX_ZONES; i++)
+		a->masks[i] = conf->masks[i].z;
 }
 
 void analysis_set_rate(struct analysis *a, double fps)
 {
-	int start = (int)(fps * 0.12 + 0.5);
-	int64_t gap = (int64_t)(2.5e6 / fps);
-
 	a->rate = fps;
-	a->motion_ev.start_frames = start < 1 ? 1 : start;
-	a->motion_ev.end_gap_us = gap > 2000000 ? gap : 2000000;
+	engine_set_fps(&a->engine, fps);
 }
 
 void analysis_emit(struct analysis *a, const char *type, const char *phase,
-		   const char *id, int64_t ts_us, int64_t start_us,
-		   const struct motion_result *r, const char *detail)
+		   const char *id, int64_t ts_us, int64_t start_us, const char *detail)
 {
-	struct alert al = {
-		.type = type, .phase = phase, .id = id, .ts_us = ts_us, .start_us = start_us,
-		.score = r ? r->score : 0, .boxes = r ? r->boxes : NULL,
-		.nboxes = r ? r->nboxes : 0, .detail = detail, .clip_duration = -1,
-	};
-
-	analysis_send(a, &al);
+	engine_emit(&a->engine, type, phase, id, ts_us, start_us, -1, NULL, detail);
 }
 
-/* A motion event starts: its clip and snapshot are named in the alert. */
-static void analysis_motion_start(struct analysis *a, const AVFrame *frame)
+/* Destroy the camera's plugin instances (they are rebuilt on demand). */
+static void analysis_stop_plugins(struct analysis *a)
 {
-	struct event_state *ev = &a->motion_ev;
-	struct recorder_info ri;
-	struct alert al = {
-		.type = "motion", .phase = "start", .id = ev->id, .ts_us = ev->first_us,
-		.score = a->last.score, .boxes = a->last.boxes, .nboxes = a->last.nboxes,
-		.clip_duration = -1,
-	};
-
-	recorder_event_start(a->rec, "motion", ev->id, ev->first_us, frame, a->last.boxes,
-			     a->last.nboxes, &ri);
-	al.clip = ri.clip;
-	al.snapshot = ri.snapshot;
-	analysis_send(a, &al);
+	for (int i = 0; i < a->nplugins; i++)
+		plugin_instance_free(&a->plugins[i]);
+	a->nplugins = 0;
+	a->ready = 0;
 }
 
-/* A motion event ends at now_us: the alert carries the clip as it is
- * (it goes on for the post-roll; final values are in the index). */
-static void analysis_motion_end(struct analysis *a, int64_t now_us, int64_t started)
+/* Start the camera's detectors for the current analysis size. A detector
+ * that fails is logged and left out; the others run. */
+static void analysis_start_plugins(struct analysis *a)
 {
-	struct recorder_info ri;
-	struct alert al = {
-		.type = "motion", .phase = "end", .id = a->motion_ev.id, .ts_us = now_us,
-		.start_us = started,
+	const struct luma_frame *f = &a->scaler.out;
+	struct vigil_setup setup = {
+		.camera = a->conf->id, .width = f->width, .height = f->height,
+		.fps = a->rate, .zones = a->zones,
+		.nzones = a->conf->nzones < ANALYSIS_MAX_ZONES ? a->conf->nzones
+							       : ANALYSIS_MAX_ZONES,
+		.masks = a->masks,
+		.nmasks = a->conf->nmasks < ANALYSIS_MAX_ZONES ? a->conf->nmasks
+							       : ANALYSIS_MAX_ZONES,
+		.log = vlog,
 	};
 
-	recorder_event_end(a->rec, a->motion_ev.id, now_us, &ri);
-	al.clip = ri.clip;
-	al.clip_duration = ri.clip[0] ? ri.duration : -1;
-	al.clip_size = ri.size;
-	analysis_send(a, &al);
+	analysis_stop_plugins(a);
+	for (int i = 0; i < a->conf->ndetectors && a->nplugins < ANALYSIS_MAX_PLUGINS; i++) {
+		struct plugin_instance *pi = &a->plugins[a->nplugins];
+		char err[sizeof(a->last_error)];
+
+		if (plugin_instance_init(pi, a->plugin_dir, &a->conf->detectors[i], &setup,
+					 err, sizeof(err)) < 0) {
+			log_err(a->conf->id, "%s, running without it", err);
+			snprintf(a->last_error, sizeof(a->last_error), "%s", err);
+			plugin_instance_free(pi);
+			continue;
+		}
+		a->nplugins++;
+	}
+	a->ready = 1;
 }
 
-/* Motion, then the event engine, on one downscaled frame (frame: the
- * decoded picture it came from, for the snapshot). */
-static void analysis_detect(struct analysis *a, const struct luma_frame *f,
+/* Which of the plugin's event kinds describes an observation type. */
+static const struct vigil_event_kind *analysis_kind(const struct vigil_plugin *p,
+						    const char *type)
+{
+	for (const struct vigil_event_kind *k = p->kinds; k && k->type; k++)
+		if (strcmp(k->type, type) == 0)
+			return k;
+	return NULL;
+}
+
+/* Every detector, then the event engine, on one downscaled frame (frame:
+ * the decoded picture it came from, for snapshots). */
+static void analysis_detect(struct analysis *a, const struct luma_frame *lf,
 			    const AVFrame *frame)
 {
-	struct event_state *ev = &a->motion_ev;
-	struct motion_result r;
-	enum event_phase ph;
-	int64_t started = ev->first_us;
+	struct vigil_frame f = {
+		.data = lf->data, .width = lf->width, .height = lf->height,
+		.stride = lf->stride, .pts_us = lf->pts_us, .wall_us = lf->wall_us,
+	};
+	struct vigil_observations obs;
+	int64_t t0 = analysis_mono_us();
 
-	motion_process(&a->motion, f, &r);
-	atomic_fetch_add(&a->frames_analysed, 1);
-	if (r.nboxes > 0)
-		a->last = r;
-	ph = event_step(ev, r.nboxes > 0, f->wall_us, a->conf->id);
-	switch (ph) {
-	case EVENT_NONE:
-		break;
-	case EVENT_START:
-		analysis_motion_start(a, frame);
-		break;
-	case EVENT_UPDATE:
-		analysis_emit(a, "motion", "update", ev->id, f->wall_us, 0, &a->last, NULL);
-		break;
-	case EVENT_END:
-		analysis_motion_end(a, f->wall_us, started);
-		break;
+	for (int i = 0; i < a->nplugins; i++) {
+		const struct vigil_plugin *p = a->plugins[i].lib.p;
+
+		if (plugin_instance_process(&a->plugins[i], &f, &obs) < 0)
+			continue;
+		for (int k = 0; k < obs.count && k < VIGIL_MAX_OBS; k++) {
+			const struct vigil_observation *o = &obs.obs[k];
+			if (o->zone >= a->conf->nzones || o->zone < -1 || !o->type)
+				continue;
+			engine_observe(&a->engine, o, analysis_kind(p, o->type), f.wall_us);
+		}
 	}
+	atomic_fetch_add(&a->detect_us, (unsigned long)(analysis_mono_us() - t0));
+	atomic_fetch_add(&a->frames_analysed, 1);
+	/* Events that start take their snapshot from this frame. */
+	a->engine.rec = a->rec;
+	a->engine.frame = frame;
+	engine_step(&a->engine, f.wall_us);
+	a->engine.frame = NULL;
 }
 
 void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
@@ -139,19 +145,11 @@ void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
 	r = luma_scaler_setup(&a->scaler, frame->width, frame->height, a->width);
 	if (r < 0)
 		return;
-	if (r > 0 || !a->motion_ready) {
-		/* New geometry: rebuild the analysis state. */
-		motion_free(&a->motion);
-		a->motion_ready = motion_init(&a->motion, a->scaler.out.width,
-					      a->scaler.out.height) == 0;
-		/* Learn for about 0.4 s, and from at least two frames. */
-		a->motion.learn_frames = (int)(a->rate * 0.4 + 0.5) > 2 ?
-					 (int)(a->rate * 0.4 + 0.5) : 2;
+	if (r > 0 || !a->ready) {
 		log_info(a->conf->id, "analysing %dx%d as %dx%d", frame->width,
 			 frame->height, a->scaler.out.width, a->scaler.out.height);
+		analysis_start_plugins(a);
 	}
-	if (!a->motion_ready)
-		return;
 	luma_scale(&a->scaler, frame->data[0], frame->linesize[0]);
 	a->scaler.out.wall_us = wall_us;
 	a->scaler.out.pts_us = frame->best_effort_timestamp;
@@ -160,18 +158,15 @@ void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
 
 void analysis_reset(struct analysis *a, int64_t wall_us)
 {
-	if (a->motion_ev.active) {
-		analysis_motion_end(a, wall_us, a->motion_ev.first_us);
-		a->motion_ev.active = 0;
-		a->motion_ev.run = 0;
-	}
-	a->motion_ready = 0;
+	a->engine.rec = a->rec;
+	engine_reset(&a->engine, wall_us);
+	analysis_stop_plugins(a);
 }
 
 void analysis_free(struct analysis *a)
 {
 	if (!a)
 		return;
+	analysis_stop_plugins(a);
 	luma_scaler_free(&a->scaler);
-	motion_free(&a->motion);
 }

@@ -1,7 +1,9 @@
-/* Analysis of one camera's decoded frames: luma downscale, detection and
- * the event engine, ending in alerts on the worker's queue.
+/* Analysis of one camera's decoded frames: luma downscale, the camera's
+ * detector plugins, and the event engine, ending in alerts on the
+ * worker's queue.
  *
- * Owned by the camera thread; nothing here blocks. */
+ * Owned by the camera thread; nothing here blocks. Plugin instances are
+ * (re)built when the picture size changes. */
 #ifndef VIGIL_ANALYSIS_H
 #define VIGIL_ANALYSIS_H
 
@@ -11,35 +13,40 @@
 
 #include "alert.h"
 #include "config.h"
-#include "event.h"
+#include "engine.h"
 #include "luma.h"
-#include "motion.h"
+#include "plugin.h"
 #include "recorder.h"
+
+#define ANALYSIS_MAX_PLUGINS 8
+#define ANALYSIS_MAX_ZONES 32
 
 struct analysis {
 	const struct vigil_camera *conf;
-	struct alert_queue *alerts;
+	const char *plugin_dir;
 	struct recorder *rec;       /* clips of this camera's events, or NULL */
-	const char *severity;
 	int width;                  /* analysis width in pixels */
 	double rate;                /* analysed frames per second */
 
 	struct luma_scaler scaler;
-	struct motion motion;
-	int motion_ready;
-	struct event_state motion_ev;
-	struct motion_result last;  /* boxes of the newest observation */
+	struct plugin_instance plugins[ANALYSIS_MAX_PLUGINS];
+	int nplugins;
+	int ready;                  /* plugins started for this geometry */
+	struct vigil_zone zones[ANALYSIS_MAX_ZONES];
+	struct vigil_zone masks[ANALYSIS_MAX_ZONES];
+	struct engine engine;
 
 	atomic_ulong frames_analysed;
 	atomic_ulong frames_corrupt;
-	char last_error[128];
+	atomic_ulong detect_us;     /* time spent in the plugins */
+	char last_error[160];
 };
 
 void analysis_init(struct analysis *a, const struct vigil_camera *conf,
-		   struct alert_queue *alerts);
-/* Frames per second the analysis will see: tunes how many frames start
- * an event, how long a quiet gap ends one and how long the background
- * model learns, so that every analysis mode keeps the same timing. */
+		   const char *plugin_dir, struct alert_queue *alerts);
+/* Frames per second the analysis will see: the detectors and the event
+ * engine tune their timing to it, so that every analysis mode keeps the
+ * same behaviour in seconds. */
 void analysis_set_rate(struct analysis *a, double fps);
 /* Analyse one decoded frame that arrived at wall_us. */
 void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us);
@@ -47,9 +54,8 @@ void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us);
 void analysis_reset(struct analysis *a, int64_t wall_us);
 void analysis_free(struct analysis *a);
 
-/* Queue an alert of this camera and log it. */
+/* Queue an alert of this camera that no detector made (video loss). */
 void analysis_emit(struct analysis *a, const char *type, const char *phase,
-		   const char *id, int64_t ts_us, int64_t start_us,
-		   const struct motion_result *r, const char *detail);
+		   const char *id, int64_t ts_us, int64_t start_us, const char *detail);
 
 #endif

@@ -164,6 +164,10 @@ struct camera_session {
 	int64_t analyse_every_us;  /* "fps" mode: minimum gap between analysed frames */
 	int64_t next_analysis_us;
 	int bad_packets;        /* consecutive packets the decoder rejected */
+	int64_t clock_off;      /* smallest wall minus stream time seen */
+	int have_off;
+	int64_t off_wall;       /* wall time clock_off was last aged */
+	int64_t clock_last_us;  /* stream time of the previous packet */
 	int distrust;           /* damage seen: skip analysis until a clean keyframe */
 	int64_t frame_us;       /* nominal frame duration */
 	int64_t prev_frame_us;  /* stream time of the previous decoded frame */
@@ -325,6 +329,38 @@ static void camera_pace(struct camera *c, struct camera_session *s)
 	}
 }
 
+/* Wall time of a packet by the stream's own clock: its time stamp plus
+ * the smallest offset between arrival and time stamp seen so far. A
+ * packet that waited in a socket buffer (the thread was busy) keeps the
+ * time it was sent at, so event times do not depend on our load. The
+ * offset may grow by 1 ms a second, to follow a camera clock that runs
+ * slow, and is taken afresh when the time stamps jump (back, or ahead by
+ * more than 5 s: the stream restarted). */
+static int64_t camera_packet_wall(struct camera_session *s, int64_t arrival)
+{
+	AVStream *st = s->fmt->streams[s->vidx];
+	int64_t ts = s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts : s->pkt->dts;
+	int64_t us, off;
+
+	if (ts == AV_NOPTS_VALUE)
+		return arrival;
+	/* Looping files add the time of earlier passes (pts_offset_us). */
+	us = av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) + s->pts_offset_us;
+	off = arrival - us;
+	if (s->have_off) {
+		s->clock_off += (arrival - s->off_wall) / 1000;
+		s->off_wall = arrival;
+	}
+	if (!s->have_off || off < s->clock_off || us < s->clock_last_us - 1000000 ||
+	    us > s->clock_last_us + 5000000) {
+		s->clock_off = off;
+		s->off_wall = arrival;
+		s->have_off = 1;
+	}
+	s->clock_last_us = us;
+	return arrival - (off - s->clock_off);
+}
+
 /* A looping file reached its end: start again, keeping time running. */
 static int camera_rewind(struct camera *c, struct camera_session *s)
 {
@@ -436,7 +472,7 @@ static void camera_streaming(struct camera *c, int64_t wall_us)
 	c->ever_streamed = 1;
 	if (c->loss_id[0]) {
 		analysis_emit(&c->an, "video_restored", "end", c->loss_id, wall_us,
-			      c->loss_us, NULL, NULL);
+			      c->loss_us, NULL);
 		c->loss_id[0] = '\0';
 	}
 }
@@ -451,7 +487,7 @@ static void camera_lost(struct camera *c)
 		c->loss_us = now;
 		snprintf(c->loss_id, sizeof(c->loss_id), "%s-loss-%lld", c->conf->id,
 			 (long long)(now / 1000));
-		analysis_emit(&c->an, "video_loss", "start", c->loss_id, now, 0, NULL,
+		analysis_emit(&c->an, "video_loss", "start", c->loss_id, now, 0,
 			      c->stats.last_error);
 	}
 }
@@ -482,7 +518,7 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 		}
 		if (s->is_file)
 			camera_pace(c, s);
-		int64_t wall = camera_wall_us();
+		int64_t wall = camera_packet_wall(s, camera_wall_us());
 		if (!first) {
 			first = camera_mono_us();
 			camera_streaming(c, wall);
@@ -551,13 +587,13 @@ static void *camera_main(void *arg)
 }
 
 int camera_start(struct camera *c, const struct vigil_camera *conf,
-		 struct alert_queue *alerts, struct recorder *rec)
+		 const char *plugin_dir, struct alert_queue *alerts, struct recorder *rec)
 {
 	int r;
 
 	memset(c, 0, sizeof(*c));
 	c->conf = conf;
-	analysis_init(&c->an, conf, alerts);
+	analysis_init(&c->an, conf, plugin_dir, alerts);
 	c->rec = rec;
 	c->an.rec = rec;
 	c->rec_shared = strcmp(conf->record_url, conf->detect_url) == 0;

@@ -56,7 +56,7 @@ void camera_global_init(void);
 /* rec (may be NULL) records this camera's clips; when the record URL is
  * the detect URL, the camera thread feeds it the packets it reads. */
 int camera_start(struct camera *c, const struct vigil_camera *conf,
-		 struct alert_queue *alerts, struct recorder *rec);
+		 const char *plugin_dir, struct alert_queue *alerts, struct recorder *rec);
 /* Ask the thread to stop, wait for it and free everything. NULL-safe. */
 void camera_stop(struct camera *c);
 const char *camera_state_name(int state);

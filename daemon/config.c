@@ -15,34 +15,15 @@
 #include <string.h>
 #include <unistd.h>
 
-/* CFG_INCLUDE rows splice another table (sub) into this one. */
-enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_GROUP, CFG_LIST, CFG_INCLUDE };
-
-struct cfg_ctx;
-typedef void (*cfg_list_fn)(struct cfg_ctx *ctx, const config_setting_t *list);
-
-struct cfg_key {
-	const char *name;
-	enum cfg_type type;
-	size_t offset;                /* field in the struct being filled */
-	int required;
-	long min, max;                /* CFG_INT range */
-	const struct cfg_key *sub;    /* CFG_GROUP: keys of the group */
-	cfg_list_fn list;             /* CFG_LIST: walks the elements */
-};
-
-struct cfg_ctx {
-	const char *path;
-	FILE *err;
-	int errors;
-	struct vigil_config *cfg;
-};
+#include "config_int.h"
 
 static const char *const cfg_sites[] = { "key", "public", "normal", NULL };
 static const char *const cfg_site_severities[] = { "critical", "high", "medium" };
 
-static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list);
-static void cfg_endpoints(struct cfg_ctx *ctx, const config_setting_t *list);
+static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list,
+			void *base, const char *where);
+static void cfg_endpoints(struct cfg_ctx *ctx, const config_setting_t *list,
+			  void *base, const char *where);
 
 #define CAM(f) offsetof(struct vigil_camera, f)
 #define TOP(f) offsetof(struct vigil_config, f)
@@ -81,6 +62,9 @@ static const struct cfg_key cfg_camera_keys[] = {
 	{ "url", CFG_STR, CAM(url), 0, 0, 0, NULL, NULL },
 	{ "detect_url", CFG_STR, CAM(detect_url), 0, 0, 0, NULL, NULL },
 	{ "record_url", CFG_STR, CAM(record_url), 0, 0, 0, NULL, NULL },
+	{ "zones", CFG_LIST, 0, 0, 0, 0, NULL, cfg_zones },
+	{ "masks", CFG_LIST, 0, 0, 0, 0, NULL, cfg_masks },
+	{ "detect", CFG_GROUP, 0, 0, 0, 0, NULL, cfg_detect },
 	{ "recording", CFG_GROUP, 0, 0, 0, 0, cfg_camera_recording_keys, NULL },
 	{ "", CFG_INCLUDE, 0, 0, 0, 0, cfg_option_keys, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
@@ -115,6 +99,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "instance", CFG_STR, TOP(instance), 0, 0, 0, NULL, NULL },
 	{ "workers", CFG_INT, TOP(workers), 0, 0, 256, NULL, NULL },
 	{ "data_dir", CFG_STR, TOP(data_dir), 0, 0, 0, NULL, NULL },
+	{ "plugin_dir", CFG_STR, TOP(plugin_dir), 0, 0, 0, NULL, NULL },
 	{ "stats_interval", CFG_INT, TOP(stats_interval), 0, 1, 86400, NULL, NULL },
 	{ "defaults", CFG_GROUP, TOP(defaults), 0, 0, 0, cfg_option_keys, NULL },
 	{ "alerts", CFG_GROUP, 0, 1, 0, 0, cfg_alerts_keys, NULL },
@@ -136,9 +121,8 @@ static const char *cfg_type_name(enum cfg_type t)
 	return "?";
 }
 
-/* Print one error as FILE:LINE: message. line 0 means "whole file". */
-static void cfg_error_at(struct cfg_ctx *ctx, const char *file, int line,
-			 const char *fmt, ...)
+void cfg_error_at(struct cfg_ctx *ctx, const char *file, int line,
+		  const char *fmt, ...)
 {
 	va_list ap;
 
@@ -154,12 +138,6 @@ static void cfg_error_at(struct cfg_ctx *ctx, const char *file, int line,
 	fputc('\n', ctx->err);
 	ctx->errors++;
 }
-
-/* The root group has no line of its own: its errors point at line 1. */
-#define cfg_error(ctx, s, ...) \
-	cfg_error_at(ctx, config_setting_source_file(s), \
-		     config_setting_source_line(s) ? (int)config_setting_source_line(s) : 1, \
-		     __VA_ARGS__)
 
 static int cfg_type_matches(const config_setting_t *s, enum cfg_type t)
 {
@@ -238,11 +216,11 @@ static void cfg_walk(struct cfg_ctx *ctx, const config_setting_t *group,
 			continue;
 		}
 		snprintf(sub, sizeof(sub), "%s%s", path, name);
-		if (k->type == CFG_GROUP) {
+		if (k->list) {
+			k->list(ctx, s, base, where);
+		} else if (k->type == CFG_GROUP) {
 			strncat(sub, ".", sizeof(sub) - strlen(sub) - 1);
 			cfg_walk(ctx, s, k->sub, (char *)base + k->offset, where, sub);
-		} else if (k->type == CFG_LIST) {
-			k->list(ctx, s);
 		} else {
 			cfg_store(ctx, s, k, base, where, sub);
 		}
@@ -388,8 +366,11 @@ static void cfg_camera_finish(struct cfg_ctx *ctx, const config_setting_t *s,
 	cam->name = cfg_strdup_default(cam->name, cam->id ? cam->id : "");
 }
 
-static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list)
+static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list,
+			void *base, const char *where_unused)
 {
+	(void)base;
+	(void)where_unused;
 	struct vigil_config *cfg = ctx->cfg;
 	int n = config_setting_length(list);
 
@@ -467,11 +448,14 @@ static int cfg_topic_ok(const char *t)
 static int cfg_is_token(const char *s);
 
 /* alerts.endpoints: ( { bind = "..."; clients = [ ... ]; topics = [ ... ]; } ) */
-static void cfg_endpoints(struct cfg_ctx *ctx, const config_setting_t *list)
+static void cfg_endpoints(struct cfg_ctx *ctx, const config_setting_t *list,
+			  void *base, const char *where)
 {
 	struct vigil_config *cfg = ctx->cfg;
 	int n = config_setting_length(list);
 
+	(void)base;
+	(void)where;
 	cfg->endpoints = calloc((size_t)n + 1, sizeof(*cfg->endpoints));
 	for (int i = 0; i < n && cfg->endpoints; i++) {
 		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
@@ -645,6 +629,7 @@ int config_load(const char *path, struct vigil_config *cfg, FILE *err)
 	}
 	cfg_walk(&ctx, config_root_setting(&lc), cfg_top_keys, cfg, "", "");
 	cfg_check_top(&ctx, &lc);
+	cfg_detect_finish(&ctx, &lc);
 	config_destroy(&lc);
 	return ctx.errors;
 }
@@ -661,6 +646,7 @@ static void cfg_camera_free(struct vigil_camera *c)
 	free(c->record_url);
 	free(c->transport);
 	free(c->analysis_mode);
+	cfg_camera_free_detect(c);
 }
 
 void config_free(struct vigil_config *cfg)
@@ -674,6 +660,7 @@ void config_free(struct vigil_config *cfg)
 	free(cfg->file);
 	free(cfg->instance);
 	free(cfg->data_dir);
+	free(cfg->plugin_dir);
 	free(cfg->publish);
 	free(cfg->replay);
 	free(cfg->curve_secret_key_file);
@@ -770,4 +757,19 @@ void config_redact_url(const char *url, char *buf, size_t len)
 		return;
 	}
 	snprintf(buf, len, "%.*s:***%s", (int)(colon - url), url, at);
+}
+
+static const char *const cfg_severities[] = { "low", "medium", "high", "critical" };
+
+int config_severity_rank(const char *severity)
+{
+	for (int i = 0; severity && i < 4; i++)
+		if (strcmp(severity, cfg_severities[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *config_severity_name(int rank)
+{
+	return rank >= 0 && rank < 4 ? cfg_severities[rank] : "medium";
 }

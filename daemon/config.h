@@ -23,6 +23,34 @@ struct vigil_recording {
 	int quota_percent;    /* parsed quota: percent of the filesystem, or 0 */
 };
 
+#include "schedule.h"
+#include "vigil_plugin.h"
+
+/* A zone (or mask) of a camera: the polygon the plugins see, plus what
+ * only the event engine needs. */
+struct vigil_zone_conf {
+	struct vigil_zone z;      /* z.name points at name */
+	char *name;
+	struct schedule schedule; /* count 0: always armed */
+	char *severity;           /* NULL: the camera's */
+	int line;
+};
+
+/* One configured option of a detector plugin. */
+struct vigil_detector_option {
+	char *key;
+	double value;
+	int line;
+};
+
+/* A detector a camera runs: plugin name and the options set for it. */
+struct vigil_detector {
+	char *name;
+	int line;
+	struct vigil_detector_option *opts;
+	int nopts;
+};
+
 struct vigil_camera {
 	char *id;         /* unique, [A-Za-z0-9_-], used in alert topics */
 	char *name;       /* human name, defaults to id */
@@ -34,6 +62,12 @@ struct vigil_camera {
 	char *record_url; /* clip stream; defaults to url */
 	struct vigil_recording recording; /* pre/post/max, filled from global */
 	int line;         /* where the camera is defined */
+	struct vigil_zone_conf *zones;   /* none: the whole picture */
+	int nzones;
+	struct vigil_zone_conf *masks;   /* never watched */
+	int nmasks;
+	struct vigil_detector *detectors; /* default: motion and tamper */
+	int ndetectors;
 
 	/* Ingest and analysis options; unset (-1 / NULL) while loading, then
 	 * taken from the config's defaults group, then from built-ins. */
@@ -64,6 +98,7 @@ struct vigil_config {
 	char *instance;   /* names this daemon in alerts */
 	int workers;      /* worker processes; 0 means one per core */
 	char *data_dir;   /* journal, clips, runtime sockets */
+	char *plugin_dir; /* detector plugins: <plugin_dir>/<name>.so */
 	char *publish;    /* alerts.publish: ZeroMQ PUB endpoint */
 	char *replay;     /* alerts.replay: ROUTER endpoint, or NULL */
 	int insecure;     /* alerts.insecure: plain TCP explicitly allowed */
@@ -89,6 +124,10 @@ enum vigil_analysis_mode config_analysis_mode(const struct vigil_camera *cam);
 
 /* Severity of alerts from a camera, derived from its site class. */
 const char *config_site_severity(const char *site);
+
+/* Rank of a severity name (low 0 .. critical 3), -1 when unknown. */
+int config_severity_rank(const char *severity);
+const char *config_severity_name(int rank);
 
 /* Number of worker processes to run for this config (resolves 0). */
 int config_worker_count(const struct vigil_config *cfg);

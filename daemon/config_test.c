@@ -391,6 +391,83 @@ static void test_redact(void)
 	CHECK(strcmp(buf, "/srv/video.mp4") == 0);
 }
 
+static void test_zones_and_masks(void)
+{
+	struct loaded l;
+	char text[2048];
+	const struct vigil_camera *c;
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\";\n"
+		 "  zones = ( { name = \"yard\"; polygon = [0.0, 0.5, 1.0, 0.5, 1.0, 1.0];\n"
+		 "              schedule = \"mon-fri 20:00-04:00\"; severity = \"high\";\n"
+		 "              sensitivity = 0.7; min_size = 2; } );\n"
+		 "  masks = ( { polygon = [0.0, 0.0, 0.2, 0.0, 0.2, 0.2]; } );\n"
+		 "  detect = { motion = { sensitivity = 0.6; adapt = 3; }; tamper = { }; };\n"
+		 "} );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 0);
+	if (l.errors && l.nerrors)
+		fprintf(stderr, "%s", l.errors);
+	c = &l.cfg.cameras[0];
+	CHECK(c->nzones == 1 && c->nmasks == 1 && c->ndetectors == 2);
+	CHECK(strcmp(c->zones[0].name, "yard") == 0);
+	CHECK(c->zones[0].z.npoints == 3 && c->zones[0].z.points[3] == 0.5f);
+	CHECK(c->zones[0].z.sensitivity == 0.7 && c->zones[0].z.min_size == 2);
+	CHECK(strcmp(c->zones[0].severity, "high") == 0);
+	CHECK(c->zones[0].schedule.count == 1);
+	CHECK(strcmp(c->detectors[0].name, "motion") == 0 && c->detectors[0].nopts == 2);
+	CHECK(c->detectors[0].opts[1].value == 3);
+	unload(&l);
+}
+
+static void test_zone_errors(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\";\n"
+		 "  zones = ( { name = \"yard\"; polygon = [0.0, 0.5, 1.5, 0.5, 1.0, 1.0]; },\n"
+		 "            { name = \"gate\"; polygon = [0.0, 0.5, 1.0];\n"
+		 "              schedule = \"mon-fry 20:00-04:00\"; },\n"
+		 "            { name = \"road\"; polygon = [0.1, 0.1, 0.2, 0.2, 0.3, 0.3];\n"
+		 "              severity = \"urgent\"; colour = 1; },\n"
+		 "            { polygon = [0.1, 0.1, 0.2, 0.1, 0.2, 0.2]; } );\n"
+		 "} );\n");
+	load(&l, text);
+	expect_error(&l, 6, "camera 'a': zone 'yard': polygon coordinate 3 must be a number from 0 to 1");
+	expect_error(&l, 7, "camera 'a': zone 'gate': polygon needs 3 to 32 x, y pairs, not 3 numbers");
+	expect_error(&l, 8, "camera 'a': zone 'gate': schedule cannot read 'mon-fry 20:00-04:00'");
+	expect_error(&l, 9, "camera 'a': zone 'road': polygon has no area");
+	expect_error(&l, 10, "camera 'a': zone 'road': severity must be one of low, medium, high, critical, not 'urgent'");
+	expect_error(&l, 10, "camera 'a': zone 'road': unknown key 'colour'");
+	expect_error(&l, 11, "camera 'a': zone '?': missing name");
+	CHECK(l.nerrors == 7);
+	unload(&l);
+}
+
+static void test_detector_options(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\";\n"
+		 "  detect = {\n"
+		 "    motion = { sensitivity = 3.0;\n"
+		 "               speed = 2; };\n"
+		 "    nosuch = { };\n"
+		 "  };\n"
+		 "} );\n");
+	load(&l, text);
+	expect_error(&l, 7, "camera 'a': detect.motion.sensitivity must be between 0 and 1, not 3");
+	expect_error(&l, 8, "camera 'a': detect.motion: unknown option 'speed' (known: sensitivity,");
+	expect_error(&l, 9, "camera 'a': cannot load detector 'nosuch'");
+	CHECK(l.nerrors == 3);
+	unload(&l);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -412,6 +489,9 @@ int main(void)
 		TEST(test_parse_quota),
 		TEST(test_unreadable),
 		TEST(test_redact),
+		TEST(test_zones_and_masks),
+		TEST(test_zone_errors),
+		TEST(test_detector_options),
 		{ NULL, NULL }
 	};
 	return test_run("config", cases);

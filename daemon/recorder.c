@@ -406,7 +406,7 @@ static void rec_info(struct recorder *r, struct recorder_info *info)
 
 /* Queue the snapshot of an event, beside the clip it belongs to. */
 static void rec_snapshot(struct recorder *r, const char *id, const AVFrame *frame,
-			 const struct motion_box *boxes, int nboxes,
+			 const struct vigil_box *boxes, int nboxes,
 			 struct recorder_info *info)
 {
 	struct rec_item *it;
@@ -425,8 +425,8 @@ static void rec_snapshot(struct recorder *r, const char *id, const AVFrame *fram
 	snprintf(info->snapshot, sizeof(info->snapshot), "%s", it->path);
 	if (!boxes || nboxes < 0)
 		nboxes = 0;
-	if (nboxes > MOTION_MAX_BOXES)
-		nboxes = MOTION_MAX_BOXES;
+	if (nboxes > VIGIL_MAX_BOXES)
+		nboxes = VIGIL_MAX_BOXES;
 	if (nboxes)
 		memcpy(it->boxes, boxes, (size_t)nboxes * sizeof(*boxes));
 	it->nboxes = nboxes;
@@ -436,7 +436,7 @@ static void rec_snapshot(struct recorder *r, const char *id, const AVFrame *fram
 
 void recorder_event_start(struct recorder *r, const char *type, const char *id,
 			  int64_t trigger_us, const AVFrame *frame,
-			  const struct motion_box *boxes, int nboxes,
+			  const struct vigil_box *boxes, int nboxes,
 			  struct recorder_info *info)
 {
 	size_t from;

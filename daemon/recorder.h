@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "motion.h"
+#include "vigil_plugin.h"
 
 struct recorder;
 
@@ -54,7 +54,7 @@ void recorder_feed(struct recorder *r, const AVPacket *pkt, int64_t wall_us);
  * frame for the snapshot, boxes its detections. Fills info. */
 void recorder_event_start(struct recorder *r, const char *type, const char *id,
 			  int64_t trigger_us, const AVFrame *frame,
-			  const struct motion_box *boxes, int nboxes,
+			  const struct vigil_box *boxes, int nboxes,
 			  struct recorder_info *info);
 /* The event ended at end_us; its clip goes on for post_seconds. Fills
  * info with the clip as it is now (the final values go to the index). */

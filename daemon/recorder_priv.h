@@ -32,7 +32,7 @@ struct rec_item {
 	char event_id[96];
 	char type[32];
 	char events[512];
-	struct motion_box boxes[MOTION_MAX_BOXES];
+	struct vigil_box boxes[VIGIL_MAX_BOXES];
 	int nboxes;
 };
 

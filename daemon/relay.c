@@ -92,6 +92,29 @@ static int relay_token_ok(const char *s)
 	return 1;
 }
 
+/* A type may have dotted levels ("tamper.covered"): each must be a token,
+ * so a subscriber can take a family by prefix ("...cam01.tamper."). */
+static int relay_type_ok(const char *type)
+{
+	char seg[64];
+
+	if (!type || !*type)
+		return 0;
+	while (*type) {
+		size_t n = strcspn(type, ".");
+		if (n == 0 || n >= sizeof(seg))
+			return 0;
+		memcpy(seg, type, n);
+		seg[n] = '\0';
+		if (!relay_token_ok(seg))
+			return 0;
+		type += n;
+		if (*type == '.' && !*++type)
+			return 0;
+	}
+	return 1;
+}
+
 static int relay_topic_of(json_object *o, char *buf, size_t len)
 {
 	static const char *const keys[] = { "severity", "district", "grid", "camera", "type" };
@@ -99,7 +122,7 @@ static int relay_topic_of(json_object *o, char *buf, size_t len)
 
 	for (int i = 0; i < 5; i++) {
 		v[i] = relay_field(o, keys[i]);
-		if (!relay_token_ok(v[i]))
+		if (i < 4 ? !relay_token_ok(v[i]) : !relay_type_ok(v[i]))
 			return -EINVAL;
 	}
 	if ((size_t)snprintf(buf, len, "alert.%s.%s.%s.%s.%s", v[0], v[1], v[2], v[3], v[4]) >= len)

@@ -27,7 +27,7 @@ static void snapshot_fill(uint8_t *plane, int stride, int pw, int ph, int x0, in
 
 /* Outline one box in red: luma and both chroma planes, even-aligned so
  * the 4:2:0 chroma lines up. */
-static void snapshot_box(AVFrame *f, const struct motion_box *b)
+static void snapshot_box(AVFrame *f, const struct vigil_box *b)
 {
 	static const uint8_t yuv[3] = { 82, 90, 240 };
 	int t = f->height >= 720 ? 4 : 2;
@@ -83,7 +83,7 @@ static int snapshot_encode(AVFrame *f, AVPacket *pkt)
 }
 
 int64_t snapshot_write(const char *path, const AVFrame *frame,
-		       const struct motion_box *boxes, int nboxes)
+		       const struct vigil_box *boxes, int nboxes)
 {
 	AVFrame *f = NULL;
 	AVPacket *pkt = av_packet_alloc();

@@ -8,13 +8,13 @@
 #include <libavutil/frame.h>
 #include <stdint.h>
 
-#include "motion.h"
+#include "vigil_plugin.h"
 
 /* Encode frame (8-bit YUV 4:2:0) as JPEG at full resolution with the
  * normalised boxes outlined, and write it to path (through a temporary
  * file, so a reader never sees half a picture). Returns the file size or
  * a negative AVERROR. */
 int64_t snapshot_write(const char *path, const AVFrame *frame,
-		       const struct motion_box *boxes, int nboxes);
+		       const struct vigil_box *boxes, int nboxes);
 
 #endif

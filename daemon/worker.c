@@ -202,7 +202,8 @@ int worker_run(const struct vigil_config *cfg, int index, int count)
 			continue;
 		if (recorder_start(&recs[ncams], &cfg->cameras[i], cfg->data_dir) < 0)
 			recs[ncams] = NULL;
-		if (camera_start(&cams[ncams], &cfg->cameras[i], &q, recs[ncams]) < 0) {
+		if (camera_start(&cams[ncams], &cfg->cameras[i], cfg->plugin_dir, &q,
+				 recs[ncams]) < 0) {
 			recorder_stop(recs[ncams]);
 			continue;
 		}

@@ -19,6 +19,7 @@ Usage: gen_scenes.py --out DIR [--only NAME,...] [--size WxH] [--fps N]
 """
 
 import argparse
+import concurrent.futures
 import dataclasses
 import json
 import math
@@ -43,6 +44,8 @@ class Mover:
     ground: where its bottom edge sits, as a fraction of frame height
     direction: +1 enters on the left, -1 enters on the right
     look: name of the texture in LOOKS
+    expect: whether a detector should alert on it (False: too small, or
+            in a zone that is not armed; it is listed as a nuisance)
     """
     enter: float
     leave: float
@@ -51,6 +54,7 @@ class Mover:
     ground: float = 0.86
     direction: int = 1
     look: str = "person"
+    expect: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,6 +66,17 @@ class Effect:
 
 
 @dataclasses.dataclass(frozen=True)
+class Zone:
+    """A zone the camera watching the scene is configured with.
+
+    armed: whether its schedule is to be on while the scene plays (the
+    configuration makes the schedule from the current time)."""
+    name: str
+    polygon: tuple
+    armed: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
 class Scene:
     name: str
     duration: float = 16.0
@@ -69,12 +84,42 @@ class Scene:
     noise: int = 9                 # ffmpeg noise strength (luma sigma ~0.53x)
     movers: tuple = ()
     effects: tuple = ()
+    size: tuple = None             # (w, h); None: the --size option
+    zones: tuple = ()
 
+
+# The accuracy set is smaller and shorter than the 720p demo scenes so
+# that generating and evaluating all of it stays quick.
+SMALL = (640, 360)
+YARD = (0.0, 0.45, 1.0, 0.45, 1.0, 1.0, 0.0, 1.0)
 
 SCENES = [
     Scene("static"),
     Scene("walker", movers=(Mover(enter=4.0, leave=11.0),)),
     Scene("lights", effects=(Effect("lights", at=6.0, amount=25),)),
+    Scene("two_objects", duration=14.0, size=SMALL,
+          movers=(Mover(enter=4.0, leave=10.0),
+                  Mover(enter=6.0, leave=12.0, direction=-1, ground=0.80,
+                        width=90, height=200))),
+    Scene("small", duration=12.0, size=SMALL,
+          movers=(Mover(enter=4.0, leave=10.0, width=22, height=48, expect=False),)),
+    Scene("flicker", duration=12.0, size=SMALL,
+          effects=(Effect("flicker", at=4.0, amount=0.07),)),
+    Scene("noise_heavy", duration=12.0, size=SMALL, noise=24),
+    Scene("zone_armed", duration=12.0, size=SMALL,
+          movers=(Mover(enter=4.0, leave=10.0),),
+          zones=(Zone("yard", YARD, armed=True),)),
+    Scene("zone_unarmed", duration=12.0, size=SMALL,
+          movers=(Mover(enter=4.0, leave=10.0, expect=False),),
+          zones=(Zone("yard", YARD, armed=False),)),
+    Scene("covered", duration=12.0, size=SMALL,
+          effects=(Effect("covered", at=5.0, amount=10.0),)),
+    Scene("defocus", duration=12.0, size=SMALL,
+          effects=(Effect("defocus", at=5.0, amount=10.0),)),
+    Scene("moved", duration=12.0, size=SMALL,
+          effects=(Effect("moved", at=5.0, amount=10.0),)),
+    Scene("frozen", duration=12.0, size=SMALL,
+          effects=(Effect("frozen", at=5.0, amount=10.0),)),
 ]
 
 
@@ -225,14 +270,65 @@ def look_key(placed):
 
 # ----------------------------------------------------------------- effects
 
+# Each effect returns (filter, stage, truth): stage "pre" filters run
+# before the sensor noise, "post" after it; truth is ("nuisance", entry)
+# or ("event", entry) with an expected alert.
+
 def effect_lights(effect, fps):
     """Global brightness step of `amount` luma levels from `at` on."""
     filt = "lutyuv=y='clip(val+%d,0,255)':enable='gte(t,%r)'" % (
         int(effect.amount), effect.at)
-    return filt, {"type": "lights", "at": effect.at}
+    return filt, "pre", ("nuisance", {"type": "lights", "at": effect.at})
 
 
-EFFECTS = {"lights": effect_lights}
+def effect_flicker(effect, fps):
+    """Brightness swinging by +-amount (fraction of full scale) at 1.5 Hz."""
+    filt = "eq=brightness='if(gte(t,%r),%r*sin(2*PI*1.5*t),0)':eval=frame" % (
+        effect.at, effect.amount)
+    return filt, "pre", ("nuisance", {"type": "flicker", "at": effect.at})
+
+
+def tamper_window(effect):
+    return effect.at, effect.at + effect.amount
+
+
+def effect_covered(effect, fps):
+    """Lens covered from `at` for `amount` seconds: a dark, flat picture."""
+    a, b = tamper_window(effect)
+    filt = "drawbox=x=0:y=0:w=iw:h=ih:color=0x1c1c1c@1:t=fill:enable='between(t,%r,%r)'" % (a, b)
+    return filt, "pre", ("event", {"type": "tamper.covered", "start": a, "end": b})
+
+
+def effect_defocus(effect, fps):
+    """Out of focus from `at` for `amount` seconds."""
+    a, b = tamper_window(effect)
+    filt = "gblur=sigma=7:enable='between(t,%r,%r)'" % (a, b)
+    return filt, "pre", ("event", {"type": "tamper.defocus", "start": a, "end": b})
+
+
+def effect_moved(effect, fps):
+    """Camera knocked at `at`: the view pans and tilts for `amount` s."""
+    a, b = tamper_window(effect)
+    on = "between(t,%r,%r)" % (a, b)
+    filt = ("crop=w=iw*0.75:h=ih*0.75:x='if(%s,iw*0.25,0)':y='if(%s,ih*0.2,0)'"
+            ",scale=iw/0.75:ih/0.75" % (on, on))
+    return filt, "pre", ("event", {"type": "tamper.moved", "start": a, "end": b})
+
+
+def effect_frozen(effect, fps):
+    """The encoder hangs at `at`: the same picture for `amount` seconds
+    (noise included, as a real hung encoder repeats its last frame)."""
+    a, b = tamper_window(effect)
+    fa, fb = int(round(a * fps)), int(round(b * fps))
+    filt = ("split[fa][fb];[fa]trim=end_frame=%d,tpad=stop_mode=clone:stop=%d[fz];"
+            "[fb]trim=start_frame=%d,setpts=PTS-STARTPTS[fr];[fz][fr]concat=n=2:v=1:a=0"
+            % (fa + 1, fb - fa - 1, fb))
+    return filt, "post", ("event", {"type": "frozen", "start": a, "end": b})
+
+
+EFFECTS = {"lights": effect_lights, "flicker": effect_flicker,
+           "covered": effect_covered, "defocus": effect_defocus,
+           "moved": effect_moved, "frozen": effect_frozen}
 
 
 # ----------------------------------------------------------- scene → files
@@ -254,23 +350,37 @@ def filter_graph(scene, size, fps):
                      ":enable='between(t,%r,%r)'[v%d]"
                      % (cur, i, p.x_expr(), p.y, m.enter, m.leave, i + 1))
         cur = "v%d" % (i + 1)
-    chain = [EFFECTS[e.kind](e, fps)[0] for e in scene.effects]
+    fx = [EFFECTS[e.kind](e, fps) for e in scene.effects]
+    chain = [f for f, stage, _ in fx if stage == "pre"]
     n = scene.noise
     chain.append("noise=c0s=%d:c0f=t:c1s=%d:c1f=t:c2s=%d:c2f=t"
                  % (n, max(1, n // 3), max(1, n // 3)))
     chain.append("format=yuv420p")
+    chain += [f for f, stage, _ in fx if stage == "post"]
     parts.append("[%s]%s[out]" % (cur, ",".join(chain)))
     return ";".join(parts)
 
 
 def ground_truth(scene, size, fps):
+    """Expected alerts (events) and things that must not alert (nuisance)."""
     w, h = size
-    events = [mover_event(Placed(m, w, h), fps) for m in scene.movers]
+    events, nuisance = [], []
+    for m in scene.movers:
+        ev = mover_event(Placed(m, w, h), fps)
+        if scene.zones:
+            ev["zone"] = scene.zones[0].name
+        (events if m.expect else nuisance).append(ev)
+    for e in scene.effects:
+        kind, entry = EFFECTS[e.kind](e, fps)[2]
+        if "end" in entry:
+            entry["end"] = min(entry["end"], float(scene.duration))
+        (events if kind == "event" else nuisance).append(entry)
     events.sort(key=lambda e: e["start"])
-    nuisance = [EFFECTS[e.kind](e, fps)[1] for e in scene.effects]
+    zones = [{"name": z.name, "polygon": list(z.polygon), "armed": z.armed}
+             for z in scene.zones]
     return {"scene": scene.name, "width": w, "height": h, "fps": fps,
             "duration": float(scene.duration), "codec": scene.codec,
-            "events": events, "nuisance": nuisance}
+            "events": events, "nuisance": nuisance, "zones": zones}
 
 
 def encoder_args(codec, fps):
@@ -296,7 +406,7 @@ def run_ffmpeg(args):
 
 def encode(scene, size, fps, images, out_path):
     """Render and encode one scene into out_path (written atomically)."""
-    inputs = ["-framerate", str(fps), "-i", images["background"]]
+    inputs = ["-framerate", str(fps), "-i", images["background_%dx%d" % size]]
     for m in scene.movers:
         key = look_key(Placed(m, *size))
         inputs += ["-framerate", str(fps), "-i", images[key]]
@@ -362,7 +472,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
     todo = []
     for s in scenes:
-        truth = truth_json(ground_truth(s, args.size, args.fps))
+        truth = truth_json(ground_truth(s, s.size or args.size, args.fps))
         mp4 = os.path.join(args.out, s.name + ".mp4")
         js = os.path.join(args.out, s.name + ".json")
         if up_to_date(mp4, js, truth):
@@ -373,25 +483,38 @@ def main():
         return 0
 
     with tempfile.TemporaryDirectory(prefix="scenes-") as tmp:
-        images = {"background": os.path.join(tmp, "background.png")}
-        # Fine static grain on top of the drawn street gives texture at
-        # the smallest scale.
-        render_image(images["background"], args.size,
-                     street_geq() + ",noise=alls=6:all_seed=7", "yuv444p", "rgb24")
+        images = {}
         for s, _, _, _ in todo:
+            size = s.size or args.size
+            bg = "background_%dx%d" % size
+            if bg not in images:
+                images[bg] = os.path.join(tmp, bg + ".png")
+                # Fine static grain on top of the drawn street gives
+                # texture at the smallest scale.
+                render_image(images[bg], size,
+                             street_geq() + ",noise=alls=6:all_seed=7", "yuv444p", "rgb24")
             for m in s.movers:
-                p = Placed(m, *args.size)
+                p = Placed(m, *size)
                 key = look_key(p)
                 if key not in images:
                     images[key] = os.path.join(tmp, key + ".png")
                     render_image(images[key], (p.w, p.h), LOOKS[m.look](), "rgba", "rgba")
-        for s, mp4, js, truth in todo:
-            print("gen_scenes: %s ..." % s.name, flush=True)
-            encode(s, args.size, args.fps, images, mp4)
-            with open(js + ".part", "w") as f:
-                f.write(truth)
-            os.replace(js + ".part", js)
+        # Scenes are independent: encode two at a time.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+            jobs = [pool.submit(write_scene, s, s.size or args.size, args.fps,
+                                images, mp4, js, truth)
+                    for s, mp4, js, truth in todo]
+            for j in jobs:
+                j.result()
     return 0
+
+
+def write_scene(s, size, fps, images, mp4, js, truth):
+    print("gen_scenes: %s ..." % s.name, flush=True)
+    encode(s, size, fps, images, mp4)
+    with open(js + ".part", "w") as f:
+        f.write(truth)
+    os.replace(js + ".part", js)
 
 
 if __name__ == "__main__":

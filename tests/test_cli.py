@@ -44,6 +44,30 @@ def test_bad_usage():
     assert "usage" in r.stderr
 
 
+def test_detector_options_checked_by_the_plugin(tmp_path):
+    """Options are checked against the plugin's own table, loaded from the
+    build's plugin directory without any installation."""
+    conf = tmp_path / "det.conf"
+    conf.write_text(
+        'alerts = { publish = "tcp://127.0.0.1:7700"; insecure = true; };\n'
+        'cameras = ( { id = "a"; url = "rtsp://h/a";\n'
+        '  detect = { motion = { sensitivity = 2.5; };\n'
+        '             tamper = { hold = 3; frobnicate = 1; }; };\n'
+        '  zones = ( { name = "yard"; polygon = [0.1, 0.1, 0.9, 0.1, 0.5, 0.9];\n'
+        '              schedule = "mon-fri 25:00-04:00"; } );\n'
+        '} );\n')
+    r = run("-t", "-c", str(conf))
+    assert r.returncode == 2
+    lines = r.stderr.splitlines()
+    assert "%s:3: camera 'a': detect.motion.sensitivity must be between 0 and 1, not 2.5" \
+        % conf in lines
+    assert any(l.startswith("%s:4: camera 'a': detect.tamper: unknown option 'frobnicate'"
+                            % conf) for l in lines), lines
+    assert any(l.startswith("%s:6: camera 'a': zone 'yard': schedule cannot read" % conf)
+               for l in lines), lines
+    assert lines[-1] == "%s: 3 errors" % conf and len(lines) == 4
+
+
 def test_refuses_root_unless_told(tmp_path):
     import os
     conf = tmp_path / "v.conf"

@@ -81,6 +81,8 @@ void tail_print(const struct tail_opts *t, json_object *o, const char *payload)
 	       tail_jint(o, "seq"), tail_jstr(o, "phase", "?"), tail_jstr(o, "type", "?"),
 	       tail_jstr(o, "severity", "?"), tail_jstr(o, "camera", "?"),
 	       tail_jstr(o, "name", ""), tail_jstr(o, "district", "?"), tail_jstr(o, "grid", "?"));
+	if (*tail_jstr(o, "zone", ""))
+		printf("  zone %s", tail_jstr(o, "zone", ""));
 	if (json_object_object_get_ex(o, "duration", &b))
 		printf("  %.1f s", json_object_get_double(b));
 	if (json_object_object_get_ex(o, "boxes", &boxes) &&

@@ -1,0 +1,312 @@
+/* Camera keys about detection: zones, masks and detector options.
+ *
+ *   zones = ( { name = "yard"; polygon = [x1, y1, x2, y2, ...];
+ *               schedule = "mon-fri 20:00-04:00"; severity = "high";
+ *               sensitivity = 0.5; min_size = 0.5; } );
+ *   masks = ( { polygon = [ ... ]; } );
+ *   detect = { motion = { option = value; ... }; tamper = { }; };
+ *
+ * Each problem is reported as FILE:LINE: message at the offending setting.
+ * Detector options are checked against the options table of the plugin
+ * itself, which is loaded from the plugin directory for that purpose. */
+#include "config_int.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plugin.h"
+
+#define ZONE_DEFAULT_SENSITIVITY 0.5
+#define ZONE_DEFAULT_MIN_SIZE 0.5   /* percent of the zone */
+
+/* Any numeric setting (int, int64, float, bool) as a double; -1 if none. */
+static int cfg_number(const config_setting_t *s, double *v)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		*v = (double)config_setting_get_int64(s);
+		return 0;
+	case CONFIG_TYPE_FLOAT:
+		*v = config_setting_get_float(s);
+		return 0;
+	case CONFIG_TYPE_BOOL:
+		*v = config_setting_get_bool(s);
+		return 0;
+	}
+	return -1;
+}
+
+/* Twice the signed area of a polygon (shoelace formula). */
+static double cfg_polygon_area2(const float *p, int n)
+{
+	double a = 0;
+
+	for (int i = 0; i < n; i++) {
+		int j = (i + 1) % n;
+		a += (double)p[2 * i] * p[2 * j + 1] - (double)p[2 * j] * p[2 * i + 1];
+	}
+	return a;
+}
+
+/* A polygon: 3..VIGIL_MAX_POINTS x, y pairs within 0..1, with an area. */
+static void cfg_polygon(struct cfg_ctx *ctx, const config_setting_t *s,
+			struct vigil_zone *z, const char *where)
+{
+	int t = config_setting_type(s), n = config_setting_length(s);
+
+	if (t != CONFIG_TYPE_ARRAY && t != CONFIG_TYPE_LIST) {
+		cfg_error(ctx, s, "%spolygon must be a list of numbers [x1, y1, x2, y2, ...]",
+			  where);
+		return;
+	}
+	if (n % 2 || n < 6 || n > 2 * VIGIL_MAX_POINTS) {
+		cfg_error(ctx, s, "%spolygon needs 3 to %d x, y pairs, not %d numbers",
+			  where, VIGIL_MAX_POINTS, n);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		double v;
+		if (cfg_number(config_setting_get_elem(s, (unsigned)i), &v) < 0 ||
+		    v < 0 || v > 1) {
+			cfg_error(ctx, s, "%spolygon coordinate %d must be a number from 0 to 1 "
+				  "(normalised, from the top left)", where, i + 1);
+			return;
+		}
+		z->points[i] = (float)v;
+	}
+	if (cfg_polygon_area2(z->points, n / 2) == 0) {
+		cfg_error(ctx, s, "%spolygon has no area", where);
+		return;
+	}
+	z->npoints = n / 2;
+}
+
+/* One element of zones (is_mask 0) or masks (is_mask 1). */
+static void cfg_zone(struct cfg_ctx *ctx, const config_setting_t *s,
+		     struct vigil_zone_conf *zc, int is_mask, const char *where0)
+{
+	const int count = config_setting_length(s);
+	const char *name = NULL;
+	char where[256];
+
+	zc->line = cfg_line(s);
+	zc->z.sensitivity = ZONE_DEFAULT_SENSITIVITY;
+	zc->z.min_size = ZONE_DEFAULT_MIN_SIZE;
+	config_setting_lookup_string(s, "name", &name);
+	snprintf(where, sizeof(where), "%s%s '%s': ", where0, is_mask ? "mask" : "zone",
+		 name ? name : "?");
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
+		const char *key = config_setting_name(m);
+		const char *str = config_setting_get_string(m);
+		double v;
+
+		if (strcmp(key, "polygon") == 0) {
+			cfg_polygon(ctx, m, &zc->z, where);
+		} else if (strcmp(key, "name") == 0 && str) {
+			free(zc->name);
+			zc->name = strdup(str);
+		} else if (!is_mask && strcmp(key, "schedule") == 0 && str) {
+			char err[200];
+			if (schedule_parse(str, &zc->schedule, err, sizeof(err)) < 0)
+				cfg_error(ctx, m, "%sschedule %s", where, err);
+		} else if (!is_mask && strcmp(key, "severity") == 0 && str) {
+			if (config_severity_rank(str) < 0)
+				cfg_error(ctx, m, "%sseverity must be one of low, medium, high, "
+					  "critical, not '%s'", where, str);
+			else
+				zc->severity = strdup(str);
+		} else if (!is_mask && strcmp(key, "sensitivity") == 0) {
+			if (cfg_number(m, &v) < 0 || v < 0 || v > 1)
+				cfg_error(ctx, m, "%ssensitivity must be a number from 0 to 1", where);
+			else
+				zc->z.sensitivity = v;
+		} else if (!is_mask && strcmp(key, "min_size") == 0) {
+			if (cfg_number(m, &v) < 0 || v < 0 || v > 100)
+				cfg_error(ctx, m, "%smin_size must be a percentage of the zone, 0 to 100",
+					  where);
+			else
+				zc->z.min_size = v;
+		} else if (strcmp(key, "name") == 0 || strcmp(key, "schedule") == 0 ||
+			   strcmp(key, "severity") == 0) {
+			cfg_error(ctx, m, "%s%s must be a string", where, key);
+		} else {
+			cfg_error(ctx, m, "%sunknown key '%s' (%s)", where, key,
+				  is_mask ? "a mask has: name, polygon"
+					  : "a zone has: name, polygon, schedule, severity, "
+					    "sensitivity, min_size");
+		}
+	}
+	if (!config_setting_get_member(s, "polygon"))
+		cfg_error(ctx, s, "%smissing polygon", where);
+	if (!is_mask && !zc->name)
+		cfg_error(ctx, s, "%smissing name", where);
+	zc->z.name = zc->name;
+}
+
+/* The zones or masks list of a camera; zone names must be unique. */
+static void cfg_zone_list(struct cfg_ctx *ctx, const config_setting_t *s,
+			  struct vigil_zone_conf **out, int *nout, int is_mask,
+			  const char *where)
+{
+	int n = config_setting_length(s);
+
+	*out = calloc((size_t)n + 1, sizeof(**out));
+	if (!*out)
+		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		struct vigil_zone_conf *zc = &(*out)[*nout];
+
+		if (config_setting_type(e) != CONFIG_TYPE_GROUP) {
+			cfg_error(ctx, e, "%s%s: element %d must be a group { ... }", where,
+				  is_mask ? "masks" : "zones", i + 1);
+			continue;
+		}
+		(*nout)++;
+		cfg_zone(ctx, e, zc, is_mask, where);
+		for (int j = 0; !is_mask && zc->name && j + 1 < *nout; j++)
+			if ((*out)[j].name && strcmp((*out)[j].name, zc->name) == 0)
+				cfg_error(ctx, e, "%sduplicate zone name '%s' (first at line %d)",
+					  where, zc->name, (*out)[j].line);
+	}
+}
+
+void cfg_zones(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
+	       const char *where)
+{
+	struct vigil_camera *cam = base;
+
+	cfg_zone_list(ctx, s, &cam->zones, &cam->nzones, 0, where);
+}
+
+void cfg_masks(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
+	       const char *where)
+{
+	struct vigil_camera *cam = base;
+
+	cfg_zone_list(ctx, s, &cam->masks, &cam->nmasks, 1, where);
+}
+
+void cfg_detect(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
+		const char *where)
+{
+	struct vigil_camera *cam = base;
+	int n = config_setting_length(s);
+
+	cam->detectors = calloc((size_t)n + 1, sizeof(*cam->detectors));
+	if (!cam->detectors)
+		return;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *g = config_setting_get_elem(s, (unsigned)i);
+		struct vigil_detector *d = &cam->detectors[cam->ndetectors];
+		int nopt = config_setting_length(g);
+
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+			cfg_error(ctx, g, "%sdetect.%s must be a group of options { ... }",
+				  where, config_setting_name(g));
+			continue;
+		}
+		cam->ndetectors++;
+		d->name = strdup(config_setting_name(g));
+		d->line = cfg_line(g);
+		d->opts = calloc((size_t)nopt + 1, sizeof(*d->opts));
+		for (int j = 0; d->opts && j < nopt; j++) {
+			const config_setting_t *o = config_setting_get_elem(g, (unsigned)j);
+			struct vigil_detector_option *op = &d->opts[d->nopts];
+			if (cfg_number(o, &op->value) < 0) {
+				cfg_error(ctx, o, "%sdetect.%s.%s must be a number", where,
+					  d->name, config_setting_name(o));
+				continue;
+			}
+			op->key = strdup(config_setting_name(o));
+			op->line = cfg_line(o);
+			d->nopts++;
+		}
+	}
+}
+
+/* Check one camera's detector against the plugin's own option table. */
+static void cfg_check_detector(struct cfg_ctx *ctx, const char *file,
+			       const struct vigil_camera *cam,
+			       const struct vigil_detector *d)
+{
+	struct plugin_lib lib;
+	char err[PATH_MAX + 200];
+
+	if (plugin_open(ctx->cfg->plugin_dir, d->name, &lib, err, sizeof(err)) < 0) {
+		cfg_error_at(ctx, file, d->line ? d->line : cam->line, "camera '%s': %s",
+			     cam->id, err);
+		return;
+	}
+	for (int i = 0; i < d->nopts; i++) {
+		const struct vigil_detector_option *op = &d->opts[i];
+		const struct vigil_option *o = plugin_find_option(lib.p, op->key);
+		char names[512];
+
+		if (!o) {
+			plugin_option_names(lib.p, names, sizeof(names));
+			cfg_error_at(ctx, file, op->line,
+				     "camera '%s': detect.%s: unknown option '%s' (known: %s)",
+				     cam->id, d->name, op->key, names);
+		} else if (op->value < o->min || op->value > o->max) {
+			cfg_error_at(ctx, file, op->line,
+				     "camera '%s': detect.%s.%s must be between %g and %g, not %g",
+				     cam->id, d->name, op->key, o->min, o->max, op->value);
+		} else if (o->type == VIGIL_OPT_INT && op->value != (double)(long)op->value) {
+			cfg_error_at(ctx, file, op->line,
+				     "camera '%s': detect.%s.%s must be a whole number",
+				     cam->id, d->name, op->key);
+		}
+	}
+	plugin_close(&lib);
+}
+
+void cfg_detect_finish(struct cfg_ctx *ctx, const config_t *lc)
+{
+	static const char *const defaults[] = { "motion", "tamper" };
+	struct vigil_config *cfg = ctx->cfg;
+	const char *file = config_setting_source_file(config_root_setting(lc));
+	char dir[PATH_MAX];
+
+	if (!cfg->plugin_dir)
+		cfg->plugin_dir = strdup(plugin_default_dir(dir, sizeof(dir)));
+	for (size_t i = 0; cfg->cameras && i < cfg->ncameras; i++) {
+		struct vigil_camera *cam = &cfg->cameras[i];
+
+		if (!cam->detectors) {
+			cam->detectors = calloc(2, sizeof(*cam->detectors));
+			for (int k = 0; cam->detectors && k < 2; k++) {
+				cam->detectors[k].name = strdup(defaults[k]);
+				cam->ndetectors++;
+			}
+		}
+		if (!cam->id)
+			continue;
+		for (int k = 0; k < cam->ndetectors; k++)
+			cfg_check_detector(ctx, file ? file : ctx->path, cam, &cam->detectors[k]);
+	}
+}
+
+void cfg_camera_free_detect(struct vigil_camera *cam)
+{
+	for (int i = 0; cam->zones && i < cam->nzones; i++) {
+		free(cam->zones[i].name);
+		free(cam->zones[i].severity);
+	}
+	for (int i = 0; cam->masks && i < cam->nmasks; i++) {
+		free(cam->masks[i].name);
+		free(cam->masks[i].severity);
+	}
+	free(cam->zones);
+	free(cam->masks);
+	for (int i = 0; cam->detectors && i < cam->ndetectors; i++) {
+		free(cam->detectors[i].name);
+		for (int j = 0; j < cam->detectors[i].nopts; j++)
+			free(cam->detectors[i].opts[j].key);
+		free(cam->detectors[i].opts);
+	}
+	free(cam->detectors);
+}

@@ -1,0 +1,64 @@
+/* Internals shared by the configuration loader's files (config.c and
+ * config_detect.c): the key tables' types and the error printer. Not for
+ * use outside the loader. */
+#ifndef VIGIL_CONFIG_INT_H
+#define VIGIL_CONFIG_INT_H
+
+#include <libconfig.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "config.h"
+
+/* CFG_INCLUDE rows splice another table (sub) into this one. */
+enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_GROUP, CFG_LIST, CFG_INCLUDE };
+
+struct cfg_ctx;
+/* Handles a whole setting itself; base is the struct being filled and
+ * where the message prefix ("camera 'cam01': "). */
+typedef void (*cfg_list_fn)(struct cfg_ctx *ctx, const config_setting_t *s,
+			    void *base, const char *where);
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t offset;                /* field in the struct being filled */
+	int required;
+	long min, max;                /* CFG_INT range */
+	const struct cfg_key *sub;    /* CFG_GROUP, CFG_INCLUDE: keys of the group */
+	cfg_list_fn list;             /* when set: handles the setting */
+};
+
+struct cfg_ctx {
+	const char *path;
+	FILE *err;
+	int errors;
+	struct vigil_config *cfg;
+};
+
+/* Print one error as FILE:LINE: message. line 0 means "whole file". */
+void cfg_error_at(struct cfg_ctx *ctx, const char *file, int line,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static inline int cfg_line(const config_setting_t *s)
+{
+	return s && config_setting_source_line(s) ? (int)config_setting_source_line(s) : 1;
+}
+
+/* The root group has no line of its own: its errors point at line 1. */
+#define cfg_error(ctx, s, ...) \
+	cfg_error_at(ctx, config_setting_source_file(s), cfg_line(s), __VA_ARGS__)
+
+/* Camera keys handled in config_detect.c. */
+void cfg_zones(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
+	       const char *where);
+void cfg_masks(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
+	       const char *where);
+void cfg_detect(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
+		const char *where);
+/* After the walk: default detectors, and options checked against each
+ * plugin's table (the plugins are loaded from the plugin directory). */
+void cfg_detect_finish(struct cfg_ctx *ctx, const config_t *lc);
+void cfg_camera_free_detect(struct vigil_camera *cam);
+
+#endif

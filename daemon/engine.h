@@ -1,0 +1,63 @@
+/* Event engine: the one place where observations become events.
+ *
+ * Detector plugins report, frame by frame, the conditions they see
+ * (type, zone, boxes). The engine keeps one track per (type, zone): a run
+ * of observations long enough for the type starts an event, an update is
+ * sent at most every few seconds while it lasts, and a quiet gap ends it
+ * (hysteresis in event.c). It drops observations in zones whose arming
+ * schedule is off, gives each event an id and a severity (the higher of
+ * the camera's site and the zone's own), has the recorder cut a clip and
+ * a snapshot for it, and queues the alerts. Nothing here blocks: alerts
+ * go to the worker's queue, clip data to the recorder's writer thread. */
+#ifndef VIGIL_ENGINE_H
+#define VIGIL_ENGINE_H
+
+#include <stdint.h>
+
+#include "alert.h"
+#include "config.h"
+#include "event.h"
+#include "recorder.h"
+#include "vigil_plugin.h"
+
+#define ENGINE_MAX_TRACKS 32
+
+struct engine_track {
+	char type[48];
+	int zone;                        /* index into the camera's zones, -1 */
+	struct event_state ev;
+	int seen;                        /* observed in the current frame */
+	struct vigil_observation last;   /* newest observation */
+	struct vigil_box span;           /* union of the event's boxes */
+	int have_span;
+};
+
+struct engine {
+	const struct vigil_camera *conf;
+	struct alert_queue *alerts;
+	struct recorder *rec;            /* clips of the events, or NULL */
+	const AVFrame *frame;            /* picture of the current frame, or NULL */
+	double fps;
+	int ntracks;
+	struct engine_track tracks[ENGINE_MAX_TRACKS];
+};
+
+void engine_init(struct engine *e, const struct vigil_camera *conf,
+		 struct alert_queue *alerts);
+/* Frame rate used to turn a kind's start time into frames. */
+void engine_set_fps(struct engine *e, double fps);
+/* Record one observation of the current frame; kind may be NULL. */
+void engine_observe(struct engine *e, const struct vigil_observation *o,
+		    const struct vigil_event_kind *kind, int64_t wall_us);
+/* Close the frame: advance every track and send what changed. */
+void engine_step(struct engine *e, int64_t wall_us);
+/* The stream is gone: end every open event at wall_us. */
+void engine_reset(struct engine *e, int64_t wall_us);
+
+/* Queue one alert of this camera and log it. zone -1: none; o may be
+ * NULL (no boxes). */
+void engine_emit(struct engine *e, const char *type, const char *phase,
+		 const char *id, int64_t ts_us, int64_t start_us, int zone,
+		 const struct vigil_observation *o, const char *detail);
+
+#endif

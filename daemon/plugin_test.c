@@ -1,0 +1,224 @@
+/* Tests of the plugin host with the real motion plugin (loaded from the
+ * build's plugin directory) on synthetic frames: noise alone and global
+ * brightness changes give nothing; a moving block gives a box where it
+ * is; zones and masks decide where motion counts; the host refuses
+ * unknown plugins with a clear message. Also the luma downscaler. */
+#include "plugin.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+
+#include "luma.h"
+#include "testing.h"
+
+#define W 320
+#define H 180
+
+static unsigned seed = 12345;
+
+/* Textured background plus uniform noise of +-amp; a bright block at
+ * (bx, by) of size bw x bh when bw > 0; gain and offset applied last. */
+static void make_frame(uint8_t *f, int amp, int bx, int by, int bw, int bh,
+		       int gain_pct, int offset)
+{
+	for (int y = 0; y < H; y++) {
+		for (int x = 0; x < W; x++) {
+			int v = 80 + ((x / 8 + y / 8) % 2) * 40 + (x * 7 + y * 3) % 23;
+			if (bw > 0 && x >= bx && x < bx + bw && y >= by && y < by + bh)
+				v = 230 - (x + y) % 9;
+			if (amp)
+				v += (int)(rand_r(&seed) % (unsigned)(2 * amp + 1)) - amp;
+			v = v * gain_pct / 100 + offset;
+			f[y * W + x] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+		}
+	}
+}
+
+static int64_t frame_no;
+
+/* Run one frame through the plugin; returns the observation count. */
+static int feed(struct plugin_instance *pi, uint8_t *buf, struct vigil_observations *o)
+{
+	struct vigil_frame f = { .data = buf, .width = W, .height = H, .stride = W };
+
+	f.pts_us = f.wall_us = 40000 * frame_no++;
+	CHECK(plugin_instance_process(pi, &f, o) == 0);
+	return o->count;
+}
+
+static int start_motion(struct plugin_instance *pi, const struct vigil_zone *zones,
+			int nzones, const struct vigil_zone *masks, int nmasks)
+{
+	static const struct vigil_detector d = { .name = "motion" };
+	struct vigil_setup setup = {
+		.camera = "test", .width = W, .height = H, .fps = 25,
+		.zones = zones, .nzones = nzones, .masks = masks, .nmasks = nmasks,
+	};
+	char dir[PATH_MAX], err[256];
+	int r = plugin_instance_init(pi, plugin_default_dir(dir, sizeof(dir)), &d, &setup,
+				     err, sizeof(err));
+	if (r < 0)
+		fprintf(stderr, "%s\n", err);
+	return r;
+}
+
+static int run_frames(struct plugin_instance *pi, uint8_t *buf, int n, int amp,
+		      int gain_pct, int offset)
+{
+	struct vigil_observations o;
+	int found = 0;
+
+	for (int i = 0; i < n; i++) {
+		make_frame(buf, amp, 0, 0, 0, 0, gain_pct, offset);
+		found += feed(pi, buf, &o);
+	}
+	return found;
+}
+
+static void test_noise_only(void)
+{
+	static uint8_t buf[W * H];
+	struct plugin_instance pi;
+
+	CHECK(start_motion(&pi, NULL, 0, NULL, 0) == 0);
+	CHECK(run_frames(&pi, buf, 200, 6, 100, 0) == 0);
+	plugin_instance_free(&pi);
+}
+
+static void test_brightness_step(void)
+{
+	static uint8_t buf[W * H];
+	struct plugin_instance pi;
+
+	CHECK(start_motion(&pi, NULL, 0, NULL, 0) == 0);
+	CHECK(run_frames(&pi, buf, 50, 4, 100, 0) == 0);
+	/* Lights: offset step, then a gain step. */
+	CHECK(run_frames(&pi, buf, 50, 4, 100, 25) == 0);
+	CHECK(run_frames(&pi, buf, 50, 4, 125, 0) == 0);
+	plugin_instance_free(&pi);
+}
+
+/* A block moving right; returns frames with motion, last in o. */
+static int move_block(struct plugin_instance *pi, int x0, int step, int size,
+		      struct vigil_observations *o)
+{
+	static uint8_t buf[W * H];
+	int found = 0;
+
+	run_frames(pi, buf, 30, 4, 100, 0);
+	for (int i = 0; i < 20; i++) {
+		make_frame(buf, 4, x0 + i * step, 60, size, size * 2, 100, 0);
+		found += feed(pi, buf, o) > 0;
+	}
+	return found;
+}
+
+static void test_moving_block(void)
+{
+	struct plugin_instance pi;
+	struct vigil_observations o;
+
+	CHECK(start_motion(&pi, NULL, 0, NULL, 0) == 0);
+	CHECK(move_block(&pi, 40, 4, 30, &o) >= 18);
+	CHECK(o.count == 1);
+	CHECK(o.obs[0].nboxes >= 1 && o.obs[0].zone == -1);
+	CHECK(strcmp(o.obs[0].type, "motion") == 0);
+	/* Last block: x 116..146, y 60..120 of 320x180. */
+	CHECK(o.obs[0].boxes[0].x <= 116.0f / W + 0.02f);
+	CHECK(o.obs[0].boxes[0].x + o.obs[0].boxes[0].w >= 146.0f / W - 0.02f);
+	CHECK(o.obs[0].boxes[0].y <= 60.0f / H + 0.03f);
+	CHECK(o.obs[0].boxes[0].y + o.obs[0].boxes[0].h >= 120.0f / H - 0.03f);
+	CHECK(o.obs[0].boxes[0].w < 0.3f);
+	plugin_instance_free(&pi);
+}
+
+static void test_small_object_ignored(void)
+{
+	struct plugin_instance pi;
+	struct vigil_observations o;
+
+	CHECK(start_motion(&pi, NULL, 0, NULL, 0) == 0);
+	CHECK(move_block(&pi, 40, 3, 4, &o) == 0);
+	plugin_instance_free(&pi);
+}
+
+static const struct vigil_zone right_half = {
+	.name = "right", .npoints = 4,
+	.points = { 0.5f, 0, 1, 0, 1, 1, 0.5f, 1 },
+	.sensitivity = 0.5, .min_size = 1,
+};
+
+static void test_zone_decides(void)
+{
+	struct plugin_instance pi;
+	struct vigil_observations o;
+
+	/* Left of the zone: nothing. */
+	CHECK(start_motion(&pi, &right_half, 1, NULL, 0) == 0);
+	CHECK(move_block(&pi, 10, 3, 30, &o) == 0);
+	plugin_instance_free(&pi);
+	/* Inside it: zone 0. */
+	CHECK(start_motion(&pi, &right_half, 1, NULL, 0) == 0);
+	CHECK(move_block(&pi, 180, 3, 30, &o) >= 18);
+	CHECK(o.count == 1 && o.obs[0].zone == 0);
+	plugin_instance_free(&pi);
+}
+
+static void test_mask_hides(void)
+{
+	struct plugin_instance pi;
+	struct vigil_observations o;
+
+	CHECK(start_motion(&pi, NULL, 0, &right_half, 1) == 0);
+	CHECK(move_block(&pi, 180, 3, 30, &o) == 0);
+	plugin_instance_free(&pi);
+}
+
+static void test_unknown_plugin(void)
+{
+	struct plugin_lib lib;
+	char err[512];
+
+	CHECK(plugin_open("/nonexistent", "nosuch", &lib, err, sizeof(err)) == -ENOENT);
+	CHECK_STR_CONTAINS(err, "cannot load detector 'nosuch'");
+	CHECK(plugin_open("/nonexistent", "../x", &lib, err, sizeof(err)) == -EINVAL);
+	plugin_close(NULL);
+	plugin_instance_free(NULL);
+}
+
+static void test_scaler(void)
+{
+	static uint8_t src[1280 * 720];
+	struct luma_scaler s = { 0 };
+
+	for (int y = 0; y < 720; y++)
+		for (int x = 0; x < 1280; x++)
+			src[y * 1280 + x] = (uint8_t)((x / 4) % 2 ? 200 : 100);
+	CHECK(luma_scaler_setup(&s, 1280, 720, 320) == 1);
+	CHECK(s.out.width == 320 && s.out.height == 180);
+	luma_scale(&s, src, 1280);
+	CHECK(s.out.data[0] == 100 && s.out.data[1] == 200);
+	CHECK(s.out.data[179 * 320 + 319] == 200);
+	CHECK(luma_scaler_setup(&s, 1280, 720, 320) == 0);
+	CHECK(luma_scaler_setup(&s, 640, 360, 320) == 1);
+	CHECK(s.out.width == 320 && s.out.height == 180);
+	luma_scaler_free(&s);
+	luma_scaler_free(NULL);
+}
+
+int main(void)
+{
+	static const struct test_case cases[] = {
+		TEST(test_noise_only),
+		TEST(test_brightness_step),
+		TEST(test_moving_block),
+		TEST(test_small_object_ignored),
+		TEST(test_zone_decides),
+		TEST(test_mask_hides),
+		TEST(test_unknown_plugin),
+		TEST(test_scaler),
+		{ NULL, NULL }
+	};
+	return test_run("plugin", cases);
+}

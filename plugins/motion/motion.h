@@ -1,0 +1,66 @@
+/* motion detector plugin: state and the parts shared by its files.
+ *
+ * motion.c keeps the background model and finds foreground cells;
+ * motion_regions.c maps zones and masks onto cells, joins foreground cells
+ * into objects and turns objects into observations per zone. */
+#ifndef VIGIL_MOTION_PLUGIN_H
+#define VIGIL_MOTION_PLUGIN_H
+
+#include <stdint.h>
+
+#include "vigil_plugin.h"
+
+#define MOTION_CELL 4            /* cell size in analysis pixels */
+#define MOTION_MAX_ZONES 16      /* zones are bits of a cell's zone mask */
+
+struct motion_object {
+	int x0, y0, x1, y1;      /* cell bounds, inclusive */
+	int cells;               /* active cells */
+};
+
+struct motion_state {
+	/* options (the host stores them before init) */
+	double sensitivity;      /* used when the camera has no zones */
+	double min_size;         /* percent of the picture, without zones */
+	double adapt_s;          /* background time constant */
+	double relearn;          /* foreground fraction meaning "global change" */
+	double jump;             /* ... or growth of it in one frame */
+	double learn_s;          /* learning time after start or relearn */
+
+	/* setup */
+	const char *camera;
+	void (*log)(int prio, const char *camera, const char *fmt, ...);
+	int width, height, cw, ch;
+	int nzones;
+	struct vigil_zone zones[MOTION_MAX_ZONES];
+	float zone_cells[MOTION_MAX_ZONES];   /* cells inside each zone */
+	int bg_shift, fg_shift;  /* background update rates (1 / 2^shift) */
+	int learn_frames;
+
+	/* model */
+	uint16_t *bg;            /* background, Q8 (16 bits: vectorises 8-wide) */
+	uint16_t *dev;           /* mean absolute deviation per pixel, Q4 */
+	int16_t *diff;           /* frame minus predicted background */
+	uint8_t *fg;             /* foreground pixels of this frame */
+	uint8_t *kpix;           /* cell_k of each pixel's cell (0: ignored) */
+	uint16_t *cell_zones;    /* bit z: cell centre inside zone z; 0: ignored */
+	uint8_t *cell_k;         /* threshold factor per cell, sigma x 8 */
+	uint8_t *cells;          /* foreground cells of this frame */
+	uint8_t *clean;          /* after noise removal */
+	uint16_t *label;
+	int *stack;
+	int frames;              /* since start or relearn */
+	int active;              /* foreground cells of this frame */
+	double prev_active;      /* fraction of cells active last frame */
+	int nobjects;
+	struct motion_object objects[64];
+};
+
+/* motion_regions.c */
+int motion_regions_init(struct motion_state *m, const struct vigil_setup *setup);
+void motion_regions_clean(struct motion_state *m);
+void motion_regions_objects(struct motion_state *m);
+void motion_regions_observe(struct motion_state *m, float score,
+			    struct vigil_observations *out);
+
+#endif
