@@ -5,6 +5,9 @@
 # the input that caused it is left as build-fuzz/NAME-crash-*.
 #   scripts/fuzz.sh SECONDS NAME...
 set -u
+# Run from the tree without make too: the suppressions that make exports.
+: "${LSAN_OPTIONS:=suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0}"
+export LSAN_OPTIONS
 secs=$1
 shift
 status=0
