@@ -160,10 +160,11 @@ SYSCONFDIR    ?= /etc
 LOCALSTATEDIR ?= /var
 INSTALL       ?= install
 
-install: $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail
+install: $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(PLUGINS)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/vigil
 	$(INSTALL) -m 0755 $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0644 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
 	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/vigil/|$(SYSCONFDIR)/vigil/|g' \
 		config/vigild.service > $(DESTDIR)$(UNITDIR)/vigild.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/vigild.service

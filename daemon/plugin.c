@@ -36,6 +36,10 @@ const char *plugin_default_dir(char *buf, size_t len)
 			snprintf(buf, len, "%s/../plugins", exe);
 			if (plugin_is_dir(buf))
 				return buf;
+			/* Installed: PREFIX/bin/vigild, PREFIX/lib/vigil/plugins. */
+			snprintf(buf, len, "%s/../lib/vigil/plugins", exe);
+			if (plugin_is_dir(buf))
+				return buf;
 		}
 	}
 	snprintf(buf, len, "/usr/lib/vigil/plugins");

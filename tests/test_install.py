@@ -22,6 +22,8 @@ def test_make_install(tmp_path):
     for prog in ("vigild", "vigilctl", "vigil-tail"):
         assert os.access(prefix / "bin" / prog, os.X_OK), prog
     assert (prefix / "lib" / "vigil" / "plugins").is_dir()
+    for plugin in ("motion.so", "tamper.so"):
+        assert (prefix / "lib" / "vigil" / "plugins" / plugin).is_file(), plugin
     assert (var / "lib" / "vigil" / "clips").is_dir()
     assert oct((var / "lib" / "vigil").stat().st_mode & 0o777) == "0o750"
     assert (prefix / "lib" / "sysusers.d" / "vigil.conf").read_text().startswith("#")
