@@ -94,7 +94,8 @@ $(BUILD)/tools/%.o: tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(call pc_cflags,$(TAIL_PKGS)) -c $< -o $@
 
-$(BUILD)/vigil-tail: $(BUILD)/tools/vigil-tail.o
+TAIL_SRC := tools/vigil-tail.c $(wildcard tools/tail_*.c)
+$(BUILD)/vigil-tail: $(TAIL_SRC:%.c=$(BUILD)/%.o)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(TAIL_PKGS))
 
 # vigilctl: a dispatcher plus one tools/ctl_<name>.c per subcommand; it may

@@ -23,6 +23,8 @@ static const char *const cfg_site_severities[] = { "critical", "high", "medium" 
 
 static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list,
 			void *base, const char *where);
+static void cfg_endpoints(struct cfg_ctx *ctx, const config_setting_t *list,
+			  void *base, const char *where);
 
 #define CAM(f) offsetof(struct vigil_camera, f)
 #define TOP(f) offsetof(struct vigil_config, f)
@@ -78,8 +80,19 @@ static const struct cfg_key cfg_recording_keys[] = {
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
+static const struct cfg_key cfg_curve_keys[] = {
+	{ "secret_key_file", CFG_STR, TOP(curve_secret_key_file), 1, 0, 0, NULL, NULL },
+	{ "clients_dir", CFG_STR, TOP(curve_clients_dir), 1, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
 static const struct cfg_key cfg_alerts_keys[] = {
 	{ "publish", CFG_STR, TOP(publish), 1, 0, 0, NULL, NULL },
+	{ "replay", CFG_STR, TOP(replay), 0, 0, 0, NULL, NULL },
+	{ "insecure", CFG_BOOL, TOP(insecure), 0, 0, 0, NULL, NULL },
+	{ "journal_days", CFG_INT, TOP(journal_days), 0, 1, 3650, NULL, NULL },
+	{ "curve", CFG_GROUP, 0, 0, 0, 0, cfg_curve_keys, NULL },
+	{ "endpoints", CFG_LIST, 0, 0, 0, 0, NULL, cfg_endpoints },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -410,6 +423,145 @@ static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list,
 		cfg_error(ctx, list, "cameras: the list is empty");
 }
 
+/* A list of strings, [ "a", "b" ] or ( "a", "b" ); each element checked
+ * by ok() (NULL: any). Returns the count stored in *out. */
+static size_t cfg_strings(struct cfg_ctx *ctx, const config_setting_t *s, char ***out,
+			  const char *what, int (*ok)(const char *), const char *rule)
+{
+	int n = config_setting_length(s);
+	size_t k = 0;
+
+	*out = calloc((size_t)n + 1, sizeof(**out));
+	for (int i = 0; i < n && *out; i++) {
+		const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+		const char *v = config_setting_get_string(e);
+		if (!v) {
+			cfg_error(ctx, s, "%s: element %d must be a string", what, i + 1);
+			continue;
+		}
+		if (ok && !ok(v)) {
+			cfg_error(ctx, s, "%s: '%s' %s", what, v, rule);
+			continue;
+		}
+		(*out)[k++] = strdup(v);
+	}
+	return k;
+}
+
+/* Topic prefixes of an endpoint: they name alerts, printable, no spaces. */
+static int cfg_topic_ok(const char *t)
+{
+	if (strncmp(t, "alert.", 6) != 0)
+		return 0;
+	for (; *t; t++)
+		if (*t <= ' ' || *t > '~')
+			return 0;
+	return 1;
+}
+
+static int cfg_is_token(const char *s);
+
+/* alerts.endpoints: ( { bind = "..."; clients = [ ... ]; topics = [ ... ]; } ) */
+static void cfg_endpoints(struct cfg_ctx *ctx, const config_setting_t *list,
+			  void *base, const char *where)
+{
+	struct vigil_config *cfg = ctx->cfg;
+	int n = config_setting_length(list);
+
+	(void)base;
+	(void)where;
+	cfg->endpoints = calloc((size_t)n + 1, sizeof(*cfg->endpoints));
+	for (int i = 0; i < n && cfg->endpoints; i++) {
+		const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+		struct vigil_endpoint *ep = &cfg->endpoints[cfg->nendpoints++];
+		char what[64];
+
+		ep->line = (int)config_setting_source_line(g);
+		snprintf(what, sizeof(what), "alerts.endpoints #%d", i + 1);
+		if (config_setting_type(g) != CONFIG_TYPE_GROUP) {
+			cfg_error(ctx, g, "%s must be a group { ... }", what);
+			continue;
+		}
+		for (int j = 0; j < config_setting_length(g); j++) {
+			const config_setting_t *m = config_setting_get_elem(g, (unsigned)j);
+			const char *name = config_setting_name(m);
+			int t = config_setting_type(m);
+			if (strcmp(name, "bind") == 0 && t == CONFIG_TYPE_STRING) {
+				free(ep->bind);
+				ep->bind = strdup(config_setting_get_string(m));
+			} else if ((strcmp(name, "clients") == 0 || strcmp(name, "topics") == 0) &&
+				   (t == CONFIG_TYPE_ARRAY || t == CONFIG_TYPE_LIST)) {
+				char sub[96];
+				snprintf(sub, sizeof(sub), "%s %s", what, name);
+				if (name[0] == 'c')
+					ep->nclients = cfg_strings(ctx, m, &ep->clients, sub, cfg_is_token,
+								   "must name a key file (letters, digits, '_', '-')");
+				else
+					ep->ntopics = cfg_strings(ctx, m, &ep->topics, sub, cfg_topic_ok,
+								  "must start with 'alert.' and have no spaces");
+			} else if (strcmp(name, "bind") == 0 || strcmp(name, "clients") == 0 ||
+				   strcmp(name, "topics") == 0) {
+				cfg_error(ctx, m, "%s: %s must be %s", what, name,
+					  name[0] == 'b' ? "a string" : "a list of strings [ ... ]");
+			} else {
+				cfg_error(ctx, m, "%s: unknown key '%s'", what, name);
+			}
+		}
+		if (!ep->bind)
+			cfg_error(ctx, g, "%s: missing required key 'bind'", what);
+	}
+}
+
+static int cfg_endpoint_ok(const char *ep)
+{
+	return strncmp(ep, "tcp://", 6) == 0 || strncmp(ep, "ipc://", 6) == 0;
+}
+
+static int cfg_is_tcp(const char *ep)
+{
+	return ep && strncmp(ep, "tcp://", 6) == 0;
+}
+
+/* TCP endpoints need CURVE unless plain TCP is asked for explicitly;
+ * per-endpoint allow-lists need CURVE in any case. */
+static void cfg_check_security(struct cfg_ctx *ctx, const config_t *lc)
+{
+	struct vigil_config *cfg = ctx->cfg;
+	const int curve = cfg->curve_secret_key_file != NULL;
+	const char *hint = "configure alerts.curve, or set alerts.insecure = true to allow plain TCP";
+
+	if (!curve && !cfg->insecure) {
+		if (cfg_is_tcp(cfg->publish))
+			cfg_error(ctx, config_lookup(lc, "alerts.publish"),
+				  "alerts.publish '%s' is TCP without CURVE: %s", cfg->publish, hint);
+		if (cfg_is_tcp(cfg->replay))
+			cfg_error(ctx, config_lookup(lc, "alerts.replay"),
+				  "alerts.replay '%s' is TCP without CURVE: %s", cfg->replay, hint);
+	}
+	for (size_t i = 0; i < cfg->nendpoints; i++) {
+		const struct vigil_endpoint *ep = &cfg->endpoints[i];
+		const char *file = ctx->path;
+
+		if (!ep->bind)
+			continue;
+		if (!cfg_endpoint_ok(ep->bind))
+			cfg_error_at(ctx, file, ep->line,
+				     "alerts.endpoints #%zu: bind '%s' must be a tcp:// or ipc:// endpoint",
+				     i + 1, ep->bind);
+		else if (!curve && !cfg->insecure && cfg_is_tcp(ep->bind))
+			cfg_error_at(ctx, file, ep->line, "alerts.endpoints #%zu: '%s' is TCP without CURVE: %s",
+				     i + 1, ep->bind, hint);
+		if (!curve && ep->nclients)
+			cfg_error_at(ctx, file, ep->line,
+				     "alerts.endpoints #%zu: clients need alerts.curve (keys identify them)",
+				     i + 1);
+		if ((cfg->publish && strcmp(ep->bind, cfg->publish) == 0) ||
+		    (cfg->replay && strcmp(ep->bind, cfg->replay) == 0))
+			cfg_error_at(ctx, file, ep->line,
+				     "alerts.endpoints #%zu: bind '%s' is already used", i + 1, ep->bind);
+	}
+}
+
 /* The quota must parse; cameras inherit the recording values they do not
  * set themselves. */
 static void cfg_check_recording(struct cfg_ctx *ctx, const config_t *lc)
@@ -439,11 +591,17 @@ static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
 {
 	struct vigil_config *cfg = ctx->cfg;
 	const config_setting_t *pub = config_lookup(lc, "alerts.publish");
+	const config_setting_t *rep = config_lookup(lc, "alerts.replay");
 
-	if (cfg->publish && strncmp(cfg->publish, "tcp://", 6) != 0 &&
-	    strncmp(cfg->publish, "ipc://", 6) != 0)
+	if (cfg->publish && !cfg_endpoint_ok(cfg->publish))
 		cfg_error(ctx, pub, "alerts.publish '%s' must be a tcp:// or ipc:// endpoint",
 			  cfg->publish);
+	if (cfg->replay && !cfg_endpoint_ok(cfg->replay))
+		cfg_error(ctx, rep, "alerts.replay '%s' must be a tcp:// or ipc:// endpoint",
+			  cfg->replay);
+	if (cfg->replay && cfg->publish && strcmp(cfg->replay, cfg->publish) == 0)
+		cfg_error(ctx, rep, "alerts.replay must differ from alerts.publish");
+	cfg_check_security(ctx, lc);
 	if (cfg->instance && !cfg_is_token(cfg->instance))
 		cfg_error(ctx, config_lookup(lc, "instance"),
 			  "instance may only contain letters, digits, '_' and '-'");
@@ -472,6 +630,7 @@ int config_load(const char *path, struct vigil_config *cfg, FILE *err)
 	cfg->file = strdup(path);
 	cfg->workers = 1;
 	cfg->nodes = 1;
+	cfg->journal_days = 30;
 	cfg_options_unset(&cfg->defaults);
 	cfg->recording.pre_seconds = 5;
 	cfg->recording.post_seconds = 10;
@@ -522,6 +681,20 @@ void config_free(struct vigil_config *cfg)
 	free(cfg->data_dir);
 	free(cfg->plugin_dir);
 	free(cfg->publish);
+	free(cfg->replay);
+	free(cfg->curve_secret_key_file);
+	free(cfg->curve_clients_dir);
+	for (size_t i = 0; i < cfg->nendpoints; i++) {
+		struct vigil_endpoint *ep = &cfg->endpoints[i];
+		for (size_t j = 0; j < ep->nclients; j++)
+			free(ep->clients[j]);
+		for (size_t j = 0; j < ep->ntopics; j++)
+			free(ep->topics[j]);
+		free(ep->clients);
+		free(ep->topics);
+		free(ep->bind);
+	}
+	free(cfg->endpoints);
 	free(cfg->recording.quota);
 	memset(cfg, 0, sizeof(*cfg));
 }

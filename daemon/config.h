@@ -80,6 +80,17 @@ struct vigil_camera {
 	int analysis_width;   /* analysis width in pixels, default 320 */
 };
 
+/* An extra publish endpoint (alerts.endpoints): its own socket, its own
+ * allowed clients (names of .pub files in the clients directory) and the
+ * topic prefixes those clients may receive (all when none). */
+struct vigil_endpoint {
+	char *bind;
+	char **clients;
+	size_t nclients;
+	char **topics;
+	size_t ntopics;
+	int line;
+};
 enum vigil_analysis_mode { ANALYSIS_FULL, ANALYSIS_FPS, ANALYSIS_KEYFRAMES };
 
 struct vigil_config {
@@ -89,6 +100,13 @@ struct vigil_config {
 	char *data_dir;   /* journal, clips, runtime sockets */
 	char *plugin_dir; /* detector plugins: <plugin_dir>/<name>.so */
 	char *publish;    /* alerts.publish: ZeroMQ PUB endpoint */
+	char *replay;     /* alerts.replay: ROUTER endpoint, or NULL */
+	int insecure;     /* alerts.insecure: plain TCP explicitly allowed */
+	int journal_days; /* alerts.journal_days: retention of the journal */
+	char *curve_secret_key_file;  /* alerts.curve.secret_key_file */
+	char *curve_clients_dir;      /* alerts.curve.clients_dir */
+	struct vigil_endpoint *endpoints;
+	size_t nendpoints;
 	int stats_interval;   /* seconds between per-camera stats lines */
 	int metrics_port; /* status.metrics_port: loopback HTTP /metrics, 0 off */
 	int node;         /* cluster.node: this server's index, 0..nodes-1 */

@@ -19,7 +19,7 @@ static const char *ok_head =
 	"instance = \"t\";\n"
 	"workers = 2;\n"
 	"data_dir = \"/tmp/x\";\n"
-	"alerts = { publish = \"tcp://127.0.0.1:7700\"; };\n";
+	"alerts = { publish = \"tcp://127.0.0.1:7700\"; insecure = true; };\n";
 
 /* Write text to a temporary file and load it; errors are captured. */
 static void load(struct loaded *l, const char *text)
@@ -201,6 +201,45 @@ static void test_ranges_and_tokens(void)
 	expect_error(&l, 3, "camera 'a.b': district may only contain");
 	expect_error(&l, 3, "camera 'a.b': site must be one of key, public, normal, not 'vip'");
 	CHECK(l.nerrors == 5);
+	unload(&l);
+}
+
+/* TCP needs CURVE or an explicit insecure switch; endpoints are checked
+ * element by element. */
+static void test_alert_security(void)
+{
+	struct loaded l;
+
+	load(&l, "alerts = {\n"
+		 "  publish = \"tcp://127.0.0.1:7700\";\n"
+		 "  replay = \"tcp://127.0.0.1:7701\";\n"
+		 "  endpoints = (\n"
+		 "    { bind = \"tcp://127.0.0.1:7702\"; clients = [ \"p1\" ]; topics = [ \"x.\" ]; },\n"
+		 "    { clients = \"p2\"; colour = 1; }\n"
+		 "  );\n"
+		 "};\n"
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\"; } );\n");
+	expect_error(&l, 2, "alerts.publish 'tcp://127.0.0.1:7700' is TCP without CURVE: "
+		     "configure alerts.curve, or set alerts.insecure = true to allow plain TCP");
+	expect_error(&l, 3, "alerts.replay 'tcp://127.0.0.1:7701' is TCP without CURVE");
+	expect_error(&l, 5, "alerts.endpoints #1 topics: 'x.' must start with 'alert.'");
+	expect_error(&l, 5, "alerts.endpoints #1: 'tcp://127.0.0.1:7702' is TCP without CURVE");
+	expect_error(&l, 5, "alerts.endpoints #1: clients need alerts.curve");
+	expect_error(&l, 6, "alerts.endpoints #2: clients must be a list of strings [ ... ]");
+	expect_error(&l, 6, "alerts.endpoints #2: unknown key 'colour'");
+	expect_error(&l, 6, "alerts.endpoints #2: missing required key 'bind'");
+	CHECK(l.nerrors == 8);
+	unload(&l);
+
+	load(&l, "alerts = { publish = \"tcp://127.0.0.1:7700\";\n"
+		 "  curve = { secret_key_file = \"/k/server.key\"; clients_dir = \"/k/clients\"; };\n"
+		 "  endpoints = ( { bind = \"tcp://127.0.0.1:7702\"; clients = [ \"p1\" ];\n"
+		 "                  topics = [ \"alert.critical.x.\" ]; } ); };\n"
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\"; } );\n");
+	CHECK(l.nerrors == 0);
+	CHECK(l.cfg.nendpoints == 1 && l.cfg.endpoints[0].nclients == 1);
+	CHECK(strcmp(l.cfg.endpoints[0].topics[0], "alert.critical.x.") == 0);
+	CHECK(strcmp(l.cfg.curve_clients_dir, "/k/clients") == 0);
 	unload(&l);
 }
 
@@ -512,6 +551,7 @@ int main(void)
 		TEST(test_syntax_error),
 		TEST(test_missing_sections),
 		TEST(test_ranges_and_tokens),
+		TEST(test_alert_security),
 		TEST(test_options_and_defaults),
 		TEST(test_option_errors),
 		TEST(test_recording),

@@ -1,12 +1,18 @@
 /* Relay process; see relay.h.
  *
- * Workers push payloads over ipc://; the relay checks each one, gives it
- * the instance name, an epoch and the next sequence number, and publishes
- * it as [topic, payload]. Malformed payloads are logged and dropped: they
- * never reach subscribers and never stop the relay. */
+ * Workers send [key, payload] over ipc:// (DEALER to this ROUTER). The
+ * relay checks each payload, gives it the instance name, the journal's
+ * epoch and the next sequence number, and appends it to the journal's
+ * open batch. A batch is committed RELAY_COMMIT_MS after its first
+ * alert (or when full); only then are its alerts published and
+ * acknowledged to their workers ([key]). A key already in the journal is
+ * a resend: it is acknowledged again and not published twice.
+ * Malformed messages are logged and dropped: they never reach
+ * subscribers and never stop the relay. */
 #include "relay.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <json-c/json.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,19 +23,56 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "journal.h"
 #include "log.h"
 #include "status.h"
+#include "replay.h"
 #include "worker.h"
+#include "zap.h"
+#include "zmsg.h"
 
 #define RELAY_HEARTBEAT_MS 1000
+#define RELAY_COMMIT_MS    2
+#define RELAY_BATCH_MAX    1024
 #define RELAY_MAX_PAYLOAD  65536
+#define RELAY_MAX_KEY      128
+#define RELAY_MAX_INBOUND  (256 * 1024)   /* bytes; bigger messages cut the peer */
+#define RELAY_PRUNE_MS     (3600 * 1000)  /* retention runs this often */
+
+/* An acknowledgement owed to a worker once the batch is durable. */
+struct relay_ack {
+	unsigned char id[256];
+	size_t idlen;
+	char key[RELAY_MAX_KEY + 1];
+};
+
+/* An alert stored in the open batch, published once it is durable. */
+struct relay_out {
+	char *topic, *payload;
+};
 
 struct relay {
 	const struct vigil_config *cfg;
-	void *pull, *pub;
-	long long epoch;
-	unsigned long long seq;
+	void *intake, *pub, *replay_sock;
+	void **eps;                     /* alerts.endpoints, one PUB each */
+	struct zap *zap;
+	char secret[ZAP_KEY_Z85_LEN + 1];
+	struct journal *journal;
+	struct replay *replay;
+	struct relay_ack acks[RELAY_BATCH_MAX];
+	struct relay_out outs[RELAY_BATCH_MAX];
+	size_t nacks, nouts;
+	long long batch_deadline_ms;    /* 0: no open batch */
+	unsigned long dropped, duplicates;
 };
+
+static long long relay_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static const char *relay_field(json_object *o, const char *key)
 {
@@ -99,40 +142,191 @@ int relay_topic(const char *payload_json, char *buf, size_t len)
 	return r;
 }
 
+/* Keys are printable ASCII without spaces. */
+static int relay_key_ok(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s <= ' ' || *s > '~')
+			return 0;
+	return 1;
+}
+
 static int relay_send(void *sock, const char *topic, const char *payload)
 {
-	if (zmq_send(sock, topic, strlen(topic), ZMQ_SNDMORE) < 0)
-		return -errno;
-	if (zmq_send(sock, payload, strlen(payload), 0) < 0)
+	if (zmsg_send_str(sock, topic, ZMQ_SNDMORE) < 0 || zmsg_send_str(sock, payload, 0) < 0)
 		return -errno;
 	return 0;
 }
 
-/* Number and publish one payload from a worker. */
-static void relay_handle(struct relay *r, const char *data, size_t size)
+/* Does an extra endpoint carry this topic? Its topic list decides;
+ * heartbeats go everywhere. */
+static int relay_endpoint_wants(const struct vigil_endpoint *ep, const char *topic)
 {
-	char topic[256];
-	json_object *o;
-	const char *out;
+	if (ep->ntopics == 0 || strcmp(topic, "hb") == 0)
+		return 1;
+	for (size_t i = 0; i < ep->ntopics; i++)
+		if (strncmp(topic, ep->topics[i], strlen(ep->topics[i])) == 0)
+			return 1;
+	return 0;
+}
 
-	if (size > RELAY_MAX_PAYLOAD) {
-		log_warn(NULL, "payload of %zu bytes from a worker is too large, dropped", size);
+/* Publish on the main endpoint and on every extra endpoint that carries
+ * the topic. Each has its own socket and queue: a slow link never holds
+ * up another. */
+static void relay_publish(struct relay *r, const char *topic, const char *payload)
+{
+	if (relay_send(r->pub, topic, payload) < 0)
+		log_err(NULL, "publishing on %s: %s", r->cfg->publish, zmq_strerror(errno));
+	for (size_t i = 0; i < r->cfg->nendpoints; i++)
+		if (relay_endpoint_wants(&r->cfg->endpoints[i], topic) &&
+		    relay_send(r->eps[i], topic, payload) < 0)
+			log_err(NULL, "publishing on %s: %s", r->cfg->endpoints[i].bind,
+				zmq_strerror(errno));
+}
+
+/* Publish and acknowledge everything in the committed batch. */
+static void relay_flush(struct relay *r)
+{
+	for (size_t i = 0; i < r->nouts; i++) {
+		relay_publish(r, r->outs[i].topic, r->outs[i].payload);
+		free(r->outs[i].topic);
+		free(r->outs[i].payload);
+	}
+	for (size_t i = 0; i < r->nacks; i++) {
+		zmsg_send(r->intake, r->acks[i].id, r->acks[i].idlen, ZMQ_SNDMORE);
+		zmsg_send_str(r->intake, r->acks[i].key, 0);
+	}
+	r->nouts = r->nacks = 0;
+}
+
+/* Commit the open batch; on failure nothing is published or
+ * acknowledged, and the workers will send the alerts again. */
+static void relay_commit(struct relay *r)
+{
+	if (journal_commit(r->journal) < 0) {
+		log_err(NULL, "committing %zu alert(s) to the journal: %s; workers will resend them",
+			r->nouts, journal_error(r->journal));
+		for (size_t i = 0; i < r->nouts; i++) {
+			free(r->outs[i].topic);
+			free(r->outs[i].payload);
+		}
+		r->nouts = r->nacks = 0;
+	} else {
+		relay_flush(r);
+	}
+	r->batch_deadline_ms = 0;
+}
+
+static void relay_owe_ack(struct relay *r, const struct zmsg *m, const char *key)
+{
+	struct relay_ack *a;
+
+	if (r->nacks == RELAY_BATCH_MAX)
+		relay_commit(r);
+	a = &r->acks[r->nacks++];
+	a->idlen = zmsg_size(m, 0) < sizeof(a->id) ? zmsg_size(m, 0) : sizeof(a->id);
+	memcpy(a->id, zmsg_data(m, 0), a->idlen);
+	snprintf(a->key, sizeof(a->key), "%s", key);
+}
+
+/* Number one alert and append it to the batch. */
+static void relay_store(struct relay *r, const struct zmsg *m, const char *key,
+			json_object *o, const char *topic)
+{
+	uint64_t seq = journal_next_seq(r->journal);
+	const char *out;
+	int e;
+
+	json_object_object_add(o, "instance", json_object_new_string(r->cfg->instance));
+	json_object_object_add(o, "epoch", json_object_new_int64(journal_epoch(r->journal)));
+	json_object_object_add(o, "seq", json_object_new_int64((int64_t)seq));
+	out = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	e = journal_append(r->journal, key, topic, out);
+	if (e < 0) {
+		log_err(NULL, "storing alert %s: %s; the worker will resend it", key,
+			journal_error(r->journal));
 		return;
 	}
-	o = json_tokener_parse(data);
+	r->outs[r->nouts].topic = strdup(topic);
+	r->outs[r->nouts].payload = strdup(out);
+	r->nouts++;
+	relay_owe_ack(r, m, key);
+	if (!r->batch_deadline_ms)
+		r->batch_deadline_ms = relay_now_ms() + RELAY_COMMIT_MS;
+}
+
+/* Check one [identity, key, payload] message from a worker. */
+static void relay_handle(struct relay *r, const struct zmsg *m)
+{
+	char key[RELAY_MAX_KEY + 1], topic[256], *payload;
+	json_object *o;
+	uint64_t seq;
+	int found;
+
+	if (m->total != 3 || zmsg_str(m, 1, key, sizeof(key)) < 0 || !relay_key_ok(key)) {
+		r->dropped++;
+		log_warn(NULL, "malformed message from a worker (%d frame(s)), dropped", m->total);
+		return;
+	}
+	if (zmsg_size(m, 2) > RELAY_MAX_PAYLOAD) {
+		r->dropped++;
+		log_warn(NULL, "alert %s: payload of %zu bytes is too large, dropped", key,
+			 zmsg_size(m, 2));
+		return;
+	}
+	found = journal_find_key(r->journal, key, &seq);
+	if (found != 0) {
+		if (found < 0) {
+			log_err(NULL, "journal lookup of %s: %s", key, journal_error(r->journal));
+			return;
+		}
+		r->duplicates++;
+		log_debug(NULL, "alert %s already stored as seq %" PRIu64 ", acknowledged again",
+			  key, seq);
+		relay_owe_ack(r, m, key);
+		if (!r->batch_deadline_ms)
+			relay_flush(r);
+		return;
+	}
+	payload = malloc(zmsg_size(m, 2) + 1);
+	if (!payload || zmsg_str(m, 2, payload, zmsg_size(m, 2) + 1) < 0) {
+		free(payload);
+		r->dropped++;
+		log_warn(NULL, "alert %s: payload is not text, dropped", key);
+		return;
+	}
+	o = json_tokener_parse(payload);
+	free(payload);
 	if (!o || !json_object_is_type(o, json_type_object) ||
 	    relay_topic_of(o, topic, sizeof(topic)) < 0) {
-		log_warn(NULL, "malformed alert from a worker, dropped");
-		json_object_put(o);
-		return;
+		r->dropped++;
+		log_warn(NULL, "alert %s: malformed payload, dropped", key);
+		/* Acknowledged all the same: resending it cannot make it valid. */
+		relay_owe_ack(r, m, key);
+		if (!r->batch_deadline_ms)
+			relay_flush(r);
+	} else {
+		relay_store(r, m, key, o, topic);
 	}
-	json_object_object_add(o, "instance", json_object_new_string(r->cfg->instance));
-	json_object_object_add(o, "epoch", json_object_new_int64(r->epoch));
-	json_object_object_add(o, "seq", json_object_new_int64((int64_t)++r->seq));
-	out = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	if (relay_send(r->pub, topic, out) < 0)
-		log_err(NULL, "publishing seq %llu: %s", r->seq, zmq_strerror(errno));
 	json_object_put(o);
+}
+
+/* Take what the workers sent, committing whenever the batch fills. */
+static void relay_receive(struct relay *r)
+{
+	struct zmsg m;
+
+	for (int i = 0; i < 4 * RELAY_BATCH_MAX; i++) {
+		if (zmsg_recv(&m, r->intake, ZMQ_DONTWAIT) < 0)
+			return;
+		if (m.n >= 1)
+			relay_handle(r, &m);
+		zmsg_close(&m);
+		if (r->nouts == RELAY_BATCH_MAX)
+			relay_commit(r);
+	}
 }
 
 static void relay_heartbeat(struct relay *r)
@@ -140,46 +334,9 @@ static void relay_heartbeat(struct relay *r)
 	char payload[256];
 
 	snprintf(payload, sizeof(payload),
-		 "{\"instance\":\"%s\",\"epoch\":%lld,\"seq\":%llu}",
-		 r->cfg->instance, r->epoch, r->seq);
-	relay_send(r->pub, "hb", payload);
-}
-
-/* Read one message from the pull socket; multipart leftovers are
- * discarded so that one bad sender cannot desynchronise the stream. */
-static void relay_receive(struct relay *r)
-{
-	zmq_msg_t msg;
-	int more;
-
-	for (;;) {
-		zmq_msg_init(&msg);
-		if (zmq_msg_recv(&msg, r->pull, ZMQ_DONTWAIT) < 0) {
-			zmq_msg_close(&msg);
-			return;
-		}
-		more = zmq_msg_more(&msg);
-		if (!more) {
-			size_t n = zmq_msg_size(&msg);
-			char *s = malloc(n + 1);
-			if (s) {
-				memcpy(s, zmq_msg_data(&msg), n);
-				s[n] = '\0';
-				relay_handle(r, s, n);
-				free(s);
-			}
-		} else {
-			log_warn(NULL, "multipart message from a worker, dropped");
-			while (more) {
-				zmq_msg_close(&msg);
-				zmq_msg_init(&msg);
-				if (zmq_msg_recv(&msg, r->pull, 0) < 0)
-					break;
-				more = zmq_msg_more(&msg);
-			}
-		}
-		zmq_msg_close(&msg);
-	}
+		 "{\"instance\":\"%s\",\"epoch\":%" PRId64 ",\"seq\":%" PRIu64 "}",
+		 r->cfg->instance, journal_epoch(r->journal), journal_committed(r->journal));
+	relay_publish(r, "hb", payload);
 }
 
 static int relay_bind(void *sock, const char *endpoint, const char *what)
@@ -190,77 +347,227 @@ static int relay_bind(void *sock, const char *endpoint, const char *what)
 	return -1;
 }
 
-int relay_run(const struct vigil_config *cfg, int status_fd)
+/* With alerts.curve, every endpoint but the workers' is a CURVE server
+ * whose clients the ZAP handler checks in this domain. */
+static int relay_secure(struct relay *r, void *sock, const char *domain)
 {
-	struct status_page *page = status_fd >= 0 ? status_page_map(status_fd) : NULL;
-	struct relay r = { .cfg = cfg, .epoch = (long long)time(NULL) };
-	char endpoint[512];
-	int linger = 1000, sfd, status = 1;
+	int e;
+
+	if (!r->zap)
+		return 0;
+	e = zap_server_socket(sock, r->secret, domain);
+	if (e < 0)
+		log_err(NULL, "curve: cannot secure the %s endpoint: %s", domain, zmq_strerror(-e));
+	return e;
+}
+
+/* Read the server key and start the ZAP handler, before any server
+ * socket exists. */
+static int relay_start_curve(struct relay *r, void *ctx)
+{
+	const char *path = r->cfg->curve_secret_key_file;
+	int e;
+
+	if (!path)
+		return 0;
+	e = zap_read_key(path, r->secret);
+	if (e < 0) {
+		log_err(NULL, "curve: cannot read the secret key in %s: %s", path,
+			e == -EINVAL ? "not a Z85 key (make one with vigilctl keygen)" : strerror(-e));
+		return -1;
+	}
+	e = zap_start(&r->zap, ctx, r->cfg);
+	if (e < 0) {
+		log_err(NULL, "curve: cannot start the ZAP handler: %s", strerror(-e));
+		return -1;
+	}
+	return 0;
+}
+
+static int relay_signalfd(void)
+{
 	sigset_t set;
-	void *ctx;
-	struct timespec next_hb;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
 
-	ctx = zmq_ctx_new();
-	r.pull = zmq_socket(ctx, ZMQ_PULL);
-	r.pub = zmq_socket(ctx, ZMQ_PUB);
-	zmq_setsockopt(r.pull, ZMQ_LINGER, &linger, sizeof(linger));
-	zmq_setsockopt(r.pub, ZMQ_LINGER, &linger, sizeof(linger));
-	worker_relay_endpoint(cfg, endpoint, sizeof(endpoint));
+/* Create and bind the sockets: workers' intake (ipc, owner only), the
+ * publisher and the optional replay endpoint. */
+static int relay_open_sockets(struct relay *r, void *ctx)
+{
+	int linger = 1000, maxmsg = RELAY_MAX_INBOUND, hwm = 100000;
+	char endpoint[512];
+	int64_t maxmsg64 = maxmsg;
+	mode_t old;
+	int bound;
+
+	r->intake = zmq_socket(ctx, ZMQ_ROUTER);
+	r->pub = zmq_socket(ctx, ZMQ_PUB);
+	zmq_setsockopt(r->intake, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_setsockopt(r->intake, ZMQ_MAXMSGSIZE, &maxmsg64, sizeof(maxmsg64));
+	zmq_setsockopt(r->intake, ZMQ_RCVHWM, &hwm, sizeof(hwm));
+	zmq_setsockopt(r->intake, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN_WORKERS, strlen(ZAP_DOMAIN_WORKERS));
+	zmq_setsockopt(r->pub, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_setsockopt(r->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	worker_relay_endpoint(r->cfg, endpoint, sizeof(endpoint));
 	/* Only the daemon's user may connect to the ipc socket. */
-	mode_t old = umask(0077);
-	int bound = relay_bind(r.pull, endpoint, "worker");
+	old = umask(0077);
+	bound = relay_bind(r->intake, endpoint, "worker");
 	umask(old);
-	if (bound < 0 || relay_bind(r.pub, cfg->publish, "publish") < 0)
+	if (bound < 0 || relay_secure(r, r->pub, "publish") < 0 ||
+	    relay_bind(r->pub, r->cfg->publish, "publish") < 0)
+		return -1;
+	if (r->cfg->replay) {
+		r->replay_sock = zmq_socket(ctx, ZMQ_ROUTER);
+		zmq_setsockopt(r->replay_sock, ZMQ_LINGER, &linger, sizeof(linger));
+		zmq_setsockopt(r->replay_sock, ZMQ_MAXMSGSIZE, &maxmsg64, sizeof(maxmsg64));
+		if (relay_secure(r, r->replay_sock, "replay") < 0 ||
+		    relay_bind(r->replay_sock, r->cfg->replay, "replay") < 0)
+			return -1;
+	}
+	r->eps = calloc(r->cfg->nendpoints + 1, sizeof(*r->eps));
+	for (size_t i = 0; r->eps && i < r->cfg->nendpoints; i++) {
+		char domain[32];
+		snprintf(domain, sizeof(domain), "ep%zu", i);
+		r->eps[i] = zmq_socket(ctx, ZMQ_PUB);
+		zmq_setsockopt(r->eps[i], ZMQ_LINGER, &linger, sizeof(linger));
+		zmq_setsockopt(r->eps[i], ZMQ_SNDHWM, &hwm, sizeof(hwm));
+		if (relay_secure(r, r->eps[i], domain) < 0 ||
+		    relay_bind(r->eps[i], r->cfg->endpoints[i].bind, "publish") < 0)
+			return -1;
+	}
+	return r->eps ? 0 : -1;
+}
+
+static int relay_open_journal(struct relay *r)
+{
+	char path[4096], err[512];
+
+	snprintf(path, sizeof(path), "%s/journal.db", r->cfg->data_dir);
+	/* Alerts say where the police look: the journal is the daemon's. */
+	mode_t old = umask(0077);
+	int e = journal_open(&r->journal, path, err, sizeof(err));
+	umask(old);
+	if (e < 0) {
+		log_err(NULL, "journal: %s", err);
+		return -1;
+	}
+	r->replay = replay_new(r->cfg);
+	return r->replay ? 0 : -1;
+}
+
+/* Drop alerts older than alerts.journal_days (never the newest). */
+static void relay_prune(struct relay *r)
+{
+	int64_t cutoff = (int64_t)time(NULL) * 1000 - (int64_t)r->cfg->journal_days * 86400000;
+	int n;
+
+	if (r->batch_deadline_ms)
+		relay_commit(r);
+	n = journal_prune(r->journal, cutoff);
+	if (n < 0)
+		log_err(NULL, "journal retention: %s, trying again in an hour",
+			journal_error(r->journal));
+	else if (n > 0)
+		log_info(NULL, "journal retention: %d alert(s) older than %d day(s) deleted", n,
+			 r->cfg->journal_days);
+}
+
+/* Milliseconds the poll may sleep: until the heartbeat or the batch
+ * commit, whichever comes first. */
+static long relay_wait_ms(const struct relay *r, long long next_hb)
+{
+	long long now = relay_now_ms(), until = next_hb;
+
+	if (r->batch_deadline_ms && r->batch_deadline_ms < until)
+		until = r->batch_deadline_ms;
+	return until > now ? (long)(until - now) : 0;
+}
+
+int relay_run(const struct vigil_config *cfg, int status_fd)
+{
+	struct status_page *page = status_fd >= 0 ? status_page_map(status_fd) : NULL;
+	struct relay *r = calloc(1, sizeof(*r));
+	int sfd = relay_signalfd(), status = 1;
+	void *ctx = zmq_ctx_new();
+	long long next_hb, next_prune;
+
+	if (!r || sfd < 0 || !ctx) {
+		log_err(NULL, "cannot set up the relay: %s", strerror(errno));
 		goto out;
-	log_info(NULL, "publishing alerts on %s, epoch %lld", cfg->publish, r.epoch);
-	clock_gettime(CLOCK_MONOTONIC, &next_hb);
+	}
+	r->cfg = cfg;
+	if (relay_open_journal(r) < 0 || relay_start_curve(r, ctx) < 0 ||
+	    relay_open_sockets(r, ctx) < 0)
+		goto out;
+	log_info(NULL, "publishing alerts on %s%s%s (%s), epoch %" PRId64 ", newest seq %" PRIu64,
+		 cfg->publish, cfg->replay ? ", replay on " : "", cfg->replay ? cfg->replay : "",
+		 r->zap ? "CURVE" : "no encryption",
+		 journal_epoch(r->journal), journal_committed(r->journal));
+	next_hb = relay_now_ms();
+	next_prune = next_hb;
 	status_beat(page);
 	if (page)
 		atomic_store(&page->ready, 1);
 
 	for (;;) {
 		zmq_pollitem_t items[] = {
-			{ .socket = r.pull, .events = ZMQ_POLLIN },
+			{ .socket = r->intake, .events = ZMQ_POLLIN },
 			{ .fd = sfd, .events = ZMQ_POLLIN },
+			{ .socket = r->replay_sock, .events = ZMQ_POLLIN },
 		};
 		struct signalfd_siginfo si;
-		struct timespec now;
-		long wait_ms;
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		wait_ms = (next_hb.tv_sec - now.tv_sec) * 1000 +
-			  (next_hb.tv_nsec - now.tv_nsec) / 1000000;
-		if (wait_ms <= 0) {
-			relay_heartbeat(&r);
+		if (relay_now_ms() >= next_hb) {
+			relay_heartbeat(r);
 			status_beat(page);
-			next_hb = now;
-			next_hb.tv_sec += RELAY_HEARTBEAT_MS / 1000;
-			wait_ms = RELAY_HEARTBEAT_MS;
+			next_hb = relay_now_ms() + RELAY_HEARTBEAT_MS;
 		}
-		if (zmq_poll(items, 2, wait_ms) < 0 && errno != EINTR) {
+		if (relay_now_ms() >= next_prune) {
+			relay_prune(r);
+			next_prune = relay_now_ms() + RELAY_PRUNE_MS;
+		}
+		if (zmq_poll(items, r->replay_sock ? 3 : 2, relay_wait_ms(r, next_hb)) < 0 &&
+		    errno != EINTR) {
 			log_err(NULL, "poll: %s", zmq_strerror(errno));
 			break;
 		}
-		relay_receive(&r);
+		relay_receive(r);
+		if (r->batch_deadline_ms && relay_now_ms() >= r->batch_deadline_ms)
+			relay_commit(r);
+		if (r->replay_sock)
+			replay_serve(r->replay, r->replay_sock, r->journal);
 		if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP) {
-			log_info(NULL, "signal %d, stopping after seq %llu", (int)si.ssi_signo, r.seq);
+			log_info(NULL, "signal %d, stopping after seq %" PRIu64, (int)si.ssi_signo,
+				 journal_committed(r->journal));
 			status = 0;
 			break;
 		}
 	}
+	if (r->batch_deadline_ms)
+		relay_commit(r);
 out:
-	zmq_close(r.pull);
-	zmq_close(r.pub);
+	if (r) {
+		zmq_close(r->intake);
+		zmq_close(r->pub);
+		zmq_close(r->replay_sock);
+		for (size_t i = 0; r->eps && i < cfg->nendpoints; i++)
+			zmq_close(r->eps[i]);
+		free(r->eps);
+		journal_close(r->journal);
+		replay_free(r->replay);
+	}
 	zmq_ctx_term(ctx);
+	if (r)
+		zap_join(r->zap);
 	if (sfd >= 0)
 		close(sfd);
 	status_page_unmap(page);
+	free(r);
 	return status;
 }

@@ -2,7 +2,8 @@
  *
  * Camera threads never touch ZeroMQ: they put serialised alerts on a
  * queue, and this process's main thread, the only owner of the socket,
- * sends them to the relay. The main thread also handles signals (through
+ * sends them to the relay and keeps each one until the relay acknowledges
+ * it (see outbox.h). The main thread also handles signals (through
  * a signalfd in the poll set) and logs per-camera statistics. */
 #include "worker.h"
 
@@ -19,10 +20,40 @@
 #include "alert.h"
 #include "camset.h"
 #include "log.h"
+#include "outbox.h"
 #include "status.h"
 #include "supervisor.h"
+#include "zmsg.h"
 
 #define WORKER_QUEUE_CAP     4096
+#define WORKER_OUTBOX_CAP    8192
+#define WORKER_RESEND_MS     1000   /* unacked alerts go again after this */
+#define WORKER_DRAIN_MS      3000   /* at stop, wait this long for acks */
+
+/* The worker's side of the link to the relay. */
+struct worker_link {
+	void *dealer;
+	struct outbox out;
+	long long next_resend_ms;
+};
+
+static long long worker_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int worker_send(void *arg, const char *key, const char *payload)
+{
+	struct worker_link *l = arg;
+
+	if (zmsg_send_str(l->dealer, key, ZMQ_SNDMORE) < 0)
+		return -1;
+	/* The first frame is queued: the second cannot fail on HWM. */
+	return zmsg_send_str(l->dealer, payload, 0);
+}
 
 int worker_owns(const struct vigil_config *cfg, size_t camera, int index, int count)
 {
@@ -35,22 +66,34 @@ void worker_relay_endpoint(const struct vigil_config *cfg, char *buf, size_t len
 	snprintf(buf, len, "ipc://%s/relay.ipc", cfg->data_dir);
 }
 
-/* Send every queued alert to the relay. A send that would block leaves
- * the alert at the head of the queue for the next round. */
-static void worker_flush(void *push, struct alert_queue *q, char **pending)
+/* Move queued alerts into the outbox (which keeps them until the relay
+ * acknowledges them) and send what is due: new alerts at once, unacked
+ * ones again every WORKER_RESEND_MS. */
+static void worker_flush(struct worker_link *l, struct alert_queue *q, int resend)
 {
-	for (;;) {
-		if (!*pending)
-			*pending = alert_queue_pop(q);
-		if (!*pending)
-			return;
-		if (zmq_send(push, *pending, strlen(*pending), ZMQ_DONTWAIT) < 0) {
-			if (errno != EAGAIN)
-				log_err(NULL, "sending alert to relay: %s", zmq_strerror(errno));
-			return;
-		}
-		free(*pending);
-		*pending = NULL;
+	long long now = worker_now_ms();
+	char *payload;
+
+	while (!outbox_full(&l->out) && (payload = alert_queue_pop(q)))
+		if (outbox_add(&l->out, payload) < 0)
+			free(payload);
+	if (resend && now < l->next_resend_ms)
+		resend = 0;
+	if (resend)
+		l->next_resend_ms = now + WORKER_RESEND_MS / 4;
+	outbox_send_due(&l->out, now, resend ? WORKER_RESEND_MS : -1, worker_send, l);
+}
+
+/* Take the relay's acknowledgements: one frame, the alert's key. */
+static void worker_acks(struct worker_link *l)
+{
+	struct zmsg m;
+	char key[128];
+
+	while (zmsg_recv(&m, l->dealer, ZMQ_DONTWAIT) == 0) {
+		if (m.total == 1 && zmsg_str(&m, 0, key, sizeof(key)) == 0)
+			outbox_ack(&l->out, key);
+		zmsg_close(&m);
 	}
 }
 
@@ -152,6 +195,51 @@ static void worker_reload(const struct worker_opts *o, struct camset *cams,
 		atomic_store(&page->reloads, want);
 }
 
+/* Connect the DEALER that carries alerts to the relay and brings back
+ * acknowledgements. */
+static int worker_link_open(struct worker_link *l, void *ctx,
+			    const struct vigil_config *cfg, int index)
+{
+	int linger = 0, hwm = WORKER_OUTBOX_CAP * 2;
+	char endpoint[512], prefix[64];
+
+	outbox_make_prefix(index, prefix, sizeof(prefix));
+	if (outbox_init(&l->out, WORKER_OUTBOX_CAP, prefix) < 0)
+		return -ENOMEM;
+	l->dealer = zmq_socket(ctx, ZMQ_DEALER);
+	if (!l->dealer)
+		return -errno;
+	/* Unacked alerts live in the outbox, not in the socket: nothing to
+	 * linger for. */
+	zmq_setsockopt(l->dealer, ZMQ_LINGER, &linger, sizeof(linger));
+	zmq_setsockopt(l->dealer, ZMQ_SNDHWM, &hwm, sizeof(hwm));
+	worker_relay_endpoint(cfg, endpoint, sizeof(endpoint));
+	if (zmq_connect(l->dealer, endpoint) < 0) {
+		log_err(NULL, "cannot connect to relay at %s: %s", endpoint,
+			zmq_strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* After the cameras stopped: give the relay a moment to acknowledge
+ * what is still waiting (motion end alerts made while stopping). */
+static void worker_drain(struct worker_link *l, struct alert_queue *q)
+{
+	long long deadline = worker_now_ms() + WORKER_DRAIN_MS;
+
+	worker_flush(l, q, 0);
+	while (outbox_waiting(&l->out) && worker_now_ms() < deadline) {
+		zmq_pollitem_t item = { .socket = l->dealer, .events = ZMQ_POLLIN };
+		zmq_poll(&item, 1, 100);
+		worker_acks(l);
+		worker_flush(l, q, 1);
+	}
+	if (outbox_waiting(&l->out))
+		log_warn(NULL, "stopping with %zu alert(s) not acknowledged by the relay",
+			 outbox_waiting(&l->out));
+}
+
 int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 {
 	struct camset_filter filter = { .index = o->index, .count = o->count,
@@ -159,9 +247,10 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 	struct camset cams = { 0 };
 	struct status_page *page = NULL;
 	struct alert_queue q;
-	char endpoint[512], *pending = NULL, *exbuf = NULL;
-	void *ctx = NULL, *push = NULL;
-	int sfd, linger = 2000, status = 1, stats_every = cfg->stats_interval;
+	struct worker_link link = { 0 };
+	char *exbuf = NULL;
+	void *ctx = NULL;
+	int sfd, status = 1, stats_every = cfg->stats_interval;
 	time_t started = time(NULL), last_stats = started;
 
 	/* Signals are blocked before any thread exists, so that every
@@ -175,14 +264,8 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 	if (o->status_fd >= 0 && !(page = status_page_map(o->status_fd)))
 		log_warn(NULL, "cannot map the status page: %s, not reporting", strerror(errno));
 	ctx = zmq_ctx_new();
-	push = zmq_socket(ctx, ZMQ_PUSH);
-	zmq_setsockopt(push, ZMQ_LINGER, &linger, sizeof(linger));
-	worker_relay_endpoint(cfg, endpoint, sizeof(endpoint));
-	if (zmq_connect(push, endpoint) < 0) {
-		log_err(NULL, "cannot connect to relay at %s: %s", endpoint,
-			zmq_strerror(errno));
+	if (!ctx || worker_link_open(&link, ctx, cfg, o->index) < 0)
 		goto out_zmq;
-	}
 	camera_global_init();
 	cams.alerts = &q;
 	cams.page = page;
@@ -191,7 +274,7 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 	/* The announcement goes out before the camera that crashes starts. */
 	if (o->isolate) {
 		worker_announce_isolation(cfg, o->isolate, &q, page);
-		worker_flush(push, &q, &pending);
+		worker_flush(&link, &q, 0);
 	}
 	camset_apply(&cams, cfg, &filter);
 	camset_publish(&cams);
@@ -201,16 +284,22 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 
 	for (;;) {
 		zmq_pollitem_t items[] = {
-			{ .fd = q.wake_fd, .events = ZMQ_POLLIN },
+			{ .socket = link.dealer, .events = ZMQ_POLLIN },
 			{ .fd = sfd, .events = ZMQ_POLLIN },
+			{ .fd = q.wake_fd, .events = ZMQ_POLLIN },
 		};
 		struct signalfd_siginfo si;
+		/* While the outbox is full the queue stays readable: leave it
+		 * out of the poll until acknowledgements make room. */
+		int nitems = outbox_full(&link.out) ? 2 : 3;
 
-		if (zmq_poll(items, 2, pending ? 100 : 1000) < 0 && errno != EINTR) {
+		if (zmq_poll(items, nitems, outbox_waiting(&link.out) ? 100 : 1000) < 0 &&
+		    errno != EINTR) {
 			log_err(NULL, "poll: %s", zmq_strerror(errno));
 			break;
 		}
-		worker_flush(push, &q, &pending);
+		worker_acks(&link);
+		worker_flush(&link, &q, 1);
 		if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
 				worker_reload(o, &cams, &filter, page, &stats_every);
@@ -226,16 +315,18 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 		status_beat(page);
 		if (now - last_stats >= stats_every) {
 			camset_log_stats(&cams, (double)(now - started));
+			log_info(NULL, "alerts: %zu waiting for the relay, %lu resent, %lu dropped (queue full)",
+				 outbox_waiting(&link.out), link.out.resent, q.dropped);
 			last_stats = now;
 		}
 	}
 	camset_free(&cams);
 	/* Alerts the cameras made while stopping (motion end) go out too. */
-	worker_flush(push, &q, &pending);
-	free(pending);
+	worker_drain(&link, &q);
 out_zmq:
-	zmq_close(push);
+	zmq_close(link.dealer);
 	zmq_ctx_term(ctx);
+	outbox_destroy(&link.out);
 	alert_queue_destroy(&q);
 out_sfd:
 	if (sfd >= 0)

@@ -10,7 +10,7 @@ LOG=$B/demo-data
 CONF=config/demo.conf
 mkdir -p "$LOG"
 
-for port in 8554 7700; do
+for port in 8554 7700 7701; do
 	if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
 		echo "demo: port $port on 127.0.0.1 is in use; stop what uses it first" >&2
 		exit 1

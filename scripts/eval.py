@@ -92,7 +92,7 @@ def camera_config(truth, url):
 def write_config(path, scenes, cam, publish, data_dir):
     cams = ",\n".join(camera_config(t, cam.url(t["scene"])) for t in scenes)
     text = ('instance = "eval";\nworkers = 2;\ndata_dir = "%s";\n'
-            'alerts = { publish = "%s"; };\ncameras = (\n%s\n);\n'
+            'alerts = { publish = "%s"; insecure = true; };\ncameras = (\n%s\n);\n'
             % (data_dir, publish, cams))
     with open(path, "w") as f:
         f.write(text)

@@ -173,7 +173,7 @@ def main():
     conf = os.path.join(tmp, "faults.conf")
     with open(conf, "w") as f:
         f.write('instance = "faults"; workers = 2; data_dir = "%s/data"; stats_interval = 5;\n' % tmp)
-        f.write('alerts = { publish = "%s"; };\n' % publish)
+        f.write('alerts = { publish = "%s"; insecure = true; };\n' % publish)
         f.write("defaults = { read_timeout = %d; open_timeout = 3; };\ncameras = (\n" % READ_TIMEOUT)
         f.write(",\n".join('  { id = "c%02d"; url = "rtsp://127.0.0.1:%d/c%02d"; }' % (i, port, i)
                            for i in range(n)))

@@ -96,7 +96,7 @@ def main():
     conf = os.path.join(tmp, "soak.conf")
     with open(conf, "w") as f:
         f.write('instance = "soak"; workers = 2; data_dir = "%s/data";\n' % tmp)
-        f.write('alerts = { publish = "tcp://127.0.0.1:%d"; };\ncameras = (\n' % free_port())
+        f.write('alerts = { publish = "tcp://127.0.0.1:%d"; insecure = true; };\ncameras = (\n' % free_port())
         f.write(",\n".join('  { id = "k%02d"; url = "rtsp://127.0.0.1:%d/s%d"; }'
                            % (i, port, i % len(scenes)) for i in range(args.cameras)))
         f.write("\n);\n")

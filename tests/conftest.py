@@ -145,13 +145,20 @@ def _conf_value(v):
     return '"%s"' % v
 
 
-def write_config(path, cameras, publish, data_dir, workers=2, instance="test", extra=""):
+def write_config(path, cameras, publish, data_dir, workers=2, instance="test", extra="",
+                 replay=None, alerts_extra=None):
+    alerts = 'publish = "%s";' % publish
+    # Tests run on loopback without keys unless they configure CURVE.
+    if alerts_extra is None:
+        alerts_extra = "insecure = true;"
+    if replay:
+        alerts += ' replay = "%s";' % replay
     lines = [
         extra,
         'instance = "%s";' % instance,
         "workers = %d;" % workers,
         'data_dir = "%s";' % data_dir,
-        'alerts = { publish = "%s"; };' % publish,
+        'alerts = { %s %s };' % (alerts, alerts_extra),
         "cameras = (",
     ]
     cams = []

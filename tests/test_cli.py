@@ -20,7 +20,7 @@ def test_errors_name_file_and_line(tmp_path):
     conf = tmp_path / "bad.conf"
     conf.write_text(
         'instance = "x";\n'
-        'alerts = { publish = "tcp://127.0.0.1:7700"; };\n'
+        'alerts = { publish = "tcp://127.0.0.1:7700"; insecure = true; };\n'
         'cameras = (\n'
         '  { id = "a"; url = "ftp://user:pw1234@host/x"; },\n'
         '  { id = "a"; url = "rtsp://h/y"; colour = "red"; },\n'
@@ -49,7 +49,7 @@ def test_detector_options_checked_by_the_plugin(tmp_path):
     build's plugin directory without any installation."""
     conf = tmp_path / "det.conf"
     conf.write_text(
-        'alerts = { publish = "tcp://127.0.0.1:7700"; };\n'
+        'alerts = { publish = "tcp://127.0.0.1:7700"; insecure = true; };\n'
         'cameras = ( { id = "a"; url = "rtsp://h/a";\n'
         '  detect = { motion = { sensitivity = 2.5; };\n'
         '             tamper = { hold = 3; frobnicate = 1; }; };\n'
@@ -71,7 +71,7 @@ def test_detector_options_checked_by_the_plugin(tmp_path):
 def test_refuses_root_unless_told(tmp_path):
     import os
     conf = tmp_path / "v.conf"
-    conf.write_text('data_dir = "%s/data";\nalerts = { publish = "tcp://127.0.0.1:1"; };\n'
+    conf.write_text('data_dir = "%s/data";\nalerts = { publish = "tcp://127.0.0.1:1"; insecure = true; };\n'
                     'cameras = ( { id = "a"; url = "rtsp://127.0.0.1:1/x"; } );\n' % tmp_path)
     if os.geteuid() != 0:
         import pytest

@@ -5,7 +5,9 @@ The walker camera must produce a motion `start` whose time is within 2 s
 of the ground truth and whose box overlaps the truth box; the static
 camera must produce nothing over the same time.
 """
+import json
 import os
+import sqlite3
 
 from conftest import Camsim, Subscriber, Vigild, free_port, parse_ts, scene, write_config
 
@@ -74,6 +76,14 @@ def test_walker_alerts_and_static_stays_quiet(tmp_path, procs):
     # Sequence numbers are gap-free.
     seqs = [a["seq"] for a in sub.alerts]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+
+    # What the subscriber saw was stored first, under the same seq.
+    db = sqlite3.connect("file:%s?mode=ro" % (tmp_path / "data" / "journal.db"), uri=True)
+    stored = dict(db.execute("SELECT seq, payload FROM alerts").fetchall())
+    db.close()
+    for a in sub.alerts:
+        row = json.loads(stored[a["seq"]])
+        assert (row["id"], row["phase"], row["epoch"]) == (a["id"], a["phase"], a["epoch"])
 
     # Log lines name the camera.
     assert "camw: connected to rtsp://127.0.0.1" in d.text()

@@ -35,7 +35,7 @@ def config_with(tmp_path, name, cameras_text, node=None, nodes=None):
     cluster = "" if nodes is None else "cluster = { node = %d; nodes = %d; };\n" % (node, nodes)
     with open(path, "w") as f:
         f.write('instance = "t";\nworkers = 2;\ndata_dir = "%s";\n'
-                'alerts = { publish = "tcp://127.0.0.1:7700"; };\n%s%s'
+                'alerts = { publish = "tcp://127.0.0.1:7700"; insecure = true; };\n%s%s'
                 % (tmp_path / "data", cluster, cameras_text))
     return path
 

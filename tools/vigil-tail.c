@@ -1,21 +1,29 @@
-/* vigil-tail: print vigil alerts as they are published.
+/* vigil-tail: the reference subscriber of vigil alerts.
  *
- *   vigil-tail [--connect ENDPOINT | -c CONFIG] [--json] [--hb]
- *              [--count N] [--timeout SECONDS] [PREFIX ...]
+ *   vigil-tail [--connect PUB [--replay ROUTER]]... [-c CONFIG]...
+ *              [--cursor FILE] [--json] [--hb] [--count N]
+ *              [--timeout SECONDS] [--server-key FILE --key FILE]
+ *              [PREFIX ...]
  *
- * Subscribes to the given topic prefixes (default "alert.") and prints one
- * readable line per alert, or the JSON payload with --json. Reports gaps
- * in the sequence numbers of each instance. */
+ * Subscribes to the given topic prefixes (default "alert.") of one or
+ * more vigil instances and prints each alert once, in seq order, as a
+ * readable line or as its JSON payload. Gaps in seq, heartbeats ahead of
+ * what was printed and reconnects are filled from the instance's replay
+ * endpoint; --cursor keeps the position across runs. See tail.h for the
+ * mechanics and docs/alerts.md for the protocol. */
 #include <errno.h>
 #include <getopt.h>
-#include <json-c/json.h>
 #include <libconfig.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <zmq.h>
+
+#include "tail.h"
+
+#define TAIL_MAX_SOURCES 32
+#define TAIL_HB_LIMIT_S  3.0
 
 static volatile sig_atomic_t tail_stop;
 
@@ -25,27 +33,27 @@ static void tail_on_signal(int sig)
 	tail_stop = 1;
 }
 
-struct tail {
-	int json, show_hb;
-	long long epoch;
-	long long last_seq;     /* newest seq seen, -1 before the first */
-};
-
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: vigil-tail [--connect ENDPOINT | -c CONFIG] [--json] [--hb]\n"
-		"                  [--count N] [--timeout SECONDS] [PREFIX ...]\n"
-		"  --connect ENDPOINT  PUB endpoint (default tcp://127.0.0.1:7700)\n"
-		"  -c, --config FILE   take the endpoint from alerts.publish of a vigil config\n"
+		"usage: vigil-tail [--connect PUB [--replay ROUTER]]... [-c CONFIG]...\n"
+		"                  [--cursor FILE] [--json] [--hb] [--count N] [--timeout SECONDS]\n"
+		"                  [--server-key FILE --key FILE] [PREFIX ...]\n"
+		"  --connect PUB       an instance's publish endpoint (default tcp://127.0.0.1:7700);\n"
+		"                      repeat for several instances\n"
+		"  --replay ROUTER     replay endpoint of the instance named by the last --connect\n"
+		"  -c, --config FILE   take publish and replay endpoints from a vigil config\n"
+		"  --cursor FILE       start from, and keep, the position saved in FILE\n"
 		"  --json              print payloads as JSON, one per line\n"
 		"  --hb                also show heartbeats\n"
 		"  --count N           exit after N alerts\n"
 		"  --timeout SECONDS   exit (status 1) when nothing arrives for this long\n"
+		"  --server-key FILE   the server's public key (CURVE); with --key\n"
+		"  --key FILE          this client's key file (vigilctl keygen NAME: NAME.key)\n"
 		"  PREFIX              topic prefixes (default: alert.)\n");
 }
 
-static const char *tail_str(json_object *o, const char *key, const char *def)
+static const char *tail_jstr(json_object *o, const char *key, const char *def)
 {
 	json_object *v;
 
@@ -54,35 +62,14 @@ static const char *tail_str(json_object *o, const char *key, const char *def)
 	return def;
 }
 
-static long long tail_int(json_object *o, const char *key)
+static long long tail_jint(json_object *o, const char *key)
 {
 	json_object *v;
 
-	if (json_object_object_get_ex(o, key, &v))
-		return json_object_get_int64(v);
-	return -1;
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : -1;
 }
 
-/* Warn when the sequence of an instance jumps. */
-static void tail_check_seq(struct tail *t, json_object *o, int heartbeat)
-{
-	long long epoch = tail_int(o, "epoch"), seq = tail_int(o, "seq");
-
-	if (epoch != t->epoch) {
-		if (t->last_seq >= 0)
-			fprintf(stderr, "vigil-tail: instance %s started a new epoch %lld\n",
-				tail_str(o, "instance", "?"), epoch);
-		t->epoch = epoch;
-		t->last_seq = heartbeat ? seq : seq - 1;
-	}
-	if (seq > t->last_seq + (heartbeat ? 0 : 1) && t->last_seq >= 0)
-		fprintf(stderr, "vigil-tail: missed %lld alert(s) after seq %lld\n",
-			seq - t->last_seq - (heartbeat ? 0 : 1), t->last_seq);
-	if (seq > t->last_seq)
-		t->last_seq = seq;
-}
-
-static void tail_print(struct tail *t, json_object *o, const char *payload)
+void tail_print(const struct tail_opts *t, json_object *o, const char *payload)
 {
 	json_object *boxes, *b;
 
@@ -90,12 +77,12 @@ static void tail_print(struct tail *t, json_object *o, const char *payload)
 		printf("%s\n", payload);
 		return;
 	}
-	printf("%s  #%-5lld %-6s %-15s %-8s %s \"%s\" %s/%s", tail_str(o, "ts", "?"),
-	       tail_int(o, "seq"), tail_str(o, "phase", "?"), tail_str(o, "type", "?"),
-	       tail_str(o, "severity", "?"), tail_str(o, "camera", "?"),
-	       tail_str(o, "name", ""), tail_str(o, "district", "?"), tail_str(o, "grid", "?"));
-	if (*tail_str(o, "zone", ""))
-		printf("  zone %s", tail_str(o, "zone", ""));
+	printf("%s  #%-5lld %-6s %-15s %-8s %s \"%s\" %s/%s", tail_jstr(o, "ts", "?"),
+	       tail_jint(o, "seq"), tail_jstr(o, "phase", "?"), tail_jstr(o, "type", "?"),
+	       tail_jstr(o, "severity", "?"), tail_jstr(o, "camera", "?"),
+	       tail_jstr(o, "name", ""), tail_jstr(o, "district", "?"), tail_jstr(o, "grid", "?"));
+	if (*tail_jstr(o, "zone", ""))
+		printf("  zone %s", tail_jstr(o, "zone", ""));
 	if (json_object_object_get_ex(o, "duration", &b))
 		printf("  %.1f s", json_object_get_double(b));
 	if (json_object_object_get_ex(o, "boxes", &boxes) &&
@@ -110,151 +97,147 @@ static void tail_print(struct tail *t, json_object *o, const char *payload)
 		if (json_object_array_length(boxes) > 1)
 			printf(" (+%zu)", json_object_array_length(boxes) - 1);
 	}
-	if (strcmp(tail_str(o, "detail", ""), "") != 0)
-		printf("  (%s)", tail_str(o, "detail", ""));
+	if (strcmp(tail_jstr(o, "detail", ""), "") != 0)
+		printf("  (%s)", tail_jstr(o, "detail", ""));
 	if (json_object_object_get_ex(o, "clip", &b) && json_object_is_type(b, json_type_string))
 		printf("  clip %s", json_object_get_string(b));
 	printf("\n");
 }
 
-/* Receive one [topic, payload, ...] message; returns 1 for an alert. */
-static int tail_receive(struct tail *t, void *sub)
+/* A source from alerts.publish and alerts.replay of a vigil config. */
+static int tail_source_from_config(struct tail_source *s, const char *path)
 {
-	char topic[256], payload[65536];
-	int tn, pn, more = 0;
-	size_t more_size = sizeof(more);
-	json_object *o;
-	int is_hb, alert = 0;
-
-	tn = zmq_recv(sub, topic, sizeof(topic) - 1, 0);
-	if (tn < 0)
-		return 0;
-	topic[tn < (int)sizeof(topic) - 1 ? tn : (int)sizeof(topic) - 1] = '\0';
-	zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &more_size);
-	if (!more) {
-		fprintf(stderr, "vigil-tail: message on '%s' without payload, ignored\n", topic);
-		return 0;
-	}
-	pn = zmq_recv(sub, payload, sizeof(payload) - 1, 0);
-	if (pn < 0)
-		return 0;
-	payload[pn < (int)sizeof(payload) - 1 ? pn : (int)sizeof(payload) - 1] = '\0';
-	/* Drop further frames (thumbnail). */
-	zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &more_size);
-	while (more) {
-		char skip[16];
-		zmq_recv(sub, skip, sizeof(skip), 0);
-		zmq_getsockopt(sub, ZMQ_RCVMORE, &more, &more_size);
-	}
-	o = json_tokener_parse(payload);
-	if (!o || !json_object_is_type(o, json_type_object)) {
-		fprintf(stderr, "vigil-tail: payload on '%s' is not a JSON object, ignored\n", topic);
-		json_object_put(o);
-		return 0;
-	}
-	is_hb = strcmp(topic, "hb") == 0;
-	tail_check_seq(t, o, is_hb);
-	if (is_hb) {
-		if (t->show_hb)
-			printf("heartbeat %s epoch %lld seq %lld\n", tail_str(o, "instance", "?"),
-			       tail_int(o, "epoch"), tail_int(o, "seq"));
-	} else {
-		tail_print(t, o, payload);
-		alert = 1;
-	}
-	fflush(stdout);
-	json_object_put(o);
-	return alert;
-}
-
-static char *tail_endpoint_from_config(const char *path)
-{
+	const char *pub = NULL, *rep = NULL;
 	config_t lc;
-	const char *ep = NULL;
-	char *out = NULL;
+	int r = -1;
 
 	config_init(&lc);
 	if (config_read_file(&lc, path) != CONFIG_TRUE)
 		fprintf(stderr, "vigil-tail: %s:%d: %s\n", path, config_error_line(&lc),
 			config_error_text(&lc));
-	else if (config_lookup_string(&lc, "alerts.publish", &ep) != CONFIG_TRUE)
+	else if (config_lookup_string(&lc, "alerts.publish", &pub) != CONFIG_TRUE)
 		fprintf(stderr, "vigil-tail: %s: no alerts.publish\n", path);
 	else
-		out = strdup(ep);
+		r = 0;
+	if (r == 0) {
+		s->publish = strdup(pub);
+		if (config_lookup_string(&lc, "alerts.replay", &rep) == CONFIG_TRUE)
+			s->replay = strdup(rep);
+	}
 	config_destroy(&lc);
-	return out;
+	return r;
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "connect", required_argument, NULL, 'e' },
+		{ "replay", required_argument, NULL, 'r' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "cursor", required_argument, NULL, 'C' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "hb", no_argument, NULL, 'b' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "server-key", required_argument, NULL, 'S' },
+		{ "key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct tail t = { .last_seq = -1, .epoch = -1 };
-	char *endpoint = strdup("tcp://127.0.0.1:7700");
-	long count = 0, got = 0;
-	double timeout = 0;
-	int opt, linger = 0, status = 0;
-	void *ctx, *sub;
-	struct timespec last, now;
+	static struct tail_source srcs[TAIL_MAX_SOURCES];
+	struct tail_opts t = { 0 };
+	struct tail_cursor *cursors = NULL;
+	const char *cursor_path = NULL;
+	int nsrcs = 0, ncursors = 0, opt, status = 0;
+	double timeout = 0, last;
+	void *ctx;
 
 	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'e': free(endpoint); endpoint = strdup(optarg); break;
+		case 'e':
 		case 'c':
-			free(endpoint);
-			endpoint = tail_endpoint_from_config(optarg);
-			if (!endpoint)
+			if (nsrcs == TAIL_MAX_SOURCES) {
+				fprintf(stderr, "vigil-tail: at most %d instances\n", TAIL_MAX_SOURCES);
 				return 2;
+			}
+			if (opt == 'e')
+				srcs[nsrcs].publish = strdup(optarg);
+			else if (tail_source_from_config(&srcs[nsrcs], optarg) < 0)
+				return 2;
+			nsrcs++;
 			break;
+		case 'r':
+			if (nsrcs == 0 || srcs[nsrcs - 1].replay) {
+				fprintf(stderr, "vigil-tail: --replay follows the --connect it belongs to\n");
+				return 2;
+			}
+			srcs[nsrcs - 1].replay = strdup(optarg);
+			break;
+		case 'C': cursor_path = optarg; break;
 		case 'j': t.json = 1; break;
 		case 'b': t.show_hb = 1; break;
-		case 'n': count = strtol(optarg, NULL, 10); break;
+		case 'n': t.count = strtol(optarg, NULL, 10); break;
 		case 'T': timeout = strtod(optarg, NULL); break;
+		case 'S': t.server_key_file = optarg; break;
+		case 'K': t.key_file = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
+	for (int i = optind; i < argc; i++) {
+		if (t.nprefixes == TAIL_MAX_PREFIXES || strchr(argv[i], ' ')) {
+			fprintf(stderr, "vigil-tail: at most %d prefixes, without spaces\n",
+				TAIL_MAX_PREFIXES);
+			return 2;
+		}
+		t.prefixes[t.nprefixes++] = argv[i];
+	}
+	if (nsrcs == 0)
+		srcs[nsrcs++].publish = strdup("tcp://127.0.0.1:7700");
+	if (cursor_path && tail_cursor_load(cursor_path, &cursors, &ncursors) < 0) {
+		fprintf(stderr, "vigil-tail: cannot read cursor %s: %s\n", cursor_path,
+			strerror(errno));
+		return 2;
+	}
 	signal(SIGINT, tail_on_signal);
 	signal(SIGTERM, tail_on_signal);
 	ctx = zmq_ctx_new();
-	sub = zmq_socket(ctx, ZMQ_SUB);
-	zmq_setsockopt(sub, ZMQ_LINGER, &linger, sizeof(linger));
-	if (zmq_connect(sub, endpoint) < 0) {
-		fprintf(stderr, "vigil-tail: cannot connect to %s: %s\n", endpoint, zmq_strerror(errno));
-		return 2;
+	for (int i = 0; i < nsrcs; i++) {
+		if (tail_source_open(&srcs[i], ctx, &t) < 0)
+			return 2;
+		fprintf(stderr, "vigil-tail: listening on %s%s%s\n", srcs[i].publish,
+			srcs[i].replay ? ", replay " : "", srcs[i].replay ? srcs[i].replay : "");
 	}
-	if (optind == argc)
-		zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "alert.", 6);
-	for (int i = optind; i < argc; i++)
-		zmq_setsockopt(sub, ZMQ_SUBSCRIBE, argv[i], strlen(argv[i]));
-	zmq_setsockopt(sub, ZMQ_SUBSCRIBE, "hb", 2);
-	fprintf(stderr, "vigil-tail: listening on %s\n", endpoint);
-	clock_gettime(CLOCK_MONOTONIC, &last);
-	while (!tail_stop && (count <= 0 || got < count)) {
-		zmq_pollitem_t item = { .socket = sub, .events = ZMQ_POLLIN };
-		if (zmq_poll(&item, 1, 200) > 0) {
-			got += tail_receive(&t, sub);
-			clock_gettime(CLOCK_MONOTONIC, &last);
-			continue;
+	last = tail_now();
+	while (!tail_stop && (t.count <= 0 || t.printed < t.count)) {
+		zmq_pollitem_t items[TAIL_MAX_SOURCES];
+		int dirty = 0;
+
+		for (int i = 0; i < nsrcs; i++)
+			items[i] = (zmq_pollitem_t){ .socket = srcs[i].sub, .events = ZMQ_POLLIN };
+		if (zmq_poll(items, nsrcs, 200) > 0)
+			last = tail_now();
+		for (int i = 0; i < nsrcs; i++) {
+			tail_source_receive(&srcs[i], cursors, ncursors);
+			tail_source_check_hb(&srcs[i], tail_now(), TAIL_HB_LIMIT_S);
+			dirty |= srcs[i].dirty;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (timeout > 0 && (double)(now.tv_sec - last.tv_sec) +
-			(double)(now.tv_nsec - last.tv_nsec) / 1e9 > timeout) {
+		if (cursor_path && dirty && tail_cursor_save(cursor_path, srcs, nsrcs, cursors,
+							     ncursors) < 0)
+			fprintf(stderr, "vigil-tail: cannot write cursor %s: %s\n", cursor_path,
+				strerror(errno));
+		if (timeout > 0 && tail_now() - last > timeout) {
 			fprintf(stderr, "vigil-tail: nothing received for %.0f s\n", timeout);
 			status = 1;
 			break;
 		}
 	}
-	zmq_close(sub);
+	for (int i = 0; i < nsrcs; i++) {
+		tail_source_close(&srcs[i]);
+		free(srcs[i].publish);
+		free(srcs[i].replay);
+	}
 	zmq_ctx_term(ctx);
-	free(endpoint);
+	free(cursors);
 	return status;
 }

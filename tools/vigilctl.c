@@ -10,6 +10,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "help", ctl_help, "list the commands" },
 	{ "status", ctl_status, "cameras and processes of the running daemon" },
 	{ "shard-plan", ctl_shard_plan, "which cluster node owns which camera" },
+	{ "keygen", ctl_keygen, "make a CURVE key pair: NAME.key and NAME.pub" },
 	{ "clips", ctl_clips, "list, show, play and export recorded clips" },
 	{ NULL, NULL, NULL }
 };

@@ -14,6 +14,7 @@ struct ctl_command {
 /* Subcommands (tools/ctl_<name>.c). */
 int ctl_status(int argc, char **argv);
 int ctl_shard_plan(int argc, char **argv);
+int ctl_keygen(int argc, char **argv);
 int ctl_clips(int argc, char **argv);
 
 #endif

@@ -1,0 +1,177 @@
+"""Replay endpoint, journal persistence and hostile peers."""
+import os
+import random
+import socket
+
+import zmq
+
+from alertgen import AlertGen
+from conftest import Subscriber
+from relayutil import Instance, ReplayClient, gen_alerts, mode_of, wait_until
+
+
+def test_replay_batches_prefixes_and_errors(tmp_path, procs):
+    inst = Instance(tmp_path, procs)
+    inst.settle()
+    gen = AlertGen(inst.data, 1200)
+    gen.run(gen.started + 60)
+    assert gen.done(), gen.status()
+    rc = ReplayClient(inst.replay)
+    sub = Subscriber(inst.publish)
+    epoch = sub.wait_heartbeat(10)["epoch"]
+
+    # Everything (the generator's and the idle camera's video_loss), in
+    # bounded batches that follow each other.
+    total = len(inst.journal())
+    assert len(gen_alerts(inst.journal())) == 1200 and total == 1201
+    alerts, end, rounds = rc.all_since(epoch, 0)
+    assert [a["seq"] for _, a in alerts] == list(range(1, total + 1))
+    assert rounds >= 3 and end["seq"] == total and end["instance"] == "test"
+    assert end["first"] == 1
+    one, end1 = rc.since(epoch, 0)
+    assert 0 < len(one) <= 500 and end1["last"] == one[-1][1]["seq"] < total
+
+    # A prefix: only its topics, all of them.
+    crit, _, _ = rc.all_since(epoch, 0, "alert.critical.")
+    assert crit and all(t.startswith("alert.critical.") for t, _ in crit)
+    assert len(crit) == sum(1 for a in gen_alerts(inst.journal()) if a["severity"] == "critical")
+
+    # From the middle; past the end; an unknown epoch means from the start.
+    mid, _ = rc.since(epoch, total - 100)
+    assert [a["seq"] for _, a in mid] == list(range(total - 99, total + 1))
+    none, end2 = rc.since(epoch, total)
+    assert none == [] and end2["last"] == total == end2["seq"]
+    other, end3 = rc.since(epoch + 1, 1100)
+    assert other[0][1]["seq"] == 1 and end3["epoch"] == epoch
+
+    # Bad requests get an error, never a crash.
+    for frames in ([b"since"], [b"since x 1"], [b"hello"], [b"since 1 2", b"extra"],
+                   [b"since 1 2 " + b"p " * 40], [b"x" * 10000], [b"since 1 2\x00"],
+                   []):
+        reply = rc.ask(frames)
+        assert reply[0] == b"error", (frames, reply)
+    alerts_after, _ = rc.since(epoch, total - 1)
+    assert len(alerts_after) == 1
+    rc.close()
+    sub.close()
+    gen.close()
+
+
+def test_replay_is_rate_limited(tmp_path, procs):
+    inst = Instance(tmp_path, procs)
+    rc = ReplayClient(inst.replay)
+    answers = [rc.ask([b"since 0 0"])[0] for _ in range(120)]
+    assert b"error" in answers and answers[0] == b"alerts"
+    rc.close()
+
+
+def test_journal_survives_restart_and_loss(tmp_path, procs):
+    inst = Instance(tmp_path, procs)
+    inst.settle()
+    gen = AlertGen(inst.data, 50)
+    gen.run(gen.started + 30)
+    assert gen.done()
+    gen.close()
+    sub = Subscriber(inst.publish)
+    hb = wait_hb(sub, lambda h: h["seq"] == 51)     # 50 and the video_loss
+    sub.close()
+    # Private files: the socket workers use, and the journal.
+    assert mode_of(os.path.join(inst.data, "relay.ipc")) & 0o077 == 0
+    assert mode_of(os.path.join(inst.data, "journal.db")) & 0o077 == 0
+    assert mode_of(inst.data) & 0o007 == 0
+    assert inst.d.stop() == 0
+
+    # Same journal: same epoch, seq continues (the restarted camera adds
+    # its own video_loss).
+    inst.start()
+    inst.settle()
+    gen = AlertGen(inst.data, 10)
+    gen.run(gen.started + 30)
+    assert gen.done()
+    gen.close()
+    sub = Subscriber(inst.publish)
+    hb2 = wait_hb(sub, lambda h: h["seq"] == 62)
+    assert hb2["epoch"] == hb["epoch"]
+    assert [r[0] for r in inst.journal()] == list(range(1, 63))
+    assert len(gen_alerts(inst.journal())) == 60
+    sub.close()
+    assert inst.d.stop() == 0
+
+    # Journal lost: a new epoch, seq from 1.
+    for f in os.listdir(inst.data):
+        if f.startswith("journal.db"):
+            os.unlink(os.path.join(inst.data, f))
+    inst.start()
+    hb3 = inst.settle()
+    assert hb3["epoch"] != hb["epoch"] and hb3["seq"] == 1
+    assert [r[0] for r in inst.journal()] == [1]
+
+
+def wait_hb(sub, pred, timeout=10):
+    found = []
+    wait_until(lambda: any(pred(h) for h in sub.heartbeats), timeout, lambda: sub.poll(0.2))
+    found = [h for h in sub.heartbeats if pred(h)]
+    assert found, sub.heartbeats
+    return found[-1]
+
+
+def test_garbage_on_every_endpoint(tmp_path, procs):
+    inst = Instance(tmp_path, procs)
+    inst.settle()
+    rnd = random.Random(5)
+    ctx = zmq.Context()
+
+    # Worker intake: wrong frame counts, random, huge, not JSON, bad topics.
+    w = ctx.socket(zmq.DEALER)
+    w.setsockopt(zmq.LINGER, 0)
+    w.connect("ipc://%s/relay.ipc" % inst.data)
+    bad = [[b"only-one-frame"], [b"k1", b"{}", b"extra"], [b"", b"{}"],
+           [b"k 2", b"{}"], [b"k3", b"not json"], [b"k4", b"[1,2]"],
+           [b"k5", b'{"severity":"a.b","district":"d","grid":"g","camera":"c","type":"t"}'],
+           [b"k6", b"x" * 70000], [b"k7", rnd.randbytes(300)]]
+    bad += [[rnd.randbytes(rnd.randint(0, 50)) for _ in range(rnd.randint(1, 6))]
+            for _ in range(100)]
+    for frames in bad:
+        w.send_multipart(frames)
+    huge = ctx.socket(zmq.DEALER)
+    huge.setsockopt(zmq.LINGER, 0)
+    huge.connect("ipc://%s/relay.ipc" % inst.data)
+    huge.send_multipart([b"k8", b"y" * (1 << 20)])
+
+    # Replay: the same kinds of garbage.
+    r = ctx.socket(zmq.DEALER)
+    r.setsockopt(zmq.LINGER, 0)
+    r.connect(inst.replay)
+    for _ in range(100):
+        r.send_multipart([rnd.randbytes(rnd.randint(0, 40)) for _ in range(rnd.randint(1, 12))])
+    r.send_multipart([b"", b"since 0 0 " + b"z" * (1 << 20)])
+
+    # Raw bytes on the TCP ports: not even ZMTP.
+    for ep in (inst.publish, inst.replay):
+        host, port = ep[len("tcp://"):].split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(rnd.randbytes(4096))
+
+    # Everything still serves: real alerts are stored, published, replayed.
+    sub = Subscriber(inst.publish)
+    epoch = sub.wait_heartbeat(10)["epoch"]
+    gen = AlertGen(inst.data, 200)
+    gen.run(gen.started + 30)
+    assert gen.done(), gen.status()
+    rows = inst.journal()
+    assert [a["gen_n"] for a in gen_alerts(rows)] == list(range(200))
+    assert len(rows) == 201, "garbage was stored: %s" % [r[2] for r in rows[:3]]
+    rc = ReplayClient(inst.replay)
+    alerts, end, _ = rc.all_since(epoch, 0)
+    assert len(alerts) == 201 and end["seq"] == 201
+    wait_until(lambda: len(sub.alerts) >= 200 or
+               any(h["seq"] >= 201 for h in sub.heartbeats[-1:]), 10, lambda: sub.poll(0.2))
+    assert sub.alerts, "nothing published after the garbage"
+    assert "malformed" in inst.d.text()
+    for s in (w, huge, r):
+        s.close()
+    ctx.term()
+    rc.close()
+    sub.close()
+    gen.close()
+    assert inst.d.stop() == 0
