@@ -102,34 +102,55 @@ static void control_write_all(int fd, const char *buf, size_t len)
 	}
 }
 
-/* Read the request up to the end of its first line (or of its headers
- * for HTTP); returns the bytes read or -1. */
-static ssize_t control_read_request(int fd, char *buf, size_t size, int http)
+/* Is the request in buf[0..n) complete: its first line (or, for HTTP,
+ * its headers)? */
+static int control_complete(const char *buf, size_t n, int http)
+{
+	if (http)
+		return memmem(buf, n, "\r\n\r\n", 4) || memmem(buf, n, "\n\n", 2);
+	return memchr(buf, '\n', n) != NULL;
+}
+
+ssize_t control_read_request(int fd, char *buf, size_t size, int http)
 {
 	size_t n = 0;
 
-	while (n + 1 < size) {
+	if (size == 0)
+		return -1;
+	while (n + 1 < size && !control_complete(buf, n, http)) {
 		ssize_t r = read(fd, buf + n, size - 1 - n);
 		if (r <= 0)
-			return n ? (ssize_t)n : -1;
+			break;
 		n += (size_t)r;
-		buf[n] = '\0';
-		if (http && (strstr(buf, "\r\n\r\n") || strstr(buf, "\n\n")))
-			break;
-		if (!http && strchr(buf, '\n'))
-			break;
 	}
 	buf[n] = '\0';
-	return (ssize_t)n;
+	return n ? (ssize_t)n : -1;
 }
 
-static void control_answer_http(struct supervisor *s, int fd, const char *req)
+enum control_request control_parse(const char *req, size_t len, int http)
+{
+	/* A NUL inside the request would hide what follows it. */
+	if (memchr(req, '\0', len))
+		return CONTROL_UNKNOWN;
+	if (http) {
+		if (len >= 13 && (strncmp(req, "GET /metrics ", 13) == 0 ||
+				  strncmp(req, "GET /metrics?", 13) == 0))
+			return CONTROL_METRICS;
+		return CONTROL_UNKNOWN;
+	}
+	if ((len == 7 && memcmp(req, "status\n", 7) == 0) ||
+	    (len == 6 && memcmp(req, "status", 6) == 0))
+		return CONTROL_STATUS;
+	return CONTROL_UNKNOWN;
+}
+
+static void control_answer_http(struct supervisor *s, int fd, enum control_request req)
 {
 	char head[256];
 	char *body = NULL;
 	const char *status = "404 Not Found";
 
-	if (strncmp(req, "GET /metrics ", 13) == 0 || strncmp(req, "GET /metrics?", 13) == 0) {
+	if (req == CONTROL_METRICS) {
 		body = report_metrics(s);
 		status = body ? "200 OK" : "500 Internal Server Error";
 	}
@@ -143,11 +164,11 @@ static void control_answer_http(struct supervisor *s, int fd, const char *req)
 	free(body);
 }
 
-static void control_answer_status(struct supervisor *s, int fd, const char *req)
+static void control_answer_status(struct supervisor *s, int fd, enum control_request req)
 {
 	char *body = NULL;
 
-	if (strcmp(req, "status\n") == 0 || strcmp(req, "status") == 0)
+	if (req == CONTROL_STATUS)
 		body = report_json(s);
 	if (!body) {
 		const char *e = "{\"error\":\"unknown request\"}\n";
@@ -170,11 +191,14 @@ void control_serve(struct supervisor *s, int lfd, int http)
 		return;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (control_read_request(fd, req, sizeof(req), http) >= 0) {
+	ssize_t n = control_read_request(fd, req, sizeof(req), http);
+
+	if (n >= 0) {
+		enum control_request what = control_parse(req, (size_t)n, http);
 		if (http)
-			control_answer_http(s, fd, req);
+			control_answer_http(s, fd, what);
 		else
-			control_answer_status(s, fd, req);
+			control_answer_status(s, fd, what);
 	}
 	close(fd);
 }

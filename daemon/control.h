@@ -10,6 +10,7 @@
 #define VIGIL_CONTROL_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "supervisor.h"
 
@@ -22,5 +23,15 @@ void control_open(struct supervisor *s);
 /* Accept and answer one client of listening socket fd. */
 void control_serve(struct supervisor *s, int fd, int http);
 void control_close(struct supervisor *s);
+
+enum control_request { CONTROL_UNKNOWN, CONTROL_STATUS, CONTROL_METRICS };
+
+/* Read one request from fd into buf (NUL-terminated, at most size - 1
+ * bytes): up to the end of its first line, or of its headers for HTTP,
+ * or until the client stops sending. Returns the bytes read, or -1 when
+ * nothing came. */
+ssize_t control_read_request(int fd, char *buf, size_t size, int http);
+/* What a request read by control_read_request asks for. */
+enum control_request control_parse(const char *req, size_t len, int http);
 
 #endif
