@@ -9,6 +9,10 @@
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
+#include <libavutil/error.h>
+
+#include "log.h"
+#include "snapshot.h"
 
 void alert_format_time(int64_t us, char *buf, size_t len)
 {
@@ -92,59 +96,92 @@ int alert_queue_init(struct alert_queue *q, size_t cap)
 	return 0;
 }
 
+void alert_msg_free(struct alert_msg *m)
+{
+	free(m->payload);
+	free(m->thumb);
+	memset(m, 0, sizeof(*m));
+}
+
 void alert_queue_destroy(struct alert_queue *q)
 {
-	char *s;
+	struct alert_msg m;
 
 	if (!q || !q->items)
 		return;
-	while ((s = alert_queue_pop(q)))
-		free(s);
+	while (alert_queue_take(q, &m))
+		alert_msg_free(&m);
 	free(q->items);
 	close(q->wake_fd);
 	pthread_mutex_destroy(&q->lock);
 	memset(q, 0, sizeof(*q));
 }
 
+/* Start and update alerts of a picture carry its thumbnail when asked. */
+static void alert_thumbnail(struct alert_queue *q, const struct alert *a, struct alert_msg *m)
+{
+	int width = atomic_load(&q->thumb_width);
+	const char *who = a->cam ? a->cam->id : NULL;
+
+	if (width <= 0 || !a->frame || strcmp(a->phase, "end") == 0)
+		return;
+	int r = snapshot_thumbnail(a->frame, width, a->boxes, a->nboxes, &m->thumb,
+				   &m->thumb_size);
+	if (r < 0)
+		log_warn(who, "no thumbnail for %s %s: %s", a->type, a->phase, av_err2str(r));
+}
+
 int alert_queue_push(struct alert_queue *q, const struct alert *a)
 {
-	char *json = alert_to_json(a);
+	struct alert_msg m = { .payload = alert_to_json(a) };
 	uint64_t one = 1;
 	int r = 0;
 
-	if (!json)
+	if (!m.payload)
 		return -ENOMEM;
+	alert_thumbnail(q, a, &m);
 	pthread_mutex_lock(&q->lock);
 	if (q->count == q->cap) {
 		q->dropped++;
 		r = -ENOBUFS;
 	} else {
-		q->items[(q->head + q->count) % q->cap] = json;
+		q->items[(q->head + q->count) % q->cap] = m;
 		q->count++;
-		json = NULL;
+		memset(&m, 0, sizeof(m));
 	}
 	pthread_mutex_unlock(&q->lock);
-	free(json);
+	alert_msg_free(&m);
 	if (r == 0 && write(q->wake_fd, &one, sizeof(one)) < 0) {
 		/* Counter saturated: the reader is already awake. */
 	}
 	return r;
 }
 
-char *alert_queue_pop(struct alert_queue *q)
+int alert_queue_take(struct alert_queue *q, struct alert_msg *m)
 {
-	char *s = NULL;
 	uint64_t v;
+	int got = 0;
 
 	pthread_mutex_lock(&q->lock);
 	if (q->count) {
-		s = q->items[q->head];
+		*m = q->items[q->head];
 		q->head = (q->head + 1) % q->cap;
 		q->count--;
+		got = 1;
 	}
 	if (!q->count && read(q->wake_fd, &v, sizeof(v)) < 0) {
 		/* Already drained. */
 	}
 	pthread_mutex_unlock(&q->lock);
-	return s;
+	return got;
+}
+
+char *alert_queue_pop(struct alert_queue *q)
+{
+	struct alert_msg m;
+
+	if (!alert_queue_take(q, &m))
+		return NULL;
+	free(m.thumb);
+	return m.payload;
 }

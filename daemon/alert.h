@@ -3,15 +3,21 @@
  *
  * A camera thread fills struct alert and calls alert_queue_push(), which
  * serialises it to the JSON payload of DESIGN.md (without instance, seq
- * and epoch: the relay adds those) and never blocks on the network. */
+ * and epoch: the relay adds those) and never blocks on the network. When
+ * the queue's thumbnail width is set and the alert carries its frame, a
+ * small JPEG of that frame travels with the payload (the optional third
+ * frame of a published alert). */
 #ifndef VIGIL_ALERT_H
 #define VIGIL_ALERT_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "config.h"
 #include "vigil_plugin.h"
+
+struct AVFrame;
 
 struct alert {
 	const struct vigil_camera *cam;
@@ -30,6 +36,7 @@ struct alert {
 	const char *snapshot;   /* snapshot path, idem */
 	double clip_duration;   /* end alerts: seconds recorded so far, or < 0 */
 	int64_t clip_size;      /* end alerts: bytes written so far, or < 0 */
+	const struct AVFrame *frame;  /* triggering picture (thumbnail), or NULL */
 };
 
 /* JSON payload of an alert; caller frees. NULL when out of memory. */
@@ -38,19 +45,32 @@ char *alert_to_json(const struct alert *a);
 /* Format a wall-clock time as ISO 8601 UTC with milliseconds. */
 void alert_format_time(int64_t us, char *buf, size_t len);
 
+/* A queued alert: its payload and, optionally, a JPEG thumbnail. */
+struct alert_msg {
+	char *payload;
+	uint8_t *thumb;
+	size_t thumb_size;
+};
+
+void alert_msg_free(struct alert_msg *m);
+
 struct alert_queue {
 	pthread_mutex_t lock;
-	char **items;
+	struct alert_msg *items;
 	size_t cap, head, count;
 	unsigned long dropped;
 	int wake_fd;            /* eventfd: readable while items wait */
+	atomic_int thumb_width;   /* > 0: thumbnails of this width (alerts.thumbnail) */
 };
 
 int alert_queue_init(struct alert_queue *q, size_t cap);
 void alert_queue_destroy(struct alert_queue *q);
 /* Serialise and enqueue; returns 0 or -errno (queue full: -ENOBUFS). */
 int alert_queue_push(struct alert_queue *q, const struct alert *a);
-/* Take the oldest payload (caller frees) or NULL when empty. */
+/* Take the oldest alert: 1, or 0 when empty. The caller owns *m. */
+int alert_queue_take(struct alert_queue *q, struct alert_msg *m);
+/* Take the oldest payload (caller frees; a thumbnail is dropped) or NULL
+ * when empty. */
 char *alert_queue_pop(struct alert_queue *q);
 
 #endif

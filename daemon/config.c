@@ -91,6 +91,8 @@ static const struct cfg_key cfg_alerts_keys[] = {
 	{ "replay", CFG_STR, TOP(replay), 0, 0, 0, NULL, NULL },
 	{ "insecure", CFG_BOOL, TOP(insecure), 0, 0, 0, NULL, NULL },
 	{ "journal_days", CFG_INT, TOP(journal_days), 0, 1, 3650, NULL, NULL },
+	{ "thumbnail", CFG_BOOL, TOP(thumbnail), 0, 0, 0, NULL, NULL },
+	{ "thumbnail_width", CFG_INT, TOP(thumbnail_width), 0, 64, 1280, NULL, NULL },
 	{ "curve", CFG_GROUP, 0, 0, 0, 0, cfg_curve_keys, NULL },
 	{ "endpoints", CFG_LIST, 0, 0, 0, 0, NULL, cfg_endpoints },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
@@ -631,6 +633,7 @@ int config_load(const char *path, struct vigil_config *cfg, FILE *err)
 	cfg->workers = 1;
 	cfg->nodes = 1;
 	cfg->journal_days = 30;
+	cfg->thumbnail_width = 320;
 	cfg_options_unset(&cfg->defaults);
 	cfg->recording.pre_seconds = 5;
 	cfg->recording.post_seconds = 10;

@@ -103,6 +103,8 @@ struct vigil_config {
 	char *replay;     /* alerts.replay: ROUTER endpoint, or NULL */
 	int insecure;     /* alerts.insecure: plain TCP explicitly allowed */
 	int journal_days; /* alerts.journal_days: retention of the journal */
+	int thumbnail;        /* alerts.thumbnail: JPEG of the triggering frame */
+	int thumbnail_width;  /* alerts.thumbnail_width, pixels */
 	char *curve_secret_key_file;  /* alerts.curve.secret_key_file */
 	char *curve_clients_dir;      /* alerts.curve.clients_dir */
 	struct vigil_endpoint *endpoints;

@@ -39,6 +39,7 @@ static const char *engine_severity(const struct engine *e, int zone)
 static void engine_send(struct engine *e, struct alert *al, int zone)
 {
 	al->cam = e->conf;
+	al->frame = e->frame;
 	al->severity = engine_severity(e, zone);
 	al->zone = zone >= 0 && zone < e->conf->nzones ? e->conf->zones[zone].name : NULL;
 	char ts[40];

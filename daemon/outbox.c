@@ -28,7 +28,7 @@ void outbox_destroy(struct outbox *o)
 	if (!o || !o->ring)
 		return;
 	for (size_t i = 0; i < o->count; i++)
-		free(o->ring[(o->head + i) % o->cap].payload);
+		alert_msg_free(&o->ring[(o->head + i) % o->cap].msg);
 	free(o->ring);
 	memset(o, 0, sizeof(*o));
 }
@@ -60,7 +60,7 @@ size_t outbox_waiting(const struct outbox *o)
 	return n;
 }
 
-int outbox_add(struct outbox *o, char *payload)
+int outbox_add_msg(struct outbox *o, struct alert_msg *m)
 {
 	struct outbox_item *it;
 
@@ -68,19 +68,26 @@ int outbox_add(struct outbox *o, char *payload)
 		return -ENOBUFS;
 	it = &o->ring[(o->head + o->count) % o->cap];
 	it->n = o->next++;
-	it->payload = payload;
+	it->msg = *m;
+	memset(m, 0, sizeof(*m));
 	it->sent_ms = 0;
 	it->acked = 0;
 	o->count++;
 	return 0;
 }
 
+int outbox_add(struct outbox *o, char *payload)
+{
+	struct alert_msg m = { .payload = payload };
+
+	return outbox_add_msg(o, &m);
+}
+
 /* Drop acknowledged items from the head. */
 static void outbox_trim(struct outbox *o)
 {
 	while (o->count && o->ring[o->head].acked) {
-		free(o->ring[o->head].payload);
-		o->ring[o->head].payload = NULL;
+		alert_msg_free(&o->ring[o->head].msg);
 		o->head = (o->head + 1) % o->cap;
 		o->count--;
 		if (o->unsent)
@@ -122,7 +129,7 @@ static int outbox_send_one(struct outbox *o, struct outbox_item *it, long long n
 	char key[OUTBOX_KEY_MAX];
 
 	snprintf(key, sizeof(key), "%s%" PRIu64, o->prefix, it->n);
-	if (fn(arg, key, it->payload) < 0)
+	if (fn(arg, key, &it->msg) < 0)
 		return -1;
 	it->sent_ms = now_ms;
 	return 0;

@@ -15,9 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alert.h"
+
 struct outbox_item {
 	uint64_t n;             /* counter, the end of the key */
-	char *payload;
+	struct alert_msg msg;   /* payload and optional thumbnail */
 	long long sent_ms;      /* 0: never sent */
 	int acked;
 };
@@ -44,6 +46,9 @@ size_t outbox_waiting(const struct outbox *o);
 
 /* Take ownership of payload; returns 0 or -ENOBUFS when full. */
 int outbox_add(struct outbox *o, char *payload);
+/* Take ownership of the message (*m is cleared); returns 0 or -ENOBUFS
+ * when full (*m stays the caller's). */
+int outbox_add_msg(struct outbox *o, struct alert_msg *m);
 
 /* Mark the alert with this key acknowledged. Returns 1 when it was
  * waiting, 0 otherwise (a stale or foreign key). */
@@ -52,7 +57,7 @@ int outbox_ack(struct outbox *o, const char *key);
 /* Send never-sent items, and items sent more than timeout_ms ago and
  * still unacknowledged, through fn (0: sent; <0: stop for now). A
  * negative timeout sends new items only (the resend scan is O(n)). */
-typedef int (*outbox_send_fn)(void *arg, const char *key, const char *payload);
+typedef int (*outbox_send_fn)(void *arg, const char *key, const struct alert_msg *m);
 void outbox_send_due(struct outbox *o, long long now_ms, long long timeout_ms,
 		     outbox_send_fn fn, void *arg);
 

@@ -13,11 +13,11 @@ struct sent {
 	int n, refuse;
 };
 
-static int record(void *arg, const char *key, const char *payload)
+static int record(void *arg, const char *key, const struct alert_msg *m)
 {
 	struct sent *s = arg;
 
-	(void)payload;
+	(void)m;
 	if (s->refuse)
 		return -1;
 	snprintf(s->keys[s->n++ % 16], 96, "%s", key);

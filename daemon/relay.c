@@ -1,6 +1,7 @@
 /* Relay process; see relay.h.
  *
- * Workers send [key, payload] over ipc:// (DEALER to this ROUTER). The
+ * Workers send [key, payload] or [key, payload, thumbnail] over ipc://
+ * (DEALER to this ROUTER). The
  * relay checks each payload, gives it the instance name, the journal's
  * epoch and the next sequence number, and appends it to the journal's
  * open batch. A batch is committed RELAY_COMMIT_MS after its first
@@ -8,7 +9,9 @@
  * acknowledged to their workers ([key]). A key already in the journal is
  * a resend: it is acknowledged again and not published twice.
  * Malformed messages are logged and dropped: they never reach
- * subscribers and never stop the relay. */
+ * subscribers and never stop the relay. A thumbnail (JPEG) is published
+ * as the alert's third frame; it is not journaled, so replay carries the
+ * payloads only. */
 #include "relay.h"
 
 #include <errno.h>
@@ -35,6 +38,7 @@
 #define RELAY_COMMIT_MS    2
 #define RELAY_BATCH_MAX    1024
 #define RELAY_MAX_PAYLOAD  65536
+#define RELAY_MAX_THUMB    (200 * 1024)
 #define RELAY_MAX_KEY      128
 #define RELAY_MAX_INBOUND  (256 * 1024)   /* bytes; bigger messages cut the peer */
 #define RELAY_PRUNE_MS     (3600 * 1000)  /* retention runs this often */
@@ -49,6 +53,8 @@ struct relay_ack {
 /* An alert stored in the open batch, published once it is durable. */
 struct relay_out {
 	char *topic, *payload;
+	void *thumb;                    /* JPEG or NULL */
+	size_t thumb_size;
 };
 
 struct relay {
@@ -153,9 +159,12 @@ static int relay_key_ok(const char *s)
 	return 1;
 }
 
-static int relay_send(void *sock, const char *topic, const char *payload)
+static int relay_send(void *sock, const char *topic, const char *payload,
+		      const void *thumb, size_t thumb_size)
 {
-	if (zmsg_send_str(sock, topic, ZMQ_SNDMORE) < 0 || zmsg_send_str(sock, payload, 0) < 0)
+	if (zmsg_send_str(sock, topic, ZMQ_SNDMORE) < 0 ||
+	    zmsg_send_str(sock, payload, thumb ? ZMQ_SNDMORE : 0) < 0 ||
+	    (thumb && zmsg_send(sock, thumb, thumb_size, 0) < 0))
 		return -errno;
 	return 0;
 }
@@ -175,13 +184,14 @@ static int relay_endpoint_wants(const struct vigil_endpoint *ep, const char *top
 /* Publish on the main endpoint and on every extra endpoint that carries
  * the topic. Each has its own socket and queue: a slow link never holds
  * up another. */
-static void relay_publish(struct relay *r, const char *topic, const char *payload)
+static void relay_publish(struct relay *r, const char *topic, const char *payload,
+			  const void *thumb, size_t thumb_size)
 {
-	if (relay_send(r->pub, topic, payload) < 0)
+	if (relay_send(r->pub, topic, payload, thumb, thumb_size) < 0)
 		log_err(NULL, "publishing on %s: %s", r->cfg->publish, zmq_strerror(errno));
 	for (size_t i = 0; i < r->cfg->nendpoints; i++)
 		if (relay_endpoint_wants(&r->cfg->endpoints[i], topic) &&
-		    relay_send(r->eps[i], topic, payload) < 0)
+		    relay_send(r->eps[i], topic, payload, thumb, thumb_size) < 0)
 			log_err(NULL, "publishing on %s: %s", r->cfg->endpoints[i].bind,
 				zmq_strerror(errno));
 }
@@ -190,9 +200,11 @@ static void relay_publish(struct relay *r, const char *topic, const char *payloa
 static void relay_flush(struct relay *r)
 {
 	for (size_t i = 0; i < r->nouts; i++) {
-		relay_publish(r, r->outs[i].topic, r->outs[i].payload);
+		relay_publish(r, r->outs[i].topic, r->outs[i].payload, r->outs[i].thumb,
+			      r->outs[i].thumb_size);
 		free(r->outs[i].topic);
 		free(r->outs[i].payload);
+		free(r->outs[i].thumb);
 	}
 	for (size_t i = 0; i < r->nacks; i++) {
 		zmsg_send(r->intake, r->acks[i].id, r->acks[i].idlen, ZMQ_SNDMORE);
@@ -211,6 +223,7 @@ static void relay_commit(struct relay *r)
 		for (size_t i = 0; i < r->nouts; i++) {
 			free(r->outs[i].topic);
 			free(r->outs[i].payload);
+			free(r->outs[i].thumb);
 		}
 		r->nouts = r->nacks = 0;
 	} else {
@@ -229,6 +242,26 @@ static void relay_owe_ack(struct relay *r, const struct zmsg *m, const char *key
 	a->idlen = zmsg_size(m, 0) < sizeof(a->id) ? zmsg_size(m, 0) : sizeof(a->id);
 	memcpy(a->id, zmsg_data(m, 0), a->idlen);
 	snprintf(a->key, sizeof(a->key), "%s", key);
+}
+
+/* The thumbnail frame goes out with the alert; one that is too large is
+ * left out (the alert itself is never dropped for it). */
+static void relay_keep_thumb(struct relay_out *o, const struct zmsg *m, const char *key)
+{
+	size_t n = zmsg_size(m, 3);
+
+	if (n == 0)
+		return;
+	if (n > RELAY_MAX_THUMB) {
+		log_warn(NULL, "alert %s: thumbnail of %zu bytes is over %d, published without it",
+			 key, n, RELAY_MAX_THUMB);
+		return;
+	}
+	o->thumb = malloc(n);
+	if (!o->thumb)
+		return;
+	memcpy(o->thumb, zmsg_data(m, 3), n);
+	o->thumb_size = n;
 }
 
 /* Number one alert and append it to the batch. */
@@ -251,6 +284,10 @@ static void relay_store(struct relay *r, const struct zmsg *m, const char *key,
 	}
 	r->outs[r->nouts].topic = strdup(topic);
 	r->outs[r->nouts].payload = strdup(out);
+	r->outs[r->nouts].thumb = NULL;
+	r->outs[r->nouts].thumb_size = 0;
+	if (m->total == 4)
+		relay_keep_thumb(&r->outs[r->nouts], m, key);
 	r->nouts++;
 	relay_owe_ack(r, m, key);
 	if (!r->batch_deadline_ms)
@@ -265,7 +302,8 @@ static void relay_handle(struct relay *r, const struct zmsg *m)
 	uint64_t seq;
 	int found;
 
-	if (m->total != 3 || zmsg_str(m, 1, key, sizeof(key)) < 0 || !relay_key_ok(key)) {
+	if ((m->total != 3 && m->total != 4) || m->n != m->total ||
+	    zmsg_str(m, 1, key, sizeof(key)) < 0 || !relay_key_ok(key)) {
 		r->dropped++;
 		log_warn(NULL, "malformed message from a worker (%d frame(s)), dropped", m->total);
 		return;
@@ -336,7 +374,7 @@ static void relay_heartbeat(struct relay *r)
 	snprintf(payload, sizeof(payload),
 		 "{\"instance\":\"%s\",\"epoch\":%" PRId64 ",\"seq\":%" PRIu64 "}",
 		 r->cfg->instance, journal_epoch(r->journal), journal_committed(r->journal));
-	relay_publish(r, "hb", payload);
+	relay_publish(r, "hb", payload, NULL, 0);
 }
 
 static int relay_bind(void *sock, const char *endpoint, const char *what)

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <libavcodec/avcodec.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define SNAPSHOT_QUALITY 4     /* JPEG quantiser scale: 2 best .. 31 worst */
@@ -132,6 +134,83 @@ int64_t snapshot_write(const char *path, const AVFrame *frame,
 		goto out;
 	}
 	r = pkt->size;
+out:
+	av_frame_free(&f);
+	av_packet_free(&pkt);
+	return r;
+}
+
+/* Area average of a w x h plane into an ow x oh one (ow <= w, oh <= h). */
+static void snapshot_shrink(const uint8_t *src, int stride, int w, int h,
+			    uint8_t *dst, int dstride, int ow, int oh)
+{
+	for (int oy = 0; oy < oh; oy++) {
+		int y0 = (int)((int64_t)oy * h / oh), y1 = (int)((int64_t)(oy + 1) * h / oh);
+		if (y1 <= y0)
+			y1 = y0 + 1;
+		for (int ox = 0; ox < ow; ox++) {
+			int x0 = (int)((int64_t)ox * w / ow), x1 = (int)((int64_t)(ox + 1) * w / ow);
+			unsigned sum = 0, n;
+			if (x1 <= x0)
+				x1 = x0 + 1;
+			for (int y = y0; y < y1; y++) {
+				const uint8_t *row = src + (size_t)y * (size_t)stride;
+				for (int x = x0; x < x1; x++)
+					sum += row[x];
+			}
+			n = (unsigned)((x1 - x0) * (y1 - y0));
+			dst[(size_t)oy * (size_t)dstride + (size_t)ox] = (uint8_t)((sum + n / 2) / n);
+		}
+	}
+}
+
+int snapshot_thumbnail(const AVFrame *frame, int width, const struct vigil_box *boxes,
+		       int nboxes, uint8_t **jpeg, size_t *size)
+{
+	AVFrame *f = NULL;
+	AVPacket *pkt = NULL;
+	int ow, oh, r;
+
+	*jpeg = NULL;
+	*size = 0;
+	if ((frame->format != AV_PIX_FMT_YUV420P && frame->format != AV_PIX_FMT_YUVJ420P) ||
+	    frame->width < 2 || frame->height < 2 || width < 2)
+		return AVERROR(ENOTSUP);
+	/* Never larger than the picture; even sizes for 4:2:0. */
+	ow = (width < frame->width ? width : frame->width) & ~1;
+	oh = (int)((int64_t)ow * frame->height / frame->width) & ~1;
+	if (oh < 2)
+		oh = 2;
+	f = av_frame_alloc();
+	pkt = av_packet_alloc();
+	if (!f || !pkt) {
+		r = AVERROR(ENOMEM);
+		goto out;
+	}
+	f->format = AV_PIX_FMT_YUVJ420P;
+	f->width = ow;
+	f->height = oh;
+	r = av_frame_get_buffer(f, 0);
+	if (r < 0)
+		goto out;
+	for (int p = 0; p < 3; p++) {
+		int s = p ? 1 : 0;
+		snapshot_shrink(frame->data[p], frame->linesize[p], frame->width >> s,
+				frame->height >> s, f->data[p], f->linesize[p], ow >> s, oh >> s);
+	}
+	for (int i = 0; i < nboxes; i++)
+		snapshot_box(f, &boxes[i]);
+	r = snapshot_encode(f, pkt);
+	if (r < 0)
+		goto out;
+	*jpeg = malloc((size_t)pkt->size);
+	if (!*jpeg) {
+		r = AVERROR(ENOMEM);
+		goto out;
+	}
+	memcpy(*jpeg, pkt->data, (size_t)pkt->size);
+	*size = (size_t)pkt->size;
+	r = 0;
 out:
 	av_frame_free(&f);
 	av_packet_free(&pkt);

@@ -1,7 +1,9 @@
 /* JPEG snapshots of triggering frames, with the detected boxes drawn.
  *
- * Runs on the recorder's writer thread, never on the decode loop: the
- * camera thread only takes a reference to the decoded frame. */
+ * Snapshots run on the recorder's writer thread, never on the decode
+ * loop: the camera thread only takes a reference to the decoded frame.
+ * Thumbnails are small and made on the camera thread, for start and
+ * update alerts only. */
 #ifndef VIGIL_SNAPSHOT_H
 #define VIGIL_SNAPSHOT_H
 
@@ -16,5 +18,14 @@
  * a negative AVERROR. */
 int64_t snapshot_write(const char *path, const AVFrame *frame,
 		       const struct vigil_box *boxes, int nboxes);
+
+/* A small JPEG of frame (8-bit YUV 4:2:0) scaled down to width pixels
+ * (never up; height keeps the aspect ratio) with the boxes outlined, for
+ * the alert's thumbnail frame. Returns 0 with *jpeg (malloc'd, caller
+ * frees) and *size, or a negative AVERROR. Costs a pass over the frame
+ * and a small encode: a few milliseconds at most for 720p, paid only
+ * by start and update alerts (seconds apart). */
+int snapshot_thumbnail(const AVFrame *frame, int width, const struct vigil_box *boxes,
+		       int nboxes, uint8_t **jpeg, size_t *size);
 
 #endif

@@ -45,14 +45,19 @@ static long long worker_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int worker_send(void *arg, const char *key, const char *payload)
+/* [key, payload] or [key, payload, thumbnail]. */
+static int worker_send(void *arg, const char *key, const struct alert_msg *m)
 {
 	struct worker_link *l = arg;
 
 	if (zmsg_send_str(l->dealer, key, ZMQ_SNDMORE) < 0)
 		return -1;
-	/* The first frame is queued: the second cannot fail on HWM. */
-	return zmsg_send_str(l->dealer, payload, 0);
+	/* The first frame is queued: the others cannot fail on HWM. */
+	if (!m->thumb)
+		return zmsg_send_str(l->dealer, m->payload, 0);
+	if (zmsg_send_str(l->dealer, m->payload, ZMQ_SNDMORE) < 0)
+		return -1;
+	return zmsg_send(l->dealer, m->thumb, m->thumb_size, 0);
 }
 
 int worker_owns(const struct vigil_config *cfg, size_t camera, int index, int count)
@@ -72,11 +77,11 @@ void worker_relay_endpoint(const struct vigil_config *cfg, char *buf, size_t len
 static void worker_flush(struct worker_link *l, struct alert_queue *q, int resend)
 {
 	long long now = worker_now_ms();
-	char *payload;
+	struct alert_msg m;
 
-	while (!outbox_full(&l->out) && (payload = alert_queue_pop(q)))
-		if (outbox_add(&l->out, payload) < 0)
-			free(payload);
+	while (!outbox_full(&l->out) && alert_queue_take(q, &m))
+		if (outbox_add_msg(&l->out, &m) < 0)
+			alert_msg_free(&m);
 	if (resend && now < l->next_resend_ms)
 		resend = 0;
 	if (resend)
@@ -162,6 +167,11 @@ static void worker_announce_isolation(const struct vigil_config *cfg, const char
 	}
 }
 
+static void worker_set_thumbnails(struct alert_queue *q, const struct vigil_config *cfg)
+{
+	atomic_store(&q->thumb_width, cfg->thumbnail ? cfg->thumbnail_width : 0);
+}
+
 /* Re-read the configuration after SIGHUP. An invalid file changes nothing.
  * The cameras and the statistics interval follow the file. */
 static void worker_reload(const struct worker_opts *o, struct camset *cams,
@@ -186,6 +196,7 @@ static void worker_reload(const struct worker_opts *o, struct camset *cams,
 		log_info(NULL, "reload: applying %s", o->config_path);
 		camset_apply(cams, &next, f);
 		*stats_every = next.stats_interval;
+		worker_set_thumbnails(cams->alerts, &next);
 	}
 	if (n >= 0)
 		config_free(&next);
@@ -268,6 +279,7 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 		goto out_zmq;
 	camera_global_init();
 	cams.alerts = &q;
+	worker_set_thumbnails(&q, cfg);
 	cams.page = page;
 	cams.data_dir = cfg->data_dir;
 	cams.plugin_dir = cfg->plugin_dir;

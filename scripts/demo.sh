@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 B=build
 LOG=$B/demo-data
 CONF=config/demo.conf
-mkdir -p "$LOG"
+mkdir -p "$LOG" "$LOG/thumbs"
 
 for port in 8554 7700 7701; do
 	if (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null; then
@@ -53,7 +53,8 @@ demo: camsim serves rtsp://127.0.0.1:8554/{walker,static,lights}
 demo: vigild (pid $VIGILD_PID) watches them; its log is $LOG/vigild.log
 demo: cam01 (walker) alerts for each person crossing, every 16 s;
 demo: cam02 (static) and cam03 (lights switched on) stay quiet.
+demo: thumbnails of start/update alerts go to $LOG/thumbs/.
 demo: live alerts below; Ctrl-C stops the demo.
 
 MSG
-"$B/vigil-tail" -c "$CONF" || true
+"$B/vigil-tail" -c "$CONF" --thumbnails "$LOG/thumbs" || true

@@ -201,6 +201,8 @@ class Subscriber:
                 continue
             payload["_topic"] = topic
             payload["_received"] = time.time()
+            if len(frames) > 2:
+                payload["_thumb"] = frames[2]
             self.alerts.append(payload)
             new.append(payload)
 

@@ -2,9 +2,12 @@
 the test listens on, the watchdog withheld while a child hangs, reload
 notifications, a rejected config, and a graceful stop during an event.
 """
+import json
 import os
 import re
 import signal
+import sqlite3
+import subprocess
 import time
 
 from conftest import Camsim, Subscriber, free_port, scene, write_config
@@ -115,6 +118,23 @@ def test_sigterm_during_event_stops_cleanly(tmp_path, procs):
     assert end["seq"] > start["seq"]
     assert "supervisor: stopped" in d.text()
     sub.close()
+    # The journal has the end alert, under the seq it was published with.
+    db = sqlite3.connect("file:%s?mode=ro" % (tmp_path / "data" / "journal.db"), uri=True)
+    rows = db.execute("SELECT payload FROM alerts WHERE seq = ?", (end["seq"],)).fetchall()
+    db.close()
+    assert len(rows) == 1, "end alert seq %d not in the journal" % end["seq"]
+    stored = json.loads(rows[0][0])
+    assert (stored["id"], stored["phase"], stored["type"]) == (start["id"], "end", "motion")
+    # The event's clip was finished: indexed complete, decodes without error.
+    assert start["clip"], start
+    db = sqlite3.connect("file:%s?mode=ro" % (tmp_path / "data" / "clips.db"), uri=True)
+    state = db.execute("SELECT state FROM clips WHERE path = ?", (start["clip"],)).fetchall()
+    db.close()
+    assert state == [("complete",)], state
+    path = str(tmp_path / "data" / "clips" / start["clip"])
+    dec = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"],
+                         capture_output=True, text=True, timeout=120)
+    assert dec.returncode == 0 and dec.stderr.strip() == "", dec.stderr
 
 
 def run_until(args, env, stream, pred, timeout):

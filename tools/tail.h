@@ -23,6 +23,7 @@ struct tail_opts {
 	long count;             /* stop after this many alerts (0: never) */
 	long printed;
 	const char *server_key_file, *key_file;   /* CURVE, optional */
+	const char *thumb_dir;  /* save live alerts' thumbnails here, or NULL */
 };
 
 struct tail_source {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #define TAIL_REPLAY_TIMEOUT_MS 3000
@@ -350,6 +351,34 @@ static int tail_live(struct tail_source *s, const char *topic, const char *paylo
 	return printed;
 }
 
+/* Write a printed alert's thumbnail to THUMB_DIR/INSTANCE-SEQ.jpg
+ * (through a temporary name: a viewer never sees half a picture). */
+static void tail_save_thumb(const struct tail_source *s, const char *payload, zmq_msg_t *f)
+{
+	json_object *o = json_tokener_parse(payload);
+	char path[4096], tmp[4200];
+	FILE *out;
+	int ok;
+
+	if (!o)
+		return;
+	snprintf(path, sizeof(path), "%s/%s-%lld.jpg", s->opts->thumb_dir,
+		 s->instance[0] ? s->instance : "vigil", (long long)tail_int(o, "seq"));
+	json_object_put(o);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	out = fopen(tmp, "wb");
+	if (!out) {
+		fprintf(stderr, "vigil-tail: cannot write %s: %s\n", tmp, strerror(errno));
+		return;
+	}
+	ok = fwrite(zmq_msg_data(f), 1, zmq_msg_size(f), out) == zmq_msg_size(f);
+	ok = fclose(out) == 0 && ok;
+	if (!ok || rename(tmp, path) < 0) {
+		fprintf(stderr, "vigil-tail: cannot write %s: %s\n", path, strerror(errno));
+		unlink(tmp);
+	}
+}
+
 int tail_source_receive(struct tail_source *s, const struct tail_cursor *cur, int ncur)
 {
 	int printed = 0;
@@ -365,8 +394,10 @@ int tail_source_receive(struct tail_source *s, const struct tail_cursor *cur, in
 		/* [topic, payload] and an optional thumbnail. */
 		if (m->n >= 2) {
 			char *topic = tail_frame_str(m, 0), *payload = tail_frame_str(m, 1);
-			if (topic && payload)
-				printed += tail_live(s, topic, payload, cur, ncur);
+			int shown = topic && payload ? tail_live(s, topic, payload, cur, ncur) : 0;
+			if (shown && m->n >= 3 && s->opts->thumb_dir)
+				tail_save_thumb(s, payload, &m->f[2]);
+			printed += shown;
 			free(topic);
 			free(payload);
 		}

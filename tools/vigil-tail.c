@@ -3,6 +3,7 @@
  *   vigil-tail [--connect PUB [--replay ROUTER]]... [-c CONFIG]...
  *              [--cursor FILE] [--json] [--hb] [--count N]
  *              [--timeout SECONDS] [--server-key FILE --key FILE]
+ *              [--thumbnails DIR]
  *              [PREFIX ...]
  *
  * Subscribes to the given topic prefixes (default "alert.") of one or
@@ -38,7 +39,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: vigil-tail [--connect PUB [--replay ROUTER]]... [-c CONFIG]...\n"
 		"                  [--cursor FILE] [--json] [--hb] [--count N] [--timeout SECONDS]\n"
-		"                  [--server-key FILE --key FILE] [PREFIX ...]\n"
+		"                  [--server-key FILE --key FILE] [--thumbnails DIR] [PREFIX ...]\n"
 		"  --connect PUB       an instance's publish endpoint (default tcp://127.0.0.1:7700);\n"
 		"                      repeat for several instances\n"
 		"  --replay ROUTER     replay endpoint of the instance named by the last --connect\n"
@@ -50,6 +51,8 @@ static void usage(FILE *out)
 		"  --timeout SECONDS   exit (status 1) when nothing arrives for this long\n"
 		"  --server-key FILE   the server's public key (CURVE); with --key\n"
 		"  --key FILE          this client's key file (vigilctl keygen NAME: NAME.key)\n"
+		"  --thumbnails DIR    save the JPEG thumbnail that comes with a live alert\n"
+		"                      (alerts.thumbnail) as DIR/INSTANCE-SEQ.jpg\n"
 		"  PREFIX              topic prefixes (default: alert.)\n");
 }
 
@@ -141,6 +144,7 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 'T' },
 		{ "server-key", required_argument, NULL, 'S' },
 		{ "key", required_argument, NULL, 'K' },
+		{ "thumbnails", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -180,6 +184,7 @@ int main(int argc, char **argv)
 		case 'T': timeout = strtod(optarg, NULL); break;
 		case 'S': t.server_key_file = optarg; break;
 		case 'K': t.key_file = optarg; break;
+		case 'M': t.thumb_dir = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
