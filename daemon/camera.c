@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fault.h"
 #include "log.h"
@@ -466,6 +468,68 @@ static int camera_decode(struct camera *c, struct camera_session *s, int64_t wal
 	return r == AVERROR(EAGAIN) || r == AVERROR_EOF || r == AVERROR_INVALIDDATA ? 0 : r;
 }
 
+/* Keep the open video_loss event on disk ("ID START_US"), written
+ * through a temporary file so that a crash leaves the old or the new one. */
+static void camera_loss_save(struct camera *c)
+{
+	char tmp[4300], dir[4200];
+	FILE *f;
+	int ok;
+
+	if (!c->loss_file[0])
+		return;
+	snprintf(dir, sizeof(dir), "%s", c->loss_file);
+	*strrchr(dir, '/') = '\0';
+	if (mkdir(dir, 0750) < 0 && errno != EEXIST) {
+		log_warn(c->conf->id, "cannot create %s: %s; an open video_loss will not "
+			 "survive a restart", dir, strerror(errno));
+		return;
+	}
+	snprintf(tmp, sizeof(tmp), "%s.tmp", c->loss_file);
+	f = fopen(tmp, "w");
+	if (!f) {
+		log_warn(c->conf->id, "cannot write %s: %s", tmp, strerror(errno));
+		return;
+	}
+	ok = fprintf(f, "%s %lld\n", c->loss_id, (long long)c->loss_us) > 0;
+	ok = fclose(f) == 0 && ok;
+	if (!ok || rename(tmp, c->loss_file) < 0) {
+		log_warn(c->conf->id, "cannot write %s: %s", c->loss_file, strerror(errno));
+		unlink(tmp);
+	}
+}
+
+static void camera_loss_clear(struct camera *c)
+{
+	if (c->loss_file[0] && unlink(c->loss_file) < 0 && errno != ENOENT)
+		log_warn(c->conf->id, "cannot remove %s: %s", c->loss_file, strerror(errno));
+}
+
+/* Take over the video_loss event an earlier run of this camera left open.
+ * A file that does not parse is reported and ignored. */
+static void camera_loss_load(struct camera *c)
+{
+	char id[sizeof(c->loss_id)], line[256];
+	long long us;
+	FILE *f = fopen(c->loss_file, "r");
+
+	if (!f) {
+		if (errno != ENOENT)
+			log_warn(c->conf->id, "cannot read %s: %s", c->loss_file, strerror(errno));
+		return;
+	}
+	if (fgets(line, sizeof(line), f) && sscanf(line, "%95s %lld", id, &us) == 2 && us > 0 &&
+	    strncmp(id, c->conf->id, strlen(c->conf->id)) == 0) {
+		snprintf(c->loss_id, sizeof(c->loss_id), "%s", id);
+		c->loss_us = us;
+		log_info(c->conf->id, "video_loss event %s is still open from before the restart",
+			 id);
+	} else {
+		log_warn(c->conf->id, "%s: not an open video_loss event, ignored", c->loss_file);
+	}
+	fclose(f);
+}
+
 /* First packet after (re)connecting: close an open video_loss event. */
 static void camera_streaming(struct camera *c, int64_t wall_us)
 {
@@ -475,6 +539,7 @@ static void camera_streaming(struct camera *c, int64_t wall_us)
 		analysis_emit(&c->an, "video_restored", "end", c->loss_id, wall_us,
 			      c->loss_us, NULL);
 		c->loss_id[0] = '\0';
+		camera_loss_clear(c);
 	}
 }
 
@@ -490,6 +555,7 @@ static void camera_lost(struct camera *c)
 			 (long long)(now / 1000));
 		analysis_emit(&c->an, "video_loss", "start", c->loss_id, now, 0,
 			      c->stats.last_error);
+		camera_loss_save(c);
 	}
 }
 
@@ -595,8 +661,8 @@ static void *camera_main(void *arg)
 }
 
 int camera_start(struct camera *c, const struct vigil_camera *conf,
-		 const char *plugin_dir, struct alert_queue *alerts, struct recorder *rec,
-		 atomic_int *busy)
+		 const char *plugin_dir, const char *data_dir, struct alert_queue *alerts,
+		 struct recorder *rec, atomic_int *busy)
 {
 	int r;
 
@@ -610,6 +676,11 @@ int camera_start(struct camera *c, const struct vigil_camera *conf,
 	c->open_timeout_us = (int64_t)conf->open_timeout * 1000000;
 	c->read_timeout_us = (int64_t)conf->read_timeout * 1000000;
 	config_redact_url(conf->detect_url, c->url_log, sizeof(c->url_log));
+	if (data_dir) {
+		snprintf(c->loss_file, sizeof(c->loss_file), "%s/events/%s.video_loss", data_dir,
+			 conf->id);
+		camera_loss_load(c);
+	}
 	r = pthread_create(&c->thread, NULL, camera_main, c);
 	if (r) {
 		log_err(conf->id, "cannot start camera thread: %s", strerror(r));

@@ -45,6 +45,7 @@ struct camera {
 	int ever_streamed;          /* a packet arrived since the thread started */
 	char loss_id[96];           /* open video_loss event, if any */
 	int64_t loss_us;
+	char loss_file[4200];       /* where an open video_loss outlives us */
 
 	struct camera_stats stats;
 	atomic_int *busy;           /* optional: held while decoding (crash attribution) */
@@ -54,13 +55,18 @@ struct camera {
  * process, before any camera starts. */
 void camera_global_init(void);
 
-/* rec (may be NULL) records this camera's clips; when the record URL is
+/* An open video_loss event is kept in DATA_DIR/events/ID.video_loss
+ * until video_restored ends it, so that a camera restarted (its worker
+ * crashed, the daemon restarted, a reload) ends the event it had opened
+ * rather than leaving it open for ever or opening a second one.
+ *
+ * rec (may be NULL) records this camera's clips; when the record URL is
  * the detect URL, the camera thread feeds it the packets it reads. busy
  * (may be NULL) is set to 1 while the thread feeds, decodes and analyses
  * a packet, so that a crash can be traced to the camera that was at work. */
 int camera_start(struct camera *c, const struct vigil_camera *conf,
-		 const char *plugin_dir, struct alert_queue *alerts, struct recorder *rec,
-		 atomic_int *busy);
+		 const char *plugin_dir, const char *data_dir, struct alert_queue *alerts,
+		 struct recorder *rec, atomic_int *busy);
 /* Ask the thread to stop without waiting (so that many cameras stop in
  * parallel); camera_stop() then waits. NULL-safe. */
 void camera_request_stop(struct camera *c);

@@ -206,3 +206,41 @@ def test_reload_new_publish_endpoint_restarts_relay_only(tmp_path, procs):
     assert "worker layout changed" not in d.text()
     sub.close()
     assert d.stop() == 0
+
+
+def test_open_video_loss_survives_worker_crash(tmp_path, procs):
+    """A camera down when its worker is killed: the restarted worker takes
+    over the open video_loss event (no second start) and ends it with
+    video_restored when the camera comes back."""
+    static = scene("static")
+    cam = Camsim({"m1": static["file"]}, control=True)
+    procs.append(cam)
+    publish = "tcp://127.0.0.1:%d" % free_port()
+    path = write_config(str(tmp_path / "vigil.conf"), [
+        dict(id="c1", url=cam.url("m1"), read_timeout=2, open_timeout=2),
+    ], publish, str(tmp_path / "data"), workers=1)
+    sub = Subscriber(publish)
+    d = start_vigild(path)
+    procs.append(d)
+    before = wait_status(path, all_streaming(["c1"]), 30)
+    cam.command("refuse m1")
+    cam.command("drop m1")
+    loss = sub.wait_alert(lambda a: a["type"] == "video_loss", 15)
+    assert loss["phase"] == "start"
+    d.wait_line(lambda l: "c1: open:" in l and "retrying" in l, 20)
+
+    victim = [k for k in before["children"] if k["role"] == "worker:0/1"][0]["pid"]
+    os.kill(victim, signal.SIGKILL)
+    d.wait_line(lambda l: "c1: video_loss event %s is still open" % loss["id"] in l, 10)
+    # The new worker fails to connect too, and says nothing new about it.
+    d.wait_line(lambda l: "c1: open:" in l and "retrying" in l, 20)
+    cam.command("accept m1")
+    restored = sub.wait_alert(lambda a: a["type"] == "video_restored", 45)
+    assert restored["id"] == loss["id"] and restored["phase"] == "end"
+    sub.poll(1.0)
+    starts = [a for a in sub.alerts if a["type"] == "video_loss"]
+    assert starts == [loss], starts
+    # Nothing is left open on disk once it ended.
+    assert not os.path.exists(str(tmp_path / "data" / "events" / "c1.video_loss"))
+    sub.close()
+    assert d.stop() == 0
