@@ -25,6 +25,7 @@ Run `make all scenes` first. Figures depend on the machine and on what
 else runs on it: compare the ratios of one run.
 """
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -76,6 +77,22 @@ def reference_pubsub(n=2000):
     return lat
 
 
+@contextlib.contextmanager
+def subscribed(endpoint, prefix, rcvhwm=None):
+    """A SUB socket connected to endpoint, closed with its context on exit."""
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.SUBSCRIBE, prefix)
+    if rcvhwm is not None:
+        sub.setsockopt(zmq.RCVHWM, rcvhwm)
+    sub.connect(endpoint)
+    try:
+        yield sub
+    finally:
+        sub.close(0)
+        ctx.term()
+
+
 def latency(tmp, cameras, seconds):
     scene = os.path.join(SCENES, "walker.mp4")
     cam = Camsim({"w%02d" % i: scene for i in range(cameras)})
@@ -84,29 +101,24 @@ def latency(tmp, cameras, seconds):
         dict(id="cam%02d" % i, district="bench", grid="g%d" % (i % 4), site="key",
              url=cam.url("w%02d" % i)) for i in range(cameras)],
         publish, os.path.join(tmp, "lat-data"), workers=2, instance="bench")
-    ctx = zmq.Context()
-    sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.SUBSCRIBE, b"alert.")
-    sub.connect(publish)
-    d = Vigild(conf)
-    lat = []
-    deadline = time.monotonic() + seconds
-    try:
-        while time.monotonic() < deadline:
-            if sub.poll(200):
-                frames = sub.recv_multipart()
-                now = time.time()
-                a = json.loads(frames[1])
-                # ts of a start is the first frame of the event, before
-                # the frames that confirm it: only update and end alerts
-                # carry the frame that triggered them.
-                if a["type"] == "motion" and a["phase"] in ("update", "end"):
-                    lat.append((now - parse_ts(a["ts"])) * 1000)
-    finally:
-        d.stop()
-        cam.stop()
-        sub.close(0)
-        ctx.term()
+    with subscribed(publish, b"alert.") as sub:
+        d = Vigild(conf)
+        lat = []
+        deadline = time.monotonic() + seconds
+        try:
+            while time.monotonic() < deadline:
+                if sub.poll(200):
+                    frames = sub.recv_multipart()
+                    now = time.time()
+                    a = json.loads(frames[1])
+                    # ts of a start is the first frame of the event, before
+                    # the frames that confirm it: only update and end alerts
+                    # carry the frame that triggered them.
+                    if a["type"] == "motion" and a["phase"] in ("update", "end"):
+                        lat.append((now - parse_ts(a["ts"])) * 1000)
+        finally:
+            d.stop()
+            cam.stop()
     return lat
 
 
@@ -118,28 +130,23 @@ def relay_latency(tmp, count=3000, rate=500):
     conf = write_config(os.path.join(tmp, "rl.conf"),
                         [dict(id="idle", url="rtsp://127.0.0.1:%d/none" % free_port())],
                         publish, data, workers=1, instance="bench")
-    ctx = zmq.Context()
-    sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.SUBSCRIBE, b"alert.")
-    sub.connect(publish)
-    d = Vigild(conf)
-    lat = []
-    try:
-        d.wait_line(lambda l: "relay: publishing alerts on" in l, 20)
-        g = AlertGen(data, count, rate=rate)
-        while len(lat) < count and time.monotonic() - g.started < 60:
-            g.step(0.001)
-            while True:
-                try:
-                    frames = sub.recv_multipart(zmq.NOBLOCK)
-                except zmq.Again:
-                    break
-                lat.append((time.time() - json.loads(frames[1])["gen_sent"]) * 1000)
-        g.close()
-    finally:
-        d.stop()
-        sub.close(0)
-        ctx.term()
+    with subscribed(publish, b"alert.") as sub:
+        d = Vigild(conf)
+        lat = []
+        try:
+            d.wait_line(lambda l: "relay: publishing alerts on" in l, 20)
+            g = AlertGen(data, count, rate=rate)
+            while len(lat) < count and time.monotonic() - g.started < 60:
+                g.step(0.001)
+                while True:
+                    try:
+                        frames = sub.recv_multipart(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    lat.append((time.time() - json.loads(frames[1])["gen_sent"]) * 1000)
+            g.close()
+        finally:
+            d.stop()
     return lat
 
 
@@ -199,24 +206,18 @@ def throughput(tmp, count):
     conf = write_config(os.path.join(tmp, "tp.conf"),
                         [dict(id="idle", url="rtsp://127.0.0.1:%d/none" % free_port())],
                         publish, os.path.join(tmp, "tp-data"), workers=1, instance="bench")
-    ctx = zmq.Context()
-    sub = ctx.socket(zmq.SUB)
-    sub.setsockopt(zmq.SUBSCRIBE, b"")
-    sub.setsockopt(zmq.RCVHWM, 0)
-    sub.connect(publish)
-    d = Vigild(conf)
-    try:
-        d.wait_line(lambda l: "relay: publishing alerts on" in l, 20)
-        while not sub.poll(100):    # first heartbeat: subscribed
-            pass
-        sub.recv_multipart()
-        sub.setsockopt(zmq.UNSUBSCRIBE, b"")
-        sub.setsockopt(zmq.SUBSCRIBE, b"alert.")
-        store_s, pub_s = generate(os.path.join(tmp, "tp-data"), count, sub)
-    finally:
-        d.stop()
-        sub.close(0)
-        ctx.term()
+    with subscribed(publish, b"", rcvhwm=0) as sub:
+        d = Vigild(conf)
+        try:
+            d.wait_line(lambda l: "relay: publishing alerts on" in l, 20)
+            while not sub.poll(100):    # first heartbeat: subscribed
+                pass
+            sub.recv_multipart()
+            sub.setsockopt(zmq.UNSUBSCRIBE, b"")
+            sub.setsockopt(zmq.SUBSCRIBE, b"alert.")
+            store_s, pub_s = generate(os.path.join(tmp, "tp-data"), count, sub)
+        finally:
+            d.stop()
     return ref_s, store_s, pub_s
 
 

@@ -19,23 +19,16 @@ Run it on a quiet machine: the simulator runs on the same cores.
 import argparse
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+from procutil import Lines, cpu_seconds, free_port, rss_mb, tree
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def bench_stream():
@@ -65,77 +58,6 @@ def bench_stream():
     return out
 
 
-class Lines:
-    """Collect a process's output lines in a thread."""
-
-    def __init__(self, proc):
-        self.lines = []
-        self.cond = threading.Condition()
-        self.t = threading.Thread(target=self._read, args=(proc,), daemon=True)
-        self.t.start()
-
-    def _read(self, proc):
-        for line in proc.stdout:
-            with self.cond:
-                self.lines.append(line.rstrip("\n"))
-                self.cond.notify_all()
-
-    def wait(self, pred, timeout):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                hits = [l for l in self.lines if pred(l)]
-                if hits:
-                    return hits
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise RuntimeError("timed out; last lines:\n" + "\n".join(self.lines[-20:]))
-                self.cond.wait(left)
-
-
-def tree(pids):
-    """pids and all their descendants."""
-    parents = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                parents.setdefault(int(fields[1]), []).append(int(d))
-            except OSError:
-                pass
-    out, todo = [], list(pids)
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(parents.get(p, []))
-    return out
-
-
-def cpu_seconds(pids):
-    total = 0
-    for p in pids:
-        try:
-            with open("/proc/%d/stat" % p) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except OSError:
-            pass
-    return total / TICK
-
-
-def rss_mb(pids):
-    total = 0
-    for p in pids:
-        try:
-            with open("/proc/%d/status" % p) as f:
-                m = re.search(r"VmRSS:\s+(\d+) kB", f.read())
-            total += int(m.group(1)) if m else 0
-        except OSError:
-            pass
-    return total / 1024
-
-
 def measure(pids_fn, seconds):
     """CPU seconds used by the process trees over the window."""
     pids = pids_fn()
@@ -161,9 +83,9 @@ def run_vigild(urls, mode, seconds, tmp):
     out = Lines(p)
     try:
         # Warm-up: every camera analysing, then one stats round.
-        out.wait(lambda l: False if len([x for x in out.lines if ": analysing " in x]) < len(urls)
-                 else True, 60)
-        out.wait(lambda l: ": stats: " in l, 15)
+        out.expect(lambda l: False if len([x for x in out.lines if ": analysing " in x]) < len(urls)
+                   else True, 60)
+        out.expect(lambda l: ": stats: " in l, 15)
         n0 = len(out.lines)
         cpu, wall, pids = measure(lambda: tree([p.pid]), seconds)
         workers = [q for q in pids if q != p.pid]
@@ -224,7 +146,7 @@ def main():
     cam = subprocess.Popen([os.path.join(BUILD, "camsim"), "--port", str(port), *mounts],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     camlines = Lines(cam)
-    camlines.wait(lambda l: l.startswith("camsim: ready"), 20)
+    camlines.expect(lambda l: l.startswith("camsim: ready"), 20)
     urls = ["rtsp://127.0.0.1:%d/m%02d" % (port, i) for i in range(args.cameras)]
     n = args.cameras
     rows = []

@@ -27,7 +27,6 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,16 +35,12 @@ import time
 
 import zmq
 
+from procutil import Lines, children, cmdline, free_port
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("VIGIL_BUILD", os.path.join(ROOT, "build"))
 SCENES = os.path.join(ROOT, "build", "scenes")
 READ_TIMEOUT = 2
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def small_stream():
@@ -58,40 +53,6 @@ def small_stream():
                         "-b:v", "300k", out + ".part.mp4"], check=True)
         os.rename(out + ".part.mp4", out)
     return out
-
-
-class Out:
-    def __init__(self, proc):
-        self.lines = []
-        self.cond = threading.Condition()
-        threading.Thread(target=self._read, args=(proc,), daemon=True).start()
-
-    def _read(self, proc):
-        for line in proc.stdout:
-            with self.cond:
-                self.lines.append(line.rstrip("\n"))
-                self.cond.notify_all()
-
-    def wait_new(self, n0, line, timeout):
-        """Whether line appears after the first n0 lines within timeout."""
-        end = time.monotonic() + timeout
-        with self.cond:
-            while line not in self.lines[n0:]:
-                left = end - time.monotonic()
-                if left <= 0:
-                    return False
-                self.cond.wait(left)
-        return True
-
-    def wait(self, pred, timeout):
-        end = time.monotonic() + timeout
-        with self.cond:
-            while not any(pred(l) for l in self.lines):
-                left = end - time.monotonic()
-                if left <= 0:
-                    return False
-                self.cond.wait(left)
-        return True
 
 
 class Collector(threading.Thread):
@@ -123,18 +84,12 @@ class Collector(threading.Thread):
 
 
 def vigild_pids(root, role):
+    """The children of vigild (pid root) that run as --child role*."""
     out = []
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/cmdline" % d) as f:
-                    cmd = f.read().split("\0")
-                with open("/proc/%s/stat" % d) as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError):
-                continue
-            if ppid == root and "--child" in cmd and cmd[cmd.index("--child") + 1].startswith(role):
-                out.append(int(d))
+    for pid in children().get(root, []):
+        cmd = cmdline(pid)
+        if "--child" in cmd and cmd[cmd.index("--child") + 1].startswith(role):
+            out.append(pid)
     return out
 
 
@@ -155,7 +110,7 @@ def main():
                             *["c%02d=%s" % (i, stream) for i in range(n)]],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, bufsize=1)
-    camout = Out(cam)
+    camout = Lines(cam)
     if not camout.wait(lambda l: l.startswith("camsim: ready"), 20):
         print("fault-suite: camsim did not start")
         return 1
@@ -166,7 +121,7 @@ def main():
         n0 = len(camout.lines)
         cam.stdin.write("%s %s\n" % (verb, mount))
         cam.stdin.flush()
-        return camout.wait(lambda l: False, 0) or camout.wait_new(n0, want, 10)
+        return camout.wait(lambda l: False, 0) or camout.wait(lambda l: l == want, 10, n0)
 
     tmp = tempfile.mkdtemp(prefix="vigil-faults-")
     publish = "tcp://127.0.0.1:%d" % free_port()
@@ -182,7 +137,7 @@ def main():
     col.start()
     cmd = [os.path.join(BUILD, "vigild"), "-c", conf] + (["--allow-root"] if os.geteuid() == 0 else [])
     vig = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    vout = Out(vig)
+    vout = Lines(vig)
     started = vout.wait(lambda l: sum(1 for x in vout.lines if ": analysing " in x) >= n, 60)
     faults, active = [], {}
     # Cameras whose loss fault ended but that have not reported their

@@ -11,15 +11,14 @@ Exit status 0 when nothing grew, 1 otherwise. Prints the figures.
 """
 import argparse
 import os
-import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+from procutil import Lines, fd_count, free_port, rss_mb, thread_count, tree
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("VIGIL_BUILD", os.path.join(ROOT, "build"))
@@ -28,49 +27,10 @@ RSS_SLACK_MB = 4.0        # absolute slack for allocator noise
 RSS_SLACK_FRAC = 0.05     # and relative
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def drain(proc, sink, ready=None, marker=None):
-    for line in proc.stdout:
-        sink.append(line.rstrip("\n"))
-        if ready is not None and marker in line:
-            ready.set()
-
-
-def tree(root):
-    children = {}
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                children.setdefault(ppid, []).append(int(d))
-            except (OSError, ValueError):
-                pass
-    out, todo = [], [root]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
-
-
 def sample(root):
-    rss = fds = threads = 0
-    for p in tree(root):
-        try:
-            with open("/proc/%d/status" % p) as f:
-                st = f.read()
-            rss += int(re.search(r"VmRSS:\s+(\d+)", st).group(1))
-            threads += int(re.search(r"Threads:\s+(\d+)", st).group(1))
-            fds += len(os.listdir("/proc/%d/fd" % p))
-        except (OSError, AttributeError):
-            pass
-    return rss / 1024.0, fds, threads
+    """RSS in MB, open descriptors and threads over root and its descendants."""
+    pids = tree([root])
+    return rss_mb(pids), fd_count(pids), thread_count(pids)
 
 
 def main():
@@ -84,13 +44,11 @@ def main():
     scenes = ["walker", "static", "lights"]
     port = free_port()
     mounts = ["s%d=%s/%s.mp4" % (i, SCENES, s) for i, s in enumerate(scenes)]
-    cam_out, vig_out = [], []
     cam = subprocess.Popen([os.path.join(BUILD, "camsim"), "--port", str(port), *mounts],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    ready = threading.Event()
-    threading.Thread(target=drain, args=(cam, cam_out, ready, "camsim: ready"), daemon=True).start()
-    if not ready.wait(20):
-        print("soak: camsim did not start:\n" + "\n".join(cam_out))
+    cam_out = Lines(cam)
+    if not cam_out.wait(lambda l: "camsim: ready" in l, 20):
+        print("soak: camsim did not start:\n" + "\n".join(cam_out.lines))
         return 1
     tmp = tempfile.mkdtemp(prefix="vigil-soak-")
     conf = os.path.join(tmp, "soak.conf")
@@ -102,7 +60,7 @@ def main():
         f.write("\n);\n")
     cmd = [os.path.join(BUILD, "vigild"), "-c", conf] + (["--allow-root"] if os.geteuid() == 0 else [])
     vig = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    threading.Thread(target=drain, args=(vig, vig_out), daemon=True).start()
+    vig_out = Lines(vig).lines
 
     samples = []
     end = time.monotonic() + args.minutes * 60

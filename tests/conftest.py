@@ -9,8 +9,8 @@ import json
 import os
 import queue
 import signal
-import socket
 import subprocess
+import sys
 import threading
 import time
 
@@ -18,6 +18,10 @@ import pytest
 import zmq
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+
+from procutil import free_port  # noqa: E402,F401  (tests import it from here)
+
 # Programs come from VIGIL_BUILD (build-asan for the sanitizer run);
 # scenes are made once, in build/scenes.
 BUILD = os.environ.get("VIGIL_BUILD", os.path.join(ROOT, "build"))
@@ -25,12 +29,6 @@ SCENES = os.path.join(ROOT, "build", "scenes")
 VIGILD = os.path.join(BUILD, "vigild")
 CAMSIM = os.path.join(BUILD, "camsim")
 TAIL = os.path.join(BUILD, "vigil-tail")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def scene(name):
