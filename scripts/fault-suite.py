@@ -7,7 +7,10 @@ control. Every few seconds a camera that is not already under a fault gets
 one: stall (connection open, no data), drop + refuse (the camera goes
 away), corrupt (bit flips in NAL units) or truncate (half packets); a few
 seconds later the fault is undone. Midway a worker is killed with SIGKILL,
-later the relay. A ZeroMQ subscriber records every alert.
+later the relay; in between the disk is full for the workers for 15 s
+(their file size limit drops to 64 KiB: clips and the clip index cannot
+grow). A ZeroMQ subscriber records every alert; at the end the journal is
+read back through the replay endpoint.
 
 Checks, printed as a table and as the exit status:
   - vigild is still running;
@@ -16,16 +19,23 @@ Checks, printed as a table and as the exit status:
   - corrupt/truncate never stopped detection elsewhere and crashed nothing;
   - at the end every camera is streaming again (no camera stuck);
   - no sequence number is seen twice within an epoch;
+  - nothing lost or duplicated: every alert the workers logged is in the
+    journal (read through replay) as often as it was logged, the journal's
+    seq is gap-free, and the subscriber's alerts match it seq by seq;
+  - the full disk failed clip writes, alerts went on being published
+    during it, and clips were completed again after it;
   - no sanitizer report.
 
     scripts/fault-suite.py [--cameras 50] [--minutes 5] [--seed 1]
 """
 import argparse
 import calendar
+import collections
 import json
 import os
 import random
 import re
+import resource
 import signal
 import subprocess
 import sys
@@ -36,11 +46,14 @@ import time
 import zmq
 
 from procutil import Lines, children, cmdline, free_port
+from replayclient import ReplayClient
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.environ.get("VIGIL_BUILD", os.path.join(ROOT, "build"))
 SCENES = os.path.join(ROOT, "build", "scenes")
 READ_TIMEOUT = 2
+FULL_DISK_BYTES = 64 * 1024   # file size limit of the workers while the disk is full
+FULL_DISK_SECONDS = 15
 
 
 def small_stream():
@@ -125,10 +138,12 @@ def main():
 
     tmp = tempfile.mkdtemp(prefix="vigil-faults-")
     publish = "tcp://127.0.0.1:%d" % free_port()
+    replay = "tcp://127.0.0.1:%d" % free_port()
     conf = os.path.join(tmp, "faults.conf")
     with open(conf, "w") as f:
         f.write('instance = "faults"; workers = 2; data_dir = "%s/data"; stats_interval = 5;\n' % tmp)
-        f.write('alerts = { publish = "%s"; insecure = true; };\n' % publish)
+        f.write('alerts = { publish = "%s"; replay = "%s"; insecure = true; };\n'
+                % (publish, replay))
         f.write("defaults = { read_timeout = %d; open_timeout = 3; };\ncameras = (\n" % READ_TIMEOUT)
         f.write(",\n".join('  { id = "c%02d"; url = "rtsp://127.0.0.1:%d/c%02d"; }' % (i, port, i)
                            for i in range(n)))
@@ -171,6 +186,8 @@ def main():
         next_fault = time.monotonic()
         kill_worker_at = time.monotonic() + args.minutes * 60 * 0.4
         kill_relay_at = time.monotonic() + args.minutes * 60 * 0.7
+        full_disk_at = time.monotonic() + args.minutes * 60 * 0.5
+        disk = {}
         while time.monotonic() < end:
             now = time.monotonic()
             for cid, f in list(active.items()):
@@ -214,6 +231,24 @@ def main():
                     time.sleep(0.1)
                 next_fault = time.monotonic()
                 continue
+            # The disk fills up: the workers (clips, clip index) may not
+            # grow a file beyond FULL_DISK_BYTES for a while. The journal is
+            # the relay's and stays writable.
+            if full_disk_at and now >= full_disk_at and not kill_worker_at:
+                disk = dict(pids=vigild_pids(vig.pid, "worker"), start=time.time(),
+                            n0=len(vout.lines), until=now + FULL_DISK_SECONDS)
+                for pid in disk["pids"]:
+                    hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)[1]
+                    resource.prlimit(pid, resource.RLIMIT_FSIZE, (FULL_DISK_BYTES, hard))
+                full_disk_at = None
+            if disk.get("until") and now >= disk["until"]:
+                for pid in disk["pids"]:
+                    try:
+                        hard = resource.prlimit(pid, resource.RLIMIT_FSIZE)[1]
+                        resource.prlimit(pid, resource.RLIMIT_FSIZE, (hard, hard))
+                    except ProcessLookupError:
+                        pass
+                disk.update(until=None, end=time.time(), n1=len(vout.lines))
             if now >= next_fault and (not kill_worker_at or now < kill_worker_at - 8) \
                     and (not kill_relay_at or now < kill_relay_at - 8):
                 free = [c for c in ("c%02d" % i for i in range(n))
@@ -242,20 +277,36 @@ def main():
                 active[cid] = f
                 next_fault = time.monotonic() + args.every
             time.sleep(0.1)
-        for cid, f in list(active.items()):
+        # Faults still in flight run their planned length before they are
+        # undone: a stall undone at once is over before any read timeout,
+        # and no video_loss would be due for it.
+        for cid, f in sorted(active.items(), key=lambda kv: kv[1]["until"]):
+            time.sleep(max(0.0, f["until"] - time.monotonic()))
             for verb in f["undo"]:
                 command(verb, cid)
             f["undone"] = time.time()
         # Let every camera come back (backoff is at most a few seconds
         # here), then read the final state from a stats round.
-        time.sleep(15)
+        # A camera refused several times waits up to 30 s (plus jitter)
+        # before its next attempt: stuck means not back within 45 s.
         n0 = len(vout.lines)
-        vout.wait(lambda l: sum(1 for x in vout.lines[n0:] if ": stats: " in x) >= n, 20)
         final = {}
-        for l in vout.lines[n0:]:
-            m = re.search(r"(c\d\d): stats: (\w+)", l)
+
+        def all_back(line):
+            m = re.search(r"(c\d\d): stats: (\w+)", line)
             if m:
                 final[m.group(1)] = m.group(2)
+            return len(final) == n and all(v == "streaming" for v in final.values())
+        vout.wait(all_back, 45, n0)
+        # Everything stored, through replay, while the daemon still runs.
+        # Alerts logged before the request have had a second to be stored.
+        time.sleep(1.0)
+        n_asked = len(vout.lines)
+        rc = ReplayClient(replay)
+        try:
+            stored, stored_end, _ = rc.all_since(0, 0)
+        finally:
+            rc.close()
         alive = vig.poll() is None
     finally:
         vig.send_signal(signal.SIGTERM)
@@ -297,6 +348,48 @@ def main():
             r[1] += 1
             r[2] += 1
     stuck = sorted(c for c in ("c%02d" % i for i in range(n)) if final.get(c) != "streaming")
+
+    # Nothing lost, nothing twice: every alert the workers logged before
+    # the replay request is stored exactly as often as it was logged, the
+    # journal's seq is gap-free, and what the subscriber received is what
+    # was stored under that seq.
+    def alert_keys(lines):
+        out = collections.Counter()
+        for l in lines:
+            m = re.search(r" (c\d\d): alert (\S+) (start|update|end) id=(\S+)", l)
+            if m:
+                out[(m.group(2), m.group(3), m.group(4))] += 1
+        return out
+    asked, all_logged = alert_keys(vout.lines[:n_asked]), alert_keys(vout.lines)
+    kept = collections.Counter((p["type"], p["phase"], p["id"]) for _, p in stored)
+    lost = sorted(k for k, c in asked.items() if kept[k] < c)
+    extra = sorted(k for k, c in kept.items() if c > all_logged[k])
+    seqs = [p["seq"] for _, p in stored]
+    gapless = seqs == list(range(seqs[0], seqs[0] + len(seqs))) if seqs else False
+    by_seq = dict((p["seq"], p) for _, p in stored)
+    mismatched = [a["seq"] for a in col.alerts if a.get("epoch") == stored_end["epoch"]
+                  and a["seq"] in by_seq and by_seq[a["seq"]]["id"] != a["id"]]
+    missed_live = len([q for q in seqs if q not in set(a["seq"] for a in col.alerts)])
+    if lost:
+        failures.append("%d logged alert(s) not in the journal: %s" % (len(lost), lost[:5]))
+    if extra:
+        failures.append("%d alert(s) stored more often than logged: %s" % (len(extra), extra[:5]))
+    if not gapless:
+        failures.append("journal seq is not gap-free")
+    if mismatched:
+        failures.append("subscriber and journal disagree on seq %s" % mismatched[:5])
+
+    # The full disk: clip writes failed, alerts went on, clips came back.
+    disk_lines = vout.lines[disk.get("n0", 0):disk.get("n1", 0)]
+    disk_failed = sum(1 for l in disk_lines if "writing failed" in l)
+    disk_alerts = len(col.find(lambda a: disk.get("start", 0) <= a["_at"] <= disk.get("end", 0)))
+    disk_after = sum(1 for l in vout.lines[disk.get("n1", len(vout.lines)):]
+                     if re.search(r"clip \S+ complete", l))
+    if not disk.get("end"):
+        failures.append("the full-disk step did not run")
+    elif not disk_failed or not disk_alerts or not disk_after:
+        failures.append("full disk: %d clip write failures, %d alerts during it, %d clips "
+                        "completed after it" % (disk_failed, disk_alerts, disk_after))
     seen, dups = set(), 0
     for a in col.alerts:
         key = (a.get("epoch"), a.get("seq"))
@@ -313,17 +406,30 @@ def main():
     print("motion events during the run: %d; alerts: %d; duplicate seq: %d" % (
         motion, len(col.alerts), dups))
     print("video_loss alerts raised but not received by the subscriber: %d" % undelivered)
+    print("journal through replay: %d alerts, seq %s..%s %s, lost %d, stored twice %d; "
+          "the subscriber missed %d (relay restart) and replay has them"
+          % (len(seqs), seqs[0] if seqs else "-", seqs[-1] if seqs else "-",
+             "gap-free" if gapless else "WITH GAPS", len(lost), len(extra), missed_live))
+    print("full disk for %d s: %d clip write failures, %d alerts published during it, "
+          "%d clips completed after it" % (FULL_DISK_SECONDS, disk_failed, disk_alerts,
+                                           disk_after))
     print("vigild running at the end: %s; cameras not streaming at the end: %s" % (
         "yes" if alive else "NO", ", ".join(stuck) or "none"))
     for f in failures:
         print("FAIL: " + f)
     if sanitizer:
         print("sanitizer reports:\n" + "\n".join(sanitizer[:20]))
-    if failures:
+    ok = alive and not failures and not stuck and not dups and not sanitizer and motion > 0
+    if not ok:
         with open(os.path.join(tmp, "vigild.log"), "w") as logf:
             logf.write("\n".join(vout.lines) + "\n")
-        print("vigild log: %s" % os.path.join(tmp, "vigild.log"))
-    ok = alive and not failures and not stuck and not dups and not sanitizer and motion > 0
+        with open(os.path.join(tmp, "camsim.log"), "w") as logf:
+            logf.write("\n".join(camout.lines) + "\n")
+        with open(os.path.join(tmp, "faults.txt"), "w") as logf:
+            for f in faults:
+                logf.write("%.3f %s %s undone %.3f\n" % (f["at"], f["camera"], f["kind"],
+                                                        f.get("undone", 0)))
+        print("logs (vigild, camsim, faults): %s" % tmp)
     print("fault suite: %s" % ("passed" if ok else "FAILED"))
     return 0 if ok else 1
 
