@@ -13,7 +13,8 @@ seconds per camera-second, and their ratio is what the targets are about.
     scripts/bench-ingest.py [--cameras 8] [--seconds 60] [--modes full,fps,keyframes]
                             [--repeat 1]
 
-Prints one table; with --repeat R every figure is the median of R runs.
+Prints one table (CPU per camera-second, ratio, RSS and PSS per camera,
+frames lagging); with --repeat R every figure is the median of R runs.
 Run it on a quiet machine: the simulator runs on the same cores.
 """
 import argparse
@@ -25,7 +26,7 @@ import sys
 import tempfile
 import time
 
-from procutil import Lines, cpu_seconds, free_port, rss_mb, tree
+from procutil import Lines, cpu_seconds, free_port, pss_mb, rss_mb, tree
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
@@ -90,11 +91,12 @@ def run_vigild(urls, mode, seconds, tmp):
         cpu, wall, pids = measure(lambda: tree([p.pid]), seconds)
         workers = [q for q in pids if q != p.pid]
         rss = rss_mb(workers)
+        pss = pss_mb(pids)
         lag = frames_lag(out.lines[n0:], 25)
     finally:
         p.terminate()
         p.wait(20)
-    return cpu, wall, rss, lag
+    return cpu, wall, rss, pss, lag
 
 
 def frames_lag(lines, fps):
@@ -153,9 +155,9 @@ def main():
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for mode in args.modes.split(","):
-                ratios, vig, ref, rss, lags = [], [], [], [], []
+                ratios, vig, ref, rss, pss, lags = [], [], [], [], [], []
                 for _ in range(args.repeat):
-                    cpu, wall, r, lag = run_vigild(urls, mode, args.seconds, tmp)
+                    cpu, wall, r, ps, lag = run_vigild(urls, mode, args.seconds, tmp)
                     extra = ("-skip_frame", "nokey") if mode == "keyframes" else ()
                     rcpu, rwall = run_ffmpeg(urls, args.seconds)
                     v, f = cpu / (n * wall), rcpu / (n * rwall)
@@ -163,6 +165,7 @@ def main():
                     ref.append(f)
                     ratios.append(v / f)
                     rss.append(r / n)
+                    pss.append(ps / n)
                     lags.append(lag)
                     if extra:
                         kcpu, kwall = run_ffmpeg(urls, args.seconds, extra)
@@ -170,17 +173,20 @@ def main():
                               "ratio %.3f to plain decoding" % (kcpu / (n * kwall),
                                                                kcpu / (n * kwall) / f))
                 rows.append((mode, statistics.median(vig), statistics.median(ref),
-                             statistics.median(ratios), statistics.median(rss), max(lags)))
+                             statistics.median(ratios), statistics.median(rss),
+                             statistics.median(pss), max(lags)))
     finally:
         cam.terminate()
         cam.wait(20)
 
     print("\n%d cameras of 720p25 H.264, %.0f s window, median of %d run(s), %d cores"
           % (n, args.seconds, args.repeat, os.cpu_count()))
-    print("%-10s %14s %14s %7s %12s %8s" % ("mode", "vigild cpu/s", "ffmpeg cpu/s", "ratio",
-                                             "RSS MB/cam", "lag fr"))
-    for mode, v, f, r, m, lag in rows:
-        print("%-10s %14.4f %14.4f %7.3f %12.1f %8d" % (mode, v, f, r, m, lag))
+    print("%-10s %14s %14s %7s %12s %12s %8s" % ("mode", "vigild cpu/s", "ffmpeg cpu/s",
+                                                  "ratio", "RSS MB/cam", "PSS MB/cam", "lag fr"))
+    for mode, v, f, r, m, ps, lag in rows:
+        print("%-10s %14.4f %14.4f %7.3f %12.1f %12.1f %8d" % (mode, v, f, r, m, ps, lag))
+    print("RSS: relay and workers, libraries counted in every process that maps them;\n"
+          "PSS: every vigild process, shared pages divided among the processes sharing them.")
     return 0
 
 

@@ -122,6 +122,21 @@ def rss_mb(pids):
     return _status(pids, "VmRSS") / 1024
 
 
+def pss_mb(pids):
+    """Proportional set size of the processes, in MB: private pages plus
+    each shared page divided by the number of processes mapping it, so
+    that libraries mapped by several processes are counted once."""
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/smaps_rollup" % p) as f:
+                m = re.search(r"^Pss:\s+(\d+)", f.read(), re.M)
+            total += int(m.group(1)) if m else 0
+        except OSError:
+            pass
+    return total / 1024
+
+
 def thread_count(pids):
     return _status(pids, "Threads")
 
