@@ -30,22 +30,11 @@ def results():
     return {r["scene"]: r for r in res}, log
 
 
-# Known weakness, tracked on the issue: when the defocus scene loops, the
-# picture snaps from blurred back to sharp in one frame, and the motion
-# detector can report that as motion instead of relearning. Everything
-# else about the scene is still checked.
-KNOWN_FALSE_MOTION = {"defocus"}
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_scene(results, name):
     res, _ = results
     r = res[name]
     assert r["missed"] == 0, r["problems"]
-    if name in KNOWN_FALSE_MOTION and r["false"] and \
-            all(p.startswith("false motion") for p in r["problems"]):
-        assert r["detected"] == r["expected"]
-        pytest.xfail("false motion when the scene loops back into focus: %s" % r["problems"])
     assert r["false"] == 0, r["problems"]
     assert r["detected"] == r["expected"]
     late = [p for p in r["problems"] if "from truth" in p]

@@ -319,7 +319,7 @@ static const struct vigil_option motion_options[] = {
 	  "fraction of the picture changing at once that means a global change" },
 	{ "jump", VIGIL_OPT_DOUBLE, OPT(jump), 0.05, 0.01, 1,
 	  "growth of the changed part in one frame that means a global change" },
-	{ "learn", VIGIL_OPT_DOUBLE, OPT(learn_s), 0.5, 0.04, 60,
+	{ "learn", VIGIL_OPT_DOUBLE, OPT(learn_s), 1.0, 0.04, 60,
 	  "seconds of learning after start and after a global change" },
 	{ NULL, 0, 0, 0, 0, 0, NULL }
 };
