@@ -198,10 +198,11 @@ build-fuzz/daemon/%.o: daemon/%.c
 
 build-fuzz/%_fuzz: fuzz/%_fuzz.c $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Idaemon $(call pc_cflags,$(DAEMON_PKGS)) \
-		-o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm -ldl
+		-o $@ $(filter %.c %.o,$^) $(call pc_libs,$(DAEMON_PKGS)) -lm -ldl
 
-# The motion fuzz target links the motion plugin's sources directly.
-build-fuzz/motion_fuzz: $(wildcard plugins/motion/*.c)
+# The plugin fuzz targets link their plugin's sources directly.
+build-fuzz/motion_fuzz: $(wildcard plugins/motion/*.c) fuzz/plugin_fuzz.h
+build-fuzz/tamper_fuzz: $(wildcard plugins/tamper/*.c) fuzz/plugin_fuzz.h
 
 fuzz-build: $(FUZZ_BINS)
 
