@@ -5,8 +5,9 @@ across them, plus SIGKILL of a worker and of the relay.
 camsim serves N small streams (320x180, 15 fps, GOP 1 s) with fault
 control. Every few seconds a camera that is not already under a fault gets
 one: stall (connection open, no data), drop + refuse (the camera goes
-away), corrupt (bit flips in NAL units) or truncate (half packets); a few
-seconds later the fault is undone. Midway a worker is killed with SIGKILL,
+away), corrupt (bit flips in NAL units), truncate (half packets) or
+switch (the stream goes on at another resolution); a few seconds later
+the fault is undone. Midway a worker is killed with SIGKILL,
 later the relay; in between the disk is full for the workers for 15 s
 (their file size limit drops to 64 KiB: clips and the clip index cannot
 grow). A ZeroMQ subscriber records every alert; at the end the journal is
@@ -17,6 +18,8 @@ Checks, printed as a table and as the exit status:
   - every stall and every drop produced video_loss for its camera and,
     after the fault ended, video_restored;
   - corrupt/truncate never stopped detection elsewhere and crashed nothing;
+  - after a switch the camera analysed the new size, then the old one
+    again, without any video_loss;
   - at the end every camera is streaming again (no camera stuck);
   - no sequence number is seen twice within an epoch;
   - nothing lost or duplicated: every alert the workers logged is in the
@@ -56,14 +59,16 @@ FULL_DISK_BYTES = 64 * 1024   # file size limit of the workers while the disk is
 FULL_DISK_SECONDS = 15
 
 
-def small_stream():
-    out = os.path.join(ROOT, "build", "bench", "fault180.mp4")
+def small_stream(width=320, height=180):
+    """The walker scene at width x height, 15 fps, GOP 1 s (made once)."""
+    out = os.path.join(ROOT, "build", "bench", "fault%d.mp4" % height)
     if not os.path.exists(out):
         os.makedirs(os.path.dirname(out), exist_ok=True)
         subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", os.path.join(SCENES, "walker.mp4"),
-                        "-vf", "scale=320:180,fps=15", "-c:v", "libx264", "-preset", "veryfast",
-                        "-g", "15", "-keyint_min", "15", "-sc_threshold", "0", "-bf", "0",
-                        "-b:v", "300k", out + ".part.mp4"], check=True)
+                        "-vf", "scale=%d:%d,fps=15" % (width, height), "-c:v", "libx264",
+                        "-preset", "veryfast", "-g", "15", "-keyint_min", "15",
+                        "-sc_threshold", "0", "-bf", "0", "-b:v", "300k", out + ".part.mp4"],
+                       check=True)
         os.rename(out + ".part.mp4", out)
     return out
 
@@ -116,7 +121,8 @@ def main():
     args = ap.parse_args()
     rnd = random.Random(args.seed)
 
-    stream = small_stream()
+    # Each mount's second file (camsim's `switch`) has another resolution.
+    stream = "%s,%s" % (small_stream(), small_stream(240, 136))
     n = args.cameras
     port = free_port()
     cam = subprocess.Popen([os.path.join(BUILD, "camsim"), "--port", str(port), "--control",
@@ -257,11 +263,11 @@ def main():
                     time.sleep(0.1)
                     continue
                 cid = rnd.choice(free)
-                kind = rnd.choice(["stall", "drop", "corrupt", "truncate"])
+                kind = rnd.choice(["stall", "drop", "corrupt", "truncate", "switch"])
                 apply = {"stall": ["stall"], "drop": ["refuse", "drop"], "corrupt": ["corrupt"],
-                         "truncate": ["truncate"]}[kind]
+                         "truncate": ["truncate"], "switch": ["switch"]}[kind]
                 undo = {"stall": ["resume"], "drop": ["accept"], "corrupt": ["resume"],
-                        "truncate": ["resume"]}[kind]
+                        "truncate": ["resume"], "switch": ["switch"]}[kind]
                 t = time.time()
                 applied = all([command(verb, cid) for verb in apply])
                 if not applied:
@@ -317,13 +323,17 @@ def main():
         col.join(2)
 
     # Judge. Alerts as the daemon logged them: (time, camera, type, id).
-    logged = []
+    def stamp(ts):
+        return calendar.timegm(time.strptime(ts[:19], "%Y-%m-%dT%H:%M:%S")) + float("0" + ts[19:])
+
+    logged, sizes = [], []
     for l in vout.lines:
         m = re.match(r"(\S+)Z .*? (c\d\d): alert (video_loss|video_restored) \S+ id=(\S+)", l)
         if m:
-            t = calendar.timegm(time.strptime(m.group(1)[:19], "%Y-%m-%dT%H:%M:%S")) + \
-                float("0" + m.group(1)[19:])
-            logged.append((t, m.group(2), m.group(3), m.group(4)))
+            logged.append((stamp(m.group(1)), m.group(2), m.group(3), m.group(4)))
+        m = re.match(r"(\S+)Z .*? (c\d\d): analysing (\d+x\d+) ", l)
+        if m:
+            sizes.append((stamp(m.group(1)), m.group(2), m.group(3)))
     rows, failures, undelivered = {}, [], 0
     for f in faults:
         kind = f["kind"]
@@ -344,6 +354,21 @@ def main():
             # journal, alerts published while the relay restarts are lost.
             elif not col.find(lambda a: a["id"] == loss_ids[0]):
                 undelivered += 1
+        elif kind == "switch":
+            # The stream changed size under the open session: analysis
+            # follows to the other size and back, and the camera is never
+            # reported lost for it.
+            cam_ = f["camera"]
+            went = [t for t, c, wh in sizes if c == cam_ and wh == "240x136" and t >= f["at"] - 0.5]
+            back = [t for t, c, wh in sizes if c == cam_ and wh == "320x180"
+                    and t >= f.get("undone", 1e18) - 0.5]
+            lost = [t for t, c, typ, i in logged if c == cam_ and typ == "video_loss"
+                    and f["at"] - 0.5 <= t <= f.get("undone", 0) + READ_TIMEOUT + 1]
+            r[1] += bool(went) and not lost
+            r[2] += bool(back)
+            if not went or not back or lost:
+                failures.append("switch on %s at %.0f: followed %s, back %s, video_loss %s" % (
+                    cam_, f["at"], bool(went), bool(back), bool(lost)))
         else:
             r[1] += 1
             r[2] += 1

@@ -1,7 +1,7 @@
 /*
  * camsim - RTSP camera simulator for tests and demos.
  *
- *   camsim [--port P] [--address A] MOUNT=FILE [MOUNT=FILE ...]
+ *   camsim [--port P] [--address A] MOUNT=FILE[,ALT] [MOUNT=FILE[,ALT] ...]
  *
  * Serves every FILE (MP4 or MKV with H.264 or H.265 video) as
  * rtsp://A:P/MOUNT.  The compressed packets are read with libavformat and
@@ -29,6 +29,9 @@
  *   drop M      close the connections of every client of the mount
  *   refuse M    answer new clients 404 (the camera is gone)
  *   accept M    serve new clients again
+ *   switch M    play the mount's other file (ALT, then FILE again) from
+ *               its first packet, on the same connections and time line:
+ *               the stream changes resolution (or any parameter) mid-way
  * Each command is confirmed on stdout as "camsim: mount=M VERB".
  *
  * Exit status: 0 after SIGINT/SIGTERM, 1 if the server cannot start,
@@ -57,7 +60,7 @@
 #define CAMSIM_WHY 160                  /* size of error message buffers */
 
 /* One MOUNT=FILE pair and what was learnt from probing the file. */
-typedef struct {
+typedef struct CamsimMountS {
 	char *name;             /* mount name, without the leading '/' */
 	char *path;
 	gboolean hevc;
@@ -67,6 +70,8 @@ typedef struct {
 	GstCaps *caps;          /* caps for the appsrc */
 	gint stalled;           /* fault: send nothing while set (atomic) */
 	gint damage;            /* fault: CAMSIM_CORRUPT or CAMSIM_TRUNCATE (atomic) */
+	struct CamsimMountS *alt;  /* the ALT file, probed like the main one, or NULL */
+	gint use_alt;           /* fault: play alt instead of path (atomic) */
 } CamsimMount;
 
 enum { CAMSIM_INTACT, CAMSIM_CORRUPT, CAMSIM_TRUNCATE };
@@ -87,6 +92,7 @@ typedef struct {
 	GCond cond;
 	gboolean started;       /* the pipeline asked for data */
 	gboolean stop;
+	const struct CamsimMountS *source;  /* file of the current loop (caps sent) */
 } CamsimFeeder;
 
 /* Feeders currently running, so the exit path can stop them. */
@@ -115,15 +121,17 @@ static void camsim_say(const char *fmt, ...)
 static void camsim_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: camsim [--port P] [--address A] MOUNT=FILE [MOUNT=FILE ...]\n"
+		"usage: camsim [--port P] [--address A] MOUNT=FILE[,ALT] [MOUNT=FILE[,ALT] ...]\n"
 		"\n"
 		"Serve each FILE (MP4/MKV, H.264 or H.265 video) as rtsp://A:P/MOUNT,\n"
-		"looping forever in real time without re-encoding.\n"
+		"looping forever in real time without re-encoding. ALT, a second file of\n"
+		"the same codec (another resolution, say), is played instead after the\n"
+		"control command 'switch MOUNT'.\n"
 		"\n"
 		"  --port P      RTSP port (default %d; 0 picks a free port)\n"
 		"  --address A   address to listen on (default %s)\n"
 		"  --control     read fault commands from stdin, one per line:\n"
-		"                stall|resume|corrupt|truncate|drop|refuse|accept MOUNT\n"
+		"                stall|resume|corrupt|truncate|drop|refuse|accept|switch MOUNT\n"
 		"  --help        show this help\n",
 		CAMSIM_DEFAULT_PORT, CAMSIM_DEFAULT_ADDRESS);
 }
@@ -251,11 +259,11 @@ static void camsim_damage(CamsimMount *m, GstBuffer *buf, int skip)
  * (do-timestamp) stamps the buffer itself.  Duration and key/delta flag
  * come from the file.
  */
-static void camsim_feeder_push(CamsimFeeder *f, const AVPacket *pkt,
+static void camsim_feeder_push(CamsimFeeder *f, const CamsimMount *src, const AVPacket *pkt,
 	gint64 dur_us, gint64 late_us, gint64 reorder_us, gboolean with_header)
 {
 	CamsimMount *m = f->mount;
-	int extra = with_header ? m->header_size : 0;
+	int extra = with_header ? src->header_size : 0;
 	GstBuffer *buf = gst_buffer_new_allocate(NULL, extra + pkt->size, NULL);
 	GstClock *clock = gst_element_get_clock(f->appsrc);
 
@@ -270,7 +278,7 @@ static void camsim_feeder_push(CamsimFeeder *f, const AVPacket *pkt,
 		gst_object_unref(clock);
 	}
 	if (extra)
-		gst_buffer_fill(buf, 0, m->header, extra);
+		gst_buffer_fill(buf, 0, src->header, extra);
 	gst_buffer_fill(buf, extra, pkt->data, pkt->size);
 	camsim_damage(m, buf, extra);
 	GST_BUFFER_DURATION(buf) = dur_us * GST_USECOND;
@@ -298,11 +306,18 @@ static gint64 camsim_feeder_play_once(CamsimFeeder *f, guint loop,
 	AVRational us = { 1, 1000000 };
 	gint64 first = AV_NOPTS_VALUE;
 	gint64 rel_us = 0, next_us = 0, end_us = -1, frame_us = 40000;
-	int idx = camsim_open(f->mount->path, &fmt, why);
+	gint alt = f->mount->alt && g_atomic_int_get(&f->mount->use_alt);
+	CamsimMount *src = alt ? f->mount->alt : f->mount;
+	int idx = camsim_open(src->path, &fmt, why);
 
 	if (idx < 0) {
-		g_printerr("camsim: mount %s: %s: %s\n", f->mount->name, f->mount->path, why);
+		g_printerr("camsim: mount %s: %s: %s\n", f->mount->name, src->path, why);
 		return -1;
+	}
+	/* The other file's caps (size, parameter sets) go downstream first. */
+	if (src != f->source) {
+		gst_app_src_set_caps(GST_APP_SRC(f->appsrc), src->caps);
+		f->source = src;
 	}
 	st = fmt->streams[idx];
 	if (st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0)
@@ -321,6 +336,10 @@ static gint64 camsim_feeder_play_once(CamsimFeeder *f, guint loop,
 			continue;
 		if (err < 0)
 			break;          /* end of file (or a read error): loop again */
+		if (f->mount->alt && g_atomic_int_get(&f->mount->use_alt) != alt) {
+			av_packet_unref(pkt);
+			break;          /* switched: the other file from its start */
+		}
 		if (pkt->stream_index != idx || pkt->size <= 0) {
 			av_packet_unref(pkt);
 			continue;
@@ -368,8 +387,8 @@ static gint64 camsim_feeder_play_once(CamsimFeeder *f, guint loop,
 		if (end_us < 0)
 			camsim_say("mount=%s loop=%u start_us=%" G_GINT64_FORMAT,
 				f->mount->name, loop, g_get_real_time());
-		camsim_feeder_push(f, pkt, dur_us, MAX(0, g_get_monotonic_time() - target),
-			reorder_us, end_us < 0 && f->mount->header);
+		camsim_feeder_push(f, src, pkt, dur_us, MAX(0, g_get_monotonic_time() - target),
+			reorder_us, end_us < 0 && src->header);
 		end_us = MAX(end_us, rel_us + dur_us);
 		av_packet_unref(pkt);
 	}
@@ -653,6 +672,12 @@ static void camsim_command(CamsimControl *ctl, const char *line)
 		g_atomic_int_set(&m->damage, CAMSIM_CORRUPT);
 	} else if (!strcmp(verb, "truncate")) {
 		g_atomic_int_set(&m->damage, CAMSIM_TRUNCATE);
+	} else if (!strcmp(verb, "switch")) {
+		if (!m->alt) {
+			g_printerr("camsim: mount %s has no other file to switch to\n", m->name);
+			return;
+		}
+		g_atomic_int_set(&m->use_alt, !g_atomic_int_get(&m->use_alt));
 	} else if (!strcmp(verb, "drop")) {
 		gst_rtsp_server_client_filter(ctl->server, camsim_drop_client, path);
 	} else if (!strcmp(verb, "refuse") || !strcmp(verb, "accept")) {
@@ -736,6 +761,14 @@ static int camsim_parse_args(int argc, char **argv, int *port,
 		m = g_new0(CamsimMount, 1);
 		m->name = g_strndup(a, eq - a);
 		m->path = g_strdup(eq + 1);
+		if (strchr(m->path, ',')) {
+			char *comma = strchr(m->path, ',');
+
+			m->alt = g_new0(CamsimMount, 1);
+			m->alt->name = g_strdup(m->name);
+			m->alt->path = g_strdup(comma + 1);
+			*comma = '\0';
+		}
 		g_ptr_array_add(mounts, m);
 		for (guint j = 0; j + 1 < mounts->len; j++) {
 			if (!strcmp(((CamsimMount *)mounts->pdata[j])->name, m->name)) {
@@ -756,6 +789,8 @@ static void camsim_mount_free(gpointer data)
 {
 	CamsimMount *m = data;
 
+	if (m->alt)
+		camsim_mount_free(m->alt);
 	if (m->caps)
 		gst_caps_unref(m->caps);
 	g_free(m->header);
@@ -808,6 +843,17 @@ int main(int argc, char **argv)
 
 		if (!camsim_probe(m, why)) {
 			g_printerr("camsim: mount %s: %s: %s\n", m->name, m->path, why);
+			g_ptr_array_unref(mounts);
+			return 2;
+		}
+		if (m->alt && !camsim_probe(m->alt, why)) {
+			g_printerr("camsim: mount %s: %s: %s\n", m->name, m->alt->path, why);
+			g_ptr_array_unref(mounts);
+			return 2;
+		}
+		if (m->alt && (m->alt->hevc != m->hevc || m->alt->byte_stream != m->byte_stream)) {
+			g_printerr("camsim: mount %s: %s and %s differ in codec or packaging\n",
+				m->name, m->path, m->alt->path);
 			g_ptr_array_unref(mounts);
 			return 2;
 		}

@@ -167,3 +167,29 @@ def test_every_mode_transport_and_codec_sees_the_walker(tmp_path, procs):
     assert "key: connected to" in text and "analysis keyframes" in text
     assert "udp: connected to rtsp://127.0.0.1:%d/walker (udp)" % cam.port in text
     assert "h265: connected to" in text and ": hevc " in text
+
+
+def test_camsim_switch_changes_resolution_mid_stream(tmp_path, procs):
+    """camsim's `switch` fault: the same RTSP session goes on with another
+    file (720p to 360p and back, new parameter sets, same time line).
+    vigild follows without reconnecting and without raising video_loss."""
+    walker = scene("walker")
+    small = derived_scene("walker-360p.mp4", [
+        "-i", walker["file"], "-vf", "scale=640:360", "-c:v", "libx264", "-threads", "1",
+        "-preset", "veryfast", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0",
+        "-bf", "0", "-an"])
+    cam = Camsim({"sw": "%s,%s" % (walker["file"], small)}, control=True)
+    procs.append(cam)
+    d, sub = start(tmp_path, procs, [dict(id="sw", url=cam.url("sw"))], workers=1,
+                   extra="stats_interval = 1;")
+    d.wait_seen(lambda l: "sw: analysing 1280x720" in l, 20)
+    cam.command("switch sw")
+    d.wait_line(lambda l: "sw: analysing 640x360" in l, 10)
+    cam.command("switch sw")
+    d.wait_line(lambda l: "sw: analysing 1280x720" in l, 10)
+    stats = d.wait_line(lambda l: "sw: stats: streaming" in l, 5)
+    assert "reconnects 0" in stats, stats
+    assert d.text().count("sw: connected to") == 1
+    assert cam.text().count("client connected") == 1
+    assert not [x for x in sub.alerts if x["type"] == "video_loss"]
+    assert d.p.poll() is None
