@@ -167,6 +167,7 @@ struct camera_session {
 	int64_t analyse_every_us;  /* "fps" mode: minimum gap between analysed frames */
 	int64_t next_analysis_us;
 	int bad_packets;        /* consecutive packets the decoder rejected */
+	int keyframes_only;     /* keyframes mode: other packets skip the decoder */
 	int64_t clock_off;      /* smallest wall minus stream time seen */
 	int have_off;
 	int64_t off_wall;       /* wall time clock_off was last aged */
@@ -205,6 +206,7 @@ static int camera_open_decoder(struct camera *c, struct camera_session *s)
 		return r;
 	s->dec->thread_count = 1;
 	s->dec->skip_loop_filter = AVDISCARD_ALL;
+	s->keyframes_only = mode == ANALYSIS_KEYFRAMES;
 	if (mode == ANALYSIS_KEYFRAMES)
 		s->dec->skip_frame = AVDISCARD_NONKEY;
 	else if (mode == ANALYSIS_FPS)
@@ -598,7 +600,12 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 		fault_decode_hook(c->conf->detect_url);
 		if (c->rec_shared)
 			recorder_feed(c->rec, s->pkt, wall);
-		r = camera_decode(c, s, wall);
+		/* keyframes mode: the decoder would only parse and drop the
+		 * other packets; they need not reach it at all. */
+		if (s->keyframes_only && !(s->pkt->flags & AV_PKT_FLAG_KEY))
+			r = 0;
+		else
+			r = camera_decode(c, s, wall);
 		if (c->busy)
 			atomic_store(c->busy, 0);
 		av_packet_unref(s->pkt);
