@@ -68,10 +68,7 @@ def test_replay_is_rate_limited(tmp_path, procs):
 def test_journal_survives_restart_and_loss(tmp_path, procs):
     inst = Instance(tmp_path, procs)
     inst.settle()
-    gen = AlertGen(inst.data, 50)
-    gen.run(gen.started + 30)
-    assert gen.done()
-    gen.close()
+    generate(inst, 50)
     sub = Subscriber(inst.publish)
     hb = wait_hb(sub, lambda h: h["seq"] == 51)     # 50 and the video_loss
     sub.close()
@@ -85,10 +82,7 @@ def test_journal_survives_restart_and_loss(tmp_path, procs):
     # over the video_loss event it left open instead of raising another.
     inst.start()
     inst.d.wait_seen(lambda l: "idle: video_loss event" in l and "still open" in l, 20)
-    gen = AlertGen(inst.data, 10)
-    gen.run(gen.started + 30)
-    assert gen.done()
-    gen.close()
+    generate(inst, 10)
     sub = Subscriber(inst.publish)
     hb2 = wait_hb(sub, lambda h: h["seq"] == 61)
     assert hb2["epoch"] == hb["epoch"]
@@ -103,15 +97,20 @@ def test_journal_survives_restart_and_loss(tmp_path, procs):
         if f.startswith("journal.db"):
             os.unlink(os.path.join(inst.data, f))
     inst.start()
-    gen = AlertGen(inst.data, 1)
-    gen.run(gen.started + 30)
-    assert gen.done()
-    gen.close()
+    generate(inst, 1)
     sub = Subscriber(inst.publish)
     hb3 = wait_hb(sub, lambda h: h["seq"] == 1)
     sub.close()
     assert hb3["epoch"] != hb["epoch"]
     assert [r[0] for r in inst.journal()] == [1]
+
+
+def generate(inst, count):
+    """Send count alerts through the relay and wait for every ack."""
+    gen = AlertGen(inst.data, count)
+    gen.run(gen.started + 30)
+    assert gen.done(), gen.status()
+    gen.close()
 
 
 def wait_hb(sub, pred, timeout=10):
