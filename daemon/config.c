@@ -746,6 +746,35 @@ static int cfg_str_equal(const char *a, const char *b)
 	return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+static int cfg_strings_equal(char **a, size_t na, char **b, size_t nb)
+{
+	if (na != nb)
+		return 0;
+	for (size_t i = 0; i < na; i++)
+		if (!cfg_str_equal(a[i], b[i]))
+			return 0;
+	return 1;
+}
+
+int config_relay_equal(const struct vigil_config *a, const struct vigil_config *b)
+{
+	if (!cfg_str_equal(a->publish, b->publish) || !cfg_str_equal(a->replay, b->replay) ||
+	    !cfg_str_equal(a->instance, b->instance) || !cfg_str_equal(a->data_dir, b->data_dir) ||
+	    !cfg_str_equal(a->curve_secret_key_file, b->curve_secret_key_file) ||
+	    !cfg_str_equal(a->curve_clients_dir, b->curve_clients_dir) ||
+	    a->insecure != b->insecure || a->journal_days != b->journal_days ||
+	    a->nendpoints != b->nendpoints)
+		return 0;
+	for (size_t i = 0; i < a->nendpoints; i++) {
+		const struct vigil_endpoint *x = &a->endpoints[i], *y = &b->endpoints[i];
+		if (!cfg_str_equal(x->bind, y->bind) ||
+		    !cfg_strings_equal(x->clients, x->nclients, y->clients, y->nclients) ||
+		    !cfg_strings_equal(x->topics, x->ntopics, y->topics, y->ntopics))
+			return 0;
+	}
+	return 1;
+}
+
 int config_camera_equal(const struct vigil_camera *a, const struct vigil_camera *b)
 {
 	return cfg_str_equal(a->id, b->id) && cfg_str_equal(a->name, b->name) &&

@@ -143,6 +143,10 @@ int config_camera_local(const struct vigil_config *cfg, size_t i);
 /* Number of cameras in this server's shard. */
 size_t config_local_count(const struct vigil_config *cfg);
 
+/* Whether the relay runs the same under both configs: everything under
+ * alerts it uses, the instance name and the data directory. */
+int config_relay_equal(const struct vigil_config *a, const struct vigil_config *b);
+
 /* Whether two camera definitions are the same in every field. */
 int config_camera_equal(const struct vigil_camera *a, const struct vigil_camera *b);
 

@@ -240,6 +240,25 @@ static void test_alert_security(void)
 	CHECK(l.cfg.nendpoints == 1 && l.cfg.endpoints[0].nclients == 1);
 	CHECK(strcmp(l.cfg.endpoints[0].topics[0], "alert.critical.x.") == 0);
 	CHECK(strcmp(l.cfg.curve_clients_dir, "/k/clients") == 0);
+	/* A reload restarts the relay when anything it uses changed, and
+	 * only then: thumbnails are the workers' business. */
+	CHECK(config_relay_equal(&l.cfg, &l.cfg));
+	{
+		struct loaded m;
+		load(&m, "alerts = { publish = \"tcp://127.0.0.1:7700\"; thumbnail = true;\n"
+			 "  curve = { secret_key_file = \"/k/server.key\"; clients_dir = \"/k/clients\"; };\n"
+			 "  endpoints = ( { bind = \"tcp://127.0.0.1:7702\"; clients = [ \"p1\" ];\n"
+			 "                  topics = [ \"alert.critical.y.\" ]; } ); };\n"
+			 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\"; } );\n");
+		CHECK(m.nerrors == 0);
+		CHECK(!config_relay_equal(&l.cfg, &m.cfg));
+		free(m.cfg.endpoints[0].topics[0]);
+		m.cfg.endpoints[0].topics[0] = strdup("alert.critical.x.");
+		CHECK(config_relay_equal(&l.cfg, &m.cfg));
+		m.cfg.journal_days++;
+		CHECK(!config_relay_equal(&l.cfg, &m.cfg));
+		unload(&m);
+	}
 	unload(&l);
 }
 

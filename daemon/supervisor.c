@@ -449,44 +449,6 @@ static void sup_log_errors(const char *errs)
 	}
 }
 
-static int sup_str_differs(const char *a, const char *b)
-{
-	if (!a || !b)
-		return a != b;
-	return strcmp(a, b) != 0;
-}
-
-static int sup_list_differs(char **a, size_t na, char **b, size_t nb)
-{
-	if (na != nb)
-		return 1;
-	for (size_t i = 0; i < na; i++)
-		if (sup_str_differs(a[i], b[i]))
-			return 1;
-	return 0;
-}
-
-/* Does the relay run differently under the new config? Everything under
- * alerts, the instance name and the data directory are the relay's. */
-static int sup_relay_changed(const struct vigil_config *a, const struct vigil_config *b)
-{
-	if (sup_str_differs(a->publish, b->publish) || sup_str_differs(a->replay, b->replay) ||
-	    sup_str_differs(a->instance, b->instance) || sup_str_differs(a->data_dir, b->data_dir) ||
-	    sup_str_differs(a->curve_secret_key_file, b->curve_secret_key_file) ||
-	    sup_str_differs(a->curve_clients_dir, b->curve_clients_dir) ||
-	    a->insecure != b->insecure || a->journal_days != b->journal_days ||
-	    a->nendpoints != b->nendpoints)
-		return 1;
-	for (size_t i = 0; i < a->nendpoints; i++) {
-		const struct vigil_endpoint *x = &a->endpoints[i], *y = &b->endpoints[i];
-		if (sup_str_differs(x->bind, y->bind) ||
-		    sup_list_differs(x->clients, x->nclients, y->clients, y->nclients) ||
-		    sup_list_differs(x->topics, x->ntopics, y->topics, y->ntopics))
-			return 1;
-	}
-	return 0;
-}
-
 /* SIGHUP: check the new config; apply it or keep the old one. Workers
  * reload in place (SIGHUP) unless the worker count, the cluster or the
  * data directory changed; the relay is restarted when its settings
@@ -524,7 +486,7 @@ static void sup_reload(struct supervisor *s)
 		control_close(s);
 	old = *s->cfg;
 	*s->cfg = next;
-	restart_relay = sup_relay_changed(&old, &next);
+	restart_relay = !config_relay_equal(&old, &next);
 	/* Workers reach the relay through data_dir; the rest is theirs. */
 	restart_workers = strcmp(old.data_dir, next.data_dir) != 0 ||
 			  config_worker_count(&old) != config_worker_count(&next) ||
