@@ -32,7 +32,6 @@ import contextlib
 import datetime
 import json
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -44,7 +43,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 import zmq  # noqa: E402
 
 from alertgen import AlertGen  # noqa: E402
-from conftest import (SCENES, Camsim, Vigild, derived_scene, free_port,  # noqa: E402
+from conftest import (SCENES, Camsim, Vigild, free_port, walker_360p,  # noqa: E402
                       write_config)
 
 
@@ -105,20 +104,12 @@ def cpu_times():
     return sum(v) - idle, sum(v)
 
 
-def substream():
-    """The walker scene scaled to 640x360, encoded like the scenes."""
-    return derived_scene("walker-360p.mp4", [
-        "-i", os.path.join(SCENES, "walker.mp4"), "-vf", "scale=640:360",
-        "-c:v", "libx264", "-threads", "1", "-preset", "veryfast", "-g", "50",
-        "-keyint_min", "50", "-sc_threshold", "0", "-bf", "0", "-an"])
-
-
 def latency(tmp, cameras, seconds, sub_stream=False):
     """sub_stream: detect on a 640x360 copy, record the 720p stream."""
     scene = os.path.join(SCENES, "walker.mp4")
     mounts = {"w%02d" % i: scene for i in range(cameras)}
     if sub_stream:
-        small = substream()
+        small = walker_360p()
         mounts.update({"s%02d" % i: small for i in range(cameras)})
     cam = Camsim(mounts)
     publish = "tcp://127.0.0.1:%d" % free_port()

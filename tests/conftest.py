@@ -9,6 +9,7 @@ import json
 import os
 import queue
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -253,6 +254,40 @@ def derived_scene(name, ffmpeg_args):
                        check=True, timeout=300)
         os.rename(tmp, out)
     return out
+
+
+def walker_360p():
+    """The walker scene scaled to 640x360 (a camera's sub-stream), encoded
+    like the scenes."""
+    return derived_scene("walker-360p.mp4", [
+        "-i", os.path.join(SCENES, "walker.mp4"), "-vf", "scale=640:360",
+        "-c:v", "libx264", "-threads", "1", "-preset", "veryfast", "-g", "50",
+        "-keyint_min", "50", "-sc_threshold", "0", "-bf", "0", "-an"])
+
+
+def ffprobe(path, *args):
+    out = subprocess.run(["ffprobe", "-v", "error", "-of", "json", *args, path],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def decode_errors(path):
+    """Full decode of a clip; returns ffmpeg's error output ('' when clean)."""
+    out = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return out.stderr.strip()
+
+
+def index_row(data, path):
+    db = sqlite3.connect(os.path.join(data, "clips.db"))
+    try:
+        db.row_factory = sqlite3.Row
+        row = db.execute("SELECT * FROM clips WHERE path = ?", (path,)).fetchone()
+        return dict(row) if row else None
+    finally:
+        db.close()
 
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",

@@ -3,17 +3,9 @@ small JPEG of the triggering frame as their third frame; end alerts and
 daemons without the switch send two frames. vigil-tail saves them."""
 import json
 import os
-import subprocess
 
-from conftest import (TAIL, Camsim, Proc, Subscriber, Vigild, free_port, scene,
+from conftest import (TAIL, Camsim, Proc, Subscriber, Vigild, ffprobe, free_port, scene,
                       write_config)
-
-
-def probe(path):
-    out = subprocess.run(["ffprobe", "-v", "error", "-of", "json", "-show_streams", str(path)],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)["streams"][0]
 
 
 def test_thumbnail_frame_on_start_and_update(tmp_path, procs):
@@ -45,9 +37,9 @@ def test_thumbnail_frame_on_start_and_update(tmp_path, procs):
     for u in [a for a in sub.alerts if a["id"] == start["id"] and a["phase"] == "update"]:
         assert "_thumb" in u
     # A JPEG 160 pixels wide with the picture's aspect ratio.
-    src = probe(walker["file"])
+    src = ffprobe(walker["file"], "-show_streams")["streams"][0]
     (tmp_path / "start.jpg").write_bytes(start["_thumb"])
-    st = probe(tmp_path / "start.jpg")
+    st = ffprobe(str(tmp_path / "start.jpg"), "-show_streams")["streams"][0]
     assert st["codec_name"] == "mjpeg"
     assert st["width"] == 160
     assert abs(st["height"] - 160 * src["height"] / src["width"]) <= 2

@@ -14,12 +14,11 @@ import json
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import time
 
-from conftest import (BUILD, Camsim, Proc, Subscriber, Vigild, VIGILD, free_port,
-                      scene, write_config)
+from conftest import (BUILD, Camsim, Proc, Subscriber, Vigild, VIGILD, decode_errors,
+                      ffprobe, free_port, index_row, scene, write_config)
 
 VIGILCTL = os.path.join(BUILD, "vigilctl")
 GOP = 2.0        # seconds, see test-streams/gen_scenes.py
@@ -71,31 +70,6 @@ def parse_ts(ts):
     import datetime
     dt = datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%S.%fZ")
     return dt.replace(tzinfo=datetime.timezone.utc).timestamp()
-
-
-def ffprobe(path, *args):
-    out = subprocess.run(["ffprobe", "-v", "error", "-of", "json", *args, path],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout)
-
-
-def decode_errors(path):
-    """Full decode of a clip; returns ffmpeg's error output ('' when clean)."""
-    out = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"],
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    return out.stderr.strip()
-
-
-def index_row(data, path):
-    db = sqlite3.connect(os.path.join(data, "clips.db"))
-    try:
-        db.row_factory = sqlite3.Row
-        row = db.execute("SELECT * FROM clips WHERE path = ?", (path,)).fetchone()
-        return dict(row) if row else None
-    finally:
-        db.close()
 
 
 def ctl(conf, *args):

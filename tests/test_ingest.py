@@ -9,8 +9,8 @@ import re
 import signal
 import time
 
-from conftest import (Camsim, Subscriber, Vigild, derived_scene, free_port,
-                      parse_ts, scene, write_config)
+from conftest import (Camsim, Subscriber, Vigild, derived_scene, free_port, parse_ts, scene,
+                      walker_360p, write_config)
 
 READ_TIMEOUT = 2
 
@@ -174,10 +174,7 @@ def test_camsim_switch_changes_resolution_mid_stream(tmp_path, procs):
     file (720p to 360p and back, new parameter sets, same time line).
     vigild follows without reconnecting and without raising video_loss."""
     walker = scene("walker")
-    small = derived_scene("walker-360p.mp4", [
-        "-i", walker["file"], "-vf", "scale=640:360", "-c:v", "libx264", "-threads", "1",
-        "-preset", "veryfast", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0",
-        "-bf", "0", "-an"])
+    small = walker_360p()
     cam = Camsim({"sw": "%s,%s" % (walker["file"], small)}, control=True)
     procs.append(cam)
     d, sub = start(tmp_path, procs, [dict(id="sw", url=cam.url("sw"))], workers=1,

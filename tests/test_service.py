@@ -7,10 +7,10 @@ import os
 import re
 import signal
 import sqlite3
-import subprocess
 import time
 
-from conftest import Camsim, Subscriber, free_port, scene, write_config
+from conftest import (Camsim, Subscriber, decode_errors, free_port, index_row, scene,
+                      write_config)
 from svc import NotifyListener, all_streaming, start_vigild, vigild_args, wait_status
 
 
@@ -127,14 +127,9 @@ def test_sigterm_during_event_stops_cleanly(tmp_path, procs):
     assert (stored["id"], stored["phase"], stored["type"]) == (start["id"], "end", "motion")
     # The event's clip was finished: indexed complete, decodes without error.
     assert start["clip"], start
-    db = sqlite3.connect("file:%s?mode=ro" % (tmp_path / "data" / "clips.db"), uri=True)
-    state = db.execute("SELECT state FROM clips WHERE path = ?", (start["clip"],)).fetchall()
-    db.close()
-    assert state == [("complete",)], state
-    path = str(tmp_path / "data" / "clips" / start["clip"])
-    dec = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-f", "null", "-"],
-                         capture_output=True, text=True, timeout=120)
-    assert dec.returncode == 0 and dec.stderr.strip() == "", dec.stderr
+    row = index_row(str(tmp_path / "data"), start["clip"])
+    assert row and row["state"] == "complete", row
+    assert decode_errors(str(tmp_path / "data" / "clips" / start["clip"])) == ""
 
 
 def run_until(args, env, stream, pred, timeout):
