@@ -1,8 +1,9 @@
 /* Luma frames for analysis and the integer downscaler that makes them.
  *
  * Analysis never sees colour: the decoder's Y plane is averaged over
- * f x f blocks (f an integer chosen from the analysis width, at most 16),
- * into buffers allocated once per stream geometry. */
+ * blocks of f pixels on the two middle rows of each f x f block (f an
+ * integer chosen from the analysis width, at most 16), into a buffer
+ * allocated once per stream geometry. */
 #ifndef VIGIL_LUMA_H
 #define VIGIL_LUMA_H
 
@@ -18,7 +19,7 @@ struct luma_frame {
 struct luma_scaler {
 	int in_w, in_h;   /* source geometry the buffer was made for */
 	int factor;       /* block size, at most 16 */
-	uint16_t *acc;    /* column sums of one output row */
+	int scalar;       /* 1: plain C only (tests compare it with SIMD) */
 	struct luma_frame out;
 };
 
