@@ -55,8 +55,11 @@ static int motion_init(void *st, const struct vigil_setup *setup)
 	m->cells = calloc(ncell, 1);
 	m->clean = calloc(ncell, 1);
 	m->label = calloc(ncell, sizeof(*m->label));
+	m->row_tg = calloc((size_t)m->width, sizeof(*m->row_tg));
+	m->row_kp = calloc((size_t)m->width, sizeof(*m->row_kp));
 	m->stack = calloc(ncell, sizeof(*m->stack));
-	if (!m->bg || !m->dev || !m->diff || !m->fg || !m->cells || !m->clean || !m->label || !m->stack)
+	if (!m->bg || !m->dev || !m->diff || !m->fg || !m->cells || !m->clean || !m->label || !m->stack ||
+	    !m->row_tg || !m->row_kp)
 		return -ENOMEM;
 	return motion_regions_init(m, setup);
 }
@@ -70,7 +73,8 @@ static void motion_destroy(void *st)
 	free(m->dev);
 	free(m->diff);
 	free(m->fg);
-	free(m->kpix);
+	free(m->row_tg);
+	free(m->row_kp);
 	free(m->cells);
 	free(m->clean);
 	free(m->label);
@@ -174,30 +178,38 @@ static int motion_diff(struct motion_state *m, const struct vigil_frame *f,
 static int motion_classify(struct motion_state *m, int med, int sigma8)
 {
 	const int w = m->width, cw = m->cw;
-	const uint16_t sig = (uint16_t)(sigma8 > 65535 ? 65535 : sigma8);
+	const uint32_t sig = (uint32_t)(sigma8 > 65535 ? 65535 : sigma8);
 	const int16_t med16 = (int16_t)med;
+	uint16_t *tg = m->row_tg, *kp = m->row_kp;
 	int total = 0;
 
 	memset(m->cells, 0, (size_t)(m->cw * m->ch));
 	for (int y = 0; y < m->ch * MOTION_CELL; y++) {
 		const int16_t *d = m->diff + (size_t)y * (size_t)w;
 		const uint16_t *dev = m->dev + (size_t)y * (size_t)w;
-		const uint8_t *k = m->kpix + (size_t)y * (size_t)w;
 		uint8_t *fg = m->fg + (size_t)y * (size_t)w;
 		uint8_t *cells = m->cells + (y / MOTION_CELL) * cw;
 
-		/* 16-bit arithmetic throughout (high-half multiplies), so the
-		 * loop vectorises: thr_g = k sigma, thr_p = k x 1.25 x dev. */
+		/* Per cell row, each pixel's threshold on the picture's noise,
+		 * thr_g = k sigma (ignored pixels: never exceeded), and the
+		 * factor of its own, k x 1.25 (Q16). */
+		if (y % MOTION_CELL == 0) {
+			const uint8_t *ck = m->cell_k + (y / MOTION_CELL) * cw;
+			for (int x = 0; x < w; x++) {
+				uint16_t k = x / MOTION_CELL < cw ? ck[x / MOTION_CELL] : 0;
+				tg[x] = k ? (uint16_t)((sig * (uint16_t)(k << 10)) >> 16) : 65535;
+				kp[x] = (uint16_t)((k << 9) + (k << 7));
+			}
+		}
+		/* 16-bit arithmetic throughout (high-half multiply), so the
+		 * loop vectorises. */
 		for (int x = 0; x < w; x++) {
-			uint16_t kk = k[x];
-			uint16_t tg = (uint16_t)(((uint32_t)sig * (uint16_t)(kk << 10)) >> 16);
-			uint16_t tp = (uint16_t)(((uint32_t)dev[x] *
-						  (uint16_t)((kk << 9) + (kk << 7))) >> 16);
-			uint16_t thr = tg > tp ? tg : tp;
+			uint16_t tp = (uint16_t)(((uint32_t)dev[x] * kp[x]) >> 16);
+			uint16_t thr = tg[x] > tp ? tg[x] : tp;
 			int16_t a = (int16_t)(d[x] - med16);
 			uint16_t ua = (uint16_t)(a < 0 ? -a : a);
 			thr = thr > MOTION_MIN_THR ? thr : MOTION_MIN_THR;
-			fg[x] = (uint8_t)(kk && ua > thr);
+			fg[x] = (uint8_t)(ua > thr);
 		}
 		for (int cx = 0; cx < cw; cx++) {
 			const uint8_t *p = fg + cx * MOTION_CELL;
@@ -217,21 +229,33 @@ static int motion_classify(struct motion_state *m, int med, int sigma8)
 }
 
 /* Move the model toward the frame: quickly where nothing moves, slowly
- * under objects; the deviation learns only from background pixels. */
+ * under objects; the deviation learns only from background pixels. While
+ * learning every row follows every frame; afterwards each frame updates
+ * every other row (alternating), with rates doubled to match, which
+ * halves what the model costs while classification still sees every
+ * pixel of every frame. */
 static void motion_update(struct motion_state *m, const struct vigil_frame *f,
 			  int med, int learning)
 {
 	const int w = m->width, wn = w < 2048 ? w : 2048;
 	const int16_t med16 = (int16_t)med;
+	const int step = learning ? 1 : 2;
 	/* Rates as Q17 fractions for 16-bit high-half multiplies, which
 	 * vectorise where variable shifts and 32-bit multiplies do not. */
-	const int16_t rb = (int16_t)((131072 >> (learning ? 2 : m->bg_shift)) > 32767
-				     ? 32767 : 131072 >> (learning ? 2 : m->bg_shift));
-	const int16_t rf = (int16_t)(131072 >> m->fg_shift);
-	const int16_t rd = (int16_t)(65536 >> (learning ? 2 : 5));
+	const int bshift = learning ? 2 : m->bg_shift - 1;
+	const int16_t rb = (int16_t)((131072 >> bshift) > 32767 ? 32767 : 131072 >> bshift);
+	const int16_t rf = (int16_t)(131072 >> (m->fg_shift - 1));
+	/* The deviation rises quickly (1/8 an update) and falls slowly (1/64,
+	 * about 5 s at 25 fps), so a pixel remembers noise that comes back
+	 * now and then, such as the coding noise that builds up towards the
+	 * end of each group of pictures and would otherwise start a false
+	 * event every few loops of a 2 s GOP. */
+	const int16_t rdu = (int16_t)(65536 >> (learning ? 2 : 3));
+	const int16_t rdd = (int16_t)(65536 >> (learning ? 2 : 6));
 	int16_t under[2048];
+	int under_cy = -1;
 
-	for (int y = 0; y < m->height; y++) {
+	for (int y = learning ? 0 : (int)(m->tick & 1); y < m->height; y += step) {
 		const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
 		const int16_t *d = m->diff + (size_t)y * (size_t)w;
 		uint16_t *bg = m->bg + (size_t)y * (size_t)w;
@@ -239,7 +263,8 @@ static void motion_update(struct motion_state *m, const struct vigil_frame *f,
 		int cy = y / MOTION_CELL;
 
 		/* -1 under an object, 0 elsewhere; branch-free below. */
-		if (y % MOTION_CELL == 0) {
+		if (cy != under_cy) {
+			under_cy = cy;
 			memset(under, 0, sizeof(under[0]) * (size_t)wn);
 			for (int cx = 0; !learning && cy < m->ch && cx < m->cw; cx++) {
 				int16_t u = (int16_t)-m->clean[cy * m->cw + cx];
@@ -256,7 +281,8 @@ static void motion_update(struct motion_state *m, const struct vigil_frame *f,
 			rate = (int16_t)(rb + ((rf - rb) & under[x]));
 			inc = (int16_t)(((int32_t)half * rate) >> 16);
 			bg[x] = (uint16_t)(bg[x] + inc);
-			dd = (int16_t)(((int32_t)(int16_t)(target - dev[x]) * rd) >> 16);
+			dd = (int16_t)(target - dev[x]);
+			dd = (int16_t)(((int32_t)dd * (dd > 0 ? rdu : rdd)) >> 16);
 			dev[x] = (uint16_t)(dev[x] + (dd & ~under[x]));
 		}
 	}
@@ -274,6 +300,7 @@ static int motion_process(void *st, const struct vigil_frame *f,
 
 	if (f->width != m->width || f->height != m->height)
 		return -EINVAL;
+	m->tick++;
 	if (m->frames == 0) {
 		motion_reset(m, f);
 		return 0;

@@ -42,7 +42,7 @@ struct motion_state {
 	uint16_t *dev;           /* mean absolute deviation per pixel, Q4 */
 	int16_t *diff;           /* frame minus predicted background */
 	uint8_t *fg;             /* foreground pixels of this frame */
-	uint8_t *kpix;           /* cell_k of each pixel's cell (0: ignored) */
+	uint16_t *row_tg, *row_kp; /* thresholds of one cell row, per pixel */
 	uint16_t *cell_zones;    /* bit z: cell centre inside zone z; 0: ignored */
 	uint8_t *cell_k;         /* threshold factor per cell, sigma x 8 */
 	uint8_t *cells;          /* foreground cells of this frame */
@@ -50,6 +50,7 @@ struct motion_state {
 	uint16_t *label;
 	int *stack;
 	int frames;              /* since start or relearn */
+	unsigned tick;           /* frames seen: which rows update this frame */
 	int active;              /* foreground cells of this frame */
 	double prev_active;      /* fraction of cells active last frame */
 	int nobjects;

@@ -70,14 +70,6 @@ int motion_regions_init(struct motion_state *m, const struct vigil_setup *setup)
 				m->cell_k[c] = motion_k(sens);
 		}
 	}
-	/* The same per pixel, so that the per-pixel loop reads it directly. */
-	m->kpix = calloc((size_t)m->width * (size_t)m->height, 1);
-	if (!m->kpix)
-		return -ENOMEM;
-	for (int y = 0; y < m->ch * MOTION_CELL; y++)
-		for (int x = 0; x < m->cw * MOTION_CELL; x++)
-			m->kpix[y * m->width + x] =
-				m->cell_k[(y / MOTION_CELL) * m->cw + x / MOTION_CELL];
 	return 0;
 }
 
