@@ -2,7 +2,8 @@
  *
  * motion.c keeps the background model and finds foreground cells;
  * motion_regions.c maps zones and masks onto cells, joins foreground cells
- * into objects and turns objects into observations per zone. */
+ * into objects and turns objects into observations per zone;
+ * motion_light.c drops objects that are only light (headlights). */
 #ifndef VIGIL_MOTION_PLUGIN_H
 #define VIGIL_MOTION_PLUGIN_H
 
@@ -62,5 +63,9 @@ void motion_regions_clean(struct motion_state *m);
 void motion_regions_objects(struct motion_state *m);
 void motion_regions_observe(struct motion_state *m, float score,
 			    struct vigil_observations *out);
+
+/* motion_light.c: drop the objects that are the background under
+ * different light; sigma8 is 8 x the picture's noise. */
+void motion_light_drop(struct motion_state *m, const struct vigil_frame *f, int sigma8);
 
 #endif
