@@ -48,7 +48,7 @@ struct motion_state {
 	uint8_t *cell_k;         /* threshold factor per cell, sigma x 8 */
 	uint8_t *cells;          /* foreground cells of this frame */
 	uint8_t *clean;          /* after noise removal */
-	uint16_t *label;
+	uint16_t *label;         /* object of each cell, index + 1; 0: none */
 	int *stack;
 	int frames;              /* since start or relearn */
 	int active;              /* foreground cells of this frame */

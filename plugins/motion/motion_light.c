@@ -29,8 +29,6 @@
  * Cost: one pass over the foreground pixels of each object's cells. */
 #include "motion.h"
 
-#include <math.h>
-
 #define LIGHT_NCC 0.5            /* least correlation of frame and background */
 #define LIGHT_RESIDUAL 16.0      /* most variance left over, x the noise's */
 #define LIGHT_TEXTURE 0.5        /* least background texture, x the noise's */
@@ -74,17 +72,19 @@ static void motion_light_cell(const struct motion_state *m, const struct vigil_f
 	s->pixels += n;
 }
 
-/* Is the object the background under different light? noise2 is the
- * picture's noise variance. */
+/* Is object i the background under different light? noise2 is the
+ * picture's noise variance. Only the object's own cells count, not those
+ * of another object inside its box. */
 static int motion_light_is(const struct motion_state *m, const struct vigil_frame *f,
-			   const struct motion_object *o, double noise2)
+			   int i, double noise2)
 {
+	const struct motion_object *o = &m->objects[i];
 	struct motion_light_sums s = { 0, 0, 0, 0 };
 	double residual;
 
 	for (int cy = o->y0; cy <= o->y1; cy++)
 		for (int cx = o->x0; cx <= o->x1; cx++)
-			if (m->clean[cy * m->cw + cx])
+			if (m->label[cy * m->cw + cx] == i + 1)
 				motion_light_cell(m, f, cx, cy, &s);
 	if (s.pixels == 0 || s.bb < LIGHT_TEXTURE * noise2 * s.pixels || s.fb <= 0)
 		return 0;
@@ -97,13 +97,16 @@ static int motion_light_is(const struct motion_state *m, const struct vigil_fram
 
 void motion_light_drop(struct motion_state *m, const struct vigil_frame *f, int sigma8)
 {
-	/* sigma8 is 8 x the noise; below one luma level it is the encoder's
-	 * smoothing, not a noise a texture could be told from. */
+	/* sigma8 is 8 x the noise. At least one luma level: on a picture
+	 * whose noise the encoder smoothed away, the rounding and the light's
+	 * own shape inside a cell would otherwise count as texture. */
 	double sigma = sigma8 > 8 ? sigma8 / 8.0 : 1.0;
 	int kept = 0;
 
+	/* Objects kept move down; object i is judged before anything is
+	 * written over it, under its own label. */
 	for (int i = 0; i < m->nobjects; i++)
-		if (!motion_light_is(m, f, &m->objects[i], sigma * sigma))
+		if (!motion_light_is(m, f, i, sigma * sigma))
 			m->objects[kept++] = m->objects[i];
 	m->nobjects = kept;
 }
