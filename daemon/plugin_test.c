@@ -1,8 +1,10 @@
 /* Tests of the plugin host with the real motion plugin (loaded from the
- * build's plugin directory) on synthetic frames: noise alone and global
- * brightness changes give nothing; a moving block gives a box where it
- * is; zones and masks decide where motion counts; the host refuses
- * unknown plugins with a clear message. Also the luma downscaler. */
+ * build's plugin directory) on synthetic frames: noise alone, global
+ * brightness changes and headlights sweeping the picture give nothing; a
+ * moving block gives a box where it is, with or without headlights, and
+ * is still found a while after it stopped; zones and masks decide where
+ * motion counts; the host refuses unknown plugins with a clear message.
+ * Also the luma downscaler. */
 #include "plugin.h"
 
 #include <errno.h>
@@ -133,6 +135,109 @@ static void test_moving_block(void)
 	plugin_instance_free(&pi);
 }
 
+/* Headlights: a soft patch of light centred at (cx, cy), half-axes rx
+ * and ry, multiplying the picture by 1 + gain_pct / 100 in its middle and
+ * by 1 on its rim, as light falling on a surface does. */
+static void light_patch(uint8_t *f, int cx, int cy, int rx, int ry, int gain_pct)
+{
+	for (int y = cy - ry; y <= cy + ry; y++) {
+		for (int x = cx - rx; x <= cx + rx; x++) {
+			double u = (double)(x - cx) / rx, v = (double)(y - cy) / ry;
+			double in = 1.0 - u * u - v * v;
+			int val;
+
+			if (x < 0 || y < 0 || x >= W || y >= H || in <= 0)
+				continue;
+			val = (int)(f[y * W + x] * (1.0 + gain_pct / 100.0 * in * in) + 0.5);
+			f[y * W + x] = (uint8_t)(val > 255 ? 255 : val);
+		}
+	}
+}
+
+/* A flat block of value v (plus the same noise as the background). */
+static void flat_block(uint8_t *f, int bx, int by, int bw, int bh, int v)
+{
+	for (int y = by < 0 ? 0 : by; y < by + bh && y < H; y++)
+		for (int x = bx < 0 ? 0 : bx; x < bx + bw && x < W; x++)
+			f[y * W + x] = (uint8_t)(v + (int)(rand_r(&seed) % 9u) - 4);
+}
+
+/* The background with a 30x60 block at (x, 60), kind 0: none, 1:
+ * textured, 2: flat and dark; lit: in the middle of a headlight patch. */
+static void block_frame(uint8_t *buf, int x, int kind, int lit)
+{
+	make_frame(buf, 4, x, 60, kind == 1 ? 30 : 0, 60, 100, 0);
+	if (kind == 2)
+		flat_block(buf, x, 60, 30, 60, 40);
+	if (lit)
+		light_patch(buf, x + 15, 90, 50, 36, 70);
+}
+
+/* Frames with motion while the block enters on the left and crosses the
+ * background 4 px a frame, its headlight patch moving with it when lit.
+ * Counted from the frame the block is all in on (52 frames); without a
+ * block, every frame (60). */
+static int crossing(struct plugin_instance *pi, int kind, int lit)
+{
+	static uint8_t buf[W * H];
+	struct vigil_observations o;
+	int found = 0;
+
+	run_frames(pi, buf, 30, 4, 100, 0);
+	for (int i = 0; i < 60; i++) {
+		int x = 4 * i - 30;
+
+		block_frame(buf, x, kind, lit);
+		found += feed(pi, buf, &o) > 0 && (x >= 0 || kind == 0);
+	}
+	return found;
+}
+
+static void test_headlights(void)
+{
+	struct plugin_instance pi;
+
+	/* The light alone: the background's texture, brighter. */
+	CHECK(start_motion(&pi, NULL, 0, NULL, 0) == 0);
+	CHECK(crossing(&pi, 0, 1) == 0);
+	plugin_instance_free(&pi);
+	/* Objects replace the texture, lit or not, textured or flat: found
+	 * on every frame. */
+	for (int kind = 1; kind <= 2; kind++) {
+		for (int lit = 0; lit <= 1; lit++) {
+			CHECK(start_motion(&pi, NULL, 0, NULL, 0) == 0);
+			CHECK(crossing(&pi, kind, lit) == 52);
+			plugin_instance_free(&pi);
+		}
+	}
+}
+
+/* An object that stops is learnt into the background only slowly; by
+ * then it correlates with the background a little, but it is no light:
+ * still found 8 s after it stopped, textured or flat. */
+static void test_stopped_object(void)
+{
+	static uint8_t buf[W * H];
+	struct plugin_instance pi;
+	struct vigil_observations o;
+
+	for (int kind = 1; kind <= 2; kind++) {
+		int found = 0;
+
+		CHECK(start_motion(&pi, NULL, 0, NULL, 0) == 0);
+		run_frames(&pi, buf, 30, 4, 100, 0);
+		/* In as in crossing() (22 frames all in), then still 200. */
+		for (int i = 0; i < 30 + 200; i++) {
+			int x = i < 30 ? 4 * i - 30 : 86;
+
+			block_frame(buf, x, kind, 0);
+			found += feed(&pi, buf, &o) > 0 && x >= 0;
+		}
+		CHECK(found == 22 + 200);
+		plugin_instance_free(&pi);
+	}
+}
+
 static void test_small_object_ignored(void)
 {
 	struct plugin_instance pi;
@@ -249,6 +354,8 @@ int main(void)
 		TEST(test_noise_only),
 		TEST(test_brightness_step),
 		TEST(test_moving_block),
+		TEST(test_headlights),
+		TEST(test_stopped_object),
 		TEST(test_small_object_ignored),
 		TEST(test_zone_decides),
 		TEST(test_mask_hides),

@@ -11,7 +11,7 @@ tiled sidewalk and a road) rendered once per run as a single image and
 then repeated; temporal sensor noise is added on top of every frame.
 
 To add a scene, append a Scene to SCENES.  New kinds of content go into
-Mover (moving objects) or into EFFECTS (whole-frame changes such as a
+Mover (moving objects) or into EFFECTS (changes of the picture such as a
 lighting step): each effect kind is one small function that returns its
 filter and its nuisance entry.
 
@@ -60,7 +60,8 @@ class Mover:
 
 @dataclasses.dataclass(frozen=True)
 class Effect:
-    """A whole-frame change at time `at`; kind selects a function in EFFECTS."""
+    """A change of the picture from time `at` (a lighting step, headlights,
+    tampering); kind selects a function in EFFECTS."""
     kind: str
     at: float
     amount: float = 0.0
@@ -106,6 +107,8 @@ SCENES = [
           movers=(Mover(enter=4.0, leave=10.0, width=22, height=48, expect=False),)),
     Scene("flicker", duration=12.0, size=SMALL,
           effects=(Effect("flicker", at=4.0, amount=0.07),)),
+    Scene("headlights", duration=12.0, size=SMALL,
+          effects=(Effect("headlights", at=3.0, amount=0.8),)),
     Scene("noise_heavy", duration=12.0, size=SMALL, noise=24),
     Scene("zone_armed", duration=12.0, size=SMALL,
           movers=(Mover(enter=4.0, leave=10.0),),
@@ -289,6 +292,42 @@ def effect_flicker(effect, fps):
     return filt, "pre", ("nuisance", {"type": "flicker", "at": effect.at})
 
 
+# A car's headlights: where its beams fall the street is lit. Reflected
+# light multiplies, so the road keeps its texture and only gets brighter,
+# most in the middle of the beam and not at all at its rim. One patch
+# crosses the road from left to right, then a second car's from right to
+# left. The patch is drawn once (geq on one frame); per frame it is only
+# placed on a black mask, and a lookup table of (picture, mask) applies it.
+HEADLIGHT_SWEEP = 3.0      # seconds for a patch to cross the frame
+HEADLIGHT_GAP = 2.0        # seconds between the two crossings
+
+
+def effect_headlights(effect, fps):
+    """Two headlight patches crossing the road, from `at` on; `amount` is
+    the gain added in the middle of a beam (0.8: road 70 -> 126)."""
+    second = effect.at + HEADLIGHT_SWEEP + HEADLIGHT_GAP
+    # The mask and the patch are cut from the picture itself, so they
+    # have its size and format without being told.
+    patch = ("crop=w=iw*0.44:h=ih*0.22,trim=end_frame=1,"
+             "geq=lum='255*pow(max(0,1-pow(2*X/W-1,2)-pow(2*Y/H-1,2)),2)':cb=128:cr=128,"
+             "loop=loop=-1:size=1,setpts=N/(%d*TB)" % fps)
+    place = ("overlay=x='%s':y='0.86*H-h/2':eval=frame:enable='between(t,%r,%r)'")
+    ltr = "-w+(W+w)*(t-%r)/%r" % (effect.at, HEADLIGHT_SWEEP)
+    rtl = "W-(W+w)*(t-%r)/%r" % (second, HEADLIGHT_SWEEP)
+    filt = ("split=3[hl_pic][hl_black][hl_src];"
+            "[hl_black]lutyuv=y=0:u=128:v=128[hl_mask0];"
+            "[hl_src]%s,split[hl_p1][hl_p2];"
+            "[hl_mask0][hl_p1]%s[hl_mask1];"
+            "[hl_mask1][hl_p2]%s[hl_mask];"
+            "[hl_pic][hl_mask]lut2=c0='clip(x*(1+%r*y/255),0,255)':c1=x:c2=x"
+            % (patch,
+               place % (ltr, effect.at, effect.at + HEADLIGHT_SWEEP),
+               place % (rtl, second, second + HEADLIGHT_SWEEP),
+               effect.amount))
+    return filt, "pre", ("nuisance", {"type": "headlights", "start": effect.at,
+                                      "end": second + HEADLIGHT_SWEEP})
+
+
 def tamper_window(effect):
     return effect.at, effect.at + effect.amount
 
@@ -328,6 +367,7 @@ def effect_frozen(effect, fps):
 
 
 EFFECTS = {"lights": effect_lights, "flicker": effect_flicker,
+           "headlights": effect_headlights,
            "covered": effect_covered, "defocus": effect_defocus,
            "moved": effect_moved, "frozen": effect_frozen}
 

@@ -8,9 +8,10 @@
  * deviation of the whole difference) and its own. k follows the zone's
  * sensitivity. A 4x4 cell is foreground when a quarter of its pixels are;
  * lone cells are dropped, nearby cells joined into objects, and objects
- * reported per zone when big enough. When most of the picture changes at
- * once the model is relearnt instead: that is lighting or tampering, not
- * an object. */
+ * reported per zone when big enough, unless they are only the background
+ * lit differently (headlights; motion_light.c). When most of the picture
+ * changes at once the model is relearnt instead: that is lighting or
+ * tampering, not an object. */
 #include <errno.h>
 #include <math.h>
 #include <stddef.h>
@@ -328,6 +329,7 @@ static int motion_process(void *st, const struct vigil_frame *f,
 	m->prev_active = cells;
 	motion_regions_clean(m);
 	motion_regions_objects(m);
+	motion_light_drop(m, f, sigma8);
 	motion_regions_observe(m, score, out);
 	motion_update(m, f, med, 0);
 	return 0;

@@ -2,7 +2,8 @@
  *
  * motion.c keeps the background model and finds foreground cells;
  * motion_regions.c maps zones and masks onto cells, joins foreground cells
- * into objects and turns objects into observations per zone. */
+ * into objects and turns objects into observations per zone;
+ * motion_light.c drops objects that are only light (headlights). */
 #ifndef VIGIL_MOTION_PLUGIN_H
 #define VIGIL_MOTION_PLUGIN_H
 
@@ -47,7 +48,7 @@ struct motion_state {
 	uint8_t *cell_k;         /* threshold factor per cell, sigma x 8 */
 	uint8_t *cells;          /* foreground cells of this frame */
 	uint8_t *clean;          /* after noise removal */
-	uint16_t *label;
+	uint16_t *label;         /* object of each cell, index + 1; 0: none */
 	int *stack;
 	int frames;              /* since start or relearn */
 	unsigned tick;           /* frames seen: which rows update this frame */
@@ -63,5 +64,9 @@ void motion_regions_clean(struct motion_state *m);
 void motion_regions_objects(struct motion_state *m);
 void motion_regions_observe(struct motion_state *m, float score,
 			    struct vigil_observations *out);
+
+/* motion_light.c: drop the objects that are the background under
+ * different light; sigma8 is 8 x the picture's noise. */
+void motion_light_drop(struct motion_state *m, const struct vigil_frame *f, int sigma8);
 
 #endif

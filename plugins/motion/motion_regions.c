@@ -102,7 +102,9 @@ void motion_regions_clean(struct motion_state *m)
 
 /* Join foreground cells into objects. Cells up to two apart join (a
  * closing on the cell grid), so a person whose legs and shirt differ
- * from the background by different amounts stays one object. */
+ * from the background by different amounts stays one object. Each cell
+ * is labelled with its object's index + 1 (objects past the array's
+ * end share the label one past it). */
 void motion_regions_objects(struct motion_state *m)
 {
 	const int cw = m->cw, ch = m->ch, ncell = cw * ch;
@@ -112,11 +114,12 @@ void motion_regions_objects(struct motion_state *m)
 	memset(m->label, 0, (size_t)ncell * sizeof(*m->label));
 	for (int i = 0; i < ncell; i++) {
 		struct motion_object o = { cw, ch, -1, -1, 0 };
+		const uint16_t id = (uint16_t)(m->nobjects + 1);
 		int sp = 0;
 
 		if (!m->clean[i] || m->label[i])
 			continue;
-		m->label[i] = 1;
+		m->label[i] = id;
 		m->stack[sp++] = i;
 		while (sp > 0) {
 			int c = m->stack[--sp], cx = c % cw, cy = c / cw;
@@ -132,7 +135,7 @@ void motion_regions_objects(struct motion_state *m)
 						continue;
 					nc = ny * cw + nx;
 					if (m->clean[nc] && !m->label[nc]) {
-						m->label[nc] = 1;
+						m->label[nc] = id;
 						m->stack[sp++] = nc;
 					}
 				}
