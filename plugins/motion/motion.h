@@ -43,7 +43,8 @@ struct motion_state {
 	uint16_t *dev;           /* mean absolute deviation per pixel, Q4 */
 	int16_t *diff;           /* frame minus predicted background */
 	uint8_t *fg;             /* foreground pixels of this frame */
-	uint16_t *row_tg, *row_kp; /* thresholds of one cell row, per pixel */
+	uint16_t *krow;          /* cell_k per pixel, one row per cell row (0: ignored) */
+	uint8_t *sum4;           /* foreground of a cell row's rows, per column */
 	uint16_t *cell_zones;    /* bit z: cell centre inside zone z; 0: ignored */
 	uint8_t *cell_k;         /* threshold factor per cell, sigma x 8 */
 	uint8_t *cells;          /* foreground cells of this frame */

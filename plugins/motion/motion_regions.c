@@ -70,6 +70,14 @@ int motion_regions_init(struct motion_state *m, const struct vigil_setup *setup)
 				m->cell_k[c] = motion_k(sens);
 		}
 	}
+	/* The same per pixel of a cell row, in 16 bits, so that the
+	 * per-pixel loop reads it directly and stays vectorised. */
+	m->krow = calloc((size_t)m->width * (size_t)(m->ch + 1), sizeof(*m->krow));
+	if (!m->krow)
+		return -ENOMEM;
+	for (int cy = 0; cy < m->ch; cy++)
+		for (int x = 0; x < m->cw * MOTION_CELL; x++)
+			m->krow[cy * m->width + x] = m->cell_k[cy * m->cw + x / MOTION_CELL];
 	return 0;
 }
 
