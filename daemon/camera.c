@@ -637,6 +637,7 @@ static void *camera_main(void *arg)
 	unsigned seed = (unsigned)camera_mono_us() ^ (unsigned)(uintptr_t)c;
 
 	camera_log_who = c->conf->id;
+	log_name_thread("cam", c->conf->id);
 	while (!atomic_load(&c->stop)) {
 		struct camera_session s;
 		int64_t streamed = 0;

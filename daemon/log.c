@@ -1,6 +1,8 @@
 /* vigil logging; see log.h. */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +33,14 @@ static int log_stderr_is_journal(void)
 	if (fstat(STDERR_FILENO, &st) < 0)
 		return 0;
 	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+void log_name_thread(const char *kind, const char *who)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "%s%s%s", kind, who ? " " : "", who ? who : "");
+	pthread_setname_np(pthread_self(), name);
 }
 
 void log_init(const char *role)

@@ -15,6 +15,11 @@ void log_init(const char *role);
 void log_set_level(int prio);
 int log_get_level(void);
 
+/* Name the calling thread "<kind> <who>" (cut to the kernel's 15
+ * characters) so top -H, ps -L and profiles show which camera a thread
+ * works for. who may be NULL. */
+void log_name_thread(const char *kind, const char *who);
+
 /* who: the camera (or other object) the line is about; NULL for none. */
 void vlog(int prio, const char *who, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -173,6 +173,7 @@ static void *recreader_main(void *arg)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	log_name_thread("rread", r->cam->id);
 	while (!atomic_load(&r->stop)) {
 		int64_t streamed = recreader_session(r), wait;
 

@@ -237,6 +237,7 @@ void *recwriter_main(void *arg)
 	/* Signals belong to the worker's main thread. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	log_name_thread("rec", w.who);
 	if (recwriter_mkdirs(w.r->db_path) < 0 || clipdb_open(&w.db, w.r->db_path, 0) < 0) {
 		log_err(w.who, "clip index %s: %s; clips are written but not indexed",
 			w.r->db_path, w.db ? sqlite3_errmsg(w.db) : strerror(errno));

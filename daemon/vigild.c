@@ -51,17 +51,20 @@ static int run_child(const struct vigil_config *cfg, const char *role, const cha
 
 	if (strcmp(role, "relay") == 0) {
 		log_init("relay");
+		log_name_thread("vigild", "relay");
 		return relay_run(cfg, status_fd);
 	}
 	if (parse_worker_role(role, &o.index, &o.count) == 0) {
 		snprintf(name, sizeof(name), "worker %d", o.index);
 		log_init(name);
+		log_name_thread("vigild", name);
 		return worker_run(cfg, &o);
 	}
 	if (strncmp(role, "isolated:", 9) == 0 && role[9]) {
 		o.isolate = role + 9;
 		snprintf(name, sizeof(name), "worker %s", role);
 		log_init(name);
+		log_name_thread("vigild iso", o.isolate);
 		return worker_run(cfg, &o);
 	}
 	fprintf(stderr, "vigild: unknown child role '%s'\n", role);

@@ -221,6 +221,7 @@ static void *zap_thread(void *arg)
 	struct zap *z = arg;
 	zmq_msg_t f[8];
 
+	log_name_thread("zap", NULL);
 	for (;;) {
 		int n = 0, more = 1, failed = 0;
 

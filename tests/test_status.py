@@ -59,6 +59,19 @@ def test_status_and_metrics(tmp_path, procs):
     assert cams["s3"]["state"] in ("connecting", "down")
     assert "open" in cams["s3"]["last_error"] and cams["s3"]["reconnects"] >= 1
 
+    # Every camera's threads carry its name, for top -H and profiles;
+    # the children say what they are (not "exe", as re-executed).
+    names = set()
+    for k in r["children"]:
+        with open("/proc/%d/comm" % k["pid"]) as f:
+            assert f.read().strip() == {"relay": "vigild relay", "worker:0/2": "vigild worker 0",
+                                        "worker:1/2": "vigild worker 1"}[k["role"]], k
+        task = "/proc/%d/task" % k["pid"]
+        for t in os.listdir(task):
+            with open(os.path.join(task, t, "comm")) as f:
+                names.add(f.read().strip())
+    assert {"cam s1", "cam s2", "cam s3", "rec s1", "rec s2"} <= names, names
+
     text = metrics(port)
     assert sample(text, "vigil_camera_streaming", camera="s1") == 1
     assert sample(text, "vigil_camera_streaming", camera="s3") == 0
