@@ -14,7 +14,9 @@ seconds per camera-second, and their ratio is what the targets are about.
                             [--repeat 1]
 
 Prints one table (CPU per camera-second, ratio, RSS and PSS per camera,
-frames lagging); with --repeat R every figure is the median of R runs.
+frames lagging) and vigild's CPU split by thread kind (camera threads,
+clip writers, main threads, ZeroMQ); with --repeat R every figure is the
+median of R runs.
 Run it on a quiet machine: the simulator runs on the same cores.
 """
 import argparse
@@ -26,7 +28,8 @@ import sys
 import tempfile
 import time
 
-from procutil import Lines, cpu_seconds, free_port, pss_mb, rss_mb, tree
+from procutil import (Lines, cpu_seconds, free_port, pss_mb, rss_mb, thread_cpu,
+                      thread_cpu_by_kind, tree)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
@@ -59,16 +62,21 @@ def bench_stream():
     return out
 
 
-def measure(pids_fn, seconds):
-    """CPU seconds used by the process trees over the window."""
+def measure(pids_fn, seconds, threads=None):
+    """CPU seconds used by the process trees over the window. When
+    threads is a dict it receives the window's CPU seconds by thread
+    kind."""
     pids = pids_fn()
-    c0, t0 = cpu_seconds(pids), time.monotonic()
+    c0, t0, th0 = cpu_seconds(pids), time.monotonic(), thread_cpu(pids)
     time.sleep(seconds)
     pids = pids_fn()
-    return cpu_seconds(pids) - c0, time.monotonic() - t0, pids
+    cpu = cpu_seconds(pids) - c0
+    if threads is not None:
+        threads.update(thread_cpu_by_kind(th0, thread_cpu(pids)))
+    return cpu, time.monotonic() - t0, pids
 
 
-def run_vigild(urls, mode, seconds, tmp):
+def run_vigild(urls, mode, seconds, tmp, threads):
     publish = "tcp://127.0.0.1:%d" % free_port()
     conf = os.path.join(tmp, "bench.conf")
     analysis = {"full": "", "fps": 'analysis = { mode = "fps"; fps = 5; };',
@@ -88,7 +96,7 @@ def run_vigild(urls, mode, seconds, tmp):
                    else True, 60)
         out.expect(lambda l: ": stats: " in l, 15)
         n0 = len(out.lines)
-        cpu, wall, pids = measure(lambda: tree([p.pid]), seconds)
+        cpu, wall, pids = measure(lambda: tree([p.pid]), seconds, threads)
         workers = [q for q in pids if q != p.pid]
         rss = rss_mb(workers)
         pss = pss_mb(pids)
@@ -151,13 +159,16 @@ def main():
     camlines.expect(lambda l: l.startswith("camsim: ready"), 20)
     urls = ["rtsp://127.0.0.1:%d/m%02d" % (port, i) for i in range(args.cameras)]
     n = args.cameras
-    rows = []
+    rows, shares = [], []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for mode in args.modes.split(","):
-                ratios, vig, ref, rss, pss, lags = [], [], [], [], [], []
+                ratios, vig, ref, rss, pss, lags, kinds = [], [], [], [], [], [], {}
                 for _ in range(args.repeat):
-                    cpu, wall, r, ps, lag = run_vigild(urls, mode, args.seconds, tmp)
+                    threads = {}
+                    cpu, wall, r, ps, lag = run_vigild(urls, mode, args.seconds, tmp, threads)
+                    for k, sec in threads.items():
+                        kinds.setdefault(k, []).append(sec / cpu if cpu else 0)
                     extra = ("-skip_frame", "nokey") if mode == "keyframes" else ()
                     rcpu, rwall = run_ffmpeg(urls, args.seconds)
                     v, f = cpu / (n * wall), rcpu / (n * rwall)
@@ -175,6 +186,7 @@ def main():
                 rows.append((mode, statistics.median(vig), statistics.median(ref),
                              statistics.median(ratios), statistics.median(rss),
                              statistics.median(pss), max(lags)))
+                shares.append((mode, {k: statistics.median(v) for k, v in kinds.items()}))
     finally:
         cam.terminate()
         cam.wait(20)
@@ -185,6 +197,12 @@ def main():
                                                   "ratio", "RSS MB/cam", "PSS MB/cam", "lag fr"))
     for mode, v, f, r, m, ps, lag in rows:
         print("%-10s %14.4f %14.4f %7.3f %12.1f %12.1f %8d" % (mode, v, f, r, m, ps, lag))
+    print("\nvigild's CPU by thread (median share): cam = ingest, decode and analysis; "
+          "rec = clip writer;\nvigild = the processes' main threads; ZMQbg = ZeroMQ's I/O threads")
+    for mode, share in shares:
+        print("%-10s %s" % (mode, "  ".join("%s %.1f%%" % (k, 100 * v) for k, v in
+                                           sorted(share.items(), key=lambda kv: -kv[1])
+                                           if v >= 0.001)))
     print("RSS: relay and workers, libraries counted in every process that maps them;\n"
           "PSS: every vigild process, shared pages divided among the processes sharing them.")
     return 0

@@ -104,6 +104,38 @@ def cpu_seconds(pids):
     return total / TICK
 
 
+def thread_cpu(pids):
+    """CPU seconds of every thread of the processes, by thread name:
+    {(pid, tid): (name, seconds)}."""
+    out = {}
+    for p in pids:
+        try:
+            tids = os.listdir("/proc/%d/task" % p)
+        except OSError:
+            continue
+        for t in tids:
+            try:
+                with open("/proc/%d/task/%s/stat" % (p, t)) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            name = st[st.index("(") + 1:st.rindex(")")]
+            fields = st.rsplit(")", 1)[1].split()
+            out[(p, int(t))] = (name, (int(fields[11]) + int(fields[12])) / TICK)
+    return out
+
+
+def thread_cpu_by_kind(before, after):
+    """CPU seconds spent between two thread_cpu() samples, summed by the
+    first word of each thread's name ("cam", "rec", "vigild", "ZMQbg",
+    ...)."""
+    kinds = {}
+    for key, (name, sec) in after.items():
+        kind = re.split(r"[ /]", name)[0]
+        kinds[kind] = kinds.get(kind, 0.0) + sec - before.get(key, (name, 0.0))[1]
+    return kinds
+
+
 def _status(pids, key):
     """Sum over the processes of a number in /proc/PID/status."""
     total = 0
