@@ -154,6 +154,12 @@ def rss_mb(pids):
     return _status(pids, "VmRSS") / 1024
 
 
+def anon_mb(pids):
+    """Anonymous resident memory of the processes (heap, stacks, private
+    mappings; no file pages), in MB."""
+    return _status(pids, "RssAnon") / 1024
+
+
 def pss_mb(pids):
     """Proportional set size of the processes, in MB: private pages plus
     each shared page divided by the number of processes mapping it, so

@@ -1,6 +1,7 @@
 """A short soak (the full one is scripts/soak.py, 30 minutes by default):
-six cameras for 90 s, and no growth of memory, descriptors or threads
-after the warm-up."""
+six cameras for two minutes, and no growth of memory, descriptors or
+threads after the warm-up (the first 40 s: pre-roll rings filling, the
+first clips, the index and the journal growing)."""
 import os
 import subprocess
 import sys
@@ -18,8 +19,8 @@ def test_short_soak():
         # normal build. Leaks are still LeakSanitizer's to find.
         env["ASAN_OPTIONS"] += ":quarantine_size_mb=16"
     r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "soak.py"),
-                        "--cameras", "6", "--minutes", "1.5", "--interval", "3"],
+                        "--cameras", "6", "--minutes", "2", "--interval", "3"],
                        capture_output=True, text=True, timeout=300, env=env)
     print(r.stdout)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "RSS MB" in r.stdout and "GREW" not in r.stdout
+    assert "anon MB" in r.stdout and "GREW" not in r.stdout
