@@ -17,6 +17,7 @@
 #define RECORDER_QUEUE_MAX_ITEMS 2048
 #define RECORDER_QUEUE_MAX_BYTES (32LL << 20)
 #define RECORDER_DROP_LOG_US     10000000 /* at most one drop warning per 10 s */
+#define RECORDER_WAKE_ITEMS      8        /* packets that wake the writer */
 
 static int64_t rec_mono_us(void)
 {
@@ -65,7 +66,13 @@ static int rec_queue_push(struct recorder *r, struct rec_item *it)
 	r->qtail = it;
 	r->qcount++;
 	r->qbytes += bytes;
-	pthread_cond_signal(&r->qcond);
+	/* Packets wake the writer in batches (it also wakes by itself at
+	 * least every second): a wake-up per packet cost each recording
+	 * camera two context switches a frame. Control items wake it at
+	 * once. Waiting packets are in memory only for those few frames;
+	 * the file's fragments are cut at keyframes anyway. */
+	if (it->kind != REC_PKT || r->qcount >= RECORDER_WAKE_ITEMS)
+		pthread_cond_signal(&r->qcond);
 	pthread_mutex_unlock(&r->qlock);
 	return 0;
 }
