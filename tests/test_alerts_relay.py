@@ -9,8 +9,10 @@ import os
 import signal
 import time
 
+import zmq
+
 from alertgen import AlertGen
-from conftest import TAIL, Proc, Subscriber
+from conftest import TAIL, Proc, Subscriber, free_port
 from relayutil import Instance, ReplayClient, gen_alerts, mode_of, wait_until
 
 
@@ -143,3 +145,60 @@ def test_tail_follows_two_instances(tmp_path, procs):
     assert saved == {"a": [str(ha["epoch"]), "151"], "b": [str(hb["epoch"]), "151"]}
     for g in gens:
         g.close()
+
+
+def test_stalled_subscriber_holds_back_no_one(tmp_path, procs):
+    """A subscriber on a second endpoint stops reading while 20,000 alerts
+    (over 8 MB, twice what the kernel buffers between them hold) flow:
+    the subscriber on the main endpoint still gets every one as it is
+    generated, the journal keeps up, and the stalled one, once it reads
+    again, gets every alert in order (queued in the relay up to its
+    high-water mark, 100,000 alerts, and dropped beyond that)."""
+    second = "tcp://127.0.0.1:%d" % free_port()
+    inst = Instance(tmp_path, procs, alerts_extra='insecure = true; endpoints = '
+                    '( { bind = "%s"; } );' % second)
+    ctx = zmq.Context()
+    stalled = ctx.socket(zmq.SUB)
+    stalled.setsockopt(zmq.LINGER, 0)
+    stalled.setsockopt(zmq.RCVHWM, 10)
+    stalled.setsockopt(zmq.RCVBUF, 4096)
+    stalled.setsockopt(zmq.SUBSCRIBE, b"")
+    stalled.connect(second)
+    # Connected once a heartbeat arrives; from then on it reads nothing.
+    assert stalled.poll(10000), "no heartbeat on the second endpoint"
+    stalled.recv_multipart()
+    sub = Subscriber(inst.publish)
+    sub.wait_heartbeat(10)
+
+    total = 20000
+    gen = AlertGen(inst.data, total, rate=2500)
+
+    def got():
+        return sum(1 for a in sub.alerts if a["camera"].startswith("gen"))
+    wait_until(lambda: gen.done() and got() >= total, 60,
+               lambda: (gen.step(0.005), sub.poll(0.005)))
+    assert gen.done(), gen.status()
+    live = [a for a in sub.alerts if a["camera"].startswith("gen")]
+    assert sorted(a["gen_n"] for a in live) == list(range(total)), "main endpoint lost alerts"
+    seqs = [a["seq"] for a in live]
+    assert seqs == list(range(seqs[0], seqs[0] + total)), "main endpoint: seq not in order"
+    # Delivery kept pace with generation: no wait behind the stalled peer.
+    lag = sorted(a["_received"] - a["gen_sent"] for a in live)
+    assert lag[len(lag) * 99 // 100] < 2.0, "p99 delivery %.2f s" % lag[len(lag) * 99 // 100]
+
+    # The stalled subscriber reads again: everything, in order.
+    seen = []
+    deadline = time.monotonic() + 60
+    while len(seen) < total and time.monotonic() < deadline:
+        if stalled.poll(1000):
+            frames = stalled.recv_multipart()
+            if frames[0].startswith(b"alert."):
+                a = json.loads(frames[1])
+                if a["camera"].startswith("gen"):
+                    seen.append(a["seq"])
+    assert seen == seqs, "stalled endpoint: got %d of %d" % (len(seen), total)
+    stalled.close()
+    ctx.term()
+    sub.close()
+    gen.close()
+    assert inst.d.stop() == 0
