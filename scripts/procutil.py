@@ -53,11 +53,23 @@ class Lines:
             raise RuntimeError("timed out; last lines:\n" + "\n".join(last))
 
 
-def _stat(pid):
-    """The fields of /proc/PID/stat after the command name: [0] is the
-    state, [1] the parent pid, [11] and [12] user and system time."""
+def _stat_named(pid):
+    """The command name in /proc/PID/stat and the fields after it: [0] is
+    the state, [1] the parent pid, [11] and [12] user and system time.
+    pid may also be "PID/task/TID" for one thread."""
     with open("/proc/%s/stat" % pid) as f:
-        return f.read().rsplit(")", 1)[1].split()
+        st = f.read()
+    return st[st.index("(") + 1:st.rindex(")")], st.rsplit(")", 1)[1].split()
+
+
+def _stat(pid):
+    """The fields of /proc/PID/stat after the command name."""
+    return _stat_named(pid)[1]
+
+
+def _cpu(fields):
+    """User plus system time of a stat line's fields, in seconds."""
+    return (int(fields[11]) + int(fields[12])) / TICK
 
 
 def children():
@@ -97,11 +109,10 @@ def cpu_seconds(pids):
     total = 0
     for p in pids:
         try:
-            fields = _stat(p)
-            total += int(fields[11]) + int(fields[12])
+            total += _cpu(_stat(p))
         except OSError:
             pass
-    return total / TICK
+    return total
 
 
 def thread_cpu(pids):
@@ -115,13 +126,10 @@ def thread_cpu(pids):
             continue
         for t in tids:
             try:
-                with open("/proc/%d/task/%s/stat" % (p, t)) as f:
-                    st = f.read()
+                name, fields = _stat_named("%d/task/%s" % (p, t))
             except OSError:
                 continue
-            name = st[st.index("(") + 1:st.rindex(")")]
-            fields = st.rsplit(")", 1)[1].split()
-            out[(p, int(t))] = (name, (int(fields[11]) + int(fields[12])) / TICK)
+            out[(p, int(t))] = (name, _cpu(fields))
     return out
 
 
