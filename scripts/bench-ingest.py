@@ -67,7 +67,8 @@ def measure(pids_fn, seconds, threads=None):
     threads is a dict it receives the window's CPU seconds by thread
     kind."""
     pids = pids_fn()
-    c0, t0, th0 = cpu_seconds(pids), time.monotonic(), thread_cpu(pids)
+    th0 = thread_cpu(pids) if threads is not None else None
+    c0, t0 = cpu_seconds(pids), time.monotonic()
     time.sleep(seconds)
     pids = pids_fn()
     cpu = cpu_seconds(pids) - c0
@@ -167,8 +168,12 @@ def main():
                 for _ in range(args.repeat):
                     threads = {}
                     cpu, wall, r, ps, lag = run_vigild(urls, mode, args.seconds, tmp, threads)
+                    # Shares of the threads' own total: per-thread times are
+                    # counted in whole ticks, so against the processes'
+                    # total they could add up to more than 100 %.
+                    tsum = sum(threads.values())
                     for k, sec in threads.items():
-                        kinds.setdefault(k, []).append(sec / cpu if cpu else 0)
+                        kinds.setdefault(k, []).append(sec / tsum if tsum else 0)
                     extra = ("-skip_frame", "nokey") if mode == "keyframes" else ()
                     rcpu, rwall = run_ffmpeg(urls, args.seconds)
                     v, f = cpu / (n * wall), rcpu / (n * rwall)
