@@ -91,14 +91,14 @@ def main():
     k = max(3, (len(samples) - warm) // 5)  # medians over a fifth of the rest
     first = [statistics.median(s[i] for s in samples[warm:warm + k]) for i in (1, 2, 3, 4)]
     last = [statistics.median(s[i] for s in samples[-k:]) for i in (1, 2, 3, 4)]
-    rss_bound = first[0] + max(ANON_SLACK_MB, first[0] * ANON_SLACK_FRAC)
-    ok = [last[0] <= rss_bound, last[1] <= first[1] + 2, last[2] <= first[2]]
+    anon_bound = first[0] + max(ANON_SLACK_MB, first[0] * ANON_SLACK_FRAC)
+    ok = [last[0] <= anon_bound, last[1] <= first[1] + 2, last[2] <= first[2]]
     alerts = sum(1 for l in vig_out if " alert " in l)
     sanitizer = [l for l in vig_out if "Sanitizer" in l or "runtime error:" in l]
     print("soak: %d cameras, %.1f min, %d samples every %.0f s, %d alerts"
           % (args.cameras, args.minutes, len(samples), args.interval, alerts))
     print("%-12s %12s %12s %10s %s" % ("", "after warm-up", "at the end", "bound", ""))
-    print("%-12s %12.1f %12.1f %10.1f %s" % ("anon MB", first[0], last[0], rss_bound,
+    print("%-12s %12.1f %12.1f %10.1f %s" % ("anon MB", first[0], last[0], anon_bound,
                                            "ok" if ok[0] else "GREW"))
     print("%-12s %12.1f %12.1f %10s %s" % ("RSS MB", first[3], last[3], "-", "(not bounded)"))
     print("%-12s %12d %12d %10d %s" % ("open fds", first[1], last[1], first[1] + 2,

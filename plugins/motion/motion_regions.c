@@ -72,7 +72,7 @@ int motion_regions_init(struct motion_state *m, const struct vigil_setup *setup)
 	}
 	/* The same per pixel of a cell row, in 16 bits, so that the
 	 * per-pixel loop reads it directly and stays vectorised. */
-	m->krow = calloc((size_t)m->width * (size_t)(m->ch + 1), sizeof(*m->krow));
+	m->krow = calloc((size_t)m->width * (size_t)m->ch, sizeof(*m->krow));
 	if (!m->krow)
 		return -ENOMEM;
 	for (int cy = 0; cy < m->ch; cy++)
