@@ -130,6 +130,7 @@ static void analysis_detect(struct analysis *a, const struct luma_frame *lf,
 void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
 {
 	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(frame->format);
+	int banded = luma_band_take(&a->scaler, frame->data[0], frame->linesize[0]);
 	int r;
 
 	if (frame->decode_error_flags || (frame->flags & AV_FRAME_FLAG_CORRUPT)) {
@@ -150,10 +151,25 @@ void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
 			 frame->height, a->scaler.out.width, a->scaler.out.height);
 		analysis_start_plugins(a);
 	}
-	luma_scale(&a->scaler, frame->data[0], frame->linesize[0]);
+	if (r > 0 || !banded)
+		luma_scale(&a->scaler, frame->data[0], frame->linesize[0]);
 	a->scaler.out.wall_us = wall_us;
 	a->scaler.out.pts_us = frame->best_effort_timestamp;
 	analysis_detect(a, &a->scaler.out, frame);
+}
+
+void analysis_band(struct analysis *a, const AVFrame *pic, int width, int height,
+		   int y, int h)
+{
+	/* A new geometry is set up by the first whole frame. */
+	if (width != a->scaler.in_w || height != a->scaler.in_h)
+		return;
+	luma_scale_band(&a->scaler, pic->data[0], pic->linesize[0], y, h);
+}
+
+void analysis_skip(struct analysis *a, const AVFrame *frame)
+{
+	luma_band_take(&a->scaler, frame->data[0], frame->linesize[0]);
 }
 
 void analysis_reset(struct analysis *a, int64_t wall_us)

@@ -50,6 +50,12 @@ void analysis_init(struct analysis *a, const struct vigil_camera *conf,
 void analysis_set_rate(struct analysis *a, double fps);
 /* Analyse one decoded frame that arrived at wall_us. */
 void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us);
+/* Rows [y, y + h) of the picture being decoded (width x height) are
+ * final: downscale them while they are in cache (see luma.h). */
+void analysis_band(struct analysis *a, const AVFrame *pic, int width, int height,
+		   int y, int h);
+/* A decoded frame that will not be analysed: forget its bands. */
+void analysis_skip(struct analysis *a, const AVFrame *frame);
 /* The stream is gone: end open events at wall_us and relearn on return. */
 void analysis_reset(struct analysis *a, int64_t wall_us);
 void analysis_free(struct analysis *a);

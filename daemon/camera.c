@@ -189,6 +189,20 @@ static void camera_close(struct camera *c, struct camera_session *s)
 	av_frame_free(&s->frame);
 }
 
+/* The decoder finished rows [y, y + h) of the picture it is decoding:
+ * downscale them now, while they are still in this core's cache, rather
+ * than reading the whole frame back from memory when it is output. */
+static void camera_band(AVCodecContext *dec, const AVFrame *pic,
+			int offset[AV_NUM_DATA_POINTERS], int y, int type, int h)
+{
+	struct camera *c = dec->opaque;
+
+	(void)offset;
+	if (type != 3)   /* a field: leave the frame to the whole-frame path */
+		return;
+	analysis_band(&c->an, pic, dec->width, dec->height, y, h);
+}
+
 /* (Re)build the decoder from the stream's parameters, set up for the
  * camera's analysis mode: never more work than the analysis needs. */
 static int camera_open_decoder(struct camera *c, struct camera_session *s)
@@ -212,6 +226,18 @@ static int camera_open_decoder(struct camera *c, struct camera_session *s)
 	else if (mode == ANALYSIS_FPS)
 		s->dec->skip_frame = AVDISCARD_NONREF;
 	s->dec->pkt_timebase = st->time_base;
+	/* Bands in decoding order: a frame is analysed when it is output, and
+	 * its bands are used only if they were that frame's (streams without
+	 * B-frames, as cameras send them). The H.264 decoder calls back per
+	 * macroblock row though it no longer announces the capability; a
+	 * decoder that never calls leaves every frame to the whole-frame
+	 * path. "fps" mode decodes more frames than it analyses, so it
+	 * downscales only the frames it keeps. */
+	if (mode != ANALYSIS_FPS) {
+		s->dec->opaque = c;
+		s->dec->draw_horiz_band = camera_band;
+		s->dec->slice_flags = SLICE_FLAG_CODED_ORDER;
+	}
 	s->bad_packets = 0;
 	return avcodec_open2(s->dec, s->codec, NULL);
 }
@@ -464,6 +490,8 @@ static int camera_decode(struct camera *c, struct camera_session *s, int64_t wal
 		atomic_fetch_add(&c->stats.decode_us, (unsigned long)(camera_mono_us() - t0));
 		if (camera_frame_trusted(c, s, s->frame) && camera_want_frame(s, s->frame))
 			analysis_frame(&c->an, s->frame, wall_us);
+		else
+			analysis_skip(&c->an, s->frame);
 		av_frame_unref(s->frame);
 		t0 = camera_mono_us();
 	}

@@ -24,6 +24,7 @@ int luma_scaler_setup(struct luma_scaler *s, int in_w, int in_h, int out_w)
 	if (f > 16)
 		f = 16;
 	free(s->out.data);
+	s->band_src = NULL;
 	s->in_w = in_w;
 	s->in_h = in_h;
 	s->factor = f;
@@ -103,11 +104,14 @@ static int luma_row_sse2(const uint8_t *r0, const uint8_t *r1, uint8_t *dst,
 }
 #endif
 
-void luma_scale(struct luma_scaler *s, const uint8_t *src, int stride)
+/* Output rows [y0, y1). prefetch: the source is out of cache (a whole
+ * decoded frame), not a band just written. */
+static void luma_rows(struct luma_scaler *s, const uint8_t *src, int stride, int y0, int y1,
+		      int prefetch)
 {
 	const int f = s->factor, w = s->out.width, h = s->out.height;
 
-	for (int y = 0; y < h; y++) {
+	for (int y = y0; y < y1; y++) {
 		uint8_t *dst = s->out.data + (size_t)y * (size_t)s->out.stride;
 		const uint8_t *r0 = src + (size_t)(y * f + (f - 2) / 2) * (size_t)stride;
 		int x = 0;
@@ -123,7 +127,7 @@ void luma_scale(struct luma_scaler *s, const uint8_t *src, int stride)
 		 * block four ahead while this one is averaged (in vigild with 8
 		 * cameras, the downscale's share of a worker's CPU went from
 		 * 3.1 % to 1.8 %). */
-		if (y + 4 < h) {
+		if (prefetch && y + 4 < h) {
 			const char *n0 = (const char *)r0 + (size_t)(4 * f) * (size_t)stride;
 			for (int off = 0; off < w * f; off += 64) {
 				_mm_prefetch(n0 + off, _MM_HINT_T0);
@@ -132,9 +136,52 @@ void luma_scale(struct luma_scaler *s, const uint8_t *src, int stride)
 		}
 		if (!s->scalar)
 			x = luma_row_sse2(r0, r0 + stride, dst, w, f);
+#else
+		(void)prefetch;
+		(void)h;
 #endif
 		luma_row_c(r0, r0 + stride, dst, x, w, f);
 	}
+}
+
+void luma_scale(struct luma_scaler *s, const uint8_t *src, int stride)
+{
+	luma_rows(s, src, stride, 0, s->out.height, 1);
+}
+
+void luma_scale_band(struct luma_scaler *s, const uint8_t *src, int stride, int y, int h)
+{
+	const int f = s->factor;
+	int end;
+
+	if (!s->out.data)
+		return;
+	if (y == 0) {
+		s->band_src = src;
+		s->band_stride = stride;
+		s->band_rows = 0;
+		s->band_out = 0;
+	}
+	if (src != s->band_src || stride != s->band_stride || y != s->band_rows || h <= 0) {
+		s->band_src = NULL;
+		return;
+	}
+	s->band_rows = y + h < s->in_h ? y + h : s->in_h;
+	/* Output row y reads source rows up to y * f + f / 2. */
+	end = s->band_out;
+	while (end < s->out.height && end * f + f / 2 < s->band_rows)
+		end++;
+	luma_rows(s, src, stride, s->band_out, end, 0);
+	s->band_out = end;
+}
+
+int luma_band_take(struct luma_scaler *s, const uint8_t *src, int stride)
+{
+	int done = s->out.data && s->band_src && s->band_src == src &&
+		   s->band_stride == stride && s->band_out == s->out.height;
+
+	s->band_src = NULL;
+	return done;
 }
 
 void luma_scaler_free(struct luma_scaler *s)

@@ -21,6 +21,11 @@ struct luma_scaler {
 	int factor;       /* block size, at most 16 */
 	int scalar;       /* 1: plain C only (tests compare it with SIMD) */
 	struct luma_frame out;
+	/* Bands: the picture being downscaled while it is decoded. */
+	const uint8_t *band_src;  /* its luma plane, NULL when none */
+	int band_stride;
+	int band_rows;    /* source rows [0, band_rows) seen */
+	int band_out;     /* output rows [0, band_out) made */
 };
 
 /* (Re)configure for a source size; keeps the buffer when nothing changed.
@@ -28,6 +33,14 @@ struct luma_scaler {
  * 0 when unchanged, -ENOMEM on failure. */
 int luma_scaler_setup(struct luma_scaler *s, int in_w, int in_h, int out_w);
 void luma_scale(struct luma_scaler *s, const uint8_t *src, int stride);
+/* Downscale while decoding: source rows [y, y + h) of the picture whose
+ * luma plane is src are final. Bands must come in order from row 0; one
+ * that does not is ignored and the picture is left to luma_scale. The
+ * rows are still in the core's cache, which is the point. */
+void luma_scale_band(struct luma_scaler *s, const uint8_t *src, int stride, int y, int h);
+/* Was the whole output made from bands of this luma plane? Either way the
+ * bands are forgotten: the next picture starts afresh. */
+int luma_band_take(struct luma_scaler *s, const uint8_t *src, int stride);
 void luma_scaler_free(struct luma_scaler *s);
 
 #endif

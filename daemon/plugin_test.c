@@ -348,6 +348,81 @@ static void test_scaler_paths_agree(void)
 	}
 }
 
+/* Downscaling band by band while a picture is decoded gives the bytes the
+ * whole-frame path gives, for any band height (the H.264 decoder's 16
+ * rows, and heights that split blocks); and bands are used only for the
+ * picture they came from, whole and in order. */
+static void test_scaler_bands(void)
+{
+	static uint8_t src[1283 * 731], pic[1283 * 731];
+	static const int sizes[][3] = {
+		{ 1280, 720, 320 }, { 1920, 480, 320 }, { 1283, 731, 320 },
+		{ 1000, 700, 320 }, { 346, 200, 320 }, { 1283, 731, 160 },
+	};
+	static const int bands[] = { 16, 1, 7, 37, 2000 };
+	uint32_t seed = 777;
+
+	for (size_t i = 0; i < sizeof(src); i++) {
+		seed = seed * 1103515245u + 12345u;
+		src[i] = (uint8_t)(seed >> 24);
+	}
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		for (size_t b = 0; b < sizeof(bands) / sizeof(bands[0]); b++) {
+			struct luma_scaler whole = { 0 }, band = { 0 };
+			int w = sizes[k][0], h = sizes[k][1];
+
+			CHECK(luma_scaler_setup(&whole, w, h, sizes[k][2]) == 1);
+			CHECK(luma_scaler_setup(&band, w, h, sizes[k][2]) == 1);
+			luma_scale(&whole, src, w);
+			/* "Decode" into a picture band by band: a row read
+			 * before its band came would still be blank. */
+			memset(pic, 0, sizeof(pic));
+			for (int y = 0; y < h; y += bands[b]) {
+				int n = y + bands[b] <= h ? bands[b] : h - y;
+
+				memcpy(pic + (size_t)y * (size_t)w, src + (size_t)y * (size_t)w,
+				       (size_t)n * (size_t)w);
+				luma_scale_band(&band, pic, w, y, n);
+			}
+			CHECK(luma_band_take(&band, pic, w) == 1);
+			CHECK(memcmp(whole.out.data, band.out.data,
+				     (size_t)whole.out.width * (size_t)whole.out.height) == 0);
+			/* Taken once: the next frame needs bands of its own. */
+			CHECK(luma_band_take(&band, pic, w) == 0);
+			luma_scaler_free(&whole);
+			luma_scaler_free(&band);
+		}
+	}
+
+	struct luma_scaler s = { 0 };
+	CHECK(luma_scaler_setup(&s, 1280, 720, 320) == 1);
+	/* Not all rows yet. */
+	luma_scale_band(&s, src, 1280, 0, 16);
+	CHECK(luma_band_take(&s, src, 1280) == 0);
+	/* Another picture's plane, or another stride. */
+	for (int y = 0; y < 720; y += 16)
+		luma_scale_band(&s, src, 1280, y, 16);
+	CHECK(luma_band_take(&s, src + 1, 1280) == 0);
+	for (int y = 0; y < 720; y += 16)
+		luma_scale_band(&s, src, 1280, y, 16);
+	CHECK(luma_band_take(&s, src, 1344) == 0);
+	/* A band missing in the middle. */
+	for (int y = 0; y < 720; y += 16)
+		if (y != 320)
+			luma_scale_band(&s, src, 1280, y, 16);
+	CHECK(luma_band_take(&s, src, 1280) == 0);
+	/* A band from another picture in between. */
+	for (int y = 0; y < 720; y += 16)
+		luma_scale_band(&s, y == 160 ? src + 64 : src, 1280, y, 16);
+	CHECK(luma_band_take(&s, src, 1280) == 0);
+	/* A new geometry forgets the bands of the old one. */
+	for (int y = 0; y < 720; y += 16)
+		luma_scale_band(&s, src, 1280, y, 16);
+	CHECK(luma_scaler_setup(&s, 640, 360, 320) == 1);
+	CHECK(luma_band_take(&s, src, 1280) == 0);
+	luma_scaler_free(&s);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -362,6 +437,7 @@ int main(void)
 		TEST(test_unknown_plugin),
 		TEST(test_scaler),
 		TEST(test_scaler_paths_agree),
+		TEST(test_scaler_bands),
 		{ NULL, NULL }
 	};
 	return test_run("plugin", cases);
