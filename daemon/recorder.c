@@ -128,6 +128,11 @@ static void rec_control(struct recorder *r, struct rec_item *it)
 
 /* --- the ring ------------------------------------------------------- */
 
+static int rec_is_key(const AVPacket *pkt)
+{
+	return (pkt->flags & AV_PKT_FLAG_KEY) != 0;
+}
+
 static struct rec_slot *rec_slot(struct recorder *r, size_t i)
 {
 	return &r->ring[(r->head + i) % r->cap];
@@ -168,15 +173,10 @@ static int rec_ring_push(struct recorder *r, const AVPacket *pkt, int64_t wall_u
 	ref = av_packet_clone(pkt);
 	if (!ref)
 		return -ENOMEM;
-	r->ring[(r->head + r->count) % r->cap] = (struct rec_slot){ ref, wall_us };
+	r->ring[(r->head + r->count) % r->cap] = (struct rec_slot){ ref, wall_us, rec_is_key(ref) };
 	r->count++;
 	r->ring_bytes += ref->size;
 	return 0;
-}
-
-static int rec_is_key(const AVPacket *pkt)
-{
-	return (pkt->flags & AV_PKT_FLAG_KEY) != 0;
 }
 
 /* Keep the ring from the newest keyframe at or before the pre-roll (plus
@@ -191,14 +191,14 @@ static void rec_ring_trim(struct recorder *r, int64_t newest_us)
 		struct rec_slot *s = rec_slot(r, i);
 		if (s->wall_us > keep_from)
 			break;
-		if (rec_is_key(s->pkt))
+		if (s->key)
 			key = i;
 	}
 	while (key-- > 0)
 		rec_ring_drop_head(r);
 	while (r->count > 1 && r->ring_bytes > RECORDER_RING_MAX_BYTES)
 		rec_ring_drop_head(r);
-	while (r->count && !rec_is_key(rec_slot(r, 0)->pkt))
+	while (r->count && !rec_slot(r, 0)->key)
 		rec_ring_drop_head(r);
 }
 
@@ -388,7 +388,7 @@ static int rec_start_slot(struct recorder *r, int64_t trigger_us, size_t *from)
 
 	for (size_t i = 0; i < r->count; i++) {
 		struct rec_slot *s = rec_slot(r, i);
-		if (!rec_is_key(s->pkt))
+		if (!s->key)
 			continue;
 		if (!found || s->wall_us <= want) {
 			*from = i;

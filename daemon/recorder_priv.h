@@ -39,6 +39,7 @@ struct rec_item {
 struct rec_slot {
 	AVPacket *pkt;
 	int64_t wall_us;
+	int key;   /* a keyframe: kept here, trimming scans the ring per packet */
 };
 
 enum rec_clip_state { REC_CLIP_NONE, REC_CLIP_PENDING, REC_CLIP_OPEN };
