@@ -168,6 +168,7 @@ struct camera_session {
 	int64_t next_analysis_us;
 	int bad_packets;        /* consecutive packets the decoder rejected */
 	int keyframes_only;     /* keyframes mode: other packets skip the decoder */
+	int batch_reads;        /* RTSP over TCP: reads may wait (keyframes mode) */
 	int64_t clock_off;      /* smallest wall minus stream time seen */
 	int have_off;
 	int64_t off_wall;       /* wall time clock_off was last aged */
@@ -178,6 +179,8 @@ struct camera_session {
 };
 
 #define CAMERA_MAX_BAD_PACKETS 50   /* then the decoder is rebuilt */
+#define CAMERA_WAITED_US 3000       /* a read this long waited for the camera */
+#define CAMERA_BATCH_US 100000      /* keyframes mode: reads come in batches */
 
 static void camera_close(struct camera *c, struct camera_session *s)
 {
@@ -284,6 +287,7 @@ static int camera_open(struct camera *c, struct camera_session *s)
 	s->fmt->interrupt_callback.callback = camera_interrupt;
 	s->fmt->interrupt_callback.opaque = c;
 	if (!s->is_file) {
+		s->batch_reads = strcmp(c->conf->transport, "tcp") == 0;
 		snprintf(tmo, sizeof(tmo), "%lld", (long long)c->read_timeout_us);
 		av_dict_set(&opts, "rtsp_transport", c->conf->transport, 0);
 		av_dict_set(&opts, "timeout", tmo, 0);
@@ -589,18 +593,30 @@ static void camera_lost(struct camera *c)
 	}
 }
 
+/* Sleep up to us microseconds, waking early when stop is asked. */
+static void camera_sleep(struct camera *c, int64_t us)
+{
+	while (us > 0 && !atomic_load(&c->stop)) {
+		int64_t step = us > 100000 ? 100000 : us;
+		av_usleep((unsigned)step);
+		us -= step;
+	}
+}
+
 /* Read until the stream fails or stop is asked. Returns how long the
  * session streamed, in microseconds (0: never produced a packet). */
 static int64_t camera_session(struct camera *c, struct camera_session *s)
 {
-	int64_t first = 0;
-	int r;
+	int64_t first = 0, t_read;
+	int r, caught_up;
 
 	while (!atomic_load(&c->stop)) {
 		/* The flag stays set once a deadline passed: the session is
 		 * over even if a buffered packet still comes back. */
 		c->deadline_us = camera_mono_us() + c->read_timeout_us;
+		t_read = camera_mono_us();
 		r = av_read_frame(s->fmt, s->pkt);
+		caught_up = camera_mono_us() - t_read > CAMERA_WAITED_US;
 		if (r == AVERROR_EOF && s->is_file && c->conf->loop && first &&
 		    camera_rewind(c, s) == 0)
 			continue;
@@ -641,18 +657,16 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 			camera_set_error(c, "decode", r);
 			break;
 		}
+		/* keyframes mode, and the camera's packets are all read: let
+		 * some arrive before reading on. A wake-up per frame (poll,
+		 * context switches) was a large part of this mode's cost; the
+		 * next keyframe is analysed at most CAMERA_BATCH_US later.
+		 * Over TCP only, where the data waits in the socket: a UDP
+		 * buffer could overflow with a large keyframe. */
+		if (caught_up && s->keyframes_only && s->batch_reads)
+			camera_sleep(c, CAMERA_BATCH_US);
 	}
 	return first ? camera_mono_us() - first : 0;
-}
-
-/* Sleep up to us microseconds, waking early when stop is asked. */
-static void camera_sleep(struct camera *c, int64_t us)
-{
-	while (us > 0 && !atomic_load(&c->stop)) {
-		int64_t step = us > 100000 ? 100000 : us;
-		av_usleep((unsigned)step);
-		us -= step;
-	}
 }
 
 /* Connect, stream, and on failure report and wait: 1 s doubling to 30 s
