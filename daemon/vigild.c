@@ -94,11 +94,12 @@ int main(int argc, char **argv)
 	 * camera that multiplies fragmentation. Two arenas are plenty for
 	 * threads that allocate once per stream and then reuse. */
 	mallopt(M_ARENA_MAX, 2);
-	/* A fixed mmap threshold: blocks of 1 MB and more (decoded 720p
-	 * frames, 1.4 MB) always get their own mapping, returned whole when
-	 * freed. glibc otherwise raises the threshold to the size of any
-	 * mapped block freed (the stream probe frees its frames), and from
-	 * then on frames come from the heap and leave holes there. */
+	/* A fixed mmap threshold: blocks of 1 MB and more always get their
+	 * own mapping, returned whole when freed. glibc otherwise raises
+	 * the threshold to the size of any mapped block freed, and from
+	 * then on blocks of that size come from the heap and leave holes
+	 * there (PSS 16.4-16.6 MB per camera against 15.8-16.0 with it).
+	 * Decoded 720p planes (0.94 MB for luma) are below it either way. */
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
 	while ((opt = getopt_long(argc, argv, "c:tvVh", opts, NULL)) != -1) {
 		switch (opt) {
