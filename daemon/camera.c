@@ -613,8 +613,8 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 	while (!atomic_load(&c->stop)) {
 		/* The flag stays set once a deadline passed: the session is
 		 * over even if a buffered packet still comes back. */
-		c->deadline_us = camera_mono_us() + c->read_timeout_us;
 		t_read = camera_mono_us();
+		c->deadline_us = t_read + c->read_timeout_us;
 		r = av_read_frame(s->fmt, s->pkt);
 		caught_up = camera_mono_us() - t_read > CAMERA_WAITED_US;
 		if (r == AVERROR_EOF && s->is_file && c->conf->loop && first &&
