@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +16,29 @@
 
 #include "log.h"
 #include "report.h"
+#include "status.h"
 
-#define CONTROL_IO_TIMEOUT_MS 1000
+/* A client has this long to send its request, then this long to take
+ * the reply; past either it is dropped. */
+#define CONTROL_READ_MS  2000
+#define CONTROL_WRITE_MS 10000
+
+/* A client being served: reading its request, then writing the reply. */
+struct control_conn {
+	int fd;                     /* -1: free slot */
+	int http;
+	long long accepted_ms, deadline_ms;
+	size_t n;                   /* request bytes read */
+	char req[2048];
+	char *out;                  /* the reply, once the request is complete */
+	size_t out_len, out_off;
+};
+
+struct control {
+	int ctl_fd, metrics_fd;     /* listeners, -1 when off */
+	unsigned long evicted;      /* clients closed for want of a slot */
+	struct control_conn conns[CONTROL_MAX_CLIENTS];
+};
 
 void control_socket_path(const char *data_dir, char *buf, size_t len)
 {
@@ -68,9 +90,16 @@ static int control_listen_tcp(int port)
 
 void control_open(struct supervisor *s)
 {
+	struct control *ctl = calloc(1, sizeof(*ctl));
 	char path[4096];
 	int fd;
 
+	if (!ctl) {
+		log_err(NULL, "cannot set up the status endpoints: out of memory");
+		return;
+	}
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		ctl->conns[i].fd = -1;
 	control_socket_path(s->cfg->data_dir, path, sizeof(path));
 	fd = control_listen_unix(path);
 	if (fd < 0)
@@ -78,8 +107,8 @@ void control_open(struct supervisor *s)
 			strerror(-fd));
 	else
 		log_info(NULL, "status on %s", path);
-	s->ctl_fd = fd < 0 ? -1 : fd;
-	s->metrics_fd = -1;
+	ctl->ctl_fd = fd < 0 ? -1 : fd;
+	ctl->metrics_fd = -1;
 	if (s->cfg->metrics_port > 0) {
 		fd = control_listen_tcp(s->cfg->metrics_port);
 		if (fd < 0)
@@ -87,19 +116,9 @@ void control_open(struct supervisor *s)
 				s->cfg->metrics_port, strerror(-fd));
 		else
 			log_info(NULL, "metrics on http://127.0.0.1:%d/metrics", s->cfg->metrics_port);
-		s->metrics_fd = fd < 0 ? -1 : fd;
+		ctl->metrics_fd = fd < 0 ? -1 : fd;
 	}
-}
-
-static void control_write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
-		if (w <= 0)
-			return;
-		buf += w;
-		len -= (size_t)w;
-	}
+	s->control = ctl;
 }
 
 /* Is the request in buf[0..n) complete: its first line (or, for HTTP,
@@ -111,20 +130,26 @@ static int control_complete(const char *buf, size_t n, int http)
 	return memchr(buf, '\n', n) != NULL;
 }
 
-ssize_t control_read_request(int fd, char *buf, size_t size, int http)
+int control_read_more(int fd, char *buf, size_t size, size_t *n, int http)
 {
-	size_t n = 0;
-
 	if (size == 0)
 		return -1;
-	while (n + 1 < size && !control_complete(buf, n, http)) {
-		ssize_t r = read(fd, buf + n, size - 1 - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
+	while (*n + 1 < size && !control_complete(buf, *n, http)) {
+		ssize_t r = read(fd, buf + *n, size - 1 - *n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (r <= 0) {
+			/* The client stopped sending: take what came. */
+			buf[*n] = '\0';
+			return *n ? 1 : -1;
+		}
+		*n += (size_t)r;
+		buf[*n] = '\0';
 	}
-	buf[n] = '\0';
-	return n ? (ssize_t)n : -1;
+	buf[*n] = '\0';
+	return 1;
 }
 
 enum control_request control_parse(const char *req, size_t len, int http)
@@ -144,75 +169,178 @@ enum control_request control_parse(const char *req, size_t len, int http)
 	return CONTROL_UNKNOWN;
 }
 
-static void control_answer_http(struct supervisor *s, int fd, enum control_request req)
+/* The whole reply to a request, head and body, in one buffer. */
+static char *control_reply(struct supervisor *s, enum control_request req, int http,
+			   size_t *len)
 {
-	char head[256];
-	char *body = NULL;
-	const char *status = "404 Not Found";
+	char *body = NULL, *out = NULL;
+	int n;
 
-	if (req == CONTROL_METRICS) {
-		body = report_metrics(s);
-		status = body ? "200 OK" : "500 Internal Server Error";
+	if (http) {
+		const char *status = "404 Not Found";
+		if (req == CONTROL_METRICS) {
+			body = report_metrics(s);
+			status = body ? "200 OK" : "500 Internal Server Error";
+		}
+		n = asprintf(&out,
+			     "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
+			     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+			     status, body ? strlen(body) : 0, body ? body : "");
+	} else {
+		if (req == CONTROL_STATUS)
+			body = report_json(s);
+		n = body ? asprintf(&out, "%s\n", body)
+			 : asprintf(&out, "{\"error\":\"unknown request\"}\n");
 	}
-	snprintf(head, sizeof(head),
-		 "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-		 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-		 status, body ? strlen(body) : 0);
-	control_write_all(fd, head, strlen(head));
-	if (body)
-		control_write_all(fd, body, strlen(body));
 	free(body);
+	if (n < 0)
+		return NULL;
+	*len = (size_t)n;
+	return out;
 }
 
-static void control_answer_status(struct supervisor *s, int fd, enum control_request req)
+static void control_drop(struct control_conn *c)
 {
-	char *body = NULL;
-
-	if (req == CONTROL_STATUS)
-		body = report_json(s);
-	if (!body) {
-		const char *e = "{\"error\":\"unknown request\"}\n";
-		control_write_all(fd, e, strlen(e));
-		return;
-	}
-	control_write_all(fd, body, strlen(body));
-	control_write_all(fd, "\n", 1);
-	free(body);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->out);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
 }
 
-void control_serve(struct supervisor *s, int lfd, int http)
+/* Write what the client takes now; drop it when all is sent or it
+ * failed (never SIGPIPE: MSG_NOSIGNAL). */
+static void control_write_more(struct control_conn *c)
 {
-	struct timeval tv = { .tv_sec = CONTROL_IO_TIMEOUT_MS / 1000,
-			      .tv_usec = (CONTROL_IO_TIMEOUT_MS % 1000) * 1000 };
-	char req[2048];
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	while (c->out_off < c->out_len) {
+		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
+				 MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (w <= 0)
+			break;
+		c->out_off += (size_t)w;
+	}
+	control_drop(c);
+}
 
-	if (fd < 0)
+/* Read more of a client's request; once complete, build the reply and
+ * start writing it (with a new deadline). */
+static void control_read_client(struct supervisor *s, struct control_conn *c)
+{
+	int r = control_read_more(c->fd, c->req, sizeof(c->req), &c->n, c->http);
+
+	if (r < 0) {
+		control_drop(c);
 		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	ssize_t n = control_read_request(fd, req, sizeof(req), http);
+	}
+	if (r == 0)
+		return;
+	c->out = control_reply(s, control_parse(c->req, c->n, c->http), c->http, &c->out_len);
+	if (!c->out) {
+		control_drop(c);
+		return;
+	}
+	c->deadline_ms = status_now_ms() + CONTROL_WRITE_MS;
+	control_write_more(c);
+}
 
-	if (n >= 0) {
-		enum control_request what = control_parse(req, (size_t)n, http);
-		if (http)
-			control_answer_http(s, fd, what);
+/* A free slot; when every slot is taken, the oldest client loses its. */
+static struct control_conn *control_slot(struct control *ctl)
+{
+	struct control_conn *oldest = &ctl->conns[0];
+
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		if (ctl->conns[i].fd < 0)
+			return &ctl->conns[i];
+		if (ctl->conns[i].accepted_ms < oldest->accepted_ms)
+			oldest = &ctl->conns[i];
+	}
+	if (!ctl->evicted++)
+		log_warn(NULL, "status clients: all %d slots taken, closing the oldest",
+			 CONTROL_MAX_CLIENTS);
+	control_drop(oldest);
+	return oldest;
+}
+
+/* Take every waiting connection of a listener (bounded per call). */
+static void control_accept(struct control *ctl, int lfd, int http)
+{
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct control_conn *c;
+
+		if (fd < 0)
+			return;
+		c = control_slot(ctl);
+		c->fd = fd;
+		c->http = http;
+		c->accepted_ms = status_now_ms();
+		c->deadline_ms = c->accepted_ms + CONTROL_READ_MS;
+	}
+}
+
+int control_pollfds(const struct supervisor *s, struct pollfd *fds, int max)
+{
+	const struct control *ctl = s->control;
+	int n = 0;
+
+	if (!ctl)
+		return 0;
+	if (n < max)
+		fds[n++] = (struct pollfd){ .fd = ctl->ctl_fd, .events = POLLIN };
+	if (n < max)
+		fds[n++] = (struct pollfd){ .fd = ctl->metrics_fd, .events = POLLIN };
+	for (int i = 0; i < CONTROL_MAX_CLIENTS && n < max; i++)
+		fds[n++] = (struct pollfd){ .fd = ctl->conns[i].fd,
+					    .events = ctl->conns[i].out ? POLLOUT : POLLIN };
+	return n;
+}
+
+void control_dispatch(struct supervisor *s, const struct pollfd *fds, int n)
+{
+	struct control *ctl = s->control;
+	long long now = status_now_ms();
+
+	if (!ctl || n < 2)
+		return;
+	/* Clients first: a listener may give a slot away. */
+	for (int i = 0; i < CONTROL_MAX_CLIENTS && i + 2 < n; i++) {
+		struct control_conn *c = &ctl->conns[i];
+		if (c->fd < 0 || c->fd != fds[i + 2].fd || !fds[i + 2].revents)
+			continue;
+		if (c->out)
+			control_write_more(c);
 		else
-			control_answer_status(s, fd, what);
+			control_read_client(s, c);
 	}
-	close(fd);
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		if (ctl->conns[i].fd >= 0 && now >= ctl->conns[i].deadline_ms)
+			control_drop(&ctl->conns[i]);
+	if (fds[0].revents & POLLIN)
+		control_accept(ctl, ctl->ctl_fd, 0);
+	if (fds[1].revents & POLLIN)
+		control_accept(ctl, ctl->metrics_fd, 1);
 }
 
 void control_close(struct supervisor *s)
 {
+	struct control *ctl = s->control;
 	char path[4096];
 
-	if (s->ctl_fd >= 0) {
-		close(s->ctl_fd);
+	if (!ctl)
+		return;
+	if (ctl->ctl_fd >= 0) {
+		close(ctl->ctl_fd);
 		control_socket_path(s->cfg->data_dir, path, sizeof(path));
 		unlink(path);
 	}
-	if (s->metrics_fd >= 0)
-		close(s->metrics_fd);
-	s->ctl_fd = s->metrics_fd = -1;
+	if (ctl->metrics_fd >= 0)
+		close(ctl->metrics_fd);
+	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
+		control_drop(&ctl->conns[i]);
+	free(ctl);
+	s->control = NULL;
 }

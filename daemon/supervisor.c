@@ -667,8 +667,7 @@ static void sup_free(struct supervisor *s)
 
 int supervisor_run(struct vigil_config *cfg, const char *config_path)
 {
-	struct supervisor s = { .cfg = cfg, .config_path = config_path, .sfd = -1,
-				.ctl_fd = -1, .metrics_fd = -1 };
+	struct supervisor s = { .cfg = cfg, .config_path = config_path, .sfd = -1 };
 	long long stop_deadline;
 	int r;
 
@@ -702,23 +701,17 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path)
 		sup_spawn(&s, &s.kids[i]);
 
 	for (;;) {
-		struct pollfd fds[3] = {
-			{ .fd = s.sfd, .events = POLLIN },
-			{ .fd = s.ctl_fd, .events = POLLIN },
-			{ .fd = s.metrics_fd, .events = POLLIN },
-		};
+		struct pollfd fds[1 + CONTROL_NPOLL] = { { .fd = s.sfd, .events = POLLIN } };
+		int nctl = control_pollfds(&s, fds + 1, CONTROL_NPOLL);
 		long long now;
 
-		if (poll(fds, 3, SUP_TICK_MS) < 0 && errno != EINTR) {
+		if (poll(fds, (nfds_t)(1 + nctl), SUP_TICK_MS) < 0 && errno != EINTR) {
 			log_err(NULL, "poll: %s", strerror(errno));
 			break;
 		}
 		if (sup_take_signals(&s))
 			break;
-		if (fds[1].revents & POLLIN)
-			control_serve(&s, s.ctl_fd, 0);
-		if (fds[2].revents & POLLIN)
-			control_serve(&s, s.metrics_fd, 1);
+		control_dispatch(&s, fds + 1, nctl);
 		now = status_now_ms();
 		for (int i = 0; i < s.nkids; i++)
 			if (s.kids[i].pid == 0 && now >= s.kids[i].restart_at_ms)

@@ -26,6 +26,8 @@
  * but never below twice the stale time. */
 #define SUP_HANG_KILL_MS 20000
 
+struct control;
+
 enum sup_kind { SUP_RELAY, SUP_WORKER, SUP_ISOLATED };
 
 struct sup_child {
@@ -80,7 +82,7 @@ struct supervisor {
 	long long hang_ms;            /* see SUP_HANG_KILL_MS */
 	char status_line[160];
 	int watchdog_withheld;
-	int ctl_fd, metrics_fd;       /* control socket, /metrics listener */
+	struct control *control;      /* status endpoints, see control.h */
 };
 
 /* cfg is taken over (freed or replaced on reload); returns the exit

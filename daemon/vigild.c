@@ -7,6 +7,7 @@
  * relay and the workers. */
 #include <getopt.h>
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,10 @@ int main(int argc, char **argv)
 	 * there (PSS 16.4-16.6 MB per camera against 15.8-16.0 with it).
 	 * Decoded 720p planes (0.94 MB for luma) are below it either way. */
 	mallopt(M_MMAP_THRESHOLD, 1 << 20);
+	/* A peer that goes away (a status client, a camera, a subscriber)
+	 * shows as EPIPE where it is written to, never as a signal that
+	 * kills the process. Kept across the children's exec. */
+	signal(SIGPIPE, SIG_IGN);
 	while ((opt = getopt_long(argc, argv, "c:tvVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': path = optarg; break;

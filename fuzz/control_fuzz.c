@@ -11,8 +11,8 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char req[2048];
-	int fds[2], http;
-	ssize_t n;
+	int fds[2], http, r;
+	size_t n = 0;
 
 	/* A pipe holds 64 KiB: more would block the writer. */
 	if (size < 1 || size > 60000 || pipe(fds) < 0)
@@ -21,17 +21,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (write(fds[1], data + 1, size - 1) != (ssize_t)(size - 1))
 		abort();
 	close(fds[1]);
-	n = control_read_request(fds[0], req, sizeof(req), http);
+	/* The pipe blocks: each call reads until complete or end of input. */
+	while ((r = control_read_more(fds[0], req, sizeof(req), &n, http)) == 0)
+		;
 	close(fds[0]);
-	if (n < 0) {
+	if (r < 0) {
 		if (size > 1)
 			abort();        /* bytes were sent: something must be read */
 		return 0;
 	}
-	if ((size_t)n >= sizeof(req) || (size_t)n > size - 1 || req[n] != '\0' ||
-	    memcmp(req, data + 1, (size_t)n) != 0)
+	if (n >= sizeof(req) || n > size - 1 || req[n] != '\0' || memcmp(req, data + 1, n) != 0)
 		abort();
-	switch (control_parse(req, (size_t)n, http)) {
+	switch (control_parse(req, n, http)) {
 	case CONTROL_STATUS:
 		if (http || strncmp(req, "status", 6) != 0)
 			abort();

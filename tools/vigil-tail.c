@@ -204,6 +204,7 @@ int main(int argc, char **argv)
 			strerror(errno));
 		return 2;
 	}
+	signal(SIGPIPE, SIG_IGN);
 	signal(SIGINT, tail_on_signal);
 	signal(SIGTERM, tail_on_signal);
 	ctx = zmq_ctx_new();

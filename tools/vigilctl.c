@@ -1,4 +1,5 @@
 /* vigilctl: dispatch to the subcommand named by the first argument. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -28,6 +29,8 @@ static int ctl_help(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	/* A daemon that closes early shows as EPIPE, not as a kill. */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return ctl_help(argc, argv) == 0 && argc >= 2 ? 0 : 2;
 	for (const struct ctl_command *c = ctl_commands; c->name; c++)

@@ -1,0 +1,185 @@
+"""Hostile local clients and a killed supervisor (issue 20, D1-D3).
+
+- A client of /metrics or of the control socket that closes before the
+  reply must not kill any process (SIGPIPE).
+- A client that trickles its request byte by byte must not hold up the
+  supervisor: a killed worker is restarted, `vigilctl status` answers.
+- SIGKILL of the supervisor while events are open: the workers stop
+  first and the relay journals their `end` alerts before it exits.
+"""
+import json
+import os
+import signal
+import socket
+import sqlite3
+import struct
+import subprocess
+import threading
+import time
+
+from conftest import Camsim, Subscriber, free_port, scene, write_config
+from svc import VIGILCTL, all_streaming, start_vigild, status, wait_status
+
+
+def running(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def config_with_metrics(tmp_path, cams, workers=1):
+    port = free_port()
+    path = write_config(str(tmp_path / "vigil.conf"), cams,
+                        "tcp://127.0.0.1:%d" % free_port(), str(tmp_path / "data"),
+                        workers=workers)
+    with open(path, "a") as f:
+        f.write("status = { metrics_port = %d; };\n" % port)
+    return path, port
+
+
+def rst_close(s):
+    """Close with an RST at once, as a peer that vanishes does."""
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+
+
+def test_clients_closing_early_kill_nothing(tmp_path, procs):
+    path, port = config_with_metrics(tmp_path, [dict(id="h1", url=scene("static")["file"])])
+    d = start_vigild(path)
+    procs.append(d)
+    first = wait_status(path, all_streaming(["h1"]), 20)
+    ctl = os.path.join(str(tmp_path / "data"), "control.sock")
+    for _ in range(40):
+        s = socket.create_connection(("127.0.0.1", port), 5)
+        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        rst_close(s)
+        u = socket.socket(socket.AF_UNIX)
+        u.connect(ctl)
+        u.sendall(b"status\n")
+        u.close()
+    # Half-sent requests and closes before any byte, too.
+    for _ in range(10):
+        s = socket.create_connection(("127.0.0.1", port), 5)
+        s.sendall(b"GET /met")
+        rst_close(s)
+    assert d.p.poll() is None, "supervisor died:\n" + d.text()
+    after = status(path)
+    assert {k["role"]: k["pid"] for k in after["children"]} == \
+        {k["role"]: k["pid"] for k in first["children"]}
+    assert all(k["restarts"] == 0 for k in after["children"])
+    assert d.stop() == 0
+
+
+class Trickler(threading.Thread):
+    """Sends a request one byte every 0.8 s, for at most `limit` s."""
+
+    def __init__(self, connect, request, limit):
+        super().__init__(daemon=True)
+        self.connect, self.request, self.limit = connect, request, limit
+        self.stop = threading.Event()
+        self.closed_by_server = False
+
+    def run(self):
+        s = self.connect()
+        deadline = time.monotonic() + self.limit
+        try:
+            for b in self.request:
+                if self.stop.is_set() or time.monotonic() > deadline:
+                    break
+                s.sendall(bytes([b]))
+                self.stop.wait(0.8)
+        except OSError:
+            self.closed_by_server = True
+        finally:
+            s.close()
+
+
+def test_slow_clients_do_not_stall_supervision(tmp_path, procs):
+    path, port = config_with_metrics(tmp_path, [dict(id="s1", url=scene("static")["file"])])
+    d = start_vigild(path)
+    procs.append(d)
+    before = wait_status(path, all_streaming(["s1"]), 20)
+    ctl = os.path.join(str(tmp_path / "data"), "control.sock")
+
+    def unix():
+        u = socket.socket(socket.AF_UNIX)
+        u.connect(ctl)
+        return u
+
+    slow = [Trickler(lambda: socket.create_connection(("127.0.0.1", port), 5),
+                     b"GET /metrics HTTP/1.0\r\n\r\n", 30) for _ in range(20)]
+    slow += [Trickler(unix, b"status\n", 30) for _ in range(20)]
+    for t in slow:
+        t.start()
+    try:
+        # Status answers at once while they trickle.
+        t0 = time.monotonic()
+        r = subprocess.run([VIGILCTL, "status", "--json", "-c", path], capture_output=True,
+                           text=True, timeout=10)
+        assert r.returncode == 0, r.stderr
+        assert time.monotonic() - t0 < 3
+        # A killed worker is restarted after its 0.5 s backoff, not after
+        # the slow clients are done.
+        victim = [k for k in before["children"] if k["role"] == "worker:0/1"][0]["pid"]
+        t0 = time.monotonic()
+        os.kill(victim, signal.SIGKILL)
+        after = wait_status(path, lambda r: [k for k in r["children"]
+                                             if k["role"] == "worker:0/1"][0]["pid"]
+                            not in (0, victim), 10)
+        assert time.monotonic() - t0 < 5, "worker restarted after %.1f s" % (
+            time.monotonic() - t0)
+        assert after["children"][0]["pid"] == before["children"][0]["pid"]
+        # The slow clients are cut off by their deadline, not served
+        # whenever they finish.
+        for t in slow:
+            t.join(10)
+        assert all(t.closed_by_server for t in slow), \
+            [t.closed_by_server for t in slow]
+        # SIGTERM is acted on at once, too.
+        t0 = time.monotonic()
+        assert d.stop() == 0
+        assert time.monotonic() - t0 < 12
+    finally:
+        for t in slow:
+            t.stop.set()
+        for t in slow:
+            t.join(5)
+
+
+def test_supervisor_sigkill_keeps_end_alerts(tmp_path, procs):
+    walker = scene("walker")
+    cam = Camsim({"w%d" % i: walker["file"] for i in range(3)})
+    procs.append(cam)
+    publish = "tcp://127.0.0.1:%d" % free_port()
+    data = tmp_path / "data"
+    path = write_config(str(tmp_path / "vigil.conf"),
+                        [dict(id="k%d" % i, url=cam.url("w%d" % i)) for i in range(3)],
+                        publish, str(data), workers=2)
+    sub = Subscriber(publish)
+    d = start_vigild(path)
+    procs.append(d)
+    r = wait_status(path, all_streaming(["k0", "k1", "k2"]), 30)
+    pids = [k["pid"] for k in r["children"]]
+    sub.wait_alert(lambda a: a["type"] == "motion" and a["phase"] == "start",
+                   walker["duration"] * 2 + 10)
+    os.kill(d.p.pid, signal.SIGKILL)
+    d.p.wait(5)
+    deadline = time.monotonic() + 20
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if running(p)]
+        if alive:
+            time.sleep(0.1)
+    assert alive == [], "children outlived the supervisor: %s" % alive
+    sub.close()
+
+    db = sqlite3.connect(str(data / "journal.db"))
+    rows = [json.loads(p) for (p,) in db.execute("SELECT payload FROM alerts ORDER BY seq")]
+    db.close()
+    starts = {a["id"] for a in rows if a.get("phase") == "start"}
+    ends = {a["id"] for a in rows if a.get("phase") == "end"}
+    assert any(a["type"] == "motion" for a in rows if a["id"] in starts)
+    assert starts <= ends, "events without an end in the journal: %s\n%s" % (
+        sorted(starts - ends), d.text())
