@@ -29,12 +29,15 @@
 #include "journal.h"
 #include "log.h"
 #include "status.h"
+#include "stoporder.h"
 #include "replay.h"
 #include "worker.h"
 #include "zap.h"
 #include "zmsg.h"
 
 #define RELAY_HEARTBEAT_MS 1000
+#define RELAY_ORPHAN_MS    20000  /* see relay_orphan_done */
+#define RELAY_ORPHAN_POLL_MS 50
 #define RELAY_COMMIT_MS    2
 #define RELAY_BATCH_MAX    1024
 #define RELAY_MAX_PAYLOAD  65536
@@ -430,8 +433,41 @@ static int relay_signalfd(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, STOPORDER_RELAY_SIGNAL);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* The supervisor is gone: serve on until every worker has exited (they
+ * stop at the same moment and send their last alerts), at most
+ * RELAY_ORPHAN_MS. Returns 1 when the relay may stop. */
+static int relay_orphan_done(const struct relay *r, int *lock_fd, long long *deadline)
+{
+	int gone;
+
+	if (*lock_fd < 0) {
+		*lock_fd = stoporder_open(r->cfg->data_dir);
+		*deadline = relay_now_ms() + RELAY_ORPHAN_MS;
+		log_warn(NULL, "the supervisor is gone: storing what the workers send until they "
+			 "have stopped");
+		if (*lock_fd < 0) {
+			log_err(NULL, "cannot open the workers' lock: %s, stopping now",
+				strerror(-*lock_fd));
+			return 1;
+		}
+	}
+	gone = stoporder_workers_gone(*lock_fd);
+	if (gone) {
+		if (gone < 0)
+			log_err(NULL, "workers' lock: %s, stopping now", strerror(-gone));
+		return 1;
+	}
+	if (relay_now_ms() >= *deadline) {
+		log_warn(NULL, "workers still running after %d s, stopping anyway",
+			 RELAY_ORPHAN_MS / 1000);
+		return 1;
+	}
+	return 0;
 }
 
 /* Create and bind the sockets: workers' intake (ipc, owner only), the
@@ -531,7 +567,8 @@ int relay_run(const struct vigil_config *cfg, int status_fd)
 {
 	struct status_page *page = status_fd >= 0 ? status_page_map(status_fd) : NULL;
 	struct relay *r = calloc(1, sizeof(*r));
-	int sfd = relay_signalfd(), status = 1;
+	int sfd = relay_signalfd(), status = 1, orphan = 0, lock_fd = -1;
+	long long orphan_deadline = 0;
 	void *ctx = zmq_ctx_new();
 	long long next_hb, next_prune;
 
@@ -570,7 +607,11 @@ int relay_run(const struct vigil_config *cfg, int status_fd)
 			relay_prune(r);
 			next_prune = relay_now_ms() + RELAY_PRUNE_MS;
 		}
-		if (zmq_poll(items, r->replay_sock ? 3 : 2, relay_wait_ms(r, next_hb)) < 0 &&
+		long wait = relay_wait_ms(r, next_hb);
+
+		if (orphan && wait > RELAY_ORPHAN_POLL_MS)
+			wait = RELAY_ORPHAN_POLL_MS;
+		if (zmq_poll(items, r->replay_sock ? 3 : 2, wait) < 0 &&
 		    errno != EINTR) {
 			log_err(NULL, "poll: %s", zmq_strerror(errno));
 			break;
@@ -580,8 +621,19 @@ int relay_run(const struct vigil_config *cfg, int status_fd)
 			relay_commit(r);
 		if (r->replay_sock)
 			replay_serve(r->replay, r->replay_sock, r->journal);
-		if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP) {
-			log_info(NULL, "signal %d, stopping after seq %" PRIu64, (int)si.ssi_signo,
+		if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+			if (si.ssi_signo == STOPORDER_RELAY_SIGNAL) {
+				orphan = 1;
+			} else if (si.ssi_signo != SIGHUP) {
+				log_info(NULL, "signal %d, stopping after seq %" PRIu64,
+					 (int)si.ssi_signo, journal_committed(r->journal));
+				status = 0;
+				break;
+			}
+		}
+		if (orphan && relay_orphan_done(r, &lock_fd, &orphan_deadline)) {
+			relay_receive(r);
+			log_info(NULL, "workers stopped, stopping after seq %" PRIu64,
 				 journal_committed(r->journal));
 			status = 0;
 			break;
@@ -605,6 +657,8 @@ out:
 		zap_join(r->zap);
 	if (sfd >= 0)
 		close(sfd);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	status_page_unmap(page);
 	free(r);
 	return status;

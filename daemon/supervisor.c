@@ -26,6 +26,7 @@
 #include "log.h"
 #include "notify.h"
 #include "shard.h"
+#include "stoporder.h"
 
 #define SUP_BACKOFF_MIN_MS   500
 #define SUP_BACKOFF_MAX_MS   30000
@@ -116,7 +117,9 @@ static int sup_spawn(struct supervisor *s, struct sup_child *ch)
 		argv[a] = NULL;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		/* When the supervisor dies the workers stop at once; the relay
+		 * stores what they send meanwhile (see stoporder.h). */
+		prctl(PR_SET_PDEATHSIG, ch->kind == SUP_RELAY ? STOPORDER_RELAY_SIGNAL : SIGTERM);
 		if (getppid() != parent)
 			_exit(1);
 		fcntl(ch->page_fd, F_SETFD, 0);

@@ -21,6 +21,7 @@
 #include "camset.h"
 #include "log.h"
 #include "outbox.h"
+#include "stoporder.h"
 #include "status.h"
 #include "supervisor.h"
 #include "zmsg.h"
@@ -261,7 +262,7 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 	struct worker_link link = { 0 };
 	char *exbuf = NULL;
 	void *ctx = NULL;
-	int sfd, status = 1, stats_every = cfg->stats_interval;
+	int sfd, status = 1, stats_every = cfg->stats_interval, lock_fd = -1;
 	time_t started = time(NULL), last_stats = started;
 
 	/* Signals are blocked before any thread exists, so that every
@@ -274,6 +275,12 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 	}
 	if (o->status_fd >= 0 && !(page = status_page_map(o->status_fd)))
 		log_warn(NULL, "cannot map the status page: %s, not reporting", strerror(errno));
+	/* Held until the process exits: the relay outlives it (stoporder.h). */
+	lock_fd = stoporder_worker_hold(cfg->data_dir);
+	if (lock_fd < 0)
+		log_warn(NULL, "cannot lock %s/workers.lock: %s; should the supervisor die, the "
+			 "relay may stop before this worker's last alerts", cfg->data_dir,
+			 strerror(-lock_fd));
 	ctx = zmq_ctx_new();
 	if (!ctx || worker_link_open(&link, ctx, cfg, o->index) < 0)
 		goto out_zmq;
@@ -344,6 +351,8 @@ out_sfd:
 	if (sfd >= 0)
 		close(sfd);
 	status_page_unmap(page);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	free(filter.excluded);
 	free(exbuf);
 	return status;

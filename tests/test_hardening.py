@@ -173,6 +173,7 @@ def test_supervisor_sigkill_keeps_end_alerts(tmp_path, procs):
         if alive:
             time.sleep(0.1)
     assert alive == [], "children outlived the supervisor: %s" % alive
+    d.wait_line(lambda l: "relay: workers stopped, stopping after seq" in l, 5)
     sub.close()
 
     db = sqlite3.connect(str(data / "journal.db"))
