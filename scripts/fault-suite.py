@@ -10,8 +10,12 @@ switch (the stream goes on at another resolution); a few seconds later
 the fault is undone. Midway a worker is killed with SIGKILL,
 later the relay; in between the disk is full for the workers for 15 s
 (their file size limit drops to 64 KiB: clips and the clip index cannot
-grow). A ZeroMQ subscriber records every alert; at the end the journal is
-read back through the replay endpoint.
+grow). Throughout, hostile local clients run: status clients that send
+their request one byte every 0.8 s, and a replay peer that asks for the
+whole journal 19 times a second and never reads. A ZeroMQ subscriber
+records every alert; at the end the journal is read back through the
+replay endpoint, and the supervisor is killed with SIGKILL while the
+cameras' events are open.
 
 Checks, printed as a table and as the exit status:
   - vigild is still running;
@@ -27,6 +31,12 @@ Checks, printed as a table and as the exit status:
     seq is gap-free, and the subscriber's alerts match it seq by seq;
   - the full disk failed clip writes, alerts went on being published
     during it, and clips were completed again after it;
+  - the slow status clients held nothing up: `vigilctl status` answered
+    within 3 s every time, the killed worker was restarted within 3 s;
+  - the replay peer that does not read did not grow the relay past
+    RELAY_RSS_LIMIT_MB;
+  - after the supervisor's SIGKILL every child exited, and every alert a
+    worker logged (the events' ends while stopping too) is in the journal;
   - no sanitizer report.
 
     scripts/fault-suite.py [--cameras 50] [--minutes 5] [--seed 1]
@@ -40,6 +50,8 @@ import random
 import re
 import resource
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -57,6 +69,91 @@ SCENES = os.path.join(ROOT, "build", "scenes")
 READ_TIMEOUT = 2
 FULL_DISK_BYTES = 64 * 1024   # file size limit of the workers while the disk is full
 FULL_DISK_SECONDS = 15
+RELAY_RSS_LIMIT_MB = 150
+
+
+def running(pid):
+    """Whether pid runs (exists and is no zombie)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def rss_mb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
+class Hostile(threading.Thread):
+    """Hostile local clients for the length of the run: slow status
+    clients, a replay peer that never reads, and a probe that times
+    `vigilctl status` and samples the relay's memory."""
+
+    def __init__(self, vig_pid, conf, data_dir, replay):
+        super().__init__(daemon=True)
+        self.vig_pid, self.conf, self.data_dir, self.replay = vig_pid, conf, data_dir, replay
+        self.stop = threading.Event()
+        self.status_ms, self.status_failed, self.relay_rss_max = [], 0, 0.0
+        self.replay_asked = 0
+
+    def slow_client(self):
+        sock = os.path.join(self.data_dir, "control.sock")
+        while not self.stop.is_set():
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(sock)
+                for b in b"status\n":
+                    if self.stop.wait(0.8):
+                        break
+                    s.sendall(bytes([b]))
+            except OSError:
+                self.stop.wait(0.2)
+            finally:
+                s.close()
+
+    def deaf_replay_peer(self):
+        ctx = zmq.Context()
+        d = ctx.socket(zmq.DEALER)
+        d.setsockopt(zmq.LINGER, 0)
+        d.setsockopt(zmq.SNDHWM, 100)
+        d.connect(self.replay)
+        while not self.stop.wait(1 / 19.0):
+            try:
+                d.send_multipart([b"", b"since 0 0"], zmq.NOBLOCK)
+                self.replay_asked += 1
+            except zmq.Again:
+                pass
+        d.close()
+        ctx.term()
+
+    def run(self):
+        helpers = [threading.Thread(target=self.slow_client, daemon=True) for _ in range(4)]
+        helpers.append(threading.Thread(target=self.deaf_replay_peer, daemon=True))
+        for t in helpers:
+            t.start()
+        vigilctl = os.path.join(BUILD, "vigilctl")
+        while not self.stop.wait(3.0):
+            t0 = time.monotonic()
+            try:
+                r = subprocess.run([vigilctl, "status", "--json", "-c", self.conf],
+                                   capture_output=True, timeout=10)
+                ok = r.returncode == 0
+            except subprocess.TimeoutExpired:
+                ok = False
+            self.status_ms.append((time.monotonic() - t0) * 1000)
+            self.status_failed += not ok
+            for pid in vigild_pids(self.vig_pid, "relay"):
+                self.relay_rss_max = max(self.relay_rss_max, rss_mb(pid))
+        for t in helpers:
+            t.join(5)
 
 
 def small_stream(width=320, height=180):
@@ -160,6 +257,9 @@ def main():
     vig = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     vout = Lines(vig)
     started = vout.wait(lambda l: sum(1 for x in vout.lines if ": analysing " in x) >= n, 60)
+    hostile = Hostile(vig.pid, conf, os.path.join(tmp, "data"), replay)
+    hostile.start()
+    restart_delays = []
     faults, active = [], {}
     # Cameras whose loss fault ended but that have not reported their
     # restore yet: a new fault now would fall inside the old loss event.
@@ -211,10 +311,17 @@ def main():
             # video_loss event with it).
             if kill_worker_at and now >= kill_worker_at and not active \
                     and all(recovered(f) for f in faults):
-                pid = rnd.choice(vigild_pids(vig.pid, "worker"))
+                pids = vigild_pids(vig.pid, "worker")
+                pid = rnd.choice(pids)
+                t0 = time.monotonic()
                 os.kill(pid, signal.SIGKILL)
                 kills.append(("worker", pid, time.time()))
                 kill_worker_at = None
+                # Restarted after its backoff (0.5 s), slow clients or not.
+                while time.monotonic() - t0 < 10 and \
+                        not set(vigild_pids(vig.pid, "worker")) - set(pids):
+                    time.sleep(0.05)
+                restart_delays.append(time.monotonic() - t0)
                 time.sleep(READ_TIMEOUT + 4)   # let the new worker reconnect its cameras
                 next_fault = time.monotonic()
                 continue
@@ -315,12 +422,28 @@ def main():
             rc.close()
         alive = vig.poll() is None
     finally:
-        vig.send_signal(signal.SIGTERM)
+        hostile.stop.set()
+        hostile.join(15)
+        # The supervisor dies while events are open: the workers stop,
+        # and the relay stores what they send before it exits.
+        kids = [p for p in children().get(vig.pid, [])]
+        vig.send_signal(signal.SIGKILL)
         vig.wait(30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and any(running(p) for p in kids):
+            time.sleep(0.1)
+        orphans = [p for p in kids if running(p)]
+        vout.thread.join(5)
         cam.send_signal(signal.SIGTERM)
         cam.wait(20)
         col.stop = True
         col.join(2)
+        # What reached the journal, read from the file once all is still.
+        db = sqlite3.connect(os.path.join(tmp, "data", "journal.db"))
+        journaled = collections.Counter(
+            (p["type"], p["phase"], p["id"]) for p in
+            (json.loads(x) for (x,) in db.execute("SELECT payload FROM alerts")))
+        db.close()
 
     # Judge. Alerts as the daemon logged them: (time, camera, type, id).
     def stamp(ts):
@@ -415,6 +538,22 @@ def main():
     elif not disk_failed or not disk_alerts or not disk_after:
         failures.append("full disk: %d clip write failures, %d alerts during it, %d clips "
                         "completed after it" % (disk_failed, disk_alerts, disk_after))
+    # Hostile clients: nothing held up, the relay's memory bounded.
+    if hostile.status_failed or not hostile.status_ms or max(hostile.status_ms) > 3000:
+        failures.append("vigilctl status under slow clients: %d failed, slowest %.0f ms" % (
+            hostile.status_failed, max(hostile.status_ms or [0])))
+    if any(d > 3.0 for d in restart_delays):
+        failures.append("worker restarted after %.1f s under slow clients" % max(restart_delays))
+    if hostile.relay_rss_max > RELAY_RSS_LIMIT_MB:
+        failures.append("relay grew to %.0f MB under a replay peer that does not read"
+                        % hostile.relay_rss_max)
+    # The supervisor's SIGKILL: every child gone, every logged alert kept.
+    lost_at_kill = sorted(k for k, c in all_logged.items() if journaled[k] < c)
+    if orphans:
+        failures.append("children outlived the supervisor: %s" % orphans)
+    if lost_at_kill:
+        failures.append("%d logged alert(s) not journaled after the supervisor's SIGKILL: %s"
+                        % (len(lost_at_kill), lost_at_kill[:5]))
     seen, dups = set(), 0
     for a in col.alerts:
         key = (a.get("epoch"), a.get("seq"))
@@ -438,6 +577,14 @@ def main():
     print("full disk for %d s: %d clip write failures, %d alerts published during it, "
           "%d clips completed after it" % (FULL_DISK_SECONDS, disk_failed, disk_alerts,
                                            disk_after))
+    print("hostile clients: vigilctl status median %.0f ms, slowest %.0f ms, %d failed; "
+          "worker restarted after %s s; relay RSS at most %.0f MB with %d unread replay "
+          "requests" % (sorted(hostile.status_ms or [0])[len(hostile.status_ms) // 2],
+                        max(hostile.status_ms or [0]), hostile.status_failed,
+                        ", ".join("%.1f" % d for d in restart_delays) or "-",
+                        hostile.relay_rss_max, hostile.replay_asked))
+    print("supervisor SIGKILL: %d child(ren) left, %d logged alert(s) not journaled, "
+          "%d journaled in all" % (len(orphans), len(lost_at_kill), sum(journaled.values())))
     print("vigild running at the end: %s; cameras not streaming at the end: %s" % (
         "yes" if alive else "NO", ", ".join(stuck) or "none"))
     for f in failures:
