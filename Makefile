@@ -30,7 +30,7 @@ export ASAN_OPTIONS  := detect_leaks=1:halt_on_error=1:detect_stack_use_after_re
 export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS  := suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 
-DAEMON_PKGS := libavformat libavcodec libavutil libzmq libconfig json-c sqlite3 libsystemd
+DAEMON_PKGS := libavformat libavcodec libavutil libzmq libconfig json-c sqlite3 libsystemd libmicrohttpd
 CAMSIM_PKGS := gstreamer-rtsp-server-1.0 gstreamer-rtsp-1.0 gstreamer-app-1.0 gstreamer-1.0 libavformat libavcodec libavutil
 TAIL_PKGS   := libzmq json-c libconfig
 

@@ -1,9 +1,8 @@
-/* Control socket and /metrics listener; see control.h. */
+/* Control socket; see control.h. */
 #define _GNU_SOURCE
 #include "control.h"
 
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +25,6 @@
 /* A client being served: reading its request, then writing the reply. */
 struct control_conn {
 	int fd;                     /* -1: free slot */
-	int http;
 	long long accepted_ms, deadline_ms;
 	size_t n;                   /* request bytes read */
 	char req[2048];
@@ -35,7 +33,7 @@ struct control_conn {
 };
 
 struct control {
-	int ctl_fd, metrics_fd;     /* listeners, -1 when off */
+	int ctl_fd;                 /* listener, -1 when off */
 	unsigned long evicted;      /* clients closed for want of a slot */
 	struct control_conn conns[CONTROL_MAX_CLIENTS];
 };
@@ -71,23 +69,6 @@ static int control_listen_unix(const char *path)
 	return fd;
 }
 
-static int control_listen_tcp(int port)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), one = 1;
-
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
-		int e = errno;
-		close(fd);
-		return -e;
-	}
-	return fd;
-}
-
 void control_open(struct supervisor *s)
 {
 	struct control *ctl = calloc(1, sizeof(*ctl));
@@ -108,33 +89,14 @@ void control_open(struct supervisor *s)
 	else
 		log_info(NULL, "status on %s", path);
 	ctl->ctl_fd = fd < 0 ? -1 : fd;
-	ctl->metrics_fd = -1;
-	if (s->cfg->metrics_port > 0) {
-		fd = control_listen_tcp(s->cfg->metrics_port);
-		if (fd < 0)
-			log_err(NULL, "cannot listen on 127.0.0.1:%d for /metrics: %s",
-				s->cfg->metrics_port, strerror(-fd));
-		else
-			log_info(NULL, "metrics on http://127.0.0.1:%d/metrics", s->cfg->metrics_port);
-		ctl->metrics_fd = fd < 0 ? -1 : fd;
-	}
 	s->control = ctl;
 }
 
-/* Is the request in buf[0..n) complete: its first line (or, for HTTP,
- * its headers)? */
-static int control_complete(const char *buf, size_t n, int http)
-{
-	if (http)
-		return memmem(buf, n, "\r\n\r\n", 4) || memmem(buf, n, "\n\n", 2);
-	return memchr(buf, '\n', n) != NULL;
-}
-
-int control_read_more(int fd, char *buf, size_t size, size_t *n, int http)
+int control_read_more(int fd, char *buf, size_t size, size_t *n)
 {
 	if (size == 0)
 		return -1;
-	while (*n + 1 < size && !control_complete(buf, *n, http)) {
+	while (*n + 1 < size && !memchr(buf, '\n', *n)) {
 		ssize_t r = read(fd, buf + *n, size - 1 - *n);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -152,46 +114,24 @@ int control_read_more(int fd, char *buf, size_t size, size_t *n, int http)
 	return 1;
 }
 
-enum control_request control_parse(const char *req, size_t len, int http)
+enum control_request control_parse(const char *req, size_t len)
 {
 	/* A NUL inside the request would hide what follows it. */
 	if (memchr(req, '\0', len))
 		return CONTROL_UNKNOWN;
-	if (http) {
-		if (len >= 13 && (strncmp(req, "GET /metrics ", 13) == 0 ||
-				  strncmp(req, "GET /metrics?", 13) == 0))
-			return CONTROL_METRICS;
-		return CONTROL_UNKNOWN;
-	}
 	if ((len == 7 && memcmp(req, "status\n", 7) == 0) ||
 	    (len == 6 && memcmp(req, "status", 6) == 0))
 		return CONTROL_STATUS;
 	return CONTROL_UNKNOWN;
 }
 
-/* The whole reply to a request, head and body, in one buffer. */
-static char *control_reply(struct supervisor *s, enum control_request req, int http,
-			   size_t *len)
+/* The reply to a request: the JSON report and a newline, or an error. */
+static char *control_reply(struct supervisor *s, enum control_request req, size_t *len)
 {
-	char *body = NULL, *out = NULL;
-	int n;
+	char *body = req == CONTROL_STATUS ? report_json(s) : NULL, *out = NULL;
+	int n = body ? asprintf(&out, "%s\n", body)
+		     : asprintf(&out, "{\"error\":\"unknown request\"}\n");
 
-	if (http) {
-		const char *status = "404 Not Found";
-		if (req == CONTROL_METRICS) {
-			body = report_metrics(s);
-			status = body ? "200 OK" : "500 Internal Server Error";
-		}
-		n = asprintf(&out,
-			     "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4\r\n"
-			     "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
-			     status, body ? strlen(body) : 0, body ? body : "");
-	} else {
-		if (req == CONTROL_STATUS)
-			body = report_json(s);
-		n = body ? asprintf(&out, "%s\n", body)
-			 : asprintf(&out, "{\"error\":\"unknown request\"}\n");
-	}
 	free(body);
 	if (n < 0)
 		return NULL;
@@ -230,7 +170,7 @@ static void control_write_more(struct control_conn *c)
  * start writing it (with a new deadline). */
 static void control_read_client(struct supervisor *s, struct control_conn *c)
 {
-	int r = control_read_more(c->fd, c->req, sizeof(c->req), &c->n, c->http);
+	int r = control_read_more(c->fd, c->req, sizeof(c->req), &c->n);
 
 	if (r < 0) {
 		control_drop(c);
@@ -238,7 +178,7 @@ static void control_read_client(struct supervisor *s, struct control_conn *c)
 	}
 	if (r == 0)
 		return;
-	c->out = control_reply(s, control_parse(c->req, c->n, c->http), c->http, &c->out_len);
+	c->out = control_reply(s, control_parse(c->req, c->n), &c->out_len);
 	if (!c->out) {
 		control_drop(c);
 		return;
@@ -265,8 +205,8 @@ static struct control_conn *control_slot(struct control *ctl)
 	return oldest;
 }
 
-/* Take every waiting connection of a listener (bounded per call). */
-static void control_accept(struct control *ctl, int lfd, int http)
+/* Take every waiting connection (bounded per call). */
+static void control_accept(struct control *ctl, int lfd)
 {
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++) {
 		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -276,7 +216,6 @@ static void control_accept(struct control *ctl, int lfd, int http)
 			return;
 		c = control_slot(ctl);
 		c->fd = fd;
-		c->http = http;
 		c->accepted_ms = status_now_ms();
 		c->deadline_ms = c->accepted_ms + CONTROL_READ_MS;
 	}
@@ -291,8 +230,6 @@ int control_pollfds(const struct supervisor *s, struct pollfd *fds, int max)
 		return 0;
 	if (n < max)
 		fds[n++] = (struct pollfd){ .fd = ctl->ctl_fd, .events = POLLIN };
-	if (n < max)
-		fds[n++] = (struct pollfd){ .fd = ctl->metrics_fd, .events = POLLIN };
 	for (int i = 0; i < CONTROL_MAX_CLIENTS && n < max; i++)
 		fds[n++] = (struct pollfd){ .fd = ctl->conns[i].fd,
 					    .events = ctl->conns[i].out ? POLLOUT : POLLIN };
@@ -304,12 +241,12 @@ void control_dispatch(struct supervisor *s, const struct pollfd *fds, int n)
 	struct control *ctl = s->control;
 	long long now = status_now_ms();
 
-	if (!ctl || n < 2)
+	if (!ctl || n < 1)
 		return;
 	/* Clients first: a listener may give a slot away. */
-	for (int i = 0; i < CONTROL_MAX_CLIENTS && i + 2 < n; i++) {
+	for (int i = 0; i < CONTROL_MAX_CLIENTS && i + 1 < n; i++) {
 		struct control_conn *c = &ctl->conns[i];
-		if (c->fd < 0 || c->fd != fds[i + 2].fd || !fds[i + 2].revents)
+		if (c->fd < 0 || c->fd != fds[i + 1].fd || !fds[i + 1].revents)
 			continue;
 		if (c->out)
 			control_write_more(c);
@@ -320,9 +257,7 @@ void control_dispatch(struct supervisor *s, const struct pollfd *fds, int n)
 		if (ctl->conns[i].fd >= 0 && now >= ctl->conns[i].deadline_ms)
 			control_drop(&ctl->conns[i]);
 	if (fds[0].revents & POLLIN)
-		control_accept(ctl, ctl->ctl_fd, 0);
-	if (fds[1].revents & POLLIN)
-		control_accept(ctl, ctl->metrics_fd, 1);
+		control_accept(ctl, ctl->ctl_fd);
 }
 
 void control_close(struct supervisor *s)
@@ -337,8 +272,6 @@ void control_close(struct supervisor *s)
 		control_socket_path(s->cfg->data_dir, path, sizeof(path));
 		unlink(path);
 	}
-	if (ctl->metrics_fd >= 0)
-		close(ctl->metrics_fd);
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		control_drop(&ctl->conns[i]);
 	free(ctl);

@@ -1,15 +1,14 @@
-/* The supervisor's status endpoints.
+/* The supervisor's control socket.
  *
  * A unix stream socket, DATA_DIR/control.sock (mode 0600: only the
  * daemon's user), answers one request per connection: the client sends
- * "status\n" and reads the JSON report until the server closes. When
- * status.metrics_port is set, an HTTP listener on 127.0.0.1 serves the
- * Prometheus text on GET /metrics.
+ * "status\n" and reads the JSON report until the server closes. (The
+ * /metrics HTTP endpoint is httpd.h's.)
  *
- * Both are served from the supervisor's poll loop without ever blocking
- * it: sockets are non-blocking, each client has CONTROL_MAX_CLIENTS
- * slots to share (a new client takes the oldest one's slot when all are
- * taken), a deadline to send its request and another to read the reply.
+ * It is served from the supervisor's poll loop without ever blocking
+ * it: sockets are non-blocking, clients share CONTROL_MAX_CLIENTS slots
+ * (a new client takes the oldest one's slot when all are taken), each
+ * has a deadline to send its request and another to read the reply.
  * Replies are sent with MSG_NOSIGNAL: a client that goes away costs
  * nothing. A slow or hostile client can therefore never delay restarts,
  * signals or the watchdog. */
@@ -27,30 +26,29 @@ void control_socket_path(const char *data_dir, char *buf, size_t len);
 
 #define CONTROL_MAX_CLIENTS 32
 /* pollfd entries control_pollfds may fill. */
-#define CONTROL_NPOLL (2 + CONTROL_MAX_CLIENTS)
+#define CONTROL_NPOLL (1 + CONTROL_MAX_CLIENTS)
 
-/* Open the endpoints (s->control; a listener that fails is logged and
- * left out, the daemon runs on). */
+/* Open the socket (s->control; a failure is logged, the daemon runs
+ * on without it). */
 void control_open(struct supervisor *s);
-/* Fill fds (at most max) with the listeners and clients to wait for;
+/* Fill fds (at most max) with the listener and the clients to wait for;
  * returns how many. */
 int control_pollfds(const struct supervisor *s, struct pollfd *fds, int max);
 /* After poll(): accept, read, answer, write; drop clients past their
  * deadline. fds and n as filled by control_pollfds. */
 void control_dispatch(struct supervisor *s, const struct pollfd *fds, int n);
-/* Close the listeners and every client. */
+/* Close the listener and every client. */
 void control_close(struct supervisor *s);
 
-enum control_request { CONTROL_UNKNOWN, CONTROL_STATUS, CONTROL_METRICS };
+enum control_request { CONTROL_UNKNOWN, CONTROL_STATUS };
 
 /* Append what fd has to the request in buf[0..*n) (kept NUL-terminated,
  * at most size - 1 bytes). Returns 1 once the request is complete (its
- * first line, or its headers for HTTP; the buffer full; or the client
- * closed after sending something), 0 when more is to come (a
- * non-blocking fd would block), -1 when the client closed or failed
- * before sending anything. */
-int control_read_more(int fd, char *buf, size_t size, size_t *n, int http);
+ * first line; the buffer full; or the client closed after sending
+ * something), 0 when more is to come (a non-blocking fd would block),
+ * -1 when the client closed or failed before sending anything. */
+int control_read_more(int fd, char *buf, size_t size, size_t *n);
 /* What a request read by control_read_more asks for. */
-enum control_request control_parse(const char *req, size_t len, int http);
+enum control_request control_parse(const char *req, size_t len);
 
 #endif

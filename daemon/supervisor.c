@@ -23,8 +23,10 @@
 
 #include "control.h"
 #include "fault.h"
+#include "httpd.h"
 #include "log.h"
 #include "notify.h"
+#include "report.h"
 #include "shard.h"
 #include "stoporder.h"
 
@@ -439,6 +441,26 @@ static void sup_send_hups(struct supervisor *s)
 	}
 }
 
+static char *sup_metrics(void *arg)
+{
+	return report_metrics(arg);
+}
+
+/* The status endpoints: the control socket, /metrics when configured. */
+static void sup_endpoints_open(struct supervisor *s)
+{
+	control_open(s);
+	if (s->cfg->metrics_port > 0)
+		s->httpd = httpd_open(s->cfg->metrics_port, sup_metrics, s);
+}
+
+static void sup_endpoints_close(struct supervisor *s)
+{
+	control_close(s);
+	httpd_close(s->httpd);
+	s->httpd = NULL;
+}
+
 /* Log a rejected config's error lines through vlog. */
 static void sup_log_errors(const char *errs)
 {
@@ -486,7 +508,7 @@ static void sup_reload(struct supervisor *s)
 	reopen = strcmp(s->cfg->data_dir, next.data_dir) != 0 ||
 		 s->cfg->metrics_port != next.metrics_port;
 	if (reopen)
-		control_close(s);
+		sup_endpoints_close(s);
 	old = *s->cfg;
 	*s->cfg = next;
 	restart_relay = !config_relay_equal(&old, &next);
@@ -501,7 +523,7 @@ static void sup_reload(struct supervisor *s)
 		sup_mkdirs(s->cfg->data_dir);
 	}
 	if (reopen)
-		control_open(s);
+		sup_endpoints_open(s);
 	if (restart_workers) {
 		log_info(NULL, "reload: worker layout changed, restarting the workers");
 		sup_stop_where(s, sup_is_worker, status_now_ms() + SUP_STOP_TIMEOUT_MS);
@@ -697,24 +719,28 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path)
 		s.hang_ms = (long long)(s.watchdog_us / 2000);
 	if (s.hang_ms < 2 * SUP_HEARTBEAT_STALE_MS)
 		s.hang_ms = 2 * SUP_HEARTBEAT_STALE_MS;
-	control_open(&s);
+	sup_endpoints_open(&s);
 	log_info(NULL, "instance %s: %zu of %zu camera(s) on this node, %d worker(s)",
 		 cfg->instance, config_local_count(cfg), cfg->ncameras, s.nworkers);
 	for (int i = 0; i < s.nkids; i++)
 		sup_spawn(&s, &s.kids[i]);
 
 	for (;;) {
-		struct pollfd fds[1 + CONTROL_NPOLL] = { { .fd = s.sfd, .events = POLLIN } };
-		int nctl = control_pollfds(&s, fds + 1, CONTROL_NPOLL);
+		struct pollfd fds[2 + CONTROL_NPOLL] = {
+			{ .fd = s.sfd, .events = POLLIN },
+			{ .fd = httpd_pollfd(s.httpd), .events = POLLIN },
+		};
+		int nctl = control_pollfds(&s, fds + 2, CONTROL_NPOLL);
 		long long now;
 
-		if (poll(fds, (nfds_t)(1 + nctl), SUP_TICK_MS) < 0 && errno != EINTR) {
+		if (poll(fds, (nfds_t)(2 + nctl), SUP_TICK_MS) < 0 && errno != EINTR) {
 			log_err(NULL, "poll: %s", strerror(errno));
 			break;
 		}
 		if (sup_take_signals(&s))
 			break;
-		control_dispatch(&s, fds + 1, nctl);
+		control_dispatch(&s, fds + 2, nctl);
+		httpd_run(s.httpd);
 		now = status_now_ms();
 		for (int i = 0; i < s.nkids; i++)
 			if (s.kids[i].pid == 0 && now >= s.kids[i].restart_at_ms)
@@ -730,7 +756,7 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path)
 	stop_deadline = status_now_ms() + SUP_STOP_TIMEOUT_MS;
 	sup_stop_where(&s, sup_is_worker, stop_deadline);
 	sup_stop_where(&s, NULL, stop_deadline);
-	control_close(&s);
+	sup_endpoints_close(&s);
 	log_info(NULL, "stopped");
 	sup_free(&s);
 	return 0;

@@ -27,6 +27,7 @@
 #define SUP_HANG_KILL_MS 20000
 
 struct control;
+struct httpd;
 
 enum sup_kind { SUP_RELAY, SUP_WORKER, SUP_ISOLATED };
 
@@ -82,7 +83,8 @@ struct supervisor {
 	long long hang_ms;            /* see SUP_HANG_KILL_MS */
 	char status_line[160];
 	int watchdog_withheld;
-	struct control *control;      /* status endpoints, see control.h */
+	struct control *control;      /* control socket, see control.h */
+	struct httpd *httpd;          /* /metrics, see httpd.h; NULL when off */
 };
 
 /* cfg is taken over (freed or replaced on reload); returns the exit

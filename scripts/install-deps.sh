@@ -17,6 +17,7 @@ libsqlite3-dev
 libsystemd-dev
 systemd
 libjson-c-dev
+libmicrohttpd-dev
 libgstreamer1.0-dev
 libgstrtspserver-1.0-dev
 gstreamer1.0-plugins-base

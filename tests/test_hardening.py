@@ -16,6 +16,7 @@ import struct
 import subprocess
 import threading
 import time
+import urllib.request
 
 from conftest import Camsim, Subscriber, free_port, scene, write_config
 from svc import VIGILCTL, all_streaming, start_vigild, status, wait_status
@@ -131,10 +132,16 @@ def test_slow_clients_do_not_stall_supervision(tmp_path, procs):
         assert time.monotonic() - t0 < 5, "worker restarted after %.1f s" % (
             time.monotonic() - t0)
         assert after["children"][0]["pid"] == before["children"][0]["pid"]
-        # The slow clients are cut off by their deadline, not served
+        # Meanwhile /metrics answers at once...
+        t0 = time.monotonic()
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as m:
+            assert b"vigil_child_up" in m.read()
+        assert time.monotonic() - t0 < 3
+        # ... and the slow clients are cut off by their deadlines (2 s to
+        # send a status request, 10 s for an HTTP connection), not served
         # whenever they finish.
         for t in slow:
-            t.join(10)
+            t.join(15)
         assert all(t.closed_by_server for t in slow), \
             [t.closed_by_server for t in slow]
         # SIGTERM is acted on at once, too.
@@ -184,3 +191,58 @@ def test_supervisor_sigkill_keeps_end_alerts(tmp_path, procs):
     assert any(a["type"] == "motion" for a in rows if a["id"] in starts)
     assert starts <= ends, "events without an end in the journal: %s\n%s" % (
         sorted(starts - ends), d.text())
+
+
+def http_raw(port, data, timeout=5):
+    """Send raw bytes, return what the server answers before it closes."""
+    s = socket.create_connection(("127.0.0.1", port), timeout)
+    try:
+        s.sendall(data)
+        out = b""
+        while True:
+            try:
+                b = s.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not b:
+                break
+            out += b
+        return out
+    finally:
+        s.close()
+
+
+def test_metrics_http_rejects_hostile_requests(tmp_path, procs):
+    path, port = config_with_metrics(tmp_path, [dict(id="m1", url=scene("static")["file"])])
+    d = start_vigild(path)
+    procs.append(d)
+    wait_status(path, all_streaming(["m1"]), 20)
+    assert http_raw(port, b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                          b"Connection: close\r\n\r\nhello").startswith(b"HTTP/1.1 405")
+    for url in (b"/metrics/../etc/passwd", b"/%2e%2e/metrics", b"/metricsx", b"//metrics"):
+        assert http_raw(port, b"GET " + url + b" HTTP/1.0\r\n\r\n").startswith(
+            b"HTTP/1.1 404"), url
+    # Headers far over the connection's memory: refused, nothing grows.
+    big = http_raw(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-A: " + b"a" * 200000 +
+                   b"\r\n\r\n")
+    assert not big.startswith(b"HTTP/1.1 200"), big[:100]
+    # More idle connections than slots: they are dropped when idle, and a
+    # real request gets through afterwards.
+    idle = [socket.create_connection(("127.0.0.1", port), 5) for _ in range(40)]
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port,
+                                            timeout=3) as m:
+                    assert b"vigil_camera_streaming" in m.read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "/metrics unreachable after idle clients"
+    finally:
+        for s in idle:
+            s.close()
+    # HEAD works, as monitoring probes use it.
+    assert http_raw(port, b"HEAD /metrics HTTP/1.0\r\n\r\n").startswith(b"HTTP/1.1 200")
+    assert d.p.poll() is None
+    assert d.stop() == 0
