@@ -299,3 +299,38 @@ def test_open_events_of_killed_worker_end(tmp_path, procs):
     assert all(p.count("end") == 1 for p in live.values()), live
     assert os.listdir(str(data / "events" / "c1")) == []
     sub.close()
+
+
+def test_open_events_end_after_daemon_killed(tmp_path, procs):
+    """The whole daemon killed (no child ends anything) while an event is
+    open: the next start of the daemon ends it, in the journal too."""
+    walker = scene("walker")
+    cam = Camsim({"w": walker["file"]})
+    procs.append(cam)
+    publish = "tcp://127.0.0.1:%d" % free_port()
+    data = tmp_path / "data"
+    path = write_config(str(tmp_path / "vigil.conf"), [dict(id="c1", url=cam.url("w"))],
+                        publish, str(data), workers=1)
+    sub = Subscriber(publish)
+    d = start_vigild(path)
+    procs.append(d)
+    start = sub.wait_alert(lambda a: a["type"] == "motion" and a["phase"] == "start", 30)
+    sub.close()
+    os.killpg(d.p.pid, signal.SIGKILL)      # supervisor, relay and worker at once
+    d.p.wait(10)
+    assert journal_events(str(data)).get(start["id"]) == ["start"]
+
+    d = start_vigild(path)
+    procs.append(d)
+    d.wait_line(lambda l: "c1: alert motion end id=%s" % start["id"] in l, 15)
+    assert d.stop() == 0
+    events = journal_events(str(data))
+    assert events[start["id"]] == ["start", "end"], events
+    db = sqlite3.connect("file:%s/journal.db?mode=ro" % data, uri=True)
+    try:
+        ends = [json.loads(p) for (p,) in db.execute("SELECT payload FROM alerts")]
+    finally:
+        db.close()
+    end = [a for a in ends if a["id"] == start["id"] and a["phase"] == "end"][0]
+    assert end["reason"] == "worker_restart" and end["started"] == start["ts"], end
+    assert os.listdir(str(data / "events" / "c1")) == []
