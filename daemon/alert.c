@@ -75,6 +75,8 @@ char *alert_to_json(const struct alert *a)
 	}
 	if (a->detail)
 		json_object_object_add(o, "detail", json_object_new_string(a->detail));
+	if (a->reason)
+		json_object_object_add(o, "reason", json_object_new_string(a->reason));
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return out;

@@ -32,6 +32,7 @@ struct alert {
 	int nboxes;
 	const char *zone;       /* zone name, NULL: whole picture */
 	const char *detail;     /* optional human text (errors) */
+	const char *reason;     /* why an event ended other than by itself, or NULL */
 	const char *clip;       /* clip path relative to the clip dir, or NULL */
 	const char *snapshot;   /* snapshot path, idem */
 	double clip_duration;   /* end alerts: seconds recorded so far, or < 0 */

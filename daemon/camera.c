@@ -730,6 +730,7 @@ int camera_start(struct camera *c, const struct vigil_camera *conf,
 		snprintf(c->loss_file, sizeof(c->loss_file), "%s/events/%s.video_loss", data_dir,
 			 conf->id);
 		camera_loss_load(c);
+		engine_recover(&c->an.engine, data_dir);
 	}
 	r = pthread_create(&c->thread, NULL, camera_main, c);
 	if (r) {

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -14,6 +15,7 @@ void engine_init(struct engine *e, const struct vigil_camera *conf,
 	e->conf = conf;
 	e->alerts = alerts;
 	e->fps = 25.0;
+	evstore_init(&e->store, NULL, conf->id);
 }
 
 void engine_set_fps(struct engine *e, double fps)
@@ -35,15 +37,17 @@ static const char *engine_severity(const struct engine *e, int zone)
 	return config_severity_name(rank);
 }
 
-/* Fill and queue one alert, and log it. */
-static void engine_send(struct engine *e, struct alert *al, int zone)
+static const char *engine_zone_name(const struct engine *e, int zone)
 {
-	al->cam = e->conf;
-	al->frame = e->frame;
-	al->severity = engine_severity(e, zone);
-	al->zone = zone >= 0 && zone < e->conf->nzones ? e->conf->zones[zone].name : NULL;
+	return zone >= 0 && zone < e->conf->nzones ? e->conf->zones[zone].name : NULL;
+}
+
+/* Queue one alert whose severity and zone are set, and log it. */
+static void engine_queue(struct engine *e, struct alert *al)
+{
 	char ts[40];
 
+	al->cam = e->conf;
 	if (alert_queue_push(e->alerts, al) < 0) {
 		log_err(e->conf->id, "alert queue full, %s %s alert dropped", al->type, al->phase);
 		return;
@@ -54,6 +58,41 @@ static void engine_send(struct engine *e, struct alert *al, int zone)
 	/* For the status report. */
 	alert_format_time(al->ts_us, ts, sizeof(ts));
 	snprintf(e->last_alert, sizeof(e->last_alert), "%s %s %s", al->type, al->phase, ts);
+}
+
+/* Fill and queue one alert of the current frame, and log it. */
+static void engine_send(struct engine *e, struct alert *al, int zone)
+{
+	al->frame = e->frame;
+	al->severity = engine_severity(e, zone);
+	al->zone = engine_zone_name(e, zone);
+	engine_queue(e, al);
+}
+
+/* An event an earlier run left open: it ends now, for want of anyone
+ * who could still see it end. */
+static void engine_end_left(void *arg, const struct evstore_event *ev)
+{
+	struct engine *e = arg;
+	struct timespec now;
+	struct alert al = {
+		.type = ev->type, .phase = "end", .id = ev->id, .start_us = ev->start_us,
+		.severity = ev->severity, .zone = ev->zone[0] ? ev->zone : NULL,
+		.clip = ev->clip, .clip_duration = -1, .clip_size = -1,
+		.reason = "worker_restart",
+	};
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	al.ts_us = (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+	log_info(e->conf->id, "%s event %s was open when the camera last stopped, ending it",
+		 ev->type, ev->id);
+	engine_queue(e, &al);
+}
+
+void engine_recover(struct engine *e, const char *data_dir)
+{
+	evstore_init(&e->store, data_dir, e->conf->id);
+	evstore_drain(&e->store, engine_end_left, e);
 }
 
 void engine_emit(struct engine *e, const char *type, const char *phase,
@@ -81,12 +120,23 @@ static void engine_start(struct engine *e, struct engine_track *t)
 		.clip_duration = -1, .clip_size = -1,
 	};
 
+	struct evstore_event ev = { .start_us = t->ev.first_us };
+
 	if (e->rec) {
 		recorder_event_start(e->rec, t->type, t->ev.id, t->ev.first_us, e->frame,
 				     t->last.boxes, t->last.nboxes, &ri);
 		al.clip = ri.clip;
 		al.snapshot = ri.snapshot;
 	}
+	/* On disk before the start leaves, so that no start goes out whose
+	 * end a dead worker could not send. */
+	snprintf(ev.id, sizeof(ev.id), "%s", t->ev.id);
+	snprintf(ev.type, sizeof(ev.type), "%s", t->type);
+	snprintf(ev.zone, sizeof(ev.zone), "%s",
+		 engine_zone_name(e, t->zone) ? engine_zone_name(e, t->zone) : "");
+	snprintf(ev.severity, sizeof(ev.severity), "%s", engine_severity(e, t->zone));
+	snprintf(ev.clip, sizeof(ev.clip), "%s", ri.clip);
+	evstore_save(&e->store, &ev);
 	engine_send(e, &al, t->zone);
 }
 
@@ -177,6 +227,7 @@ static void engine_end(struct engine *e, struct engine_track *t, int64_t wall_us
 		al.clip_size = ri.size;
 	}
 	engine_send(e, &al, t->zone);
+	evstore_remove(&e->store, t->ev.id);
 	t->have_span = 0;
 }
 

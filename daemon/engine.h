@@ -17,6 +17,7 @@
 #include "alert.h"
 #include "config.h"
 #include "event.h"
+#include "evstore.h"
 #include "recorder.h"
 #include "vigil_plugin.h"
 
@@ -41,10 +42,15 @@ struct engine {
 	int ntracks;
 	struct engine_track tracks[ENGINE_MAX_TRACKS];
 	char last_alert[128];            /* "type phase time" of the newest alert */
+	struct evstore store;            /* open events on disk (see evstore.h) */
 };
 
 void engine_init(struct engine *e, const struct vigil_camera *conf,
 		 struct alert_queue *alerts);
+/* Keep open events under data_dir from now on, and end, with reason
+ * "worker_restart", those an earlier run of the camera left open. Call
+ * before the camera's first frame. */
+void engine_recover(struct engine *e, const char *data_dir);
 /* Frame rate used to turn a kind's start time into frames. */
 void engine_set_fps(struct engine *e, double fps);
 /* Record one observation of the current frame; kind may be NULL. */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "log.h"
@@ -18,10 +19,21 @@
 #endif
 
 #define ZAP_MAX_CLIENTS 4096
+#define ZAP_LOG_WINDOW_MS 10000   /* at most one refusal line a peer per window */
+#define ZAP_LOG_PEERS 64          /* peers followed; the others share a slot */
 
 struct zap_client {
 	char name[128];
 	unsigned char key[32];
+};
+
+/* Refusals of one peer (a client name or "a client from ADDR") since its
+ * last log line: the first is logged, the rest only counted until the
+ * window ends. */
+struct zap_refusals {
+	char peer[160];         /* "": slot free */
+	int64_t since_ms;       /* the window started */
+	unsigned long more;     /* refusals not logged in the window */
 };
 
 struct zap {
@@ -33,7 +45,65 @@ struct zap {
 	size_t nclients;
 	struct timespec dir_mtime;
 	int loaded;
+	/* Last slot: every peer that found the others taken. */
+	struct zap_refusals refused[ZAP_LOG_PEERS + 1];
 };
+
+static int64_t zap_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Log how many refusals a window hid; a window that hid some starts a
+ * new one (the peer is still at it), one that hid none frees the slot. */
+static void zap_refusals_flush(struct zap *z, int64_t now, int all)
+{
+	for (int i = 0; i <= ZAP_LOG_PEERS; i++) {
+		struct zap_refusals *r = &z->refused[i];
+
+		if (!r->peer[0] || (!all && now - r->since_ms < ZAP_LOG_WINDOW_MS))
+			continue;
+		if (r->more)
+			log_warn(NULL, "curve: %lu more refusals of %s in the last %.0f s", r->more,
+				 r->peer, (double)(now - r->since_ms) / 1000);
+		if (r->more && !all) {
+			r->since_ms = now;
+			r->more = 0;
+		} else {
+			memset(r, 0, sizeof(*r));
+		}
+	}
+}
+
+/* Should the refusal of peer be logged now, or only counted? */
+static int zap_refusal_logged(struct zap *z, const char *peer)
+{
+	int64_t now = zap_mono_ms();
+	struct zap_refusals *r = NULL, *overflow = &z->refused[ZAP_LOG_PEERS];
+
+	zap_refusals_flush(z, now, 0);
+	for (int i = 0; i < ZAP_LOG_PEERS && !r; i++)
+		if (strcmp(z->refused[i].peer, peer) == 0)
+			r = &z->refused[i];
+	for (int i = 0; i < ZAP_LOG_PEERS && !r; i++)
+		if (!z->refused[i].peer[0]) {
+			r = &z->refused[i];
+			snprintf(r->peer, sizeof(r->peer), "%s", peer);
+			r->since_ms = now;
+			return 1;
+		}
+	if (!r && !overflow->peer[0]) {
+		snprintf(overflow->peer, sizeof(overflow->peer), "other peers");
+		overflow->since_ms = now;
+		return 1;
+	}
+	if (!r)
+		r = overflow;
+	r->more++;
+	return 0;
+}
 
 int zap_read_key(const char *path, char key[ZAP_KEY_Z85_LEN + 1])
 {
@@ -198,13 +268,16 @@ static void zap_answer(struct zap *z, zmq_msg_t *f, int n)
 		}
 	}
 	if (strcmp(status, "200") != 0) {
-		char addr[64] = "?";
+		char addr[64] = "?", peer[160];
 		if (n >= 4 && zmq_msg_size(&f[3]) < sizeof(addr)) {
 			memcpy(addr, zmq_msg_data(&f[3]), zmq_msg_size(&f[3]));
 			addr[zmq_msg_size(&f[3])] = '\0';
 		}
-		log_warn(NULL, "curve: refused %s%s%s on %s: %s", name ? "client " : "a client from ",
-			 name ? name : addr, "", domain[0] ? domain : "?", text);
+		snprintf(peer, sizeof(peer), "%s%s", name ? "client " : "a client from ",
+			 name ? name : addr);
+		if (zap_refusal_logged(z, peer))
+			log_warn(NULL, "curve: refused %s on %s: %s", peer,
+				 domain[0] ? domain : "?", text);
 	}
 	zmq_send(z->sock, "1.0", 3, ZMQ_SNDMORE);
 	zmq_send(z->sock, n >= 2 ? zmq_msg_data(&f[1]) : "", n >= 2 ? zmq_msg_size(&f[1]) : 0,
@@ -223,8 +296,15 @@ static void *zap_thread(void *arg)
 
 	log_name_thread("zap", NULL);
 	for (;;) {
+		zmq_pollitem_t item = { .socket = z->sock, .events = ZMQ_POLLIN };
 		int n = 0, more = 1, failed = 0;
 
+		/* Wake at least once a second to report counted refusals. */
+		if (zmq_poll(&item, 1, 1000) < 0 && errno == ETERM)
+			break;
+		zap_refusals_flush(z, zap_mono_ms(), 0);
+		if (!(item.revents & ZMQ_POLLIN))
+			continue;
 		while (more) {
 			zmq_msg_t *m = &f[n < 8 ? n : 7];
 			if (n >= 8)
@@ -250,6 +330,7 @@ static void *zap_thread(void *arg)
 		for (int i = 0; i < n; i++)
 			zmq_msg_close(&f[i]);
 	}
+	zap_refusals_flush(z, zap_mono_ms(), 1);
 	zmq_close(z->sock);
 	return NULL;
 }

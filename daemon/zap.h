@@ -15,7 +15,12 @@
  *
  * The user id of an allowed client is its key file's name, without
  * ".pub". The directory is read again when it changes, so adding or
- * removing a .pub file takes effect at the next connection. */
+ * removing a .pub file takes effect at the next connection.
+ *
+ * Refusals are logged at once for a peer the handler has not refused in
+ * the last 10 s; later ones within those 10 s are counted and reported
+ * in one line when the window ends (or at shutdown), so a client that
+ * reconnects in a loop cannot flood the log. */
 #ifndef VIGIL_ZAP_H
 #define VIGIL_ZAP_H
 

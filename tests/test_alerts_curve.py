@@ -6,8 +6,10 @@ the subscribers (pyzmq and vigil-tail) are real.
 """
 import json
 import os
+import re
 import shutil
 import subprocess
+import time
 
 import zmq
 
@@ -148,3 +150,41 @@ def test_curve_allow_list_and_topic_restriction(tmp_path, procs):
     ctx.term()
     gen.close()
     assert inst.d.stop() == 0
+
+
+def test_curve_refusals_are_logged_with_a_throttle(tmp_path, procs):
+    """A stranger reconnecting in a loop gets its first refusal logged at
+    once, then a count instead of one line per attempt (issue 20)."""
+    keys = tmp_path / "keys"
+    clients = keys / "clients"
+    clients.mkdir(parents=True)
+    server = keygen(str(keys), "server")
+    stranger = keygen(str(keys), "stranger")
+    inst = Instance(tmp_path, procs, alerts_extra=(
+        'curve = { secret_key_file = "%s"; clients_dir = "%s"; };'
+        % (keys / "server.key", clients)))
+    refused = "curve: refused a client from 127.0.0.1"
+
+    ctx = zmq.Context()
+    first = CurveSub(ctx, inst.publish, stranger, server[1])
+    inst.d.wait_line(lambda l: refused in l, 10)
+    first.close()
+    # A new connection every few milliseconds, for three seconds.
+    attempts = 0
+    end = time.monotonic() + 3
+    while time.monotonic() < end:
+        s = CurveSub(ctx, inst.publish, stranger, server[1])
+        s.poll(0.02)
+        assert s.alerts == [] and s.hbs == []
+        s.close()
+        attempts += 1
+    ctx.term()
+    assert attempts > 50
+    assert inst.d.stop() == 0
+    lines = [l for l in inst.d.text().splitlines() if "curve: " in l and "127.0.0.1" in l]
+    assert len([l for l in lines if refused in l]) <= 2, lines[:10]
+    counts = [int(m.group(1)) for m in
+              (re.search(r"curve: (\d+) more refusals of a client from 127\.0\.0\.1", l)
+               for l in lines) if m]
+    assert counts and sum(counts) >= attempts // 2, lines[:10]
+    assert len(lines) <= 4, lines[:10]

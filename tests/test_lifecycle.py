@@ -5,8 +5,10 @@ crashing its worker isolated and reported.
 camsim prints `client connected id=N` / `client closed id=N` per RTSP
 session; those lines count reconnections from the camera's side.
 """
+import json
 import os
 import signal
+import sqlite3
 import time
 
 from conftest import Camsim, Subscriber, free_port, scene, write_config
@@ -244,3 +246,91 @@ def test_open_video_loss_survives_worker_crash(tmp_path, procs):
     assert not os.path.exists(str(tmp_path / "data" / "events" / "c1.video_loss"))
     sub.close()
     assert d.stop() == 0
+
+
+def journal_events(data):
+    """{event id: [phases]} of the motion alerts in a journal."""
+    db = sqlite3.connect("file:%s/journal.db?mode=ro" % data, uri=True)
+    try:
+        rows = db.execute("SELECT payload FROM alerts ORDER BY seq").fetchall()
+    finally:
+        db.close()
+    events = {}
+    for (payload,) in rows:
+        a = json.loads(payload)
+        if a["type"] == "motion":
+            events.setdefault(a["id"], []).append(a["phase"])
+    return events
+
+
+def test_open_events_of_killed_worker_end(tmp_path, procs):
+    """A motion event open when its worker is killed: the restarted worker
+    ends it (reason worker_restart) instead of leaving it open forever."""
+    walker = scene("walker")
+    cam = Camsim({"w": walker["file"]})
+    procs.append(cam)
+    publish = "tcp://127.0.0.1:%d" % free_port()
+    data = tmp_path / "data"
+    path = write_config(str(tmp_path / "vigil.conf"), [dict(id="c1", url=cam.url("w"))],
+                        publish, str(data), workers=1)
+    sub = Subscriber(publish)
+    d = start_vigild(path)
+    procs.append(d)
+    before = wait_status(path, all_streaming(["c1"]), 30)
+    start = sub.wait_alert(lambda a: a["type"] == "motion" and a["phase"] == "start", 30)
+
+    victim = [k for k in before["children"] if k["role"] == "worker:0/1"][0]["pid"]
+    os.kill(victim, signal.SIGKILL)
+    end = sub.wait_alert(lambda a: a["id"] == start["id"] and a["phase"] == "end", 15)
+    assert end["type"] == "motion" and end["reason"] == "worker_restart", end
+    assert end["started"] == start["ts"] and end["zone"] == start["zone"]
+    assert end["severity"] == start["severity"]
+    assert d.stop() == 0
+    sub.poll(0.5)
+    # Every event that started ended, once; nothing is left on disk.
+    events = journal_events(str(data))
+    assert start["id"] in events
+    for eid, phases in events.items():
+        assert phases.count("start") == 1 and phases.count("end") == 1, (eid, phases)
+    live = {}
+    for a in sub.alerts:
+        if a["type"] == "motion":
+            live.setdefault(a["id"], []).append(a["phase"])
+    assert all(p.count("end") == 1 for p in live.values()), live
+    assert os.listdir(str(data / "events" / "c1")) == []
+    sub.close()
+
+
+def test_open_events_end_after_daemon_killed(tmp_path, procs):
+    """The whole daemon killed (no child ends anything) while an event is
+    open: the next start of the daemon ends it, in the journal too."""
+    walker = scene("walker")
+    cam = Camsim({"w": walker["file"]})
+    procs.append(cam)
+    publish = "tcp://127.0.0.1:%d" % free_port()
+    data = tmp_path / "data"
+    path = write_config(str(tmp_path / "vigil.conf"), [dict(id="c1", url=cam.url("w"))],
+                        publish, str(data), workers=1)
+    sub = Subscriber(publish)
+    d = start_vigild(path)
+    procs.append(d)
+    start = sub.wait_alert(lambda a: a["type"] == "motion" and a["phase"] == "start", 30)
+    sub.close()
+    os.killpg(d.p.pid, signal.SIGKILL)      # supervisor, relay and worker at once
+    d.p.wait(10)
+    assert journal_events(str(data)).get(start["id"]) == ["start"]
+
+    d = start_vigild(path)
+    procs.append(d)
+    d.wait_line(lambda l: "c1: alert motion end id=%s" % start["id"] in l, 15)
+    assert d.stop() == 0
+    events = journal_events(str(data))
+    assert events[start["id"]] == ["start", "end"], events
+    db = sqlite3.connect("file:%s/journal.db?mode=ro" % data, uri=True)
+    try:
+        ends = [json.loads(p) for (p,) in db.execute("SELECT payload FROM alerts")]
+    finally:
+        db.close()
+    end = [a for a in ends if a["id"] == start["id"] and a["phase"] == "end"][0]
+    assert end["reason"] == "worker_restart" and end["started"] == start["ts"], end
+    assert os.listdir(str(data / "events" / "c1")) == []
