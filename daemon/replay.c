@@ -1,8 +1,10 @@
 /* Replay endpoint; see replay.h.
  *
  * Requests are checked before any work: frame count, size, syntax. Each
- * client (its CURVE key when it has one, else its address) has a token
- * bucket, so one client asking in a loop cannot starve the relay. */
+ * peer (its CURVE key when it has one, else its connection's routing
+ * id) has a token bucket, so one client asking in a loop cannot starve
+ * the others, even on the same host; a shared bucket caps the total, so
+ * many connections cannot either. */
 #include "replay.h"
 
 #include <errno.h>
@@ -19,6 +21,8 @@
 #define REPLAY_CLIENTS     64      /* rate-limit buckets kept */
 #define REPLAY_RATE        20.0    /* requests per second, sustained */
 #define REPLAY_BURST       40.0
+#define REPLAY_RATE_TOTAL  200.0   /* requests per second, all peers */
+#define REPLAY_BURST_TOTAL 400.0
 
 struct replay_bucket {
 	char who[128];
@@ -29,6 +33,7 @@ struct replay_bucket {
 struct replay {
 	const struct vigil_config *cfg;
 	struct replay_bucket buckets[REPLAY_CLIENTS];
+	struct replay_bucket total;
 	unsigned long served, refused;
 };
 
@@ -41,20 +46,6 @@ struct replay_reply {
 	int nprefixes, sent;
 };
 
-struct replay *replay_new(const struct vigil_config *cfg)
-{
-	struct replay *rp = calloc(1, sizeof(*rp));
-
-	if (rp)
-		rp->cfg = cfg;
-	return rp;
-}
-
-void replay_free(struct replay *rp)
-{
-	free(rp);
-}
-
 static double replay_now(void)
 {
 	struct timespec ts;
@@ -63,8 +54,38 @@ static double replay_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Take a token from the client's bucket; 0 when it has none left. The
- * least recently used bucket is recycled for a new client. */
+struct replay *replay_new(const struct vigil_config *cfg)
+{
+	struct replay *rp = calloc(1, sizeof(*rp));
+
+	if (rp) {
+		rp->cfg = cfg;
+		rp->total.tokens = REPLAY_BURST_TOTAL;
+		rp->total.at = replay_now();
+	}
+	return rp;
+}
+
+void replay_free(struct replay *rp)
+{
+	free(rp);
+}
+
+static int replay_take(struct replay_bucket *b, double now, double rate, double burst)
+{
+	b->tokens += (now - b->at) * rate;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	b->at = now;
+	if (b->tokens < 1.0)
+		return 0;
+	b->tokens -= 1.0;
+	return 1;
+}
+
+/* Take a token from the peer's bucket and one from the total; 0 when
+ * either has none left. The least recently used bucket is recycled for
+ * a new peer. */
 static int replay_allow(struct replay *rp, const char *who)
 {
 	struct replay_bucket *b = NULL, *oldest = &rp->buckets[0];
@@ -84,14 +105,9 @@ static int replay_allow(struct replay *rp, const char *who)
 		b->tokens = REPLAY_BURST;
 		b->at = now;
 	}
-	b->tokens += (now - b->at) * REPLAY_RATE;
-	if (b->tokens > REPLAY_BURST)
-		b->tokens = REPLAY_BURST;
-	b->at = now;
-	if (b->tokens < 1.0)
+	if (!replay_take(b, now, REPLAY_RATE, REPLAY_BURST))
 		return 0;
-	b->tokens -= 1.0;
-	return 1;
+	return replay_take(&rp->total, now, REPLAY_RATE_TOTAL, REPLAY_BURST_TOTAL);
 }
 
 static int replay_is_decimal(const char *s)
@@ -178,14 +194,23 @@ static const char *replay_property(const struct zmsg *m, const char *name)
 	return zmq_msg_gets((zmq_msg_t *)&m->f[m->n - 1], name);
 }
 
-/* Who is asking, for the rate limit: CURVE key, else peer address. */
+/* Who is asking, for the rate limit: the CURVE key's user id, else the
+ * routing id the ROUTER gave the connection (or the peer chose), in hex
+ * with the peer's address for the log. */
 static void replay_client(const struct zmsg *m, char *buf, size_t len)
 {
 	const char *who = replay_property(m, "User-Id");
+	const char *addr = replay_property(m, "Peer-Address");
+	const unsigned char *id = zmsg_data(m, 0);
+	size_t n = zmsg_size(m, 0), at;
 
-	if (!who || !*who)
-		who = replay_property(m, "Peer-Address");
-	snprintf(buf, len, "%s", who && *who ? who : "local");
+	if (who && *who) {
+		snprintf(buf, len, "key %s", who);
+		return;
+	}
+	at = (size_t)snprintf(buf, len, "%s#", addr && *addr ? addr : "local");
+	for (size_t i = 0; i < n && at + 3 <= len; i++, at += 2)
+		snprintf(buf + at, len - at, "%02x", id[i]);
 }
 
 static void replay_answer(struct replay *rp, void *sock, struct journal *j,
