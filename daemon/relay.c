@@ -464,6 +464,9 @@ static int relay_open_sockets(struct relay *r, void *ctx)
 		r->replay_sock = zmq_socket(ctx, ZMQ_ROUTER);
 		zmq_setsockopt(r->replay_sock, ZMQ_LINGER, &linger, sizeof(linger));
 		zmq_setsockopt(r->replay_sock, ZMQ_MAXMSGSIZE, &maxmsg64, sizeof(maxmsg64));
+		if (replay_socket(r->replay_sock) < 0)
+			log_warn(NULL, "replay: cannot bound the reply queues: %s, ignoring",
+				 zmq_strerror(errno));
 		if (relay_secure(r, r->replay_sock, "replay") < 0 ||
 		    relay_bind(r->replay_sock, r->cfg->replay, "replay") < 0)
 			return -1;

@@ -4,7 +4,13 @@
  * peer (its CURVE key when it has one, else its connection's routing
  * id) has a token bucket, so one client asking in a loop cannot starve
  * the others, even on the same host; a shared bucket caps the total, so
- * many connections cannot either. */
+ * many connections cannot either.
+ *
+ * Replies are bounded in bytes as well as in alerts, and the socket
+ * queues at most REPLAY_PEER_QUEUE of them per peer (replay_socket): a
+ * peer that asks and never reads loses its replies once its queue is
+ * full, and the relay does not even build them, so its memory stays
+ * bounded by the connected peers times a few replies each. */
 #include "replay.h"
 
 #include <errno.h>
@@ -34,7 +40,7 @@ struct replay {
 	const struct vigil_config *cfg;
 	struct replay_bucket buckets[REPLAY_CLIENTS];
 	struct replay_bucket total;
-	unsigned long served, refused;
+	unsigned long served, refused, unread;
 };
 
 /* What one reply collects while reading the journal. */
@@ -44,6 +50,7 @@ struct replay_reply {
 	const char *client;     /* CURVE user id, NULL for a local peer */
 	const char **prefixes;
 	int nprefixes, sent;
+	size_t bytes;
 };
 
 static double replay_now(void)
@@ -168,21 +175,35 @@ static int replay_row(void *arg, uint64_t seq, const char *topic, const char *pa
 		return 0;
 	zmsg_send_str(rr->sock, topic, ZMQ_SNDMORE);
 	zmsg_send_str(rr->sock, payload, ZMQ_SNDMORE);
-	return ++rr->sent >= REPLAY_BATCH;
+	rr->bytes += strlen(topic) + strlen(payload);
+	return ++rr->sent >= REPLAY_BATCH || rr->bytes >= REPLAY_MAX_BYTES;
 }
 
 /* Send the routing envelope: identity, and the empty delimiter when the
- * client (a REQ socket) sent one. */
-static void replay_envelope(void *sock, const struct zmsg *m, int delimited)
+ * client (a REQ socket) sent one. Fails (-EAGAIN, -EHOSTUNREACH) when
+ * the peer's queue is full or the peer is gone: nothing is sent then. */
+static int replay_envelope(void *sock, const struct zmsg *m, int delimited)
 {
-	zmsg_send(sock, zmsg_data(m, 0), zmsg_size(m, 0), ZMQ_SNDMORE);
-	if (delimited)
+	int e = zmsg_send(sock, zmsg_data(m, 0), zmsg_size(m, 0), ZMQ_SNDMORE);
+	int events;
+	size_t len = sizeof(events);
+
+	if (e == -EAGAIN) {
+		/* The socket learns what a peer has read from commands it
+		 * handles lazily: handle them, then judge the queue again. */
+		zmq_getsockopt(sock, ZMQ_EVENTS, &events, &len);
+		e = zmsg_send(sock, zmsg_data(m, 0), zmsg_size(m, 0), ZMQ_SNDMORE);
+	}
+
+	if (e == 0 && delimited)
 		zmsg_send(sock, "", 0, ZMQ_SNDMORE);
+	return e;
 }
 
 static void replay_error(void *sock, const struct zmsg *m, int delimited, const char *text)
 {
-	replay_envelope(sock, m, delimited);
+	if (replay_envelope(sock, m, delimited) < 0)
+		return;
 	zmsg_send_str(sock, "error", ZMQ_SNDMORE);
 	zmsg_send_str(sock, text, 0);
 }
@@ -243,7 +264,13 @@ static void replay_answer(struct replay *rp, void *sock, struct journal *j,
 	}
 	if (epoch != journal_epoch(j) || after > journal_committed(j))
 		after = 0;
-	replay_envelope(sock, m, delimited);
+	if (replay_envelope(sock, m, delimited) < 0) {
+		/* Not read: the reply would only wait in memory. */
+		if (rp->unread++ % 1000 == 0)
+			log_warn(NULL, "replay: %s does not read its replies, %lu request(s) "
+				 "left unanswered so far", who, rp->unread);
+		return;
+	}
 	zmsg_send_str(sock, "alerts", ZMQ_SNDMORE);
 	n = journal_read(j, after, REPLAY_SCAN, replay_row, &rr, &last);
 	if (n < 0) {
@@ -258,6 +285,16 @@ static void replay_answer(struct replay *rp, void *sock, struct journal *j,
 	zmsg_send_str(sock, "end", ZMQ_SNDMORE);
 	zmsg_send_str(sock, end, 0);
 	rp->served++;
+}
+
+int replay_socket(void *router)
+{
+	int hwm = REPLAY_PEER_QUEUE, mandatory = 1;
+
+	if (zmq_setsockopt(router, ZMQ_SNDHWM, &hwm, sizeof(hwm)) < 0 ||
+	    zmq_setsockopt(router, ZMQ_ROUTER_MANDATORY, &mandatory, sizeof(mandatory)) < 0)
+		return -errno;
+	return 0;
 }
 
 void replay_serve(struct replay *rp, void *router, struct journal *j)

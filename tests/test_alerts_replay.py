@@ -242,6 +242,7 @@ def test_non_reading_replay_peers_cost_bounded_memory(tmp_path, procs):
     assert [a["seq"] for _, a in alerts] == list(range(1, total + 1))
     rc.close()
     assert good == 12
+    print("relay RSS %d kB, peak %d kB" % (before, peak))
     assert peak - before < 24 * 1024, "relay grew from %d to %d kB" % (before, peak)
 
 
