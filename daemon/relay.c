@@ -782,7 +782,7 @@ int relay_run(const struct vigil_config *cfg, int status_fd)
 		if (r->retry_ms && relay_now_ms() >= r->retry_ms)
 			relay_drain(r);
 		if (r->replay_sock)
-			replay_serve(r->replay, r->replay_sock, r->journal);
+			replay_serve(r->replay, r->replay_sock, r->journal, relay_next_seq(r) - 1);
 		if (read(sfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGHUP) {
 			log_info(NULL, "signal %d, stopping after seq %" PRIu64, (int)si.ssi_signo,
 				 journal_committed(r->journal));

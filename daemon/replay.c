@@ -235,7 +235,7 @@ static void replay_client(const struct zmsg *m, char *buf, size_t len)
 }
 
 static void replay_answer(struct replay *rp, void *sock, struct journal *j,
-			  const struct zmsg *m)
+			  uint64_t published, const struct zmsg *m)
 {
 	char req[REPLAY_MAX_REQUEST + 1], who[128], end[256];
 	const char *prefixes[REPLAY_MAX_PREFIXES], *err = NULL;
@@ -262,7 +262,7 @@ static void replay_answer(struct replay *rp, void *sock, struct journal *j,
 		replay_error(sock, m, delimited, err);
 		return;
 	}
-	if (epoch != journal_epoch(j) || after > journal_committed(j))
+	if (epoch != journal_epoch(j) || after > published)
 		after = 0;
 	if (replay_envelope(sock, m, delimited) < 0) {
 		/* Not read: the reply would only wait in memory. */
@@ -297,14 +297,14 @@ int replay_socket(void *router)
 	return 0;
 }
 
-void replay_serve(struct replay *rp, void *router, struct journal *j)
+void replay_serve(struct replay *rp, void *router, struct journal *j, uint64_t published)
 {
 	struct zmsg m;
 
 	/* Bounded, so that intake keeps its turn under a request flood. */
 	for (int i = 0; i < 64 && zmsg_recv(&m, router, ZMQ_DONTWAIT) == 0; i++) {
 		if (m.n >= 1)
-			replay_answer(rp, router, j, &m);
+			replay_answer(rp, router, j, published, &m);
 		zmsg_close(&m);
 	}
 }

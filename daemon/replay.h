@@ -44,8 +44,11 @@ void replay_free(struct replay *rp);
  * sends that fail rather than queue when it is full. 0 or -errno. */
 int replay_socket(void *router);
 
-/* Read and answer every request waiting on the ROUTER socket. */
-void replay_serve(struct replay *rp, void *router, struct journal *j);
+/* Read and answer every request waiting on the ROUTER socket.
+ * published is the newest seq published: more than the journal holds
+ * while the relay holds alerts it could not journal yet (a position up
+ * to it is this journal's, a later one is not). */
+void replay_serve(struct replay *rp, void *router, struct journal *j, uint64_t published);
 
 /* Parse a request. Returns 0, or -EINVAL with a reason in err. prefixes
  * point into buf, which is modified. */

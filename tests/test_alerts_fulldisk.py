@@ -8,7 +8,7 @@ import pytest
 
 from alertgen import AlertGen
 from conftest import Subscriber
-from relayutil import Instance, gen_alerts, wait_until
+from relayutil import Instance, ReplayClient, gen_alerts, wait_until
 
 
 def fill(path):
@@ -63,6 +63,11 @@ def test_full_disk_keeps_alerts_flowing(tmp_path, procs):
         assert seqs == list(range(seqs[0], seqs[0] + 520)), seqs
         assert len(gen_alerts(inst.journal())) == 20
         inst.d.wait_seen(lambda l: "not journaled" in l, 10)
+        # A client up to date is not sent back to the start of the journal.
+        rc = ReplayClient(inst.replay)
+        alerts, end = rc.since(sub.heartbeats[-1]["epoch"], seqs[-1])
+        assert alerts == [] and end["last"] == seqs[-1], end
+        rc.close()
 
         # Space again: the journal gets every alert, in order, gap-free.
         os.unlink(data / "filler1")

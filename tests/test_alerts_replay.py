@@ -7,7 +7,7 @@ import time
 import zmq
 
 from alertgen import AlertGen
-from conftest import Subscriber
+from conftest import VIGILD, Subscriber
 from relayutil import Instance, ReplayClient, gen_alerts, mode_of, wait_until
 
 
@@ -242,8 +242,10 @@ def test_non_reading_replay_peers_cost_bounded_memory(tmp_path, procs):
     assert [a["seq"] for _, a in alerts] == list(range(1, total + 1))
     rc.close()
     assert good == 12
-    print("relay RSS %d kB, peak %d kB" % (before, peak))
-    assert peak - before < 24 * 1024, "relay grew from %d to %d kB" % (before, peak)
+    # ASan keeps freed memory in quarantine (32 MB under make asan).
+    with open(VIGILD, "rb") as f:
+        bound = 24 * 1024 + (48 * 1024 if b"__asan_init" in f.read() else 0)
+    assert peak - before < bound, "relay grew from %d to %d kB" % (before, peak)
 
 
 def test_replay_rate_limit_is_per_peer(tmp_path, procs):
