@@ -44,9 +44,15 @@ const char *journal_error(const struct journal *j)
 	return j && j->db ? sqlite3_errmsg(j->db) : "no journal";
 }
 
+/* -ENOSPC when SQLite found the disk full, else -EIO. */
+static int journal_failure(struct journal *j)
+{
+	return sqlite3_errcode(j->db) == SQLITE_FULL ? -ENOSPC : -EIO;
+}
+
 static int journal_exec(struct journal *j, const char *sql)
 {
-	return sqlite3_exec(j->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -EIO;
+	return sqlite3_exec(j->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : journal_failure(j);
 }
 
 /* Read the stored epoch, or create one (the time of creation in
@@ -200,8 +206,9 @@ int journal_append(struct journal *j, const char *key, const char *topic,
 	int r;
 
 	if (!j->in_batch) {
-		if (journal_exec(j, "BEGIN IMMEDIATE") < 0)
-			return -EIO;
+		r = journal_exec(j, "BEGIN IMMEDIATE");
+		if (r < 0)
+			return r;
 		j->in_batch = 1;
 	}
 	sqlite3_reset(j->insert);
@@ -213,23 +220,34 @@ int journal_append(struct journal *j, const char *key, const char *topic,
 	r = sqlite3_step(j->insert);
 	sqlite3_reset(j->insert);
 	if (r != SQLITE_DONE)
-		return r == SQLITE_CONSTRAINT ? -EEXIST : -EIO;
+		return r == SQLITE_CONSTRAINT ? -EEXIST : journal_failure(j);
 	j->newest++;
 	return 0;
 }
 
 int journal_commit(struct journal *j)
 {
+	int r;
+
 	if (!j->in_batch)
 		return 0;
 	j->in_batch = 0;
-	if (journal_exec(j, "COMMIT") < 0) {
+	r = journal_exec(j, "COMMIT");
+	if (r < 0) {
 		journal_exec(j, "ROLLBACK");
 		j->newest = j->committed;
-		return -EIO;
+		return r;
 	}
 	j->committed = j->newest;
 	return 0;
+}
+
+void journal_abort(struct journal *j)
+{
+	if (j->in_batch)
+		journal_exec(j, "ROLLBACK");
+	j->in_batch = 0;
+	j->newest = j->committed;
 }
 
 int journal_read(struct journal *j, uint64_t after, int limit, journal_row_fn fn,

@@ -39,13 +39,18 @@ int journal_find_key(struct journal *j, const char *key, uint64_t *seq);
 uint64_t journal_next_seq(const struct journal *j);
 
 /* Append an alert numbered journal_next_seq() to the open batch
- * (starting one if needed). Returns 0 or a negative errno. */
+ * (starting one if needed). Returns 0 or a negative errno (-ENOSPC when
+ * the disk is full). */
 int journal_append(struct journal *j, const char *key, const char *topic,
 		   const char *payload);
 
 /* Make the open batch durable. On failure the batch is rolled back and
- * its sequence numbers are handed out again. Returns 0 or -EIO. */
+ * its sequence numbers are handed out again. Returns 0, -ENOSPC when the
+ * disk is full, or -EIO. */
 int journal_commit(struct journal *j);
+
+/* Roll the open batch back (if any); its numbers are handed out again. */
+void journal_abort(struct journal *j);
 
 /* Call fn for each committed alert with seq > after, in order, stopping
  * after limit rows or when fn returns non-zero. Returns the number of

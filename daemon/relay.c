@@ -11,10 +11,21 @@
  * Malformed messages are logged and dropped: they never reach
  * subscribers and never stop the relay. A thumbnail (JPEG) is published
  * as the alert's third frame; it is not journaled, so replay carries the
- * payloads only. */
+ * payloads only.
+ *
+ * When the journal cannot be written (a full disk), alerts are not held
+ * back: the failed batch and every alert after it are published and
+ * acknowledged at once, with the sequence numbers they would have had,
+ * and kept in memory ("held", at most RELAY_HELD_MAX) until the journal
+ * takes them, in order, so it stays gap-free. Once the held list is
+ * full, new alerts are left to their workers, which resend them. A
+ * reserve file of RELAY_RESERVE_BYTES, made at start in the data
+ * directory, is deleted at the first full-disk failure to give the
+ * journal room, and made again once the journal has caught up. */
 #include "relay.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -45,6 +56,10 @@
 #define RELAY_MAX_KEY      128
 #define RELAY_MAX_INBOUND  (256 * 1024)   /* bytes; bigger messages cut the peer */
 #define RELAY_PRUNE_MS     (3600 * 1000)  /* retention runs this often */
+#define RELAY_HELD_MAX     16384          /* alerts published, not journaled */
+#define RELAY_HELD_BYTES   (32 << 20)
+#define RELAY_RETRY_MS     1000           /* journal retries while alerts are held */
+#define RELAY_RESERVE_BYTES (4 << 20)
 
 /* An acknowledgement owed to a worker once the batch is durable. */
 struct relay_ack {
@@ -55,7 +70,8 @@ struct relay_ack {
 
 /* An alert stored in the open batch, published once it is durable. */
 struct relay_out {
-	char *topic, *payload;
+	uint64_t seq;
+	char *key, *topic, *payload;
 	void *thumb;                    /* JPEG or NULL */
 	size_t thumb_size;
 };
@@ -72,7 +88,11 @@ struct relay {
 	struct relay_out outs[RELAY_BATCH_MAX];
 	size_t nacks, nouts;
 	long long batch_deadline_ms;    /* 0: no open batch */
-	unsigned long dropped, duplicates;
+	unsigned long dropped, duplicates, refused;
+	struct relay_out *held;         /* published, not journaled, in seq order */
+	size_t nheld, held_bytes;
+	long long retry_ms;             /* next journal attempt while held */
+	char reserve[4096];             /* path of the reserve file */
 };
 
 static long long relay_now_ms(void)
@@ -199,15 +219,162 @@ static void relay_publish(struct relay *r, const char *topic, const char *payloa
 				zmq_strerror(errno));
 }
 
+static void relay_out_free(struct relay_out *o)
+{
+	free(o->key);
+	free(o->topic);
+	free(o->payload);
+	free(o->thumb);
+	memset(o, 0, sizeof(*o));
+}
+
+/* Make the reserve file if it is missing; a disk too full for it is
+ * tried again later. */
+static void relay_reserve_make(struct relay *r)
+{
+	struct stat st;
+	int fd, e;
+
+	if (stat(r->reserve, &st) == 0 && st.st_size >= RELAY_RESERVE_BYTES)
+		return;
+	fd = open(r->reserve, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	e = posix_fallocate(fd, 0, RELAY_RESERVE_BYTES);
+	close(fd);
+	if (e != 0)
+		unlink(r->reserve);
+	else
+		log_info(NULL, "journal: %d MB reserved in %s for a full disk",
+			 RELAY_RESERVE_BYTES >> 20, r->reserve);
+}
+
+/* Give the reserve's space to the journal. 1 when there was one. */
+static int relay_reserve_release(struct relay *r)
+{
+	if (unlink(r->reserve) < 0)
+		return 0;
+	log_warn(NULL, "journal: the disk is full, %d MB reserve released", RELAY_RESERVE_BYTES >> 20);
+	return 1;
+}
+
+/* The number the next alert gets: after the held ones, if any. */
+static uint64_t relay_next_seq(const struct relay *r)
+{
+	return r->nheld ? r->held[r->nheld - 1].seq + 1 : journal_next_seq(r->journal);
+}
+
+/* Seq of a held alert stored under key: 1 when found. */
+static int relay_find_held(const struct relay *r, const char *key, uint64_t *seq)
+{
+	for (size_t i = r->nheld; i-- > 0;) {
+		if (strcmp(r->held[i].key, key) == 0) {
+			*seq = r->held[i].seq;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Publish an alert now and keep it for the journal. The caller has
+ * checked the room (the held list has one batch to spare). */
+static void relay_hold(struct relay *r, struct relay_out *o)
+{
+	if (!o->key || !o->topic || !o->payload) {
+		log_err(NULL, "alert seq %" PRIu64 " lost: out of memory", o->seq);
+		relay_out_free(o);
+		return;
+	}
+	if (!r->held)
+		r->held = calloc(RELAY_HELD_MAX + RELAY_BATCH_MAX, sizeof(*r->held));
+	relay_publish(r, o->topic, o->payload, o->thumb, o->thumb_size);
+	free(o->thumb);
+	o->thumb = NULL;
+	o->thumb_size = 0;
+	if (!r->held) {
+		log_err(NULL, "alert seq %" PRIu64 " published, not journaled: out of memory",
+			o->seq);
+		relay_out_free(o);
+		return;
+	}
+	if (r->nheld == 0)
+		log_err(NULL, "journal: cannot store alerts; publishing them not journaled, "
+			"kept in memory until it can (at most %d)", RELAY_HELD_MAX);
+	r->held_bytes += strlen(o->payload) + strlen(o->topic) + strlen(o->key);
+	r->held[r->nheld++] = *o;
+	memset(o, 0, sizeof(*o));
+	if (!r->retry_ms)
+		r->retry_ms = relay_now_ms() + RELAY_RETRY_MS;
+}
+
+static int relay_held_full(const struct relay *r)
+{
+	return r->nheld >= RELAY_HELD_MAX || r->held_bytes >= RELAY_HELD_BYTES;
+}
+
+/* Journal up to one batch of held alerts, oldest first. 0, or a
+ * negative errno with the batch still held. */
+static int relay_store_held(struct relay *r)
+{
+	size_t n = r->nheld < RELAY_BATCH_MAX ? r->nheld : RELAY_BATCH_MAX;
+	int e = 0;
+
+	for (size_t i = 0; i < n && e == 0; i++) {
+		if (journal_next_seq(r->journal) != r->held[i].seq) {
+			log_err(NULL, "journal: held alert seq %" PRIu64 " is not the next (%" PRIu64
+				")", r->held[i].seq, journal_next_seq(r->journal));
+			e = -EINVAL;
+		} else {
+			e = journal_append(r->journal, r->held[i].key, r->held[i].topic,
+					   r->held[i].payload);
+		}
+	}
+	if (e == 0)
+		e = journal_commit(r->journal);
+	if (e < 0) {
+		journal_abort(r->journal);
+		return e;
+	}
+	for (size_t i = 0; i < n; i++) {
+		r->held_bytes -= strlen(r->held[i].payload) + strlen(r->held[i].topic) +
+				 strlen(r->held[i].key);
+		relay_out_free(&r->held[i]);
+	}
+	r->nheld -= n;
+	memmove(r->held, r->held + n, r->nheld * sizeof(*r->held));
+	return 0;
+}
+
+/* Try to journal what is held; on a full disk, release the reserve
+ * once and try again at once, else try again in RELAY_RETRY_MS. */
+static void relay_drain(struct relay *r)
+{
+	size_t before = r->nheld;
+	int e = 0;
+
+	while (r->nheld && e == 0) {
+		e = relay_store_held(r);
+		if (e == -ENOSPC && relay_reserve_release(r))
+			e = relay_store_held(r);
+	}
+	if (r->nheld) {
+		r->retry_ms = relay_now_ms() + RELAY_RETRY_MS;
+		return;
+	}
+	r->retry_ms = 0;
+	if (before)
+		log_info(NULL, "journal: writable again, %zu held alert(s) journaled, up to seq %"
+			 PRIu64, before, journal_committed(r->journal));
+	relay_reserve_make(r);
+}
+
 /* Publish and acknowledge everything in the committed batch. */
 static void relay_flush(struct relay *r)
 {
 	for (size_t i = 0; i < r->nouts; i++) {
 		relay_publish(r, r->outs[i].topic, r->outs[i].payload, r->outs[i].thumb,
 			      r->outs[i].thumb_size);
-		free(r->outs[i].topic);
-		free(r->outs[i].payload);
-		free(r->outs[i].thumb);
+		relay_out_free(&r->outs[i]);
 	}
 	for (size_t i = 0; i < r->nacks; i++) {
 		zmsg_send(r->intake, r->acks[i].id, r->acks[i].idlen, ZMQ_SNDMORE);
@@ -216,23 +383,30 @@ static void relay_flush(struct relay *r)
 	r->nouts = r->nacks = 0;
 }
 
-/* Commit the open batch; on failure nothing is published or
- * acknowledged, and the workers will send the alerts again. */
+/* The open batch could not be stored: publish it now and hold it. */
+static void relay_hold_batch(struct relay *r)
+{
+	journal_abort(r->journal);
+	for (size_t i = 0; i < r->nouts; i++)
+		relay_hold(r, &r->outs[i]);
+	r->nouts = 0;
+	relay_flush(r);
+	relay_drain(r);
+}
+
+/* Commit the open batch; on failure its alerts are published all the
+ * same and held until the journal takes them. */
 static void relay_commit(struct relay *r)
 {
-	if (journal_commit(r->journal) < 0) {
-		log_err(NULL, "committing %zu alert(s) to the journal: %s; workers will resend them",
-			r->nouts, journal_error(r->journal));
-		for (size_t i = 0; i < r->nouts; i++) {
-			free(r->outs[i].topic);
-			free(r->outs[i].payload);
-			free(r->outs[i].thumb);
-		}
-		r->nouts = r->nacks = 0;
+	int e = journal_commit(r->journal);
+
+	r->batch_deadline_ms = 0;
+	if (e < 0) {
+		log_err(NULL, "committing %zu alert(s) to the journal: %s", r->nouts, strerror(-e));
+		relay_hold_batch(r);
 	} else {
 		relay_flush(r);
 	}
-	r->batch_deadline_ms = 0;
 }
 
 static void relay_owe_ack(struct relay *r, const struct zmsg *m, const char *key)
@@ -271,26 +445,44 @@ static void relay_keep_thumb(struct relay_out *o, const struct zmsg *m, const ch
 static void relay_store(struct relay *r, const struct zmsg *m, const char *key,
 			json_object *o, const char *topic)
 {
-	uint64_t seq = journal_next_seq(r->journal);
+	uint64_t seq = relay_next_seq(r);
+	struct relay_out held = { 0 }, *dst;
 	const char *out;
-	int e;
+	int e = 0;
 
 	json_object_object_add(o, "instance", json_object_new_string(r->cfg->instance));
 	json_object_object_add(o, "epoch", json_object_new_int64(journal_epoch(r->journal)));
 	json_object_object_add(o, "seq", json_object_new_int64((int64_t)seq));
 	out = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	e = journal_append(r->journal, key, topic, out);
-	if (e < 0) {
-		log_err(NULL, "storing alert %s: %s; the worker will resend it", key,
-			journal_error(r->journal));
+	if (r->nheld && relay_held_full(r)) {
+		if (r->refused++ % 1000 == 0)
+			log_err(NULL, "journal: %zu alert(s) held, no room for more: alert %s left to "
+				"its worker, which will resend it (%lu so far)", r->nheld, key,
+				r->refused);
 		return;
 	}
-	r->outs[r->nouts].topic = strdup(topic);
-	r->outs[r->nouts].payload = strdup(out);
-	r->outs[r->nouts].thumb = NULL;
-	r->outs[r->nouts].thumb_size = 0;
+	if (!r->nheld) {
+		e = journal_append(r->journal, key, topic, out);
+		if (e < 0) {
+			log_err(NULL, "storing alert %s: %s", key, strerror(-e));
+			relay_hold_batch(r);
+		}
+	}
+	dst = e < 0 || r->nheld ? &held : &r->outs[r->nouts];
+	dst->seq = seq;
+	dst->key = strdup(key);
+	dst->topic = strdup(topic);
+	dst->payload = strdup(out);
 	if (m->total == 4)
-		relay_keep_thumb(&r->outs[r->nouts], m, key);
+		relay_keep_thumb(dst, m, key);
+	if (e < 0 || r->nheld) {
+		relay_hold(r, &held);
+		relay_owe_ack(r, m, key);
+		relay_flush(r);
+		if (e < 0)
+			relay_drain(r);
+		return;
+	}
 	r->nouts++;
 	relay_owe_ack(r, m, key);
 	if (!r->batch_deadline_ms)
@@ -318,6 +510,8 @@ static void relay_handle(struct relay *r, const struct zmsg *m)
 		return;
 	}
 	found = journal_find_key(r->journal, key, &seq);
+	if (found == 0)
+		found = relay_find_held(r, key, &seq);
 	if (found != 0) {
 		if (found < 0) {
 			log_err(NULL, "journal lookup of %s: %s", key, journal_error(r->journal));
@@ -500,6 +694,9 @@ static int relay_open_sockets(struct relay *r, void *ctx)
 		r->replay_sock = zmq_socket(ctx, ZMQ_ROUTER);
 		zmq_setsockopt(r->replay_sock, ZMQ_LINGER, &linger, sizeof(linger));
 		zmq_setsockopt(r->replay_sock, ZMQ_MAXMSGSIZE, &maxmsg64, sizeof(maxmsg64));
+		if (replay_socket(r->replay_sock) < 0)
+			log_warn(NULL, "replay: cannot bound the reply queues: %s, ignoring",
+				 zmq_strerror(errno));
 		if (relay_secure(r, r->replay_sock, "replay") < 0 ||
 		    relay_bind(r->replay_sock, r->cfg->replay, "replay") < 0)
 			return -1;
@@ -531,6 +728,8 @@ static int relay_open_journal(struct relay *r)
 		log_err(NULL, "journal: %s", err);
 		return -1;
 	}
+	snprintf(r->reserve, sizeof(r->reserve), "%s/journal.reserve", r->cfg->data_dir);
+	relay_reserve_make(r);
 	r->replay = replay_new(r->cfg);
 	return r->replay ? 0 : -1;
 }
@@ -560,6 +759,8 @@ static long relay_wait_ms(const struct relay *r, long long next_hb)
 
 	if (r->batch_deadline_ms && r->batch_deadline_ms < until)
 		until = r->batch_deadline_ms;
+	if (r->retry_ms && r->retry_ms < until)
+		until = r->retry_ms;
 	return until > now ? (long)(until - now) : 0;
 }
 
@@ -619,8 +820,10 @@ int relay_run(const struct vigil_config *cfg, int status_fd)
 		relay_receive(r);
 		if (r->batch_deadline_ms && relay_now_ms() >= r->batch_deadline_ms)
 			relay_commit(r);
+		if (r->retry_ms && relay_now_ms() >= r->retry_ms)
+			relay_drain(r);
 		if (r->replay_sock)
-			replay_serve(r->replay, r->replay_sock, r->journal);
+			replay_serve(r->replay, r->replay_sock, r->journal, relay_next_seq(r) - 1);
 		if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == STOPORDER_RELAY_SIGNAL) {
 				orphan = 1;
@@ -641,8 +844,16 @@ int relay_run(const struct vigil_config *cfg, int status_fd)
 	}
 	if (r->batch_deadline_ms)
 		relay_commit(r);
+	if (r->nheld)
+		relay_drain(r);
+	if (r->nheld)
+		log_err(NULL, "journal: %zu published alert(s) up to seq %" PRIu64 " could not be "
+			"journaled and are lost from it", r->nheld, r->held[r->nheld - 1].seq);
 out:
 	if (r) {
+		for (size_t i = 0; i < r->nheld; i++)
+			relay_out_free(&r->held[i]);
+		free(r->held);
 		zmq_close(r->intake);
 		zmq_close(r->pub);
 		zmq_close(r->replay_sock);

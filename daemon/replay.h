@@ -9,7 +9,8 @@
  *     "alerts", topic, payload, topic, payload, ..., "end", {json}
  *
  * with the stored alerts after <seq> whose topic starts with one of the
- * prefixes (all when none), at most REPLAY_BATCH of them. The end marker
+ * prefixes (all when none), at most REPLAY_BATCH of them and about
+ * REPLAY_MAX_BYTES. The end marker
  * carries instance, epoch, "seq" (the newest stored seq), "last" (the
  * newest seq this reply covers: when last < seq the client asks again
  * from last), "count" and "first" (the oldest seq still stored: older
@@ -29,6 +30,8 @@
 
 #define REPLAY_BATCH        500     /* alerts per reply */
 #define REPLAY_SCAN         5000    /* journal rows examined per reply */
+#define REPLAY_MAX_BYTES    (256 * 1024) /* topics and payloads per reply */
+#define REPLAY_PEER_QUEUE   4       /* replies queued per peer, then dropped */
 #define REPLAY_MAX_REQUEST  4096    /* bytes */
 #define REPLAY_MAX_PREFIXES 16
 
@@ -37,8 +40,15 @@ struct replay;
 struct replay *replay_new(const struct vigil_config *cfg);
 void replay_free(struct replay *rp);
 
-/* Read and answer every request waiting on the ROUTER socket. */
-void replay_serve(struct replay *rp, void *router, struct journal *j);
+/* Set up the replay ROUTER before it binds: a small queue per peer, and
+ * sends that fail rather than queue when it is full. 0 or -errno. */
+int replay_socket(void *router);
+
+/* Read and answer every request waiting on the ROUTER socket.
+ * published is the newest seq published: more than the journal holds
+ * while the relay holds alerts it could not journal yet (a position up
+ * to it is this journal's, a later one is not). */
+void replay_serve(struct replay *rp, void *router, struct journal *j, uint64_t published);
 
 /* Parse a request. Returns 0, or -EINVAL with a reason in err. prefixes
  * point into buf, which is modified. */

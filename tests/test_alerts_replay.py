@@ -2,11 +2,12 @@
 import os
 import random
 import socket
+import time
 
 import zmq
 
 from alertgen import AlertGen
-from conftest import Subscriber
+from conftest import VIGILD, Subscriber
 from relayutil import Instance, ReplayClient, gen_alerts, mode_of, wait_until
 
 
@@ -181,3 +182,86 @@ def test_garbage_on_every_endpoint(tmp_path, procs):
     sub.close()
     gen.close()
     assert inst.d.stop() == 0
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmRSS for pid %d" % pid)
+
+
+def relay_pid(inst):
+    """The running relay: the newest relay child the supervisor started."""
+    pid = inst.relay_pids()[-1]
+    with open("/proc/%d/status" % pid) as f:
+        assert "PPid:\t%d\n" % inst.d.p.pid in f.read(), "relay %d is not the daemon's child" % pid
+    return pid
+
+
+def test_non_reading_replay_peers_cost_bounded_memory(tmp_path, procs):
+    """Peers that ask for the whole journal in a loop and never read lose
+    their replies; the relay keeps its memory and serves others."""
+    inst = Instance(tmp_path, procs)
+    inst.settle()
+    generate(inst, 3000)
+    pid = relay_pid(inst)
+    rc = ReplayClient(inst.replay)
+    sub = Subscriber(inst.publish)
+    epoch = sub.wait_heartbeat(10)["epoch"]
+    sub.close()
+    total = len(inst.journal())
+    before = rss_kb(pid)
+
+    ctx = zmq.Context()
+    peers = []
+    for _ in range(4):
+        s = ctx.socket(zmq.DEALER)
+        s.setsockopt(zmq.LINGER, 0)
+        s.setsockopt(zmq.RCVHWM, 1)         # queue nothing here: the relay must
+        s.setsockopt(zmq.RCVBUF, 4096)
+        s.connect(inst.replay)
+        peers.append(s)
+    peak, good, start = before, 0, time.monotonic()
+    try:
+        for i in range(12 * 19):            # about 19 requests a second each, for 12 s
+            for s in peers:
+                s.send_multipart([b"", b"since 0 0"])
+            if i % 19 == 0:
+                alerts, end = rc.since(epoch, total - 50)
+                assert [a["seq"] for _, a in alerts] == list(range(total - 49, total + 1))
+                good += 1
+            peak = max(peak, rss_kb(pid))
+            time.sleep(max(0.0, start + (i + 1) / 19.0 - time.monotonic()))
+    finally:
+        for s in peers:
+            s.close()
+        ctx.term()
+    alerts, end, _ = rc.all_since(epoch, 0)
+    assert [a["seq"] for _, a in alerts] == list(range(1, total + 1))
+    rc.close()
+    assert good == 12
+    # ASan keeps freed memory in quarantine (32 MB under make asan).
+    with open(VIGILD, "rb") as f:
+        bound = 24 * 1024 + (48 * 1024 if b"__asan_init" in f.read() else 0)
+    assert peak - before < bound, "relay grew from %d to %d kB" % (before, peak)
+
+
+def test_replay_rate_limit_is_per_peer(tmp_path, procs):
+    """Two clients on the same host: one asking as fast as it can is
+    refused, the other, asking calmly, is always served."""
+    inst = Instance(tmp_path, procs)
+    inst.settle()
+    greedy, calm = ReplayClient(inst.replay), ReplayClient(inst.replay)
+    refused = served = 0
+    for i in range(300):
+        reply = greedy.ask([b"since 0 0"])
+        refused += reply[0] == b"error"
+        if i % 10 == 0:
+            alerts, end = calm.since(0, 0)
+            assert alerts and end["seq"] >= 1
+            served += 1
+    assert refused > 100 and served == 30
+    greedy.close()
+    calm.close()
