@@ -197,6 +197,35 @@ static void camera_close(struct camera *c, struct camera_session *s)
 	av_frame_free(&s->frame);
 }
 
+/* Is a picture of this size above the camera's maximum? Then say so in
+ * last_error: the reason of the video_loss and of the retry's log line. */
+static int camera_too_big(struct camera *c, int w, int h)
+{
+	if (w <= c->conf->max_width && h <= c->conf->max_height)
+		return 0;
+	snprintf(c->stats.last_error, sizeof(c->stats.last_error),
+		 "picture %dx%d is larger than max_width x max_height %dx%d", w, h,
+		 c->conf->max_width, c->conf->max_height);
+	return 1;
+}
+
+/* The decoder learnt a picture size from a parameter set and is about to
+ * set up for it: refuse one above the maximum before it allocates (a
+ * lying SPS costs a gigabyte otherwise). max_pixels backs this up in the
+ * decoders that check it elsewhere. */
+static enum AVPixelFormat camera_get_format(AVCodecContext *dec, const enum AVPixelFormat *fmts)
+{
+	struct camera *c = dec->opaque;
+	int w = FFMAX(dec->width, dec->coded_width), h = FFMAX(dec->height, dec->coded_height);
+
+	if (w > c->conf->max_width || h > c->conf->max_height) {
+		c->refused_w = w;
+		c->refused_h = h;
+		return AV_PIX_FMT_NONE;
+	}
+	return avcodec_default_get_format(dec, fmts);
+}
+
 /* The decoder finished rows [y, y + h) of the picture it is decoding:
  * downscale them now, while they are still in this core's cache, rather
  * than reading the whole frame back from memory when it is output. */
@@ -234,6 +263,10 @@ static int camera_open_decoder(struct camera *c, struct camera_session *s)
 	else if (mode == ANALYSIS_FPS)
 		s->dec->skip_frame = AVDISCARD_NONREF;
 	s->dec->pkt_timebase = st->time_base;
+	s->dec->max_pixels = (int64_t)c->conf->max_width * c->conf->max_height;
+	s->dec->opaque = c;
+	s->dec->get_format = camera_get_format;
+	c->refused_w = c->refused_h = 0;
 	/* Bands in decoding order: a frame is analysed when it is output, and
 	 * its bands are used only if they were that frame's (streams without
 	 * B-frames, as cameras send them). The H.264 decoder calls back per
@@ -242,7 +275,6 @@ static int camera_open_decoder(struct camera *c, struct camera_session *s)
 	 * path. "fps" mode decodes more frames than it analyses, so it
 	 * downscales only the frames it keeps. */
 	if (mode != ANALYSIS_FPS) {
-		s->dec->opaque = c;
 		s->dec->draw_horiz_band = camera_band;
 		s->dec->slice_flags = SLICE_FLAG_CODED_ORDER;
 	}
@@ -270,6 +302,29 @@ static double camera_analysis_rate(struct camera *c, const AVStream *st)
 		break;
 	}
 	return fps;
+}
+
+/* Read the streams' parameters. Probing decodes a few frames with
+ * decoders of its own: they get the camera's pixel limit too. */
+static int camera_probe(struct camera *c, struct camera_session *s)
+{
+	unsigned n = s->fmt->nb_streams;
+	AVDictionary **opts = n ? av_calloc(n, sizeof(*opts)) : NULL;
+	char px[32];
+	int r;
+
+	if (n && !opts)
+		return AVERROR(ENOMEM);
+	snprintf(px, sizeof(px), "%lld", (long long)c->conf->max_width * c->conf->max_height);
+	for (unsigned i = 0; i < n; i++)
+		av_dict_set(&opts[i], "max_pixels", px, 0);
+	r = avformat_find_stream_info(s->fmt, opts);
+	for (unsigned i = 0; i < n; i++)
+		av_dict_free(&opts[i]);
+	av_free(opts);
+	if (r < 0)
+		camera_set_error(c, "probe", r);
+	return r;
 }
 
 /* Open the detect URL and its video decoder. */
@@ -311,11 +366,9 @@ static int camera_open(struct camera *c, struct camera_session *s)
 		camera_set_error(c, "open", r);
 		return r;
 	}
-	r = avformat_find_stream_info(s->fmt, NULL);
-	if (r < 0) {
-		camera_set_error(c, "probe", r);
+	r = camera_probe(c, s);
+	if (r < 0)
 		return r;
-	}
 	r = av_find_best_stream(s->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &s->codec, 0);
 	if (r < 0) {
 		camera_set_error(c, "no video stream", r);
@@ -323,6 +376,8 @@ static int camera_open(struct camera *c, struct camera_session *s)
 	}
 	s->vidx = r;
 	st = s->fmt->streams[r];
+	if (camera_too_big(c, st->codecpar->width, st->codecpar->height))
+		return AVERROR(EFBIG);
 	r = camera_open_decoder(c, s);
 	if (r < 0) {
 		camera_set_error(c, "decoder", r);
@@ -510,9 +565,17 @@ static int camera_decode(struct camera *c, struct camera_session *s, int64_t wal
 		s->distrust = 1;
 	if (r < 0 && r != AVERROR(EAGAIN) && r != AVERROR_INVALIDDATA)
 		return r;
+	if (c->refused_w)
+		return AVERROR(EFBIG);
 	while ((r = avcodec_receive_frame(s->dec, s->frame)) >= 0) {
 		int trusted;
 
+		if (s->frame->width > c->conf->max_width || s->frame->height > c->conf->max_height) {
+			c->refused_w = s->frame->width;
+			c->refused_h = s->frame->height;
+			av_frame_unref(s->frame);
+			return AVERROR(EFBIG);
+		}
 		atomic_fetch_add(&c->stats.frames_decoded, 1);
 		atomic_fetch_add(&c->stats.decode_us, (unsigned long)(camera_mono_us() - t0));
 		trusted = camera_frame_trusted(c, s, s->frame);
@@ -709,7 +772,8 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 			atomic_store(c->busy, 0);
 		av_packet_unref(s->pkt);
 		if (r < 0) {
-			camera_set_error(c, "decode", r);
+			if (!c->refused_w || !camera_too_big(c, c->refused_w, c->refused_h))
+				camera_set_error(c, "decode", r);
 			break;
 		}
 		camera_check_picture(c, s, camera_mono_us());
