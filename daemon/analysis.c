@@ -172,10 +172,10 @@ void analysis_skip(struct analysis *a, const AVFrame *frame)
 	luma_band_take(&a->scaler, frame->data[0], frame->linesize[0]);
 }
 
-void analysis_reset(struct analysis *a, int64_t wall_us)
+void analysis_reset(struct analysis *a, int64_t wall_us, const char *reason)
 {
 	a->engine.rec = a->rec;
-	engine_reset(&a->engine, wall_us);
+	engine_reset(&a->engine, wall_us, reason);
 	analysis_stop_plugins(a);
 }
 

@@ -56,8 +56,9 @@ void analysis_band(struct analysis *a, const AVFrame *pic, int width, int height
 		   int y, int h);
 /* A decoded frame that will not be analysed: forget its bands. */
 void analysis_skip(struct analysis *a, const AVFrame *frame);
-/* The stream is gone: end open events at wall_us and relearn on return. */
-void analysis_reset(struct analysis *a, int64_t wall_us);
+/* The stream is gone: end open events at wall_us (their end alerts carry
+ * reason as detail; NULL: none) and relearn on return. */
+void analysis_reset(struct analysis *a, int64_t wall_us, const char *reason);
 void analysis_free(struct analysis *a);
 
 /* Queue an alert of this camera that no detector made (video loss). */

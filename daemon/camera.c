@@ -176,11 +176,16 @@ struct camera_session {
 	int distrust;           /* damage seen: skip analysis until a clean keyframe */
 	int64_t frame_us;       /* nominal frame duration */
 	int64_t prev_frame_us;  /* stream time of the previous decoded frame */
+	int64_t picture_mono;   /* last trusted picture (or the first packet) */
+	int keys_since_picture; /* keyframes the decoder got since then */
+	int picture;            /* pictures decode: the camera is streaming */
+	int pictureless;        /* no picture for too long: video_loss raised */
 };
 
 #define CAMERA_MAX_BAD_PACKETS 50   /* then the decoder is rebuilt */
 #define CAMERA_WAITED_US 3000       /* a read this long waited for the camera */
 #define CAMERA_BATCH_US 100000      /* keyframes mode: reads come in batches */
+#define CAMERA_NOKEY_TIMEOUTS 4     /* no keyframe either: read_timeouts to wait */
 
 static void camera_close(struct camera *c, struct camera_session *s)
 {
@@ -190,6 +195,35 @@ static void camera_close(struct camera *c, struct camera_session *s)
 	avformat_close_input(&s->fmt);
 	av_packet_free(&s->pkt);
 	av_frame_free(&s->frame);
+}
+
+/* Is a picture of this size above the camera's maximum? Then say so in
+ * last_error: the reason of the video_loss and of the retry's log line. */
+static int camera_too_big(struct camera *c, int w, int h)
+{
+	if (w <= c->conf->max_width && h <= c->conf->max_height)
+		return 0;
+	snprintf(c->stats.last_error, sizeof(c->stats.last_error),
+		 "picture %dx%d is larger than max_width x max_height %dx%d", w, h,
+		 c->conf->max_width, c->conf->max_height);
+	return 1;
+}
+
+/* The decoder learnt a picture size from a parameter set and is about to
+ * set up for it: refuse one above the maximum before it allocates (a
+ * lying SPS costs a gigabyte otherwise). max_pixels backs this up in the
+ * decoders that check it elsewhere. */
+static enum AVPixelFormat camera_get_format(AVCodecContext *dec, const enum AVPixelFormat *fmts)
+{
+	struct camera *c = dec->opaque;
+	int w = FFMAX(dec->width, dec->coded_width), h = FFMAX(dec->height, dec->coded_height);
+
+	if (w > c->conf->max_width || h > c->conf->max_height) {
+		c->refused_w = w;
+		c->refused_h = h;
+		return AV_PIX_FMT_NONE;
+	}
+	return avcodec_default_get_format(dec, fmts);
 }
 
 /* The decoder finished rows [y, y + h) of the picture it is decoding:
@@ -229,6 +263,10 @@ static int camera_open_decoder(struct camera *c, struct camera_session *s)
 	else if (mode == ANALYSIS_FPS)
 		s->dec->skip_frame = AVDISCARD_NONREF;
 	s->dec->pkt_timebase = st->time_base;
+	s->dec->max_pixels = (int64_t)c->conf->max_width * c->conf->max_height;
+	s->dec->opaque = c;
+	s->dec->get_format = camera_get_format;
+	c->refused_w = c->refused_h = 0;
 	/* Bands in decoding order: a frame is analysed when it is output, and
 	 * its bands are used only if they were that frame's (streams without
 	 * B-frames, as cameras send them). The H.264 decoder calls back per
@@ -237,7 +275,6 @@ static int camera_open_decoder(struct camera *c, struct camera_session *s)
 	 * path. "fps" mode decodes more frames than it analyses, so it
 	 * downscales only the frames it keeps. */
 	if (mode != ANALYSIS_FPS) {
-		s->dec->opaque = c;
 		s->dec->draw_horiz_band = camera_band;
 		s->dec->slice_flags = SLICE_FLAG_CODED_ORDER;
 	}
@@ -265,6 +302,29 @@ static double camera_analysis_rate(struct camera *c, const AVStream *st)
 		break;
 	}
 	return fps;
+}
+
+/* Read the streams' parameters. Probing decodes a few frames with
+ * decoders of its own: they get the camera's pixel limit too. */
+static int camera_probe(struct camera *c, struct camera_session *s)
+{
+	unsigned n = s->fmt->nb_streams;
+	AVDictionary **opts = n ? av_calloc(n, sizeof(*opts)) : NULL;
+	char px[32];
+	int r;
+
+	if (n && !opts)
+		return AVERROR(ENOMEM);
+	snprintf(px, sizeof(px), "%lld", (long long)c->conf->max_width * c->conf->max_height);
+	for (unsigned i = 0; i < n; i++)
+		av_dict_set(&opts[i], "max_pixels", px, 0);
+	r = avformat_find_stream_info(s->fmt, opts);
+	for (unsigned i = 0; i < n; i++)
+		av_dict_free(&opts[i]);
+	av_free(opts);
+	if (r < 0)
+		camera_set_error(c, "probe", r);
+	return r;
 }
 
 /* Open the detect URL and its video decoder. */
@@ -306,11 +366,9 @@ static int camera_open(struct camera *c, struct camera_session *s)
 		camera_set_error(c, "open", r);
 		return r;
 	}
-	r = avformat_find_stream_info(s->fmt, NULL);
-	if (r < 0) {
-		camera_set_error(c, "probe", r);
+	r = camera_probe(c, s);
+	if (r < 0)
 		return r;
-	}
 	r = av_find_best_stream(s->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &s->codec, 0);
 	if (r < 0) {
 		camera_set_error(c, "no video stream", r);
@@ -318,6 +376,8 @@ static int camera_open(struct camera *c, struct camera_session *s)
 	}
 	s->vidx = r;
 	st = s->fmt->streams[r];
+	if (camera_too_big(c, st->codecpar->width, st->codecpar->height))
+		return AVERROR(EFBIG);
 	r = camera_open_decoder(c, s);
 	if (r < 0) {
 		camera_set_error(c, "decoder", r);
@@ -459,6 +519,22 @@ static int camera_want_frame(struct camera_session *s, const AVFrame *f)
 	return 1;
 }
 
+static void camera_streaming(struct camera *c, int64_t wall_us);
+
+/* A trusted picture came out of the decoder: the camera streams (again). */
+static void camera_picture(struct camera *c, struct camera_session *s, int64_t wall_us)
+{
+	s->picture_mono = camera_mono_us();
+	s->keys_since_picture = 0;
+	if (s->picture)
+		return;
+	if (s->pictureless)
+		log_info(c->conf->id, "pictures decode again");
+	s->picture = 1;
+	s->pictureless = 0;
+	camera_streaming(c, wall_us);
+}
+
 /* Decode one packet and analyse every frame it yields. New parameter
  * sets in side data, or a decoder that keeps rejecting packets (the
  * stream changed under it), rebuild the decoder; analysis state follows
@@ -489,10 +565,23 @@ static int camera_decode(struct camera *c, struct camera_session *s, int64_t wal
 		s->distrust = 1;
 	if (r < 0 && r != AVERROR(EAGAIN) && r != AVERROR_INVALIDDATA)
 		return r;
+	if (c->refused_w)
+		return AVERROR(EFBIG);
 	while ((r = avcodec_receive_frame(s->dec, s->frame)) >= 0) {
+		int trusted;
+
+		if (s->frame->width > c->conf->max_width || s->frame->height > c->conf->max_height) {
+			c->refused_w = s->frame->width;
+			c->refused_h = s->frame->height;
+			av_frame_unref(s->frame);
+			return AVERROR(EFBIG);
+		}
 		atomic_fetch_add(&c->stats.frames_decoded, 1);
 		atomic_fetch_add(&c->stats.decode_us, (unsigned long)(camera_mono_us() - t0));
-		if (camera_frame_trusted(c, s, s->frame) && camera_want_frame(s, s->frame))
+		trusted = camera_frame_trusted(c, s, s->frame);
+		if (trusted)
+			camera_picture(c, s, wall_us);
+		if (trusted && camera_want_frame(s, s->frame))
 			analysis_frame(&c->an, s->frame, wall_us);
 		else
 			analysis_skip(&c->an, s->frame);
@@ -564,11 +653,11 @@ static void camera_loss_load(struct camera *c)
 	fclose(f);
 }
 
-/* First packet after (re)connecting: close an open video_loss event. */
+/* First picture after (re)connecting or after pictures stopped decoding:
+ * close an open video_loss event. */
 static void camera_streaming(struct camera *c, int64_t wall_us)
 {
 	atomic_store(&c->stats.state, CAMERA_STREAMING);
-	c->ever_streamed = 1;
 	if (c->loss_id[0]) {
 		analysis_emit(&c->an, "video_restored", "end", c->loss_id, wall_us,
 			      c->loss_us, NULL);
@@ -577,12 +666,15 @@ static void camera_streaming(struct camera *c, int64_t wall_us)
 	}
 }
 
-/* The stream failed: end motion, open a video_loss event (once). */
+/* The stream failed: end open events, open a video_loss event (once);
+ * both say why (last_error). */
 static void camera_lost(struct camera *c)
 {
 	int64_t now = camera_wall_us();
+	char reason[sizeof(c->stats.last_error) + 16];
 
-	analysis_reset(&c->an, now);
+	snprintf(reason, sizeof(reason), "video lost: %s", c->stats.last_error);
+	analysis_reset(&c->an, now, reason);
 	if (!c->loss_id[0]) {
 		c->loss_us = now;
 		snprintf(c->loss_id, sizeof(c->loss_id), "%s-loss-%lld", c->conf->id,
@@ -591,6 +683,29 @@ static void camera_lost(struct camera *c)
 			      c->stats.last_error);
 		camera_loss_save(c);
 	}
+}
+
+/* Packets arrive but none has given an analysable picture for
+ * read_timeout, though a keyframe reached the decoder since the last one
+ * (a camera with a longer GOP is not failed for it; with no keyframe at
+ * all, CAMERA_NOKEY_TIMEOUTS times as long): the camera is not streaming.
+ * Raise video_loss and end its open events once; the connection stays,
+ * and the next trusted picture restores the camera. */
+static void camera_check_picture(struct camera *c, struct camera_session *s, int64_t now)
+{
+	int64_t since = now - s->picture_mono;
+
+	if (s->pictureless || since <= c->read_timeout_us ||
+	    (!s->keys_since_picture && since <= CAMERA_NOKEY_TIMEOUTS * c->read_timeout_us))
+		return;
+	snprintf(c->stats.last_error, sizeof(c->stats.last_error),
+		 "no decodable picture for %.1f s", (double)since / 1e6);
+	log_warn(c->conf->id, "%s while packets arrive, waiting for a clean keyframe",
+		 c->stats.last_error);
+	s->pictureless = 1;
+	s->picture = 0;
+	atomic_store(&c->stats.state, CAMERA_DOWN);
+	camera_lost(c);
 }
 
 /* Sleep up to us microseconds, waking early when stop is asked. */
@@ -634,7 +749,8 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 		int64_t wall = camera_packet_wall(s, camera_wall_us());
 		if (!first) {
 			first = camera_mono_us();
-			camera_streaming(c, wall);
+			s->picture_mono = first;
+			c->ever_streamed = 1;
 		}
 		camera_log_window(camera_mono_us());
 		atomic_fetch_add(&c->stats.packets_in, 1);
@@ -646,6 +762,8 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 			recorder_feed(c->rec, s->pkt, wall);
 		/* keyframes mode: the decoder would only parse and drop the
 		 * other packets; they need not reach it at all. */
+		if (s->pkt->flags & AV_PKT_FLAG_KEY)
+			s->keys_since_picture++;
 		if (s->keyframes_only && !(s->pkt->flags & AV_PKT_FLAG_KEY))
 			r = 0;
 		else
@@ -654,9 +772,11 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 			atomic_store(c->busy, 0);
 		av_packet_unref(s->pkt);
 		if (r < 0) {
-			camera_set_error(c, "decode", r);
+			if (!c->refused_w || !camera_too_big(c, c->refused_w, c->refused_h))
+				camera_set_error(c, "decode", r);
 			break;
 		}
+		camera_check_picture(c, s, camera_mono_us());
 		/* keyframes mode, and the camera's packets are all read: let
 		 * some arrive before reading on. A wake-up per frame (poll,
 		 * context switches) was a large part of this mode's cost; the
@@ -705,7 +825,7 @@ static void *camera_main(void *arg)
 								    : backoff * 2;
 	}
 	/* Stopping (shutdown, reload) ends an open event with its end alert. */
-	analysis_reset(&c->an, camera_wall_us());
+	analysis_reset(&c->an, camera_wall_us(), NULL);
 	analysis_free(&c->an);
 	return NULL;
 }

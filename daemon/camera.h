@@ -46,6 +46,7 @@ struct camera {
 	char loss_id[96];           /* open video_loss event, if any */
 	int64_t loss_us;
 	char loss_file[4200];       /* where an open video_loss outlives us */
+	int refused_w, refused_h;   /* picture size the decoder was refused, if any */
 
 	struct camera_stats stats;
 	atomic_int *busy;           /* optional: held while decoding (crash attribution) */

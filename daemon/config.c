@@ -50,6 +50,8 @@ static const struct cfg_key cfg_option_keys[] = {
 	{ "open_timeout", CFG_INT, CAM(open_timeout), 0, 1, 300, NULL, NULL },
 	{ "read_timeout", CFG_INT, CAM(read_timeout), 0, 1, 300, NULL, NULL },
 	{ "loop", CFG_BOOL, CAM(loop), 0, 0, 0, NULL, NULL },
+	{ "max_width", CFG_INT, CAM(max_width), 0, 16, 16384, NULL, NULL },
+	{ "max_height", CFG_INT, CAM(max_height), 0, 16, 16384, NULL, NULL },
 	{ "analysis", CFG_GROUP, 0, 0, 0, 0, cfg_analysis_keys, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
@@ -299,6 +301,7 @@ static void cfg_options_unset(struct vigil_camera *c)
 {
 	c->open_timeout = c->read_timeout = c->loop = -1;
 	c->analysis_fps = c->analysis_width = -1;
+	c->max_width = c->max_height = -1;
 }
 
 /* Check the enumerated options set in group s (a camera or defaults). */
@@ -338,6 +341,8 @@ static void cfg_options_inherit(struct vigil_camera *c, const struct vigil_camer
 	cfg_inherit_str(&c->analysis_mode, d->analysis_mode, "full");
 	cfg_inherit_int(&c->analysis_fps, d->analysis_fps, 5);
 	cfg_inherit_int(&c->analysis_width, d->analysis_width, 320);
+	cfg_inherit_int(&c->max_width, d->max_width, 4096);
+	cfg_inherit_int(&c->max_height, d->max_height, 2304);
 }
 
 /* Checks of one camera that span keys; fills defaults. */
@@ -787,6 +792,7 @@ int config_camera_equal(const struct vigil_camera *a, const struct vigil_camera 
 	       a->open_timeout == b->open_timeout && a->read_timeout == b->read_timeout &&
 	       a->loop == b->loop && a->analysis_fps == b->analysis_fps &&
 	       a->analysis_width == b->analysis_width &&
+	       a->max_width == b->max_width && a->max_height == b->max_height &&
 	       a->recording.pre_seconds == b->recording.pre_seconds &&
 	       a->recording.post_seconds == b->recording.post_seconds &&
 	       a->recording.max_seconds == b->recording.max_seconds &&
@@ -824,6 +830,8 @@ struct vigil_camera *config_camera_dup(const struct vigil_camera *c)
 	d->loop = c->loop;
 	d->analysis_fps = c->analysis_fps;
 	d->analysis_width = c->analysis_width;
+	d->max_width = c->max_width;
+	d->max_height = c->max_height;
 	d->recording = c->recording;
 	d->recording.quota = NULL;      /* global only */
 	d->line = c->line;

@@ -78,6 +78,8 @@ struct vigil_camera {
 	char *analysis_mode;  /* "full" (default), "fps" or "keyframes" */
 	int analysis_fps;     /* frames analysed per second in "fps" mode, default 5 */
 	int analysis_width;   /* analysis width in pixels, default 320 */
+	int max_width;        /* larger pictures are refused, default 4096 */
+	int max_height;       /* idem, default 2304 */
 };
 
 /* An extra publish endpoint (alerts.endpoints): its own socket, its own

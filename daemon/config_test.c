@@ -274,6 +274,7 @@ static void test_options_and_defaults(void)
 		 "cameras = (\n"
 		 "  { id = \"a\"; url = \"rtsp://h/a\"; },\n"
 		 "  { id = \"b\"; url = \"/srv/b.mp4\"; loop = true; transport = \"tcp\";\n"
+		 "    max_width = 7680; max_height = 4320;\n"
 		 "    analysis = { mode = \"fps\"; fps = 2; width = 160; }; }\n"
 		 ");\n");
 	load(&l, text);
@@ -285,6 +286,8 @@ static void test_options_and_defaults(void)
 	CHECK(l.cfg.cameras[0].loop == 0);
 	CHECK(config_analysis_mode(&l.cfg.cameras[0]) == ANALYSIS_KEYFRAMES);
 	CHECK(l.cfg.cameras[0].analysis_width == 320);
+	CHECK(l.cfg.cameras[0].max_width == 4096 && l.cfg.cameras[0].max_height == 2304);
+	CHECK(l.cfg.cameras[1].max_width == 7680 && l.cfg.cameras[1].max_height == 4320);
 	CHECK(strcmp(l.cfg.cameras[1].transport, "tcp") == 0);
 	CHECK(l.cfg.cameras[1].loop == 1);
 	CHECK(config_analysis_mode(&l.cfg.cameras[1]) == ANALYSIS_FPS);
@@ -304,7 +307,7 @@ static void test_option_errors(void)
 		 "  { id = \"a\"; url = \"rtsp://h/a\"; read_timeout = 0;\n"
 		 "    loop = 1;\n"
 		 "    analysis = { mode = \"sometimes\"; fps = 500;\n"
-		 "      colour = 1; }; }\n"
+		 "      colour = 1; }; max_width = 100000; max_height = 8; }\n"
 		 ");\n");
 	load(&l, text);
 	expect_error(&l, 5, "defaults: transport must be \"tcp\" or \"udp\", not 'sctp'");
@@ -313,7 +316,9 @@ static void test_option_errors(void)
 	expect_error(&l, 9, "camera 'a': analysis.fps must be between 1 and 100, not 500");
 	expect_error(&l, 9, "camera 'a': analysis.mode must be \"full\", \"fps\" or \"keyframes\", not 'sometimes'");
 	expect_error(&l, 10, "camera 'a': unknown key 'analysis.colour'");
-	CHECK(l.nerrors == 6);
+	expect_error(&l, 10, "camera 'a': max_width must be between 16 and 16384, not 100000");
+	expect_error(&l, 10, "camera 'a': max_height must be between 16 and 16384, not 8");
+	CHECK(l.nerrors == 8);
 	unload(&l);
 }
 

@@ -209,14 +209,18 @@ static void engine_span(struct engine_track *t)
 	}
 }
 
-/* Send the end of a track's event, with the event's extent as its box. */
-static void engine_end(struct engine *e, struct engine_track *t, int64_t wall_us)
+/* Send the end of a track's event, with the event's extent as its box;
+ * reason (may be NULL) says why it ended other than by a quiet gap: the
+ * video was lost (the alert's reason "video_loss", the text its detail). */
+static void engine_end(struct engine *e, struct engine_track *t, int64_t wall_us,
+		       const char *reason)
 {
 	struct recorder_info ri = { .clip = "" };
 	struct alert al = {
 		.type = t->type, .phase = "end", .id = t->ev.id, .ts_us = wall_us,
 		.start_us = t->ev.first_us, .score = t->last.score,
 		.boxes = t->have_span ? &t->span : NULL, .nboxes = t->have_span,
+		.detail = reason, .reason = reason ? "video_loss" : NULL,
 		.clip_duration = -1, .clip_size = -1,
 	};
 
@@ -260,20 +264,20 @@ void engine_step(struct engine *e, int64_t wall_us)
 				    &t->last, NULL);
 			break;
 		case EVENT_END:
-			engine_end(e, t, wall_us);
+			engine_end(e, t, wall_us, NULL);
 			break;
 		}
 	}
 }
 
-void engine_reset(struct engine *e, int64_t wall_us)
+void engine_reset(struct engine *e, int64_t wall_us, const char *reason)
 {
 	for (int i = 0; i < e->ntracks; i++) {
 		struct engine_track *t = &e->tracks[i];
 		int64_t gap = t->ev.end_gap_us;
 
 		if (t->ev.active)
-			engine_end(e, t, wall_us);
+			engine_end(e, t, wall_us, reason);
 		event_init(&t->ev, t->ev.start_frames);
 		t->ev.end_gap_us = gap;
 		t->seen = 0;

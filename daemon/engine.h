@@ -58,8 +58,9 @@ void engine_observe(struct engine *e, const struct vigil_observation *o,
 		    const struct vigil_event_kind *kind, int64_t wall_us);
 /* Close the frame: advance every track and send what changed. */
 void engine_step(struct engine *e, int64_t wall_us);
-/* The stream is gone: end every open event at wall_us. */
-void engine_reset(struct engine *e, int64_t wall_us);
+/* The stream is gone: end every open event at wall_us, its end alert
+ * saying why in detail (reason; NULL: none). */
+void engine_reset(struct engine *e, int64_t wall_us, const char *reason);
 
 /* Queue one alert of this camera and log it. zone -1: none; o may be
  * NULL (no boxes). */

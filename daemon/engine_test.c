@@ -114,7 +114,7 @@ static void test_site_severity_and_reset(void)
 	engine_init(&e, &cam, &q);
 	engine_observe(&e, &o, NULL, t);
 	engine_step(&e, t);
-	engine_reset(&e, t + FRAME_US);
+	engine_reset(&e, t + FRAME_US, "stream lost");
 	n = drain(&q, a, 4);
 	CHECK(n == 2);
 	if (n == 2) {
@@ -122,6 +122,7 @@ static void test_site_severity_and_reset(void)
 		CHECK(strcmp(field(a[0], "severity"), "high") == 0);   /* public site */
 		CHECK(field(a[0], "zone") == NULL);
 		CHECK(strcmp(field(a[1], "phase"), "end") == 0);
+		CHECK(field(a[1], "detail") && strcmp(field(a[1], "detail"), "stream lost") == 0);
 	}
 	for (int i = 0; i < n; i++)
 		json_object_put(a[i]);

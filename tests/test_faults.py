@@ -69,3 +69,35 @@ def test_fault_cycle(tmp_path, procs):
     d.wait_seen(lambda l: "f1: " in l and "decoder messages suppressed" in l, 15)
     # The walker cameras kept alerting through all of it.
     sub.wait_alert(lambda a: a["camera"] == "f0" and a["type"] == "motion", 40)
+
+
+def test_corrupt_stream_is_video_loss(tmp_path, procs):
+    """Packets keep coming but none decodes to a picture (issue 20, D8):
+    after read_timeout the camera is not streaming any more, video_loss
+    goes out, its open motion event ends with a reason, and
+    video_restored follows once pictures decode again."""
+    cam = Camsim({"m0": scene("walker")["file"]}, control=True)
+    procs.append(cam)
+    publish = "tcp://127.0.0.1:%d" % free_port()
+    conf = write_config(str(tmp_path / "vigil.conf"), [
+        dict(id="c0", url=cam.url("m0"), read_timeout=READ_TIMEOUT, open_timeout=3)],
+        publish, str(tmp_path / "data"), workers=1, extra="stats_interval = 1;")
+    sub = Subscriber(publish)
+    d = Vigild(conf)
+    procs.append(d)
+    motion = sub.wait_alert(lambda a: a["type"] == "motion" and a["phase"] == "start", 40)
+    cam.command("corrupt m0")
+    t = time.monotonic()
+    loss = sub.wait_alert(lambda a: a["type"] == "video_loss", READ_TIMEOUT + 4)
+    assert "picture" in loss.get("detail", ""), loss
+    end = sub.wait_alert(lambda a: a["id"] == motion["id"] and a["phase"] == "end", 2)
+    assert time.monotonic() - t < READ_TIMEOUT + 4
+    assert end.get("detail") and end.get("reason") == "video_loss", end
+    # Lines are consumed in order: this one comes after the loss.
+    line = d.wait_line(lambda l: "c0: stats:" in l and "no decodable picture" in l, 5)
+    assert "c0: stats: down" in line, line
+    cam.command("resume m0")
+    sub.wait_alert(lambda a: a["type"] == "video_restored" and a["id"] == loss["id"], 15)
+    d.wait_line(lambda l: "c0: stats: streaming" in l, 5)
+    # One outage, one video_loss: no flapping while the damage lasted.
+    assert sum(1 for a in sub.alerts if a["type"] == "video_loss") == 1, sub.alerts

@@ -5,12 +5,14 @@ every analysis mode, transport and codec producing the walker's alert.
 All of it through the real camsim, the real vigild and a real ZeroMQ
 subscriber.
 """
+import os
 import re
 import signal
 import time
 
 from conftest import (Camsim, Subscriber, Vigild, derived_scene, free_port, parse_ts, scene,
                       walker_360p, write_config)
+from hugesps import huge_sps_mp4
 
 READ_TIMEOUT = 2
 
@@ -206,3 +208,48 @@ def test_camsim_switch_changes_resolution_mid_stream(tmp_path, procs):
     assert cam.text().count("client connected") == 1
     assert not [x for x in sub.alerts if x["type"] == "video_loss"]
     assert d.p.poll() is None
+
+
+def worker_peak_mb(d):
+    """Peak resident memory (VmHWM) of the only worker, in MiB."""
+    pids = [int(m.group(1)) for m in
+            (re.search(r"worker:0/1: started, pid (\d+)", l) for l in list(d.lines)) if m]
+    assert pids, "no worker start line"
+    with open("/proc/%d/status" % pids[-1]) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM for the worker")
+
+
+def test_oversized_picture_is_refused(tmp_path, procs):
+    """A stream whose SPS claims 16128x16128 (issue 20, D9) is refused
+    before a decoder allocates for it: video_loss naming the size, retries
+    with backoff, the worker's memory stays small and the other camera of
+    the same worker keeps alerting."""
+    small = derived_scene("noise-320x240-baseline.mp4", [
+        "-f", "lavfi", "-i", "color=gray:s=320x240:r=10,noise=alls=20:allf=t", "-t", "4",
+        "-c:v", "libx264", "-threads", "1", "-profile:v", "baseline", "-g", "10",
+        "-pix_fmt", "yuv420p"])
+    huge = os.path.join(os.path.dirname(small), "huge-sps-16128.mp4")
+    if not os.path.exists(huge):
+        huge_sps_mp4(small, huge, 16128, 16128)
+    cam = Camsim({"huge": huge, "walker": scene("walker")["file"]})
+    procs.append(cam)
+    d, sub = start(tmp_path, procs, [
+        dict(id="big", url=cam.url("huge"), read_timeout=READ_TIMEOUT, open_timeout=3),
+        dict(id="w", url=cam.url("walker"), read_timeout=READ_TIMEOUT),
+    ], workers=1)
+    loss = sub.wait_alert(is_alert("big", "video_loss"), 20)
+    assert "16128x16128" in loss.get("detail", ""), loss
+    d.wait_seen(lambda l: "big: " in l and "16128x16128" in l and "4096x2304" in l, 5)
+    # Refused again on the next attempt, after a growing wait.
+    waits = []
+    for _ in range(2):
+        line = d.wait_line(lambda l: "big: " in l and "retrying in" in l, 20)
+        waits.append(float(re.search(r"retrying in ([0-9.]+) s", line).group(1)))
+    assert waits[1] > waits[0], waits
+    sub.wait_alert(is_alert("w", "motion", "start"), 40)
+    assert not [a for a in sub.alerts if a["camera"] == "big" and a["type"] == "video_restored"]
+    peak = worker_peak_mb(d)
+    assert peak < 300, "worker peak RSS %.0f MiB" % peak
