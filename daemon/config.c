@@ -628,10 +628,76 @@ static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
 	cfg_check_recording(ctx, lc);
 }
 
-int config_load(const char *path, struct vigil_config *cfg, FILE *err)
+/* The whole file, NUL-terminated, at most CONFIG_MAX_BYTES. */
+static char *cfg_read_all(const char *path, size_t *len, int *e)
+{
+	FILE *f = fopen(path, "re");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+
+	*e = 0;
+	if (!f) {
+		*e = errno;
+		return NULL;
+	}
+	for (;;) {
+		if (cap - n < 65536) {
+			char *b;
+			cap = cap ? cap * 2 : 65536;
+			if (cap > CONFIG_MAX_BYTES + 65536 || !(b = realloc(buf, cap + 1))) {
+				*e = cap > CONFIG_MAX_BYTES + 65536 ? EFBIG : ENOMEM;
+				break;
+			}
+			buf = b;
+		}
+		size_t r = fread(buf + n, 1, cap - n, f);
+		n += r;
+		if (n > CONFIG_MAX_BYTES) {
+			*e = EFBIG;
+			break;
+		}
+		if (r == 0) {
+			if (ferror(f))
+				*e = EIO;
+			break;
+		}
+	}
+	fclose(f);
+	if (*e) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+/* @include would make the children read files of their own: the text
+ * handed down must be the whole configuration. */
+static void cfg_refuse_include(struct cfg_ctx *ctx, const char *text)
+{
+	int line = 1;
+
+	for (const char *p = text; *p; line++) {
+		const char *q = p + strspn(p, " \t");
+		if (strncmp(q, "@include", 8) == 0)
+			cfg_error_at(ctx, ctx->path, line, "@include is not supported: the daemon "
+				     "hands one checked file to its processes; put everything in it");
+		p = strchr(p, '\n');
+		if (!p)
+			break;
+		p++;
+	}
+}
+
+int config_load_text(const char *path, struct vigil_config *cfg, FILE *err, char **text,
+		     size_t *textlen)
 {
 	struct cfg_ctx ctx = { .path = path, .err = err, .cfg = cfg };
 	config_t lc;
+	size_t len = 0;
+	int e;
+	char *buf;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->file = strdup(path);
@@ -644,21 +710,45 @@ int config_load(const char *path, struct vigil_config *cfg, FILE *err)
 	cfg->recording.post_seconds = 10;
 	cfg->recording.max_seconds = 300;
 	cfg->recording.retention_days = 30;
+	if (text)
+		*text = NULL;
+	/* Read once: what is checked is exactly what is handed down. */
+	buf = cfg_read_all(path, &len, &e);
+	if (!buf) {
+		cfg_error_at(&ctx, path, 0, "cannot read file: %s", strerror(e));
+		return ctx.errors;
+	}
+	if (strlen(buf) != len)
+		cfg_error_at(&ctx, path, 0, "the file contains a NUL byte");
+	cfg_refuse_include(&ctx, buf);
+	if (ctx.errors) {
+		free(buf);
+		return ctx.errors;
+	}
 	config_init(&lc);
-	if (config_read_file(&lc, path) != CONFIG_TRUE) {
-		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
-			cfg_error_at(&ctx, path, 0, "cannot read file");
-		else
-			cfg_error_at(&ctx, config_error_file(&lc), config_error_line(&lc),
-				     "%s", config_error_text(&lc));
+	if (config_read_string(&lc, buf) != CONFIG_TRUE) {
+		cfg_error_at(&ctx, config_error_file(&lc), config_error_line(&lc),
+			     "%s", config_error_text(&lc));
 		config_destroy(&lc);
+		free(buf);
 		return ctx.errors;
 	}
 	cfg_walk(&ctx, config_root_setting(&lc), cfg_top_keys, cfg, "", "");
 	cfg_check_top(&ctx, &lc);
 	cfg_detect_finish(&ctx, &lc);
 	config_destroy(&lc);
+	if (text && !ctx.errors) {
+		*text = buf;
+		*textlen = len;
+	} else {
+		free(buf);
+	}
 	return ctx.errors;
+}
+
+int config_load(const char *path, struct vigil_config *cfg, FILE *err)
+{
+	return config_load_text(path, cfg, err, NULL, NULL);
 }
 
 static void cfg_camera_free(struct vigil_camera *c)

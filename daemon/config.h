@@ -124,6 +124,13 @@ struct vigil_config {
 /* Returns the number of errors printed to err (0 on success). The config
  * must be released with config_free() whatever the result. */
 int config_load(const char *path, struct vigil_config *cfg, FILE *err);
+/* The same, and when it has no error also the file's text as it was read
+ * and checked (malloc'd, *text NULL otherwise): the supervisor hands that
+ * text to its children, which never read the file themselves. */
+int config_load_text(const char *path, struct vigil_config *cfg, FILE *err, char **text,
+		     size_t *len);
+/* A configuration file larger than this is refused. */
+#define CONFIG_MAX_BYTES (64 * 1024 * 1024)
 void config_free(struct vigil_config *cfg);
 
 /* The analysis mode of a camera as an enum. */

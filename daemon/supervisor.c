@@ -59,6 +59,43 @@ static int sup_mkdirs(const char *path)
 	return 0;
 }
 
+/* Write the running configuration's text to DATA_DIR/running.conf (mode
+ * 0600: it may hold camera passwords), atomically: the children read it,
+ * never the file the operator edits. */
+static int sup_write_running(struct supervisor *s)
+{
+	char tmp[4096 + 8];
+	int fd, e = 0;
+	size_t off = 0;
+
+	if (snprintf(s->running_path, sizeof(s->running_path), "%s/running.conf",
+		     s->cfg->data_dir) >= (int)sizeof(s->running_path))
+		return -ENAMETOOLONG;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", s->running_path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	while (off < s->text_len) {
+		ssize_t w = write(fd, s->text + off, s->text_len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			e = w < 0 ? errno : EIO;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (!e && fsync(fd) < 0)
+		e = errno;
+	if (close(fd) < 0 && !e)
+		e = errno;
+	if (!e && rename(tmp, s->running_path) < 0)
+		e = errno;
+	if (e)
+		unlink(tmp);
+	return -e;
+}
+
 /* Comma-separated list of isolated camera ids (for the workers' argv). */
 static char *sup_isolated_list(const struct supervisor *s)
 {
@@ -85,6 +122,15 @@ static int sup_spawn(struct supervisor *s, struct sup_child *ch)
 	char fdarg[16], *excluded = ch->kind == SUP_WORKER ? sup_isolated_list(s) : NULL;
 	pid_t parent = getpid(), pid;
 
+	/* The child runs what the daemon runs, whatever is on disk now. */
+	int r = sup_write_running(s);
+	if (r < 0) {
+		log_err(ch->role, "cannot write %s: %s, retrying in 1 s", s->running_path,
+			strerror(-r));
+		free(excluded);
+		ch->restart_at_ms = status_now_ms() + 1000;
+		return r;
+	}
 	status_page_reset(ch->page);
 	atomic_store(&ch->page->restarts, ch->restarts);
 	ch->hups = 0;
@@ -107,7 +153,7 @@ static int sup_spawn(struct supervisor *s, struct sup_child *ch)
 		argv[a++] = "--child";
 		argv[a++] = ch->role;
 		argv[a++] = "-c";
-		argv[a++] = (char *)s->config_path;
+		argv[a++] = s->running_path;
 		argv[a++] = "--status-fd";
 		argv[a++] = fdarg;
 		if (log_get_level() >= LOG_DEBUG)
@@ -481,8 +527,8 @@ static void sup_log_errors(const char *errs)
 static void sup_reload(struct supervisor *s)
 {
 	struct vigil_config next, old;
-	char *errs = NULL;
-	size_t errlen = 0;
+	char *errs = NULL, *text = NULL, *old_text, old_running[sizeof(s->running_path)];
+	size_t errlen = 0, text_len = 0, old_len;
 	FILE *err = open_memstream(&errs, &errlen);
 	int n, restart_workers, restart_relay, reopen;
 
@@ -493,7 +539,7 @@ static void sup_reload(struct supervisor *s)
 		notify_ready();
 		return;
 	}
-	n = config_load(s->config_path, &next, err);
+	n = config_load_text(s->config_path, &next, err, &text, &text_len);
 	fclose(err);
 	if (n) {
 		sup_log_errors(errs);
@@ -505,12 +551,41 @@ static void sup_reload(struct supervisor *s)
 		return;
 	}
 	free(errs);
-	reopen = strcmp(s->cfg->data_dir, next.data_dir) != 0 ||
-		 s->cfg->metrics_port != next.metrics_port;
-	if (reopen)
-		sup_endpoints_close(s);
+	/* Children read the new text from now on: written first, and a
+	 * failure keeps the running configuration. */
 	old = *s->cfg;
+	old_text = s->text;
+	old_len = s->text_len;
+	memcpy(old_running, s->running_path, sizeof(old_running));
 	*s->cfg = next;
+	s->text = text;
+	s->text_len = text_len;
+	n = sup_mkdirs(next.data_dir);
+	if (n >= 0)
+		n = sup_write_running(s);
+	if (n < 0) {
+		log_err(NULL, "reload: cannot write the running configuration to %s: %s, keeping "
+			"the running configuration", s->running_path, strerror(-n));
+		*s->cfg = old;
+		s->text = old_text;
+		s->text_len = old_len;
+		memcpy(s->running_path, old_running, sizeof(old_running));
+		config_free(&next);
+		free(text);
+		notify_ready();
+		return;
+	}
+	free(old_text);
+	if (strcmp(old_running, s->running_path) != 0)
+		unlink(old_running);
+	reopen = strcmp(old.data_dir, next.data_dir) != 0 ||
+		 old.metrics_port != next.metrics_port;
+	if (reopen) {
+		/* The endpoints' paths come from the old data directory. */
+		*s->cfg = old;
+		sup_endpoints_close(s);
+		*s->cfg = next;
+	}
 	restart_relay = !config_relay_equal(&old, &next);
 	/* Workers reach the relay through data_dir; the rest is theirs. */
 	restart_workers = strcmp(old.data_dir, next.data_dir) != 0 ||
@@ -686,13 +761,16 @@ static void sup_free(struct supervisor *s)
 		free(s->isolated[i]);
 	free(s->isolated);
 	free(s->suspects);
+	free(s->text);
 	if (s->sfd >= 0)
 		close(s->sfd);
 }
 
-int supervisor_run(struct vigil_config *cfg, const char *config_path)
+int supervisor_run(struct vigil_config *cfg, const char *config_path, char *text,
+		   size_t text_len)
 {
-	struct supervisor s = { .cfg = cfg, .config_path = config_path, .sfd = -1 };
+	struct supervisor s = { .cfg = cfg, .config_path = config_path, .sfd = -1,
+				.text = text, .text_len = text_len };
 	long long stop_deadline;
 	int r;
 

@@ -67,7 +67,10 @@ struct sup_suspect {
 
 struct supervisor {
 	struct vigil_config *cfg;     /* current configuration (owned) */
-	const char *config_path;
+	const char *config_path;      /* the operator's file, read on SIGHUP */
+	char *text;                   /* its checked text, as running (owned) */
+	size_t text_len;
+	char running_path[4096];      /* DATA_DIR/running.conf: what children read */
 	struct sup_child *kids;
 	int nkids, capkids;
 	int nworkers;
@@ -87,8 +90,11 @@ struct supervisor {
 	struct httpd *httpd;          /* /metrics, see httpd.h; NULL when off */
 };
 
-/* cfg is taken over (freed or replaced on reload); returns the exit
- * status. */
-int supervisor_run(struct vigil_config *cfg, const char *config_path);
+/* cfg and text (config_load_text's, of config_path) are taken over
+ * (freed or replaced on reload); returns the exit status. The children
+ * are handed the text, never the file: a child restarted after a crash
+ * runs the configuration the daemon runs, whatever is on disk. */
+int supervisor_run(struct vigil_config *cfg, const char *config_path, char *text,
+		   size_t text_len);
 
 #endif

@@ -89,6 +89,8 @@ int main(int argc, char **argv)
 	const char *path = "/etc/vigil/vigil.conf", *child = NULL, *isolated = NULL;
 	int status_fd = -1;
 	struct vigil_config cfg;
+	char *text = NULL;
+	size_t text_len = 0;
 	int test = 0, allow_root = 0, opt, errors, status;
 
 	/* glibc gives every thread its own heap arena; with one thread per
@@ -133,7 +135,7 @@ int main(int argc, char **argv)
 			"user (the systemd unit uses User=vigil), or pass --allow-root\n");
 		return 2;
 	}
-	errors = config_load(path, &cfg, stderr);
+	errors = config_load_text(path, &cfg, stderr, test || child ? NULL : &text, &text_len);
 	if (errors) {
 		fprintf(stderr, "%s: %d error%s\n", path, errors, errors == 1 ? "" : "s");
 		config_free(&cfg);
@@ -147,7 +149,7 @@ int main(int argc, char **argv)
 	if (child)
 		status = run_child(&cfg, child, path, isolated, status_fd);
 	else
-		status = supervisor_run(&cfg, path);
+		status = supervisor_run(&cfg, path, text, text_len);
 	config_free(&cfg);
 	return status;
 }
