@@ -1,7 +1,7 @@
 """vigild -t: configuration check from the command line."""
 import subprocess
 
-from conftest import ROOT, VIGILD
+from conftest import ROOT, VIGILD, Camsim, Vigild, free_port, scene, write_config
 
 
 def run(*args):
@@ -80,3 +80,29 @@ def test_refuses_root_unless_told(tmp_path):
     assert r.returncode == 2
     assert "refusing to run as root" in r.stderr
     assert not (tmp_path / "data").exists()
+
+
+def test_password_with_at_is_never_printed(tmp_path, procs):
+    """issue 20 D6: the password runs to the last '@' of the authority, in
+    the checker's messages and in the daemon's log."""
+    secret = "ssw0rdLEAK"
+    conf = tmp_path / "at.conf"
+    conf.write_text(
+        'alerts = { publish = "tcp://127.0.0.1:7700"; insecure = true; };\n'
+        'cameras = ( { id = "a"; url = "ftp://admin:p@%s@host/x?u=a:b@c"; } );\n' % secret)
+    r = run("-t", "-c", str(conf))
+    assert r.returncode == 2
+    assert "url 'ftp://admin:***@host/x?u=a:b@c' has an unsupported scheme" in r.stderr
+    assert secret not in r.stderr + r.stdout
+
+    cam = Camsim({"walker": scene("walker")["file"]})
+    procs.append(cam)
+    url = "rtsp://admin:p@%s@127.0.0.1:%d/walker" % (secret, cam.port)
+    write_config(tmp_path / "run.conf", [dict(id="pw", url=url)],
+                 "tcp://127.0.0.1:%d" % free_port(), tmp_path / "data", workers=1)
+    d = Vigild(str(tmp_path / "run.conf"))
+    procs.append(d)
+    line = d.wait_line(lambda l: "pw: connected to" in l, 20)
+    assert "rtsp://admin:***@127.0.0.1:%d/walker" % cam.port in line
+    d.stop()
+    assert secret not in d.text()
