@@ -11,6 +11,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Longest camera id, district, grid, zone name and instance, in bytes.
+ * They are topic segments and parts of event ids and file names, and are
+ * copied into fixed fields (status page, clip index, crash records): the
+ * checker refuses longer ones so that no later stage has to cut or drop
+ * them. An event id "<id>-<type>-<zone>-<ms>" then stays within 96 bytes
+ * for types of up to 15 characters. config.c asserts the sizes. */
+#define VIGIL_TOKEN_MAX 32
+
+/* Longest camera name, in bytes (it is copied into every alert). */
+#define VIGIL_NAME_MAX 200
+
 /* Clip recording (group "recording", globally and per camera). Per-camera
  * values of -1 mean "not set here": they take the global value. */
 struct vigil_recording {
@@ -52,7 +63,7 @@ struct vigil_detector {
 };
 
 struct vigil_camera {
-	char *id;         /* unique, [A-Za-z0-9_-], used in alert topics */
+	char *id;         /* unique, [A-Za-z0-9_-]{1,VIGIL_TOKEN_MAX}, in topics */
 	char *name;       /* human name, defaults to id */
 	char *district;   /* topic segment */
 	char *grid;       /* topic segment */
