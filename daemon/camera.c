@@ -38,28 +38,6 @@ static int64_t camera_wall_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* Hide passwords of any URL inside a log line, in place. */
-static void camera_redact_text(char *line)
-{
-	char *p = line;
-
-	while ((p = strstr(p, "://"))) {
-		char *auth = p + 3, *end = auth, *at = NULL, *colon = NULL;
-		while (*end && *end != '/' && *end != ' ' && *end != '\'' && *end != '"') {
-			if (*end == '@')
-				at = end;
-			end++;
-		}
-		if (at)
-			colon = memchr(auth, ':', (size_t)(at - auth));
-		if (colon && at - colon > 1) {
-			memmove(colon + 4, at, strlen(at) + 1);
-			memcpy(colon + 1, "***", 3);
-		}
-		p = auth;
-	}
-}
-
 #define CAMERA_LOG_BURST     5          /* FFmpeg lines per window and camera */
 #define CAMERA_LOG_WINDOW_US 10000000
 
@@ -101,7 +79,7 @@ static void camera_av_log(void *avcl, int level, const char *fmt, va_list vl)
 	}
 	camera_log_printed++;
 	av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &print_prefix);
-	camera_redact_text(line);
+	config_redact_text(line, sizeof(line));
 	if (level <= AV_LOG_ERROR)
 		prio = LOG_ERR;
 	else if (level <= AV_LOG_WARNING)

@@ -15,8 +15,22 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clipdb.h"
 #include "config_int.h"
+#include "event.h"
 #include "shard.h"
+#include "supervisor.h"
+
+/* Every stage that keeps a token in a fixed field holds the longest one
+ * the checker accepts: none of them cuts an id. */
+#define CFG_HOLDS(field) (sizeof(field) > VIGIL_TOKEN_MAX)
+_Static_assert(STATUS_ID_LEN > VIGIL_TOKEN_MAX, "status page camera id");
+_Static_assert(CFG_HOLDS(((struct clipdb_row *)0)->camera), "clip index camera");
+_Static_assert(CFG_HOLDS(((struct sup_suspect *)0)->id), "crash record camera id");
+_Static_assert(CFG_HOLDS(((struct sup_child *)0)->isolate), "isolated camera id");
+/* "<id>-<type>-<zone>-<13 digits>" with a type of 15 characters. */
+_Static_assert(sizeof(((struct event_state *)0)->id) > 2 * VIGIL_TOKEN_MAX + 15 + 3 + 13,
+	       "event id");
 
 static const char *const cfg_sites[] = { "key", "public", "normal", NULL };
 static const char *const cfg_site_severities[] = { "critical", "high", "medium" };
@@ -194,10 +208,16 @@ static void cfg_store(struct cfg_ctx *ctx, const config_setting_t *s,
 {
 	if (k->type == CFG_STR) {
 		char **field = (char **)((char *)base + k->offset);
+		const char *v = config_setting_get_string(s);
+		if (!cfg_utf8_ok(v)) {
+			cfg_error(ctx, s, "%s%s is not valid UTF-8", where, name);
+			return;
+		}
 		free(*field);
-		*field = strdup(config_setting_get_string(s));
+		*field = strdup(v);
 	} else if (k->type == CFG_INT) {
-		long long v = config_setting_get_int64(s);
+		/* As written: libconfig wraps what does not fit an int. */
+		long long v = cfg_int_value(ctx, s);
 		if (v < k->min || v > k->max) {
 			cfg_error(ctx, s, "%s%s must be between %ld and %ld, not %lld",
 				  where, name, k->min, k->max, v);
@@ -250,7 +270,7 @@ static void cfg_walk(struct cfg_ctx *ctx, const config_setting_t *group,
 }
 
 /* Topic segments must not contain the topic separator or odd bytes. */
-static int cfg_is_token(const char *s)
+static int cfg_token_chars(const char *s)
 {
 	if (!*s)
 		return 0;
@@ -259,6 +279,27 @@ static int cfg_is_token(const char *s)
 		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
 			return 0;
 	return 1;
+}
+
+int cfg_is_token(const char *s)
+{
+	return cfg_token_chars(s) && strlen(s) <= VIGIL_TOKEN_MAX;
+}
+
+/* A token key of a camera (id, district, grid): reported at its line. */
+static void cfg_check_token(struct cfg_ctx *ctx, const config_setting_t *cam,
+			    const char *key, const char *v, const char *where)
+{
+	const config_setting_t *s = config_setting_get_member(cam, key);
+
+	if (!v || cfg_is_token(v))
+		return;
+	if (!cfg_token_chars(v))
+		cfg_error(ctx, s ? s : cam, "%s%s may only contain letters, digits, '_' and '-'",
+			  where, key);
+	else
+		cfg_error(ctx, s ? s : cam, "%s%s is %zu characters long, at most %d are allowed "
+			  "(it names topics and files)", where, key, strlen(v), VIGIL_TOKEN_MAX);
 }
 
 /* Accepted sources: rtsp://, rtsps://, file:// and plain paths. */
@@ -352,15 +393,13 @@ static void cfg_camera_finish(struct cfg_ctx *ctx, const config_setting_t *s,
 	static const char *const url_keys[] = { "url", "detect_url", "record_url" };
 	char *urls[] = { cam->url, cam->detect_url, cam->record_url };
 
-	if (cam->id && !cfg_is_token(cam->id))
-		cfg_error(ctx, s, "%sid may only contain letters, digits, '_' and '-'",
-			  where);
-	if (cam->district && !cfg_is_token(cam->district))
-		cfg_error(ctx, s, "%sdistrict may only contain letters, digits, '_' and '-'",
-			  where);
-	if (cam->grid && !cfg_is_token(cam->grid))
-		cfg_error(ctx, s, "%sgrid may only contain letters, digits, '_' and '-'",
-			  where);
+	cfg_check_token(ctx, s, "id", cam->id, where);
+	cfg_check_token(ctx, s, "district", cam->district, where);
+	cfg_check_token(ctx, s, "grid", cam->grid, where);
+	if (cam->name && strlen(cam->name) > VIGIL_NAME_MAX)
+		cfg_error(ctx, config_setting_get_member(s, "name"),
+			  "%sname is %zu bytes long, at most %d are allowed", where,
+			  strlen(cam->name), VIGIL_NAME_MAX);
 	if (cam->site && cfg_site_index(cam->site) < 0)
 		cfg_error(ctx, s, "%ssite must be one of key, public, normal, not '%s'",
 			  where, cam->site);
@@ -466,8 +505,6 @@ static int cfg_topic_ok(const char *t)
 	return 1;
 }
 
-static int cfg_is_token(const char *s);
-
 /* alerts.endpoints: ( { bind = "..."; clients = [ ... ]; topics = [ ... ]; } ) */
 static void cfg_endpoints(struct cfg_ctx *ctx, const config_setting_t *list,
 			  void *base, const char *where)
@@ -501,7 +538,7 @@ static void cfg_endpoints(struct cfg_ctx *ctx, const config_setting_t *list,
 				char sub[96];
 				snprintf(sub, sizeof(sub), "%s %s", what, name);
 				if (name[0] == 'c')
-					ep->nclients = cfg_strings(ctx, m, &ep->clients, sub, cfg_is_token,
+					ep->nclients = cfg_strings(ctx, m, &ep->clients, sub, cfg_token_chars,
 								   "must name a key file (letters, digits, '_', '-')");
 				else
 					ep->ntopics = cfg_strings(ctx, m, &ep->topics, sub, cfg_topic_ok,
@@ -609,9 +646,13 @@ static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
 	if (cfg->replay && cfg->publish && strcmp(cfg->replay, cfg->publish) == 0)
 		cfg_error(ctx, rep, "alerts.replay must differ from alerts.publish");
 	cfg_check_security(ctx, lc);
-	if (cfg->instance && !cfg_is_token(cfg->instance))
+	if (cfg->instance && !cfg_token_chars(cfg->instance))
 		cfg_error(ctx, config_lookup(lc, "instance"),
 			  "instance may only contain letters, digits, '_' and '-'");
+	else if (cfg->instance && !cfg_is_token(cfg->instance))
+		cfg_error(ctx, config_lookup(lc, "instance"),
+			  "instance is %zu characters long, at most %d are allowed",
+			  strlen(cfg->instance), VIGIL_TOKEN_MAX);
 	if (cfg->node >= cfg->nodes)
 		cfg_error(ctx, config_lookup(lc, "cluster.node"),
 			  "cluster.node must be less than cluster.nodes (%d), not %d",
@@ -733,9 +774,11 @@ int config_load_text(const char *path, struct vigil_config *cfg, FILE *err, char
 		free(buf);
 		return ctx.errors;
 	}
+	cfg_scan_ints(&ctx, buf);
 	cfg_walk(&ctx, config_root_setting(&lc), cfg_top_keys, cfg, "", "");
 	cfg_check_top(&ctx, &lc);
 	cfg_detect_finish(&ctx, &lc);
+	cfg_scan_free(&ctx);
 	config_destroy(&lc);
 	if (text && !ctx.errors) {
 		*text = buf;
@@ -974,26 +1017,67 @@ int config_parse_quota(const char *s, int64_t *bytes, int *percent)
 	return 0;
 }
 
+/* The userinfo of the URL whose "://" is at sep: from after it up to the
+ * last '@' of the authority (which ends at the first '/', '?' or '#'), so
+ * that a password containing '@' is hidden whole. Returns the '@', or
+ * NULL when the authority has none; *pass is the first ':' before it,
+ * or NULL. stop lists further bytes that end the authority. */
+static const char *cfg_userinfo(const char *sep, const char *stop, const char **pass)
+{
+	const char *auth = sep + 3;
+	size_t n = strcspn(auth, stop);
+	const char *at = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (auth[i] == '@')
+			at = auth + i;
+	*pass = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	return at;
+}
+
 void config_redact_url(const char *url, char *buf, size_t len)
 {
-	const char *scheme = strstr(url, "://");
-	const char *auth = scheme ? scheme + 3 : NULL;
-	const char *at = auth ? strchr(auth, '@') : NULL;
-	const char *slash = auth ? strchr(auth, '/') : NULL;
-	const char *colon;
+	const char *sep = strstr(url, "://");
+	const char *at = NULL, *colon = NULL;
 
 	if (!len)
 		return;
-	if (!at || (slash && slash < at)) {
-		snprintf(buf, len, "%s", url);
-		return;
-	}
-	colon = memchr(auth, ':', (size_t)(at - auth));
+	if (sep)
+		at = cfg_userinfo(sep, "/?#", &colon);
 	if (!colon) {
 		snprintf(buf, len, "%s", url);
 		return;
 	}
 	snprintf(buf, len, "%.*s:***%s", (int)(colon - url), url, at);
+}
+
+void config_redact_text(char *text, size_t size)
+{
+	char *p = text;
+
+	while ((p = strstr(p, "://"))) {
+		const char *colon;
+		const char *at = cfg_userinfo(p, "/?# \t\r\n'\"", &colon);
+
+		p += 3;
+		if (!colon || at - colon <= 1)
+			continue;
+		/* Replace what lies between ':' and '@' by "***"; the text
+		 * may grow by up to two bytes and is cut to fit size. */
+		char *dst = (char *)colon + 4;
+		size_t off = (size_t)(dst - text), tail = strlen(at) + 1;
+
+		if (off >= size)
+			tail = 0;
+		else if (off + tail > size)
+			tail = size - off;
+		memmove(dst, at, tail);
+		memcpy((char *)colon + 1, "***", 3);
+		text[size - 1] = '\0';
+		if (off >= size - 1)
+			break;
+		p = dst;
+	}
 }
 
 static const char *const cfg_severities[] = { "low", "medium", "high", "critical" };

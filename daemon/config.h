@@ -11,6 +11,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Longest camera id, district, grid, zone name and instance, in bytes.
+ * They are topic segments and parts of event ids and file names, and are
+ * copied into fixed fields (status page, clip index, crash records): the
+ * checker refuses longer ones so that no later stage has to cut or drop
+ * them. An event id "<id>-<type>-<zone>-<ms>" then stays within 96 bytes
+ * for types of up to 15 characters. config.c asserts the sizes. */
+#define VIGIL_TOKEN_MAX 32
+
+/* Longest camera name, in bytes (it is copied into every alert). */
+#define VIGIL_NAME_MAX 200
+
 /* Clip recording (group "recording", globally and per camera). Per-camera
  * values of -1 mean "not set here": they take the global value. */
 struct vigil_recording {
@@ -52,7 +63,7 @@ struct vigil_detector {
 };
 
 struct vigil_camera {
-	char *id;         /* unique, [A-Za-z0-9_-], used in alert topics */
+	char *id;         /* unique, [A-Za-z0-9_-]{1,VIGIL_TOKEN_MAX}, in topics */
 	char *name;       /* human name, defaults to id */
 	char *district;   /* topic segment */
 	char *grid;       /* topic segment */
@@ -169,7 +180,12 @@ void config_camera_free(struct vigil_camera *c);
 int config_parse_quota(const char *s, int64_t *bytes, int *percent);
 
 /* Copy url into buf with any password replaced by "***", so that URLs
- * can be logged. Always NUL-terminates. */
+ * can be logged. The password runs to the last '@' of the authority,
+ * which ends at the first '/', '?' or '#'. Always NUL-terminates. */
 void config_redact_url(const char *url, char *buf, size_t len);
+
+/* The same for every URL inside a text of size bytes (a log line), in
+ * place; the text is cut to fit when a short password grows to "***". */
+void config_redact_text(char *text, size_t size);
 
 #endif

@@ -20,13 +20,14 @@
 #define ZONE_DEFAULT_SENSITIVITY 0.5
 #define ZONE_DEFAULT_MIN_SIZE 0.5   /* percent of the zone */
 
-/* Any numeric setting (int, int64, float, bool) as a double; -1 if none. */
-static int cfg_number(const config_setting_t *s, double *v)
+/* Any numeric setting (int, int64, float, bool) as a double, integers
+ * as written; -1 if none. */
+static int cfg_number(const struct cfg_ctx *ctx, const config_setting_t *s, double *v)
 {
 	switch (config_setting_type(s)) {
 	case CONFIG_TYPE_INT:
 	case CONFIG_TYPE_INT64:
-		*v = (double)config_setting_get_int64(s);
+		*v = (double)cfg_int_value(ctx, s);
 		return 0;
 	case CONFIG_TYPE_FLOAT:
 		*v = config_setting_get_float(s);
@@ -68,7 +69,7 @@ static void cfg_polygon(struct cfg_ctx *ctx, const config_setting_t *s,
 	}
 	for (int i = 0; i < n; i++) {
 		double v;
-		if (cfg_number(config_setting_get_elem(s, (unsigned)i), &v) < 0 ||
+		if (cfg_number(ctx, config_setting_get_elem(s, (unsigned)i), &v) < 0 ||
 		    v < 0 || v > 1) {
 			cfg_error(ctx, s, "%spolygon coordinate %d must be a number from 0 to 1 "
 				  "(normalised, from the top left)", where, i + 1);
@@ -106,6 +107,10 @@ static void cfg_zone(struct cfg_ctx *ctx, const config_setting_t *s,
 		if (strcmp(key, "polygon") == 0) {
 			cfg_polygon(ctx, m, &zc->z, where);
 		} else if (strcmp(key, "name") == 0 && str) {
+			/* Part of event ids, hence of clip file names. */
+			if (!cfg_is_token(str))
+				cfg_error(ctx, m, "%sname must be 1 to %d letters, digits, '_' or '-'",
+					  where, VIGIL_TOKEN_MAX);
 			free(zc->name);
 			zc->name = strdup(str);
 		} else if (!is_mask && strcmp(key, "schedule") == 0 && str) {
@@ -119,12 +124,12 @@ static void cfg_zone(struct cfg_ctx *ctx, const config_setting_t *s,
 			else
 				zc->severity = strdup(str);
 		} else if (!is_mask && strcmp(key, "sensitivity") == 0) {
-			if (cfg_number(m, &v) < 0 || v < 0 || v > 1)
+			if (cfg_number(ctx, m, &v) < 0 || v < 0 || v > 1)
 				cfg_error(ctx, m, "%ssensitivity must be a number from 0 to 1", where);
 			else
 				zc->z.sensitivity = v;
 		} else if (!is_mask && strcmp(key, "min_size") == 0) {
-			if (cfg_number(m, &v) < 0 || v < 0 || v > 100)
+			if (cfg_number(ctx, m, &v) < 0 || v < 0 || v > 100)
 				cfg_error(ctx, m, "%smin_size must be a percentage of the zone, 0 to 100",
 					  where);
 			else
@@ -216,7 +221,7 @@ void cfg_detect(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
 		for (int j = 0; d->opts && j < nopt; j++) {
 			const config_setting_t *o = config_setting_get_elem(g, (unsigned)j);
 			struct vigil_detector_option *op = &d->opts[d->nopts];
-			if (cfg_number(o, &op->value) < 0) {
+			if (cfg_number(ctx, o, &op->value) < 0) {
 				cfg_error(ctx, o, "%sdetect.%s.%s must be a number", where,
 					  d->name, config_setting_name(o));
 				continue;

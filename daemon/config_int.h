@@ -29,11 +29,20 @@ struct cfg_key {
 	cfg_list_fn list;             /* when set: handles the setting */
 };
 
+/* An integer literal of the file that libconfig wraps to an int. */
+struct cfg_bigint {
+	char *file;
+	int line;
+	long long value;   /* as written (saturated beyond 64 bits) */
+};
+
 struct cfg_ctx {
 	const char *path;
 	FILE *err;
 	int errors;
 	struct vigil_config *cfg;
+	struct cfg_bigint *big;   /* see cfg_scan_ints() */
+	size_t nbig;
 };
 
 /* Print one error as FILE:LINE: message. line 0 means "whole file". */
@@ -48,6 +57,20 @@ static inline int cfg_line(const config_setting_t *s)
 /* The root group has no line of its own: its errors point at line 1. */
 #define cfg_error(ctx, s, ...) \
 	cfg_error_at(ctx, config_setting_source_file(s), cfg_line(s), __VA_ARGS__)
+
+/* config_lex.c: record the integer literals of the configuration's text
+ * that do not fit an int, before the walk; free them after.
+ * cfg_int_value() is an integer setting's value as written. */
+void cfg_scan_ints(struct cfg_ctx *ctx, const char *text);
+void cfg_scan_free(struct cfg_ctx *ctx);
+long long cfg_int_value(const struct cfg_ctx *ctx, const config_setting_t *s);
+
+/* Whether s is valid UTF-8 (no overlong forms, no surrogates). */
+int cfg_utf8_ok(const char *s);
+
+/* Whether s is a token of at most VIGIL_TOKEN_MAX bytes: letters, digits,
+ * '_' and '-' (camera ids, districts, grids, zone names, instance). */
+int cfg_is_token(const char *s);
 
 /* Camera keys handled in config_detect.c. */
 void cfg_zones(struct cfg_ctx *ctx, const config_setting_t *s, void *base,

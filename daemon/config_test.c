@@ -204,6 +204,108 @@ static void test_ranges_and_tokens(void)
 	unload(&l);
 }
 
+/* issue 20 D5: ids, districts, grids, zone names and the instance are
+ * limited to VIGIL_TOKEN_MAX, at the line of the offending key. */
+static void test_token_lengths(void)
+{
+	struct loaded l;
+	char text[4096], max[VIGIL_TOKEN_MAX + 1], over[VIGIL_TOKEN_MAX + 2], want[200];
+
+	memset(max, 'm', sizeof(max) - 1);
+	max[sizeof(max) - 1] = '\0';
+	memset(over, 'o', sizeof(over) - 1);
+	over[sizeof(over) - 1] = '\0';
+	snprintf(text, sizeof(text),
+		 "instance = \"%s\";\n"
+		 "alerts = { publish = \"ipc:///tmp/x/p\"; };\n"
+		 "cameras = ( { id = \"%s\"; district = \"%s\"; grid = \"%s\"; url = \"rtsp://h/a\";\n"
+		 "  zones = ( { name = \"%s\"; polygon = [0.1, 0.1, 0.9, 0.1, 0.5, 0.9]; } ); },\n"
+		 "  { url = \"rtsp://h/b\";\n"
+		 "    id = \"%s\"; district = \"%s\"; grid = \"%s\";\n"
+		 "    zones = ( { name = \"%s\"; polygon = [0.1, 0.1, 0.9, 0.1, 0.5, 0.9]; },\n"
+		 "              { name = \"../x\"; polygon = [0.1, 0.1, 0.9, 0.1, 0.5, 0.9]; } ); } );\n",
+		 over, max, max, max, max, over, over, over, over);
+	load(&l, text);
+	snprintf(want, sizeof(want), "instance is %d characters long, at most %d are allowed",
+		 VIGIL_TOKEN_MAX + 1, VIGIL_TOKEN_MAX);
+	expect_error(&l, 1, want);
+	snprintf(want, sizeof(want), "camera '%s': id is %d characters long, at most %d are "
+		 "allowed (it names topics and files)", over, VIGIL_TOKEN_MAX + 1, VIGIL_TOKEN_MAX);
+	expect_error(&l, 6, want);
+	snprintf(want, sizeof(want), "camera '%s': district is %d characters long", over,
+		 VIGIL_TOKEN_MAX + 1);
+	expect_error(&l, 6, want);
+	snprintf(want, sizeof(want), "camera '%s': grid is %d characters long", over,
+		 VIGIL_TOKEN_MAX + 1);
+	expect_error(&l, 6, want);
+	snprintf(want, sizeof(want), "camera '%s': zone '%s': name must be 1 to %d letters, "
+		 "digits, '_' or '-'", over, over, VIGIL_TOKEN_MAX);
+	expect_error(&l, 7, want);
+	snprintf(want, sizeof(want), "camera '%s': zone '../x': name must be", over);
+	expect_error(&l, 8, want);
+	CHECK(l.nerrors == 6);
+	unload(&l);
+}
+
+/* issue 20 D12: libconfig wraps integers without L to 32 bits; every
+ * integer setting is checked as written, with its allowed range. */
+static void test_integers_do_not_wrap(void)
+{
+	struct loaded l;
+
+	load(&l, "workers = 4294967298;\n"
+		 "stats_interval = -4294967236; # 4294967298 in a comment\n"
+		 "status = { metrics_port = 0x100002000; };\n"
+		 "alerts = { publish = \"ipc:///tmp/x/4294967298\"; journal_days = 99999999999999999999; };\n"
+		 "recording = { pre_seconds = 4294967297; post_seconds = 4294967297; };\n"
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\"; open_timeout = 4294967306L;\n"
+		 "  zones = ( { name = \"z\"; polygon = [0, 0, 4294967297, 0, 0, 1]; } );\n"
+		 "  detect = { tamper = { every = 4294967298; }; }; } );\n");
+	expect_error(&l, 1, "workers must be between 0 and 256, not 4294967298");
+	expect_error(&l, 2, "stats_interval must be between 1 and 86400, not -4294967236");
+	expect_error(&l, 3, "status.metrics_port must be between 0 and 65535, not 4294975488");
+	expect_error(&l, 4, "alerts.journal_days must be between 1 and 3650, not 9223372036854775807");
+	expect_error(&l, 5, "recording.pre_seconds must be between 0 and 60, not 4294967297");
+	expect_error(&l, 5, "recording.post_seconds must be between 0 and 600, not 4294967297");
+	expect_error(&l, 6, "camera 'a': open_timeout must be between 1 and 300, not 4294967306");
+	expect_error(&l, 7, "camera 'a': zone 'z': polygon coordinate 3 must be a number from 0 to 1");
+	expect_error(&l, 8, "camera 'a': detect.tamper.every must be between 1 and 25, not 4.29497e+09");
+	CHECK(l.nerrors == 9);
+	unload(&l);
+
+	/* The largest values that fit are read as they are. */
+	load(&l, "workers = 256; stats_interval = 86400;\n"
+		 "alerts = { publish = \"ipc:///tmp/x/p\"; };\n"
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\"; } );\n");
+	CHECK(l.nerrors == 0);
+	CHECK(l.cfg.workers == 256);
+	CHECK(l.cfg.stats_interval == 86400);
+	unload(&l);
+}
+
+/* issue 20 D12: names go into alert payloads, which are UTF-8. */
+static void test_names_are_utf8(void)
+{
+	struct loaded l;
+
+	load(&l, "alerts = { publish = \"ipc:///tmp/x/p\"; };\n"
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\"; name = \"Caf\xc3\xa9 \xe2\x82\xac\"; },\n"
+		 "  { id = \"b\"; url = \"rtsp://h/b\";\n"
+		 "    name = \"bad \xff\"; },\n"
+		 "  { id = \"c\"; url = \"rtsp://h/c\"; name = \"overlong \xc0\xaf\"; },\n"
+		 "  { id = \"d\"; url = \"rtsp://h/d\"; name = \"cut \xe2\x82\"; },\n"
+		 "  { id = \"e\"; url = \"rtsp://h/e\"; name = \"surrogate \xed\xa0\x80\"; },\n"
+		 "  { id = \"f\xc3\xa9\"; url = \"rtsp://h/f\"; } );\n");
+	expect_error(&l, 4, "camera 'b': name is not valid UTF-8");
+	expect_error(&l, 5, "camera 'c': name is not valid UTF-8");
+	expect_error(&l, 6, "camera 'd': name is not valid UTF-8");
+	expect_error(&l, 7, "camera 'e': name is not valid UTF-8");
+	expect_error(&l, 8, "camera 'f\xc3\xa9': id may only contain letters, digits, '_' and '-'");
+	CHECK(l.nerrors == 5);
+	CHECK(strcmp(l.cfg.cameras[0].name, "Caf\xc3\xa9 \xe2\x82\xac") == 0);
+	unload(&l);
+}
+
 /* TCP needs CURVE or an explicit insecure switch; endpoints are checked
  * element by element. */
 static void test_alert_security(void)
@@ -415,6 +517,51 @@ static void test_redact(void)
 	CHECK(strcmp(buf, "/srv/video.mp4") == 0);
 }
 
+/* issue 20 D6: the password runs to the last '@' of the authority. */
+static void test_redact_at_in_password(void)
+{
+	char buf[256];
+
+	config_redact_url("rtsp://admin:p@ssw0rdLEAK@10.0.0.1/s", buf, sizeof(buf));
+	CHECK(strcmp(buf, "rtsp://admin:***@10.0.0.1/s") == 0);
+	config_redact_url("rtsp://h:554/path@x:y@z", buf, sizeof(buf));
+	CHECK(strcmp(buf, "rtsp://h:554/path@x:y@z") == 0);
+	config_redact_url("rtsp://u:pw@h/a@b", buf, sizeof(buf));
+	CHECK(strcmp(buf, "rtsp://u:***@h/a@b") == 0);
+	config_redact_url("rtsp://h?q=a:b@c", buf, sizeof(buf));
+	CHECK(strcmp(buf, "rtsp://h?q=a:b@c") == 0);
+	config_redact_url("rtsp://h#a:b@c", buf, sizeof(buf));
+	CHECK(strcmp(buf, "rtsp://h#a:b@c") == 0);
+	config_redact_url("rtsp://[fe80::1]:554/a@b", buf, sizeof(buf));
+	CHECK(strcmp(buf, "rtsp://[fe80::1]:554/a@b") == 0);
+	config_redact_url("rtsp://ad:p@[ss]@[fe80::1]:554/x", buf, sizeof(buf));
+	CHECK(strcmp(buf, "rtsp://ad:***@[fe80::1]:554/x") == 0);
+	config_redact_url("rtsps://a:b:c@@h", buf, sizeof(buf));
+	CHECK(strcmp(buf, "rtsps://a:***@h") == 0);
+	config_redact_url("rtsp://a:secret@h/x", buf, 12);
+	CHECK(strcmp(buf, "rtsp://a:**") == 0);
+}
+
+/* Log lines may hold several URLs, quoted or not; a short password grows
+ * to "***" without running past the buffer. */
+static void test_redact_text(void)
+{
+	char line[128], small[16];
+
+	snprintf(line, sizeof(line), "open 'rtsp://admin:p@ss@h:554/a@b' failed, "
+		 "rtsp://u:x@y?z@w next");
+	config_redact_text(line, sizeof(line));
+	CHECK(strcmp(line, "open 'rtsp://admin:***@h:554/a@b' failed, "
+		      "rtsp://u:***@y?z@w next") == 0);
+	snprintf(line, sizeof(line), "rtsp://[::1]:554/s and rtsp://u@h/x");
+	config_redact_text(line, sizeof(line));
+	CHECK(strcmp(line, "rtsp://[::1]:554/s and rtsp://u@h/x") == 0);
+	memcpy(small, "rtsp://u:p@h/xy", sizeof(small));
+	config_redact_text(small, sizeof(small));
+	CHECK(strcmp(small, "rtsp://u:***@h/") == 0);
+	CHECK(strstr(small, ":p@") == NULL);
+}
+
 static void test_zones_and_masks(void)
 {
 	struct loaded l;
@@ -583,6 +730,11 @@ int main(void)
 		TEST(test_parse_quota),
 		TEST(test_unreadable),
 		TEST(test_redact),
+		TEST(test_token_lengths),
+		TEST(test_integers_do_not_wrap),
+		TEST(test_names_are_utf8),
+		TEST(test_redact_at_in_password),
+		TEST(test_redact_text),
 		TEST(test_zones_and_masks),
 		TEST(test_zone_errors),
 		TEST(test_detector_options),

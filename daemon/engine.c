@@ -157,6 +157,13 @@ static struct engine_track *engine_track(struct engine *e, const char *type, int
 	memset(t, 0, sizeof(*t));
 	snprintf(t->type, sizeof(t->type), "%s", type);
 	t->zone = zone;
+	/* The checker bounds ids and zone names; a plugin's type is not, and
+	 * a long one cuts the type or the event ids ("<id>-<type>[-<zone>]-<ms>"). */
+	if (strlen(e->conf->id) + strlen(type) + 15 +
+	    (zone >= 0 ? strlen(e->conf->zones[zone].name) + 1 : 0) >= sizeof(t->ev.id) ||
+	    strlen(type) >= sizeof(t->type))
+		log_warn(e->conf->id, "alert type '%s' is too long: its event ids are cut "
+			 "to %zu characters", type, sizeof(t->ev.id) - 1);
 	frames = kind ? (int)ceil(kind->start_s * e->fps - 1e-6) : 1;
 	event_init(&t->ev, frames);
 	if (kind && kind->end_s > 0)

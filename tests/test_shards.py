@@ -94,7 +94,9 @@ def test_inventory_errors_name_lines(tmp_path):
         "c1,Gate,xc,g1,key,rtsp://u:Secr3t@h/1,,31.3,120.6\n"
         "c2,Bad,x.y,g1,vip,ftp://h/2,,95,abc\n"
         "c1,Dup,xc,g1,key,rtsp://h/3,,,\n"
-        "short,row\n")
+        "short,row\n"
+        "c9,Pw,xc,g1,key,ftp://u:p@Leak2@h/x,,,\n"
+        "%s,Long,xc,g1,key,rtsp://h/7,,,\n" % ("c" * 33))
     r = subprocess.run([CONVERT, str(inv)], capture_output=True, text=True, timeout=30)
     assert r.returncode == 2
     assert r.stdout == ""
@@ -106,6 +108,10 @@ def test_inventory_errors_name_lines(tmp_path):
     assert any(l.startswith("%s:5: expected 9 columns" % inv) for l in lines)
     assert not any(l.startswith("%s:2:" % inv) for l in lines)
     assert "Secr3t" not in r.stderr
+    assert "%s:6: detect_url 'ftp://u:***@h/x' has an unsupported scheme" % inv in r.stderr
+    assert "Leak2" not in r.stderr
+    assert "%s:7: id '%s' is 33 characters long, at most 32 are allowed" % (inv, "c" * 33) \
+        in lines
 
 
 def test_daemon_runs_its_nodes_share(tmp_path, procs):

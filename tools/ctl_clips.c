@@ -9,7 +9,11 @@
  * Reads the clip index (DATA_DIR/clips.db, read-only) of the daemon
  * configured in CONFIG. ID is the clip's number or the id of an event it
  * holds. TIME is UTC: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z], or Unix
- * seconds. */
+ * seconds.
+ *
+ * The index is not trusted: it is written by the daemon's user and this
+ * tool may run as root. Every path taken from it must lead to a regular
+ * file inside the clip directory (see clips_open_inside). */
 #define _GNU_SOURCE   /* strptime, timegm */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,13 +104,102 @@ static int clips_open(struct clips_opts *o)
 	return 0;
 }
 
+/* Open rel, a path from the index, inside the clip directory: relative,
+ * without "." or ".." components, through no symbolic link, ending at a
+ * regular file. Each component is opened from the one before with
+ * O_NOFOLLOW, so nothing can be swapped in between the checks. Returns
+ * the descriptor, or -ENOENT (nothing there), or -EPERM with *why saying
+ * what is wrong, or another -errno. */
+static int clips_open_inside(const char *clip_dir, const char *rel, const char **why)
+{
+	char buf[4096], *save = NULL, *c, *next;
+	int dir, fd = -1;
+	struct stat st;
+
+	*why = NULL;
+	if (!*rel || rel[0] == '/') {
+		*why = *rel ? "is an absolute path" : "is empty";
+		return -EPERM;
+	}
+	if (strlen(rel) >= sizeof(buf)) {
+		*why = "is too long";
+		return -EPERM;
+	}
+	memcpy(buf, rel, strlen(rel) + 1);
+	dir = open(clip_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	for (c = strtok_r(buf, "/", &save); c; c = next) {
+		next = strtok_r(NULL, "/", &save);
+		if (strcmp(c, "..") == 0 || strcmp(c, ".") == 0) {
+			*why = "has a '.' or '..' component";
+			fd = -EPERM;
+			break;
+		}
+		if (fstatat(dir, c, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			fd = -errno;
+			break;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			*why = "goes through a symbolic link";
+			fd = -EPERM;
+			break;
+		}
+		fd = openat(dir, c, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+			    (next ? O_DIRECTORY : 0));
+		if (fd < 0) {
+			fd = errno == ELOOP ? -EPERM : -errno;
+			*why = fd == -EPERM ? "goes through a symbolic link" : NULL;
+			break;
+		}
+		if (fstat(fd, &st) < 0 || (!next && !S_ISREG(st.st_mode))) {
+			*why = "is not a regular file";
+			close(fd);
+			fd = -EPERM;
+			break;
+		}
+		close(dir);
+		dir = fd;
+		fd = -1;
+		if (!next) {
+			fd = dir;
+			dir = -1;
+		}
+	}
+	if (dir >= 0)
+		close(dir);
+	if (fd >= 0) {
+		int fl = fcntl(fd, F_GETFL);
+		if (fl >= 0)
+			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+	}
+	return fd;
+}
+
+/* Whether rel may be shown or used: inside the clip directory, or not
+ * there at all (a clip deleted since). Prints why not. */
+static int clips_path_ok(const struct clips_opts *o, const struct clipdb_row *r,
+			 const char *rel)
+{
+	const char *why;
+	int fd = clips_open_inside(o->clip_dir, rel, &why);
+
+	if (fd >= 0)
+		close(fd);
+	if (fd != -EPERM)
+		return 1;
+	fprintf(stderr, "vigilctl: clip %lld: refusing path '%s' from the index: it %s "
+		"(clips are files inside %s)\n", (long long)r->id, rel, why, o->clip_dir);
+	return 0;
+}
+
 static json_object *clips_row_json(const struct clips_opts *o, const struct clipdb_row *r)
 {
 	json_object *j = json_object_new_object(), *ev = json_object_new_array();
 	json_object *snaps = json_object_new_array();
 	const char *slash = strrchr(r->path, '/');
 	int dirlen = slash ? (int)(slash - r->path) : 0;
-	char ts[40], file[4400], buf[512], *save = NULL;
+	char ts[40], file[sizeof(o->clip_dir) + 1024 + 2], buf[512], *save = NULL;
 
 	json_object_object_add(j, "id", json_object_new_int64(r->id));
 	json_object_object_add(j, "camera", json_object_new_string(r->camera));
@@ -113,11 +207,22 @@ static json_object *clips_row_json(const struct clips_opts *o, const struct clip
 	json_object_object_add(j, "type", json_object_new_string(r->type));
 	snprintf(buf, sizeof(buf), "%s", r->events);
 	for (char *e = strtok_r(buf, " ", &save); e; e = strtok_r(NULL, " ", &save)) {
+		const char *why;
+		char rel[1024];
+		int fd;
+
 		json_object_array_add(ev, json_object_new_string(e));
 		/* Snapshots of the clip's events sit beside it. */
-		snprintf(file, sizeof(file), "%s/%.*s/%s.jpg", o->clip_dir, dirlen, r->path, e);
-		if (access(file, R_OK) == 0)
-			json_object_array_add(snaps, json_object_new_string(file));
+		snprintf(rel, sizeof(rel), "%.*s%s%s.jpg", dirlen, r->path, dirlen ? "/" : "", e);
+		fd = clips_open_inside(o->clip_dir, rel, &why);
+		if (fd < 0) {
+			if (fd == -EPERM)
+				clips_path_ok(o, r, rel);
+			continue;
+		}
+		close(fd);
+		snprintf(file, sizeof(file), "%s/%s", o->clip_dir, rel);
+		json_object_array_add(snaps, json_object_new_string(file));
 	}
 	json_object_object_add(j, "events", ev);
 	json_object_object_add(j, "snapshots", snaps);
@@ -184,18 +289,43 @@ static int clips_list(struct clips_opts *o)
 	return r == SQLITE_DONE ? 0 : 1;
 }
 
+/* "% ID %" for LIKE, with LIKE's own characters in ID escaped by a backslash,
+ * so that ID matches one event id literally. NULL when out of memory. */
+static char *clips_like_word(const char *id)
+{
+	char *pat = malloc(2 * strlen(id) + 5), *p = pat;
+
+	if (!pat)
+		return NULL;
+	*p++ = '%';
+	*p++ = ' ';
+	for (; *id; id++) {
+		if (*id == '%' || *id == '_' || *id == '\\')
+			*p++ = '\\';
+		*p++ = *id;
+	}
+	*p++ = ' ';
+	*p++ = '%';
+	*p = '\0';
+	return pat;
+}
+
 /* The clip named by ID (number or event id). */
 static int clips_find(struct clips_opts *o, const char *id, struct clipdb_row *row)
 {
 	sqlite3_stmt *st;
+	char *like = clips_like_word(id);
 	int r;
 
-	if (sqlite3_prepare_v2(o->db, "SELECT " CLIPDB_COLUMNS " FROM clips"
+	if (!like || sqlite3_prepare_v2(o->db, "SELECT " CLIPDB_COLUMNS " FROM clips"
 			       " WHERE CAST(id AS TEXT) = ?1 OR event_id = ?1"
-			       " OR ' ' || events || ' ' LIKE '% ' || ?1 || ' %'"
-			       " ORDER BY start_us LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+			       " OR ' ' || events || ' ' LIKE ?2 ESCAPE '\\'"
+			       " ORDER BY start_us LIMIT 1", -1, &st, NULL) != SQLITE_OK) {
+		free(like);
 		return -EIO;
+	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, like, -1, free);
 	r = sqlite3_step(st);
 	if (r == SQLITE_ROW)
 		clipdb_row_read(st, row);
@@ -262,14 +392,13 @@ static int clips_play(const char *file)
 	return 1;
 }
 
-static int clips_copy(const char *from, const char *to)
+/* Copy the open clip in (closed here) to the file to. */
+static int clips_copy(int in, const char *to)
 {
 	char buf[65536];
 	ssize_t n;
-	int in = open(from, O_RDONLY | O_CLOEXEC), out, r = 0;
+	int out, r = 0;
 
-	if (in < 0)
-		return -errno;
 	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (out < 0) {
 		r = -errno;
@@ -333,16 +462,25 @@ static int clips_remux(const char *from, const char *to)
 	return r;
 }
 
-static int clips_export(struct clips_opts *o, const char *file)
+/* Export the clip open as fd (closed here); file names it in messages. */
+static int clips_export(struct clips_opts *o, int fd, const char *file)
 {
-	char err[AV_ERROR_MAX_STRING_SIZE];
+	char err[AV_ERROR_MAX_STRING_SIZE], self[64];
 	int r;
 
 	if (!o->out) {
 		fprintf(stderr, "vigilctl: clips export needs --out FILE\n");
+		close(fd);
 		return 2;
 	}
-	r = o->copy ? clips_copy(file, o->out) : clips_remux(file, o->out);
+	/* FFmpeg reads the very file checked, through its descriptor. */
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (o->copy) {
+		r = clips_copy(fd, o->out);
+	} else {
+		r = clips_remux(self, o->out);
+		close(fd);
+	}
 	if (r < 0) {
 		if (o->copy)
 			snprintf(err, sizeof(err), "%s", strerror(-r));
@@ -425,15 +563,25 @@ int ctl_clips(int argc, char **argv)
 		r = clips_list(&o);
 	} else if (clips_find(&o, argv[optind + 1], &row) < 0) {
 		r = 1;
+	} else if (!clips_path_ok(&o, &row, row.path)) {
+		r = 1;
+	} else if (strcmp(action, "show") == 0) {
+		r = clips_show(&o, &row);
 	} else {
 		char file[4400];
+		const char *why;
+		int fd = clips_open_inside(o.clip_dir, row.path, &why);
+
 		snprintf(file, sizeof(file), "%s/%s", o.clip_dir, row.path);
-		if (strcmp(action, "show") == 0)
-			r = clips_show(&o, &row);
-		else if (strcmp(action, "play") == 0)
+		if (fd < 0) {
+			fprintf(stderr, "vigilctl: %s: %s\n", file, strerror(-fd));
+			r = 1;
+		} else if (strcmp(action, "play") == 0) {
+			close(fd);
 			r = clips_play(file);
-		else
-			r = clips_export(&o, file);
+		} else {
+			r = clips_export(&o, fd, file);
+		}
 	}
 	clipdb_close(o.db);
 	return r;
