@@ -10,7 +10,10 @@ switch (the stream goes on at another resolution); a few seconds later
 the fault is undone. Midway a worker is killed with SIGKILL,
 later the relay; in between the disk is full for the workers for 15 s
 (their file size limit drops to 64 KiB: clips and the clip index cannot
-grow). Throughout, hostile local clients run: status clients that send
+grow); before all that, when run as root, the data directory's
+filesystem (a tmpfs of its own) is filled to the last byte for 15 s: the
+journal cannot be written either. One more camera, `big`, serves a stream whose SPS claims
+16128x16128. Throughout, hostile local clients run: status clients that send
 their request one byte every 0.8 s, and a replay peer that asks for the
 whole journal 19 times a second and never reads. A ZeroMQ subscriber
 records every alert; at the end the journal is read back through the
@@ -35,6 +38,11 @@ Checks, printed as a table and as the exit status:
     within 3 s every time, the killed worker was restarted within 3 s;
   - the replay peer that does not read did not grow the relay past
     RELAY_RSS_LIMIT_MB;
+  - during the full filesystem alerts went on reaching the subscriber,
+    and the journal took them all afterwards (the gap-free check above);
+  - `big` was refused with a video_loss naming its size, no worker died
+    of a signal it did not get from the suite, and no worker's peak memory
+    went past WORKER_PEAK_LIMIT_MB;
   - after the supervisor's SIGKILL every child exited, and every alert a
     worker logged (the events' ends while stopping too) is in the journal;
   - no sanitizer report.
@@ -70,6 +78,8 @@ READ_TIMEOUT = 2
 FULL_DISK_BYTES = 64 * 1024   # file size limit of the workers while the disk is full
 FULL_DISK_SECONDS = 15
 RELAY_RSS_LIMIT_MB = 150
+WORKER_PEAK_LIMIT_MB = 600
+FULL_FS_SECONDS = 15
 
 
 def running(pid):
@@ -92,6 +102,34 @@ def rss_mb(pid):
     return 0.0
 
 
+def huge_sps_stream():
+    """A 320x240 stream whose SPS claims 16128x16128 (made once)."""
+    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    from hugesps import huge_sps_mp4
+    small = os.path.join(ROOT, "build", "bench", "fault-baseline.mp4")
+    out = os.path.join(ROOT, "build", "bench", "fault-huge-sps.mp4")
+    if not os.path.exists(out):
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                        "color=gray:s=320x240:r=10,noise=alls=20:allf=t", "-t", "4",
+                        "-c:v", "libx264", "-threads", "1", "-profile:v", "baseline", "-g", "10",
+                        "-pix_fmt", "yuv420p", small], check=True)
+        huge_sps_mp4(small, out + ".part", 16128, 16128)
+        os.rename(out + ".part", out)
+    return out
+
+
+def peak_mb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return 0.0
+
+
 class Hostile(threading.Thread):
     """Hostile local clients for the length of the run: slow status
     clients, a replay peer that never reads, and a probe that times
@@ -102,6 +140,7 @@ class Hostile(threading.Thread):
         self.vig_pid, self.conf, self.data_dir, self.replay = vig_pid, conf, data_dir, replay
         self.stop = threading.Event()
         self.status_ms, self.status_failed, self.relay_rss_max = [], 0, 0.0
+        self.worker_peak = 0.0
         self.replay_asked = 0
 
     def slow_client(self):
@@ -152,6 +191,8 @@ class Hostile(threading.Thread):
             self.status_failed += not ok
             for pid in vigild_pids(self.vig_pid, "relay"):
                 self.relay_rss_max = max(self.relay_rss_max, rss_mb(pid))
+            for pid in vigild_pids(self.vig_pid, "worker"):
+                self.worker_peak = max(self.worker_peak, peak_mb(pid))
         for t in helpers:
             t.join(5)
 
@@ -223,7 +264,8 @@ def main():
     n = args.cameras
     port = free_port()
     cam = subprocess.Popen([os.path.join(BUILD, "camsim"), "--port", str(port), "--control",
-                            *["c%02d=%s" % (i, stream) for i in range(n)]],
+                            *["c%02d=%s" % (i, stream) for i in range(n)],
+                            "big=%s" % huge_sps_stream()],
                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, bufsize=1)
     camout = Lines(cam)
@@ -240,6 +282,14 @@ def main():
         return camout.wait(lambda l: False, 0) or camout.wait(lambda l: l == want, 10, n0)
 
     tmp = tempfile.mkdtemp(prefix="vigil-faults-")
+    # As root, the data directory gets a filesystem of its own, to be
+    # filled to the last byte later on.
+    fs = None
+    if os.geteuid() == 0:
+        os.makedirs(os.path.join(tmp, "data"), mode=0o750)
+        if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1g,mode=0750", "tmpfs",
+                           os.path.join(tmp, "data")]).returncode == 0:
+            fs = {}
     publish = "tcp://127.0.0.1:%d" % free_port()
     replay = "tcp://127.0.0.1:%d" % free_port()
     conf = os.path.join(tmp, "faults.conf")
@@ -250,6 +300,7 @@ def main():
         f.write("defaults = { read_timeout = %d; open_timeout = 3; };\ncameras = (\n" % READ_TIMEOUT)
         f.write(",\n".join('  { id = "c%02d"; url = "rtsp://127.0.0.1:%d/c%02d"; }' % (i, port, i)
                            for i in range(n)))
+        f.write(',\n  { id = "big"; url = "rtsp://127.0.0.1:%d/big"; }' % port)
         f.write("\n);\n")
     col = Collector(publish)
     col.start()
@@ -293,6 +344,7 @@ def main():
         kill_worker_at = time.monotonic() + args.minutes * 60 * 0.4
         kill_relay_at = time.monotonic() + args.minutes * 60 * 0.7
         full_disk_at = time.monotonic() + args.minutes * 60 * 0.5
+        full_fs_at = time.monotonic() + args.minutes * 60 * 0.15
         disk = {}
         while time.monotonic() < end:
             now = time.monotonic()
@@ -362,6 +414,27 @@ def main():
                     except ProcessLookupError:
                         pass
                 disk.update(until=None, end=time.time(), n1=len(vout.lines))
+            # The data directory's filesystem fills up, journal and all.
+            if fs is not None and not fs and now >= full_fs_at:
+                filler = os.path.join(tmp, "data", "filler")
+                st = os.statvfs(os.path.join(tmp, "data"))
+                with open(filler, "wb") as ff:
+                    try:
+                        os.posix_fallocate(ff.fileno(), 0, st.f_bavail * st.f_frsize)
+                    except OSError:
+                        pass
+                    # Whatever fallocate left, filled by writes.
+                    try:
+                        while True:
+                            ff.write(b"\0" * 65536)
+                            ff.flush()
+                    except OSError:
+                        pass
+                fs.update(start=time.time(), until=now + FULL_FS_SECONDS, n0=len(vout.lines),
+                          filler=filler)
+            if fs and fs.get("until") and now >= fs["until"]:
+                os.unlink(fs["filler"])
+                fs.update(until=None, end=time.time(), n1=len(vout.lines))
             if now >= next_fault and (not kill_worker_at or now < kill_worker_at - 8) \
                     and (not kill_relay_at or now < kill_relay_at - 8):
                 free = [c for c in ("c%02d" % i for i in range(n))
@@ -438,12 +511,17 @@ def main():
         cam.wait(20)
         col.stop = True
         col.join(2)
+        if fs and fs.get("until"):
+            os.unlink(fs["filler"])
         # What reached the journal, read from the file once all is still.
         db = sqlite3.connect(os.path.join(tmp, "data", "journal.db"))
         journaled = collections.Counter(
             (p["type"], p["phase"], p["id"]) for p in
             (json.loads(x) for (x,) in db.execute("SELECT payload FROM alerts")))
         db.close()
+        if fs is not None:
+            # The logs stay in tmp; the data goes with its filesystem.
+            subprocess.run(["umount", "-l", os.path.join(tmp, "data")])
 
     # Judge. Alerts as the daemon logged them: (time, camera, type, id).
     def stamp(ts):
@@ -504,7 +582,7 @@ def main():
     def alert_keys(lines):
         out = collections.Counter()
         for l in lines:
-            m = re.search(r" (c\d\d): alert (\S+) (start|update|end) id=(\S+)", l)
+            m = re.search(r" (c\d\d|big): alert (\S+) (start|update|end) id=(\S+)", l)
             if m:
                 out[(m.group(2), m.group(3), m.group(4))] += 1
         return out
@@ -547,6 +625,28 @@ def main():
     if hostile.relay_rss_max > RELAY_RSS_LIMIT_MB:
         failures.append("relay grew to %.0f MB under a replay peer that does not read"
                         % hostile.relay_rss_max)
+    # The full filesystem: alerts went on; the journal caught up (above).
+    fs_alerts = 0
+    if fs is None:
+        print("fault-suite: not root, the full-filesystem step is left out")
+    elif not fs.get("end"):
+        failures.append("the full-filesystem step did not run")
+    else:
+        fs_alerts = len(col.find(lambda a: fs["start"] <= a["_at"] <= fs["end"]))
+        fs_lines = vout.lines[fs["n0"]:fs["n1"]]
+        if not fs_alerts:
+            failures.append("no alert reached the subscriber while the filesystem was full")
+        if not any("journal: " in l for l in fs_lines):
+            failures.append("the relay said nothing of the full filesystem")
+    # The huge SPS: refused, by size, crashing nothing.
+    big = col.find(lambda a: a["camera"] == "big" and a["type"] == "video_loss")
+    if not big or "16128x16128" not in big[0].get("detail", ""):
+        failures.append("big: no video_loss naming 16128x16128 (%s)" % big[:1])
+    crashed = [l for l in vout.lines if "killed by signal" in l and "signal 9 " not in l]
+    if crashed:
+        failures.append("children died of signals: %s" % crashed[:3])
+    if hostile.worker_peak > WORKER_PEAK_LIMIT_MB:
+        failures.append("a worker's peak memory was %.0f MB" % hostile.worker_peak)
     # The supervisor's SIGKILL: every child gone, every logged alert kept.
     lost_at_kill = sorted(k for k, c in all_logged.items() if journaled[k] < c)
     if orphans:
@@ -583,6 +683,11 @@ def main():
                         max(hostile.status_ms or [0]), hostile.status_failed,
                         ", ".join("%.1f" % d for d in restart_delays) or "-",
                         hostile.relay_rss_max, hostile.replay_asked))
+    if fs:
+        print("full filesystem for %d s: %d alerts published during it" % (FULL_FS_SECONDS,
+                                                                         fs_alerts))
+    print("huge SPS camera: %d video_loss alert(s); worker peak memory %.0f MB" % (
+        len(big), hostile.worker_peak))
     print("supervisor SIGKILL: %d child(ren) left, %d logged alert(s) not journaled, "
           "%d journaled in all" % (len(orphans), len(lost_at_kill), sum(journaled.values())))
     print("vigild running at the end: %s; cameras not streaming at the end: %s" % (
