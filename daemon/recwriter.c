@@ -18,6 +18,15 @@
 
 #define RECWRITER_PERIOD_US     5000000   /* index refresh of the open clip */
 #define RECWRITER_RETENTION_US 60000000   /* retention, besides at each clip */
+#define RECWRITER_PENDING       16        /* clip ends the index could not take */
+
+/* A clip's final row that the index could not store (a full disk): kept
+ * and stored again every second, so that a clip never stays
+ * "recording" in the index while its writer runs. */
+struct recwriter_end {
+	int64_t id, end_us, size;
+	const char *state;
+};
 
 struct recwriter {
 	struct recorder *r;
@@ -30,6 +39,8 @@ struct recwriter {
 	int64_t start_us, last_us;
 	int64_t snap_bytes;               /* snapshots of the open or next clip */
 	unsigned long skipped;            /* packets lost after a write error */
+	struct recwriter_end pending[RECWRITER_PENDING];
+	int npending;
 };
 
 static int64_t recwriter_now_us(void)
@@ -70,6 +81,39 @@ static void recwriter_index(struct recwriter *w, const char *state)
 			 sqlite3_errmsg(w->db));
 }
 
+/* Store a clip's final row; when the index cannot take it, keep it for
+ * recwriter_retry_ends. */
+static void recwriter_finish(struct recwriter *w, int64_t id, int64_t end_us, int64_t size,
+			     const char *state)
+{
+	if (clipdb_update(w->db, id, end_us, size, state) == 0)
+		return;
+	if (w->npending == RECWRITER_PENDING) {
+		log_warn(w->who, "clip index: %d clip ends waiting, the oldest is left to the next "
+			 "start (which marks it truncated)", RECWRITER_PENDING);
+		memmove(w->pending, w->pending + 1, (RECWRITER_PENDING - 1) * sizeof(w->pending[0]));
+		w->npending--;
+	}
+	w->pending[w->npending++] = (struct recwriter_end){ id, end_us, size, state };
+	log_warn(w->who, "clip index: cannot finish %s (%s): %s, retrying every second", w->path,
+		 state, sqlite3_errmsg(w->db));
+}
+
+static void recwriter_retry_ends(struct recwriter *w)
+{
+	int k = 0;
+
+	for (int i = 0; i < w->npending; i++) {
+		struct recwriter_end *e = &w->pending[i];
+		if (clipdb_update(w->db, e->id, e->end_us, e->size, e->state) == 0)
+			log_info(w->who, "clip index: clip %lld finished (%s) after all",
+				 (long long)e->id, e->state);
+		else
+			w->pending[k++] = *e;
+	}
+	w->npending = k;
+}
+
 static void recwriter_retention(struct recwriter *w)
 {
 	int r;
@@ -108,10 +152,8 @@ static void recwriter_close(struct recwriter *w)
 		recwriter_full_path(w, w->path, full, sizeof(full));
 		if (stat(full, &sb) == 0)
 			size += (int64_t)sb.st_size;
-		if (clipdb_update(w->db, w->id, w->last_us, size,
-				  w->failed ? CLIPDB_TRUNCATED : CLIPDB_COMPLETE) < 0)
-			log_warn(w->who, "clip index: cannot finish %s: %s, ignoring", w->path,
-				 sqlite3_errmsg(w->db));
+		recwriter_finish(w, w->id, w->last_us, size,
+				 w->failed ? CLIPDB_TRUNCATED : CLIPDB_COMPLETE);
 	}
 	log_info(w->who, "clip %s %s: %.1f s%s", w->path,
 		 w->failed ? "truncated" : "complete",
@@ -260,6 +302,8 @@ void *recwriter_main(void *arg)
 		if (now >= next_tick) {
 			next_tick = now + 1000000;
 			rec_tick(w.r);
+			if (w.npending)
+				recwriter_retry_ends(&w);
 		}
 		if (now >= next_period) {
 			next_period = now + RECWRITER_PERIOD_US;
@@ -272,6 +316,8 @@ void *recwriter_main(void *arg)
 		}
 	}
 	recwriter_close(&w);
+	if (w.npending)
+		recwriter_retry_ends(&w);
 	clipdb_close(w.db);
 	return NULL;
 }

@@ -86,3 +86,64 @@ def test_full_disk_keeps_alerts_flowing(tmp_path, procs):
         for p in procs:
             p.stop()
         subprocess.run(["umount", "-l", str(data)], check=False)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
+def test_full_disk_clip_ends_truncated_in_the_index(tmp_path, procs):
+    """A clip whose writes fail on a full disk, and whose index row cannot
+    be finished then either, ends `truncated` in the index once space
+    returns, without a restart."""
+    import sqlite3
+    import threading
+
+    from conftest import Camsim, free_port, scene, write_config
+    from svc import start_vigild
+
+    data = tmp_path / "data-clip"
+    data.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m,mode=0700", "tmpfs", str(data)],
+                   check=True)
+    stop = threading.Event()
+    try:
+        walker = scene("walker")
+        cam = Camsim({"w": walker["file"]})
+        procs.append(cam)
+        publish = "tcp://127.0.0.1:%d" % free_port()
+        path = write_config(str(tmp_path / "vigil.conf"), [dict(id="fc", url=cam.url("w"))],
+                            publish, str(data), workers=1,
+                            extra="recording = { post_seconds = 2; };")
+        sub = Subscriber(publish)
+        d = start_vigild(path)
+        procs.append(d)
+        start = sub.wait_alert(lambda a: a["type"] == "motion" and a["phase"] == "start",
+                               walker["duration"] * 2 + 10)
+        assert start.get("clip")
+
+        # Full, and kept full: whatever is freed (the journal's reserve)
+        # is taken again, until the clip's end cannot be indexed.
+        def keep_full():
+            n = 0
+            while not stop.is_set():
+                fill(data / ("filler%d" % (n % 4)))
+                n += 1
+                stop.wait(0.2)
+        t = threading.Thread(target=keep_full, daemon=True)
+        t.start()
+        d.wait_line(lambda l: "fc: clip index: cannot finish" in l and "truncated" in l, 60)
+        stop.set()
+        t.join(10)
+        for n in range(4):
+            if os.path.exists(data / ("filler%d" % n)):
+                os.unlink(data / ("filler%d" % n))
+        d.wait_line(lambda l: "fc: clip index: clip" in l and "finished (truncated)" in l, 10)
+        db = sqlite3.connect(str(data / "clips.db"))
+        states = dict(db.execute("SELECT path, state FROM clips"))
+        db.close()
+        assert states.get(start["clip"]) == "truncated", states
+        sub.close()
+        assert d.stop() == 0
+    finally:
+        stop.set()
+        for p in procs:
+            p.stop()
+        subprocess.run(["umount", "-l", str(data)], check=False)
