@@ -626,7 +626,7 @@ def main():
         failures.append("relay grew to %.0f MB under a replay peer that does not read"
                         % hostile.relay_rss_max)
     # The full filesystem: alerts went on; the journal caught up (above).
-    fs_alerts = 0
+    fs_alerts = fs_journal = 0
     if fs is None:
         print("fault-suite: not root, the full-filesystem step is left out")
     elif not fs.get("end"):
@@ -636,8 +636,9 @@ def main():
         fs_lines = vout.lines[fs["n0"]:fs["n1"]]
         if not fs_alerts:
             failures.append("no alert reached the subscriber while the filesystem was full")
-        if not any("journal: " in l for l in fs_lines):
-            failures.append("the relay said nothing of the full filesystem")
+        # The journal may not even notice: SQLite reuses its WAL file's
+        # blocks, so it fails only once the WAL must grow.
+        fs_journal = sum(1 for l in fs_lines if "relay: journal: " in l)
     # The huge SPS: refused, by size, crashing nothing.
     big = col.find(lambda a: a["camera"] == "big" and a["type"] == "video_loss")
     if not big or "16128x16128" not in big[0].get("detail", ""):
@@ -684,8 +685,8 @@ def main():
                         ", ".join("%.1f" % d for d in restart_delays) or "-",
                         hostile.relay_rss_max, hostile.replay_asked))
     if fs:
-        print("full filesystem for %d s: %d alerts published during it" % (FULL_FS_SECONDS,
-                                                                         fs_alerts))
+        print("full filesystem for %d s: %d alerts published during it, %d journal "
+              "message(s) from the relay" % (FULL_FS_SECONDS, fs_alerts, fs_journal))
     print("huge SPS camera: %d video_loss alert(s); worker peak memory %.0f MB" % (
         len(big), hostile.worker_peak))
     print("supervisor SIGKILL: %d child(ren) left, %d logged alert(s) not journaled, "
