@@ -159,24 +159,36 @@ demo: deps
 	$(MAKE) all scenes
 	./scripts/demo.sh
 
-# Installation. PREFIX for programs, plugins and the unit; the example
+# Installation. PREFIX for programs, plugins, the plugin interface
+# (INCLUDEDIR/vigil/vigil_plugin.h and PKGCONFIGDIR/vigil-plugin.pc, for
+# building plugins out of the tree) and the unit; the example
 # config goes to SYSCONFDIR/vigil (an existing vigil.conf is kept), the
 # data directory layout to LOCALSTATEDIR/lib/vigil. DESTDIR for staging.
 PREFIX        ?= /usr/local
 BINDIR        ?= $(PREFIX)/bin
 PLUGINDIR     ?= $(PREFIX)/lib/vigil/plugins
+INCLUDEDIR    ?= $(PREFIX)/include
+PKGCONFIGDIR  ?= $(PREFIX)/lib/pkgconfig
 UNITDIR       ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR   ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR   ?= $(PREFIX)/lib/tmpfiles.d
 SYSCONFDIR    ?= /etc
 LOCALSTATEDIR ?= /var
 INSTALL       ?= install
+VIGIL_VERSION := $(shell sed -n 's/^\#define VIGIL_VERSION "\(.*\)"/\1/p' daemon/vigild.c)
 
 install: $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(PLUGINS)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/vigil
 	$(INSTALL) -m 0755 $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0644 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
+	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR)/vigil $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -m 0644 plugins/vigil_plugin.h $(DESTDIR)$(INCLUDEDIR)/vigil/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@PLUGINDIR@|$(PLUGINDIR)|' -e 's|@VERSION@|$(VIGIL_VERSION)|' \
+		-e "s|@ABI@|$$(sed -n 's/^#define VIGIL_PLUGIN_ABI //p' plugins/vigil_plugin.h)|g" \
+		config/vigil-plugin.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/vigil-plugin.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/vigil-plugin.pc
 	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/vigil/|$(SYSCONFDIR)/vigil/|g' \
 		config/vigild.service > $(DESTDIR)$(UNITDIR)/vigild.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/vigild.service
