@@ -1,5 +1,6 @@
-/* vigil detector plugin interface, ABI 2 (public; installed by make
- * install as <vigil/vigil_plugin.h>, see vigil-plugin.pc).
+/* vigil detector plugin interface, ABI 2 (public; make install puts it
+ * in INCLUDEDIR/vigil, and `pkg-config --cflags vigil-plugin` lets a
+ * plugin include it as "vigil_plugin.h"; plugins/README.md is the guide).
  *
  * A detector is a shared object <name>.so that exports one constant
  *
