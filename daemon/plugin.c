@@ -378,13 +378,15 @@ struct plugin_lib *plugin_lib_get(const char *dir, const char *name, char *err,
 	}
 	pthread_mutex_lock(&plugin_lock);
 	lib = plugin_lookup(dir, name);
-	if (!lib)
+	if (!lib) {
 		snprintf(err, errlen, "cannot load detector '%s': out of memory or path too long",
 			 name);
-	else if (!lib->p)
+	} else if (!lib->p) {
 		snprintf(err, errlen, "%s", lib->err);
+		lib = NULL;
+	}
 	pthread_mutex_unlock(&plugin_lock);
-	return lib && lib->p ? lib : NULL;
+	return lib;
 }
 
 const struct vigil_plugin *plugin_get(const char *dir, const char *name, char *err,

@@ -1,6 +1,7 @@
 /* Tests of the plugin host with the test detectors (tests/plugins/
  * testdet.c, built into build/test-plugins/): the registry opens a
- * plugin once and runs its load once however many cameras use it; every
+ * plugin once and runs its load once however many cameras use it, and
+ * opens a plugin that failed again only when its file changed; every
  * option type is stored where the plugin expects it; configured values
  * of the wrong type or out of range are refused with a message; a type
  * not among the plugin's kinds is refused; and each way a plugin can be
@@ -158,6 +159,40 @@ static void test_opened_and_loaded_once(void)
 		dlclose(keep);
 }
 
+/* A plugin that failed is not opened again for every camera, but is
+ * when its file appears or changes. */
+static void test_failed_plugin_retried_when_file_changes(void)
+{
+	char tmp[] = "/tmp/vigil-plugin-test-XXXXXX", src[PATH_MAX + 32], dst[64], err[512];
+	unsigned opens;
+	FILE *in, *out;
+	int c;
+
+	CHECK(mkdtemp(tmp) != NULL);
+	opens = plugin_registry_opens();
+	CHECK(plugin_get(tmp, "testdet", err, sizeof(err)) == NULL);
+	CHECK(plugin_get(tmp, "testdet", err, sizeof(err)) == NULL);
+	CHECK_STR_CONTAINS(err, "cannot load detector 'testdet'");
+	CHECK(plugin_registry_opens() == opens + 1);
+	snprintf(src, sizeof(src), "%s/testdet.so", dir());
+	snprintf(dst, sizeof(dst), "%s/testdet.so", tmp);
+	in = fopen(src, "rb");
+	out = fopen(dst, "wb");
+	CHECK(in && out);
+	while (in && out && (c = getc(in)) != EOF)
+		putc(c, out);
+	if (in)
+		fclose(in);
+	if (out)
+		fclose(out);
+	CHECK(plugin_get(tmp, "testdet", err, sizeof(err)) != NULL);
+	CHECK(plugin_get(tmp, "testdet", err, sizeof(err)) != NULL);
+	CHECK(plugin_registry_opens() == opens + 2);
+	plugin_registry_close();
+	unlink(dst);
+	rmdir(tmp);
+}
+
 /* Observations of a type the plugin did not declare never reach the
  * event engine. */
 static void test_unlisted_kind_refused(void)
@@ -248,6 +283,7 @@ int main(void)
 		TEST(test_configured_values_stored),
 		TEST(test_bad_values_refused),
 		TEST(test_opened_and_loaded_once),
+		TEST(test_failed_plugin_retried_when_file_changes),
 		TEST(test_unlisted_kind_refused),
 		TEST(test_log_names_camera_and_plugin),
 		TEST(test_broken_plugins_refused),
