@@ -52,9 +52,15 @@ PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail $(BUILD)/vigilct
 PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
 PLUGINS := $(sort $(PLUGIN_NAMES:%=$(BUILD)/plugins/%.so))
 
+# Plugins the host's tests load (daemon/plugin_host_test.c,
+# tests/test_plugin_options.py): tests/plugins/testdet.c built once per
+# variant, "testdet" correct, each other one breaking one rule of the ABI.
+TEST_PLUGIN_NAMES := testdet badabi small misnamed noprocess nosym nokinds badopt
+TEST_PLUGINS := $(TEST_PLUGIN_NAMES:%=$(BUILD)/test-plugins/%.so)
+
 .PHONY: all check unit e2e eval asan fuzz fuzz-build fuzz-smoke demo deps scenes clean install
 .SECONDARY:
-all: $(PROGRAMS) $(PLUGINS) $(TEST_BIN)
+all: $(PROGRAMS) $(PLUGINS) $(TEST_BIN) $(TEST_PLUGINS)
 
 deps:
 	@./scripts/install-deps.sh
@@ -78,6 +84,11 @@ $(BUILD)/plugins/%.o: plugins/%.c
 plugin_objs = $(patsubst plugins/%.c,$(BUILD)/plugins/%.o,$(wildcard plugins/$(1)/*.c))
 $(BUILD)/plugins/%.so: $$(call plugin_objs,$$*)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ -lm
+
+$(BUILD)/test-plugins/%.so: tests/plugins/testdet.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -fvisibility=hidden -shared \
+		-DTESTDET_$(shell echo $* | tr a-z A-Z) -DTESTDET_NAME='"$*"' -o $@ $< $(LDFLAGS)
 
 $(BUILD)/tests/%_test: $(BUILD)/daemon/%_test.o $(LIB_OBJ)
 	@mkdir -p $(@D)
@@ -121,10 +132,10 @@ $(SCENES)/.done: test-streams/gen_scenes.py
 	$(PYTHON) test-streams/gen_scenes.py --out $(SCENES)
 	@touch $@
 
-unit: $(TEST_BIN) $(PLUGINS)
+unit: $(TEST_BIN) $(PLUGINS) $(TEST_PLUGINS)
 	@./scripts/run-unit.sh $(TEST_BIN)
 
-e2e: $(PROGRAMS) $(PLUGINS) scenes
+e2e: $(PROGRAMS) $(PLUGINS) $(TEST_PLUGINS) scenes
 	VIGIL_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -v tests/
 
 # Detection accuracy over every scene (a table; exit 1 if a target is missed).
@@ -148,24 +159,36 @@ demo: deps
 	$(MAKE) all scenes
 	./scripts/demo.sh
 
-# Installation. PREFIX for programs, plugins and the unit; the example
+# Installation. PREFIX for programs, plugins, the plugin interface
+# (INCLUDEDIR/vigil/vigil_plugin.h and PKGCONFIGDIR/vigil-plugin.pc, for
+# building plugins out of the tree) and the unit; the example
 # config goes to SYSCONFDIR/vigil (an existing vigil.conf is kept), the
 # data directory layout to LOCALSTATEDIR/lib/vigil. DESTDIR for staging.
 PREFIX        ?= /usr/local
 BINDIR        ?= $(PREFIX)/bin
 PLUGINDIR     ?= $(PREFIX)/lib/vigil/plugins
+INCLUDEDIR    ?= $(PREFIX)/include
+PKGCONFIGDIR  ?= $(PREFIX)/lib/pkgconfig
 UNITDIR       ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR   ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR   ?= $(PREFIX)/lib/tmpfiles.d
 SYSCONFDIR    ?= /etc
 LOCALSTATEDIR ?= /var
 INSTALL       ?= install
+VIGIL_VERSION := $(shell sed -n 's/^\#define VIGIL_VERSION "\(.*\)"/\1/p' daemon/vigild.c)
 
 install: $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(PLUGINS)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/vigil
 	$(INSTALL) -m 0755 $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0644 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
+	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR)/vigil $(DESTDIR)$(PKGCONFIGDIR)
+	$(INSTALL) -m 0644 plugins/vigil_plugin.h $(DESTDIR)$(INCLUDEDIR)/vigil/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+		-e 's|@PLUGINDIR@|$(PLUGINDIR)|' -e 's|@VERSION@|$(VIGIL_VERSION)|' \
+		-e "s|@ABI@|$$(sed -n 's/^#define VIGIL_PLUGIN_ABI //p' plugins/vigil_plugin.h)|g" \
+		config/vigil-plugin.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/vigil-plugin.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/vigil-plugin.pc
 	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/vigil/|$(SYSCONFDIR)/vigil/|g' \
 		config/vigild.service > $(DESTDIR)$(UNITDIR)/vigild.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/vigild.service

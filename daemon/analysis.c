@@ -64,7 +64,6 @@ static void analysis_start_plugins(struct analysis *a)
 		.masks = a->masks,
 		.nmasks = a->conf->nmasks < ANALYSIS_MAX_ZONES ? a->conf->nmasks
 							       : ANALYSIS_MAX_ZONES,
-		.log = vlog,
 	};
 
 	analysis_stop_plugins(a);
@@ -79,19 +78,24 @@ static void analysis_start_plugins(struct analysis *a)
 			plugin_instance_free(pi);
 			continue;
 		}
+		a->detector[a->nplugins] = i;
 		a->nplugins++;
 	}
 	a->ready = 1;
 }
 
-/* Which of the plugin's event kinds describes an observation type. */
-static const struct vigil_event_kind *analysis_kind(const struct vigil_plugin *p,
-						    const char *type)
+/* A plugin reported a type it did not declare: the host refused it. Said
+ * once per camera and detector, however often it happens. */
+static void analysis_refused(struct analysis *a, int k)
 {
-	for (const struct vigil_event_kind *k = p->kinds; k && k->type; k++)
-		if (strcmp(k->type, type) == 0)
-			return k;
-	return NULL;
+	const struct plugin_instance *pi = &a->plugins[k];
+	unsigned bit = 1u << (a->detector[k] & 31);
+
+	if (a->refused_logged & bit)
+		return;
+	a->refused_logged |= bit;
+	log_warn(a->conf->id, "detector '%s' reported '%s', which is not among its kinds: "
+		 "refused (this is said once)", pi->p->name, pi->refused_type);
 }
 
 /* Every detector, then the event engine, on one downscaled frame (frame:
@@ -107,15 +111,18 @@ static void analysis_detect(struct analysis *a, const struct luma_frame *lf,
 	int64_t t0 = analysis_mono_us();
 
 	for (int i = 0; i < a->nplugins; i++) {
-		const struct vigil_plugin *p = a->plugins[i].lib.p;
+		const struct vigil_plugin *p = a->plugins[i].p;
+		int r = plugin_instance_process(&a->plugins[i], &f, &obs);
 
-		if (plugin_instance_process(&a->plugins[i], &f, &obs) < 0)
+		if (a->plugins[i].refused)
+			analysis_refused(a, i);
+		if (r < 0)
 			continue;
 		for (int k = 0; k < obs.count && k < VIGIL_MAX_OBS; k++) {
 			const struct vigil_observation *o = &obs.obs[k];
 			if (o->zone >= a->conf->nzones || o->zone < -1 || !o->type)
 				continue;
-			engine_observe(&a->engine, o, analysis_kind(p, o->type), f.wall_us);
+			engine_observe(&a->engine, o, plugin_kind(p, o->type), f.wall_us);
 		}
 	}
 	atomic_fetch_add(&a->detect_us, (unsigned long)(analysis_mono_us() - t0));

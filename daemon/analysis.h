@@ -30,7 +30,9 @@ struct analysis {
 
 	struct luma_scaler scaler;
 	struct plugin_instance plugins[ANALYSIS_MAX_PLUGINS];
+	int detector[ANALYSIS_MAX_PLUGINS];  /* plugins[k] runs conf->detectors[detector[k]] */
 	int nplugins;
+	unsigned refused_logged;    /* detectors whose refused types were logged */
 	int ready;                  /* plugins started for this geometry */
 	struct vigil_zone zones[ANALYSIS_MAX_ZONES];
 	struct vigil_zone masks[ANALYSIS_MAX_ZONES];

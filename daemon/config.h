@@ -47,10 +47,15 @@ struct vigil_zone_conf {
 	int line;
 };
 
+/* What a detector option's setting is in the file. */
+enum vigil_detector_value { DETECT_NUMBER, DETECT_BOOL, DETECT_STRING };
+
 /* One configured option of a detector plugin. */
 struct vigil_detector_option {
 	char *key;
-	double value;
+	enum vigil_detector_value kind;
+	double value;     /* DETECT_NUMBER; DETECT_BOOL: 0 or 1 */
+	char *str;        /* DETECT_STRING */
 	int line;
 };
 

@@ -7,8 +7,9 @@
  *   detect = { motion = { option = value; ... }; tamper = { }; };
  *
  * Each problem is reported as FILE:LINE: message at the offending setting.
- * Detector options are checked against the options table of the plugin
- * itself, which is loaded from the plugin directory for that purpose. */
+ * Detector options (numbers, true / false, strings) are checked against
+ * the options table of the plugin itself, taken from the process's plugin
+ * registry (plugin.h). */
 #include "config_int.h"
 
 #include <limits.h>
@@ -221,9 +222,26 @@ void cfg_detect(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
 		for (int j = 0; d->opts && j < nopt; j++) {
 			const config_setting_t *o = config_setting_get_elem(g, (unsigned)j);
 			struct vigil_detector_option *op = &d->opts[d->nopts];
-			if (cfg_number(ctx, o, &op->value) < 0) {
-				cfg_error(ctx, o, "%sdetect.%s.%s must be a number", where,
+			int t = config_setting_type(o);
+
+			if (t == CONFIG_TYPE_STRING &&
+			    !cfg_utf8_ok(config_setting_get_string(o))) {
+				cfg_error(ctx, o, "%sdetect.%s.%s is not valid UTF-8", where,
 					  d->name, config_setting_name(o));
+				continue;
+			} else if (t == CONFIG_TYPE_STRING) {
+				op->kind = DETECT_STRING;
+				op->str = strdup(config_setting_get_string(o));
+				if (!op->str)
+					continue;
+			} else if (t == CONFIG_TYPE_BOOL) {
+				op->kind = DETECT_BOOL;
+				op->value = config_setting_get_bool(o);
+			} else if (cfg_number(ctx, o, &op->value) == 0) {
+				op->kind = DETECT_NUMBER;
+			} else {
+				cfg_error(ctx, o, "%sdetect.%s.%s must be a number, true, false or "
+					  "a string", where, d->name, config_setting_name(o));
 				continue;
 			}
 			op->key = strdup(config_setting_name(o));
@@ -233,40 +251,37 @@ void cfg_detect(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
 	}
 }
 
-/* Check one camera's detector against the plugin's own option table. */
+/* Check one camera's detector against the plugin's own option table
+ * (the plugin comes from the process's registry: opened once, whatever
+ * the number of cameras). */
 static void cfg_check_detector(struct cfg_ctx *ctx, const char *file,
 			       const struct vigil_camera *cam,
 			       const struct vigil_detector *d)
 {
-	struct plugin_lib lib;
-	char err[PATH_MAX + 200];
+	const struct vigil_plugin *p;
+	char err[PATH_MAX + 400];
 
-	if (plugin_open(ctx->cfg->plugin_dir, d->name, &lib, err, sizeof(err)) < 0) {
+	p = plugin_get(ctx->cfg->plugin_dir, d->name, err, sizeof(err));
+	if (!p) {
 		cfg_error_at(ctx, file, d->line ? d->line : cam->line, "camera '%s': %s",
 			     cam->id, err);
 		return;
 	}
 	for (int i = 0; i < d->nopts; i++) {
 		const struct vigil_detector_option *op = &d->opts[i];
-		const struct vigil_option *o = plugin_find_option(lib.p, op->key);
-		char names[512];
+		const struct vigil_option *o = plugin_find_option(p, op->key);
+		double v;
 
 		if (!o) {
-			plugin_option_names(lib.p, names, sizeof(names));
+			plugin_option_names(p, err, sizeof(err));
 			cfg_error_at(ctx, file, op->line,
 				     "camera '%s': detect.%s: unknown option '%s' (known: %s)",
-				     cam->id, d->name, op->key, names);
-		} else if (op->value < o->min || op->value > o->max) {
-			cfg_error_at(ctx, file, op->line,
-				     "camera '%s': detect.%s.%s must be between %g and %g, not %g",
-				     cam->id, d->name, op->key, o->min, o->max, op->value);
-		} else if (o->type == VIGIL_OPT_INT && op->value != (double)(long)op->value) {
-			cfg_error_at(ctx, file, op->line,
-				     "camera '%s': detect.%s.%s must be a whole number",
-				     cam->id, d->name, op->key);
+				     cam->id, d->name, op->key, err);
+		} else if (plugin_option_value(o, op, &v, err, sizeof(err)) < 0) {
+			cfg_error_at(ctx, file, op->line, "camera '%s': detect.%s.%s %s",
+				     cam->id, d->name, op->key, err);
 		}
 	}
-	plugin_close(&lib);
 }
 
 void cfg_detect_finish(struct cfg_ctx *ctx, const config_t *lc)
@@ -309,8 +324,10 @@ void cfg_camera_free_detect(struct vigil_camera *cam)
 	free(cam->masks);
 	for (int i = 0; cam->detectors && i < cam->ndetectors; i++) {
 		free(cam->detectors[i].name);
-		for (int j = 0; j < cam->detectors[i].nopts; j++)
+		for (int j = 0; j < cam->detectors[i].nopts; j++) {
 			free(cam->detectors[i].opts[j].key);
+			free(cam->detectors[i].opts[j].str);
+		}
 		free(cam->detectors[i].opts);
 	}
 	free(cam->detectors);
@@ -370,8 +387,9 @@ int cfg_camera_dup_detect(struct vigil_camera *d, const struct vigil_camera *c)
 		for (int j = 0; j < s->nopts; j++) {
 			t->opts[j] = s->opts[j];
 			t->opts[j].key = strdup(s->opts[j].key);
+			t->opts[j].str = s->opts[j].str ? strdup(s->opts[j].str) : NULL;
 			t->nopts++;
-			if (!t->opts[j].key)
+			if (!t->opts[j].key || (s->opts[j].str && !t->opts[j].str))
 				return -1;
 		}
 	}
@@ -403,9 +421,12 @@ int cfg_camera_detect_equal(const struct vigil_camera *a, const struct vigil_cam
 		const struct vigil_detector *x = &a->detectors[i], *y = &b->detectors[i];
 		if (strcmp(x->name, y->name) || x->nopts != y->nopts)
 			return 0;
-		for (int j = 0; j < x->nopts; j++)
-			if (strcmp(x->opts[j].key, y->opts[j].key) || x->opts[j].value != y->opts[j].value)
+		for (int j = 0; j < x->nopts; j++) {
+			const struct vigil_detector_option *u = &x->opts[j], *v = &y->opts[j];
+			if (strcmp(u->key, v->key) || u->kind != v->kind || u->value != v->value ||
+			    (u->str && strcmp(u->str, v->str)))
 				return 0;
+		}
 	}
 	return 1;
 }

@@ -52,7 +52,7 @@ static const char *field(json_object *o, const char *k)
 
 static void test_zone_event_phases(void)
 {
-	static const struct vigil_event_kind kind = { "motion", 0.12, 2.0 };
+	static const struct vigil_event_kind kind = { .type = "motion", .start_s = 0.12, .end_s = 2.0 };
 	struct vigil_observation o = { .type = "motion", .score = 0.2f, .zone = 0,
 				       .nboxes = 1, .boxes = { { 0.1f, 0.2f, 0.1f, 0.3f } } };
 	struct alert_queue q;

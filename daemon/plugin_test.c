@@ -282,13 +282,12 @@ static void test_mask_hides(void)
 
 static void test_unknown_plugin(void)
 {
-	struct plugin_lib lib;
 	char err[512];
 
-	CHECK(plugin_open("/nonexistent", "nosuch", &lib, err, sizeof(err)) == -ENOENT);
+	CHECK(plugin_get("/nonexistent", "nosuch", err, sizeof(err)) == NULL);
 	CHECK_STR_CONTAINS(err, "cannot load detector 'nosuch'");
-	CHECK(plugin_open("/nonexistent", "../x", &lib, err, sizeof(err)) == -EINVAL);
-	plugin_close(NULL);
+	CHECK(plugin_get("/nonexistent", "../x", err, sizeof(err)) == NULL);
+	CHECK_STR_CONTAINS(err, "may only contain a-z, 0-9 and '_'");
 	plugin_instance_free(NULL);
 }
 

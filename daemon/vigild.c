@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "plugin.h"
 #include "relay.h"
 #include "supervisor.h"
 #include "worker.h"
@@ -151,5 +152,7 @@ int main(int argc, char **argv)
 	else
 		status = supervisor_run(&cfg, path, text, text_len);
 	config_free(&cfg);
+	/* Every camera has stopped: the plugins' unload runs now. */
+	plugin_registry_close();
 	return status;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "log.h"
 #include "luma.h"
 #include "plugin.h"
 
@@ -27,19 +28,6 @@ static int64_t bench_cpu_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void bench_log(int prio, const char *who, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (prio > 4)
-		return;
-	fprintf(stderr, "%s: ", who);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
 }
 
 struct bench {
@@ -57,7 +45,7 @@ static int bench_start(struct bench *b, double fps)
 {
 	struct vigil_setup setup = {
 		.camera = "bench", .width = b->scaler.out.width,
-		.height = b->scaler.out.height, .fps = fps, .log = bench_log,
+		.height = b->scaler.out.height, .fps = fps,
 	};
 	char list[256], *save = NULL, err[512];
 
@@ -199,6 +187,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	av_log_set_level(AV_LOG_ERROR);
+	/* The plugins' own lines: warnings and errors only. */
+	log_set_level(LOG_WARNING);
 	/* Decode alone, then decode again with detection (its decode time
 	 * is not counted): each repeat measures both in the same run. */
 	for (int i = 0; i < b.repeat; i++) {
@@ -223,6 +213,7 @@ int main(int argc, char **argv)
 	}
 	for (int i = 0; i < b.npi; i++)
 		plugin_instance_free(&b.pi[i]);
+	plugin_registry_close();
 	luma_scaler_free(&b.scaler);
 	return 0;
 }

@@ -40,7 +40,7 @@ static int motion_init(void *st, const struct vigil_setup *setup)
 	double fps = setup->fps > 0 ? setup->fps : 25.0;
 	size_t ncell;
 
-	m->camera = setup->camera;
+	m->log_ctx = setup->log_ctx;
 	m->log = setup->log;
 	m->width = setup->width;
 	m->height = setup->height;
@@ -328,9 +328,8 @@ static int motion_process(void *st, const struct vigil_frame *f,
 	/* Most of the picture at once, or a large part of it from one frame
 	 * to the next: lighting, focus or the camera changed, not an object. */
 	if (score > m->relearn || cells - m->prev_active > m->jump) {
-		if (m->log)
-			m->log(7, m->camera, "motion: %.0f%% of the picture changed, relearning",
-			       cells * 100.0);
+		m->log(m->log_ctx, VIGIL_LOG_DEBUG, "%.0f%% of the picture changed, relearning",
+		       cells * 100.0);
 		motion_reset(m, f);
 		m->prev_active = 0;
 		return 0;
@@ -347,28 +346,28 @@ static int motion_process(void *st, const struct vigil_frame *f,
 #define OPT(f) offsetof(struct motion_state, f)
 
 static const struct vigil_option motion_options[] = {
-	{ "sensitivity", VIGIL_OPT_DOUBLE, OPT(sensitivity), 0.5, 0, 1,
-	  "0..1: how faint a change counts (zones set their own)" },
-	{ "min_size", VIGIL_OPT_DOUBLE, OPT(min_size), 0.5, 0, 100,
-	  "smallest object, percent of the picture (zones set their own)" },
-	{ "adapt", VIGIL_OPT_DOUBLE, OPT(adapt_s), 1.5, 0.1, 600,
-	  "seconds for the background to follow a still scene" },
-	{ "relearn", VIGIL_OPT_DOUBLE, OPT(relearn), 0.4, 0.05, 1,
-	  "fraction of the picture changing at once that means a global change" },
-	{ "jump", VIGIL_OPT_DOUBLE, OPT(jump), 0.05, 0.01, 1,
-	  "growth of the changed part in one frame that means a global change" },
-	{ "learn", VIGIL_OPT_DOUBLE, OPT(learn_s), 1.0, 0.04, 60,
-	  "seconds of learning after start and after a global change" },
-	{ NULL, 0, 0, 0, 0, 0, NULL }
+	VIGIL_OPTION_DOUBLE("sensitivity", OPT(sensitivity), 0.5, 0, 1,
+			    "0..1: how faint a change counts (zones set their own)"),
+	VIGIL_OPTION_DOUBLE("min_size", OPT(min_size), 0.5, 0, 100,
+			    "smallest object, percent of the picture (zones set their own)"),
+	VIGIL_OPTION_DOUBLE("adapt", OPT(adapt_s), 1.5, 0.1, 600,
+			    "seconds for the background to follow a still scene"),
+	VIGIL_OPTION_DOUBLE("relearn", OPT(relearn), 0.4, 0.05, 1,
+			    "fraction of the picture changing at once that means a global change"),
+	VIGIL_OPTION_DOUBLE("jump", OPT(jump), 0.05, 0.01, 1,
+			    "growth of the changed part in one frame that means a global change"),
+	VIGIL_OPTION_DOUBLE("learn", OPT(learn_s), 1.0, 0.04, 60,
+			    "seconds of learning after start and after a global change"),
+	VIGIL_OPTIONS_END
 };
 
 static const struct vigil_event_kind motion_kinds[] = {
-	{ "motion", 0.12, 2.0 },
-	{ NULL, 0, 0 }
+	{ .type = "motion", .start_s = 0.12, .end_s = 2.0 },
+	{ .type = NULL }
 };
 
 VIGIL_PLUGIN_EXPORT const struct vigil_plugin vigil_plugin = {
-	.abi = VIGIL_PLUGIN_ABI,
+	VIGIL_PLUGIN_HEAD,
 	.name = "motion",
 	.description = "moving objects in zones, as boxes",
 	.state_size = sizeof(struct motion_state),

@@ -29,8 +29,8 @@ struct motion_state {
 	double learn_s;          /* learning time after start or relearn */
 
 	/* setup */
-	const char *camera;
-	void (*log)(int prio, const char *camera, const char *fmt, ...);
+	const struct vigil_log_ctx *log_ctx;
+	vigil_log_fn log;
 	int width, height, cw, ch;
 	int nzones;
 	struct vigil_zone zones[MOTION_MAX_ZONES];

@@ -31,8 +31,8 @@ int motion_regions_init(struct motion_state *m, const struct vigil_setup *setup)
 	const int ncell = m->cw * m->ch;
 
 	m->nzones = setup->nzones < MOTION_MAX_ZONES ? setup->nzones : MOTION_MAX_ZONES;
-	if (setup->nzones > MOTION_MAX_ZONES && m->log)
-		m->log(4, m->camera, "motion: only the first %d zones are watched",
+	if (setup->nzones > MOTION_MAX_ZONES)
+		m->log(m->log_ctx, VIGIL_LOG_WARNING, "only the first %d zones are watched",
 		       MOTION_MAX_ZONES);
 	for (int z = 0; z < m->nzones; z++)
 		m->zones[z] = setup->zones[z];

@@ -33,7 +33,7 @@ static int tamper_init(void *st, const struct vigil_setup *setup)
 	struct tamper_state *t = st;
 	size_t nthumb;
 
-	t->camera = setup->camera;
+	t->log_ctx = setup->log_ctx;
 	t->log = setup->log;
 	t->width = setup->width;
 	t->height = setup->height;
@@ -159,8 +159,7 @@ static int tamper_process(void *st, const struct vigil_frame *f,
 		tamper_report(out, TAMPER_MOVED, mism);
 		if (now - t->latch[TAMPER_MOVED].since_us >= (int64_t)(t->relearn_s * 1e6)) {
 			/* The camera stays where it was moved to: that is normal now. */
-			if (t->log)
-				t->log(6, t->camera, "tamper: adopting the new view as reference");
+			t->log(t->log_ctx, VIGIL_LOG_INFO, "adopting the new view as reference");
 			tamper_learn(t, &s, 1.0);
 			memset(&t->latch[TAMPER_MOVED], 0, sizeof(t->latch[0]));
 		}
@@ -180,39 +179,39 @@ static int tamper_process(void *st, const struct vigil_frame *f,
 #define OPT(f) offsetof(struct tamper_state, f)
 
 static const struct vigil_option tamper_options[] = {
-	{ "every", VIGIL_OPT_INT, OPT(every), 2, 1, 25,
-	  "measure every n-th frame (tampering lasts seconds)" },
-	{ "hold", VIGIL_OPT_DOUBLE, OPT(hold_s), 1.5, 0, 60,
-	  "seconds covered, defocused or moved before alerting" },
-	{ "frozen", VIGIL_OPT_DOUBLE, OPT(frozen_s), 2.0, 0.2, 600,
-	  "seconds without any change before the picture counts as frozen" },
-	{ "still", VIGIL_OPT_DOUBLE, OPT(still), 0.15, 0, 1,
-	  "frozen: change between frames below this fraction of normal" },
-	{ "learn", VIGIL_OPT_DOUBLE, OPT(learn_s), 2.0, 0.2, 600,
-	  "seconds to learn the normal picture after start" },
-	{ "dark", VIGIL_OPT_DOUBLE, OPT(dark), 0.35, 0, 1,
-	  "covered: brightness below this fraction of normal (with low detail)" },
-	{ "flat", VIGIL_OPT_DOUBLE, OPT(flat), 0.25, 0, 1,
-	  "covered: detail below this fraction of normal" },
-	{ "blur", VIGIL_OPT_DOUBLE, OPT(blur), 0.6, 0, 1,
-	  "defocus: sharpness below this fraction of normal" },
-	{ "mismatch", VIGIL_OPT_DOUBLE, OPT(mismatch), 0.5, 0.05, 1,
-	  "moved: fraction of the picture unlike the reference" },
-	{ "relearn", VIGIL_OPT_DOUBLE, OPT(relearn_s), 60, 1, 86400,
-	  "moved: seconds after which the new view becomes the reference" },
-	{ NULL, 0, 0, 0, 0, 0, NULL }
+	VIGIL_OPTION_INT("every", OPT(every), 2, 1, 25,
+			 "measure every n-th frame (tampering lasts seconds)"),
+	VIGIL_OPTION_DOUBLE("hold", OPT(hold_s), 1.5, 0, 60,
+			    "seconds covered, defocused or moved before alerting"),
+	VIGIL_OPTION_DOUBLE("frozen", OPT(frozen_s), 2.0, 0.2, 600,
+			    "seconds without any change before the picture counts as frozen"),
+	VIGIL_OPTION_DOUBLE("still", OPT(still), 0.15, 0, 1,
+			    "frozen: change between frames below this fraction of normal"),
+	VIGIL_OPTION_DOUBLE("learn", OPT(learn_s), 2.0, 0.2, 600,
+			    "seconds to learn the normal picture after start"),
+	VIGIL_OPTION_DOUBLE("dark", OPT(dark), 0.35, 0, 1,
+			    "covered: brightness below this fraction of normal (with low detail)"),
+	VIGIL_OPTION_DOUBLE("flat", OPT(flat), 0.25, 0, 1,
+			    "covered: detail below this fraction of normal"),
+	VIGIL_OPTION_DOUBLE("blur", OPT(blur), 0.6, 0, 1,
+			    "defocus: sharpness below this fraction of normal"),
+	VIGIL_OPTION_DOUBLE("mismatch", OPT(mismatch), 0.5, 0.05, 1,
+			    "moved: fraction of the picture unlike the reference"),
+	VIGIL_OPTION_DOUBLE("relearn", OPT(relearn_s), 60, 1, 86400,
+			    "moved: seconds after which the new view becomes the reference"),
+	VIGIL_OPTIONS_END
 };
 
 static const struct vigil_event_kind tamper_kinds[] = {
-	{ "tamper.covered", 0, 1.0 },
-	{ "tamper.defocus", 0, 1.0 },
-	{ "tamper.moved", 0, 1.0 },
-	{ "frozen", 0, 1.0 },
-	{ NULL, 0, 0 }
+	{ .type = "tamper.covered", .start_s = 0, .end_s = 1.0 },
+	{ .type = "tamper.defocus", .start_s = 0, .end_s = 1.0 },
+	{ .type = "tamper.moved", .start_s = 0, .end_s = 1.0 },
+	{ .type = "frozen", .start_s = 0, .end_s = 1.0 },
+	{ .type = NULL }
 };
 
 VIGIL_PLUGIN_EXPORT const struct vigil_plugin vigil_plugin = {
-	.abi = VIGIL_PLUGIN_ABI,
+	VIGIL_PLUGIN_HEAD,
 	.name = "tamper",
 	.description = "covered, defocused or moved camera; frozen picture",
 	.state_size = sizeof(struct tamper_state),

@@ -42,8 +42,8 @@ struct tamper_state {
 	double relearn_s;        /* moved: adopt the new view after this long */
 
 	/* setup */
-	const char *camera;
-	void (*log)(int prio, const char *camera, const char *fmt, ...);
+	const struct vigil_log_ctx *log_ctx;
+	vigil_log_fn log;
 	int width, height, tw, th;
 	double fps;
 
