@@ -91,11 +91,12 @@ def running(pid):
         return False
 
 
-def rss_mb(pid):
+def status_mb(pid, field):
+    """A size from /proc/PID/status (VmRSS, VmHWM, ...) in MB; 0 when gone."""
     try:
         with open("/proc/%d/status" % pid) as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field + ":"):
                     return int(line.split()[1]) / 1024.0
     except OSError:
         pass
@@ -117,17 +118,6 @@ def huge_sps_stream():
         huge_sps_mp4(small, out + ".part", 16128, 16128)
         os.rename(out + ".part", out)
     return out
-
-
-def peak_mb(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return 0.0
 
 
 class Hostile(threading.Thread):
@@ -190,9 +180,9 @@ class Hostile(threading.Thread):
             self.status_ms.append((time.monotonic() - t0) * 1000)
             self.status_failed += not ok
             for pid in vigild_pids(self.vig_pid, "relay"):
-                self.relay_rss_max = max(self.relay_rss_max, rss_mb(pid))
+                self.relay_rss_max = max(self.relay_rss_max, status_mb(pid, "VmRSS"))
             for pid in vigild_pids(self.vig_pid, "worker"):
-                self.worker_peak = max(self.worker_peak, peak_mb(pid))
+                self.worker_peak = max(self.worker_peak, status_mb(pid, "VmHWM"))
         for t in helpers:
             t.join(5)
 

@@ -116,3 +116,23 @@ def all_streaming(ids):
 
 def count_lines(proc, prefix):
     return sum(1 for l in list(proc.lines) if l.startswith(prefix))
+
+
+def running(pid):
+    """Whether pid exists and is not a zombie."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def wait_gone(pids, timeout):
+    """Wait until none of pids runs; returns those still running."""
+    deadline = time.monotonic() + timeout
+    alive = list(pids)
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if running(p)]
+        if alive:
+            time.sleep(0.1)
+    return alive

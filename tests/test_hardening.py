@@ -19,15 +19,7 @@ import time
 import urllib.request
 
 from conftest import Camsim, Subscriber, free_port, scene, write_config
-from svc import VIGILCTL, all_streaming, start_vigild, status, wait_status
-
-
-def running(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+from svc import VIGILCTL, all_streaming, start_vigild, status, wait_gone, wait_status
 
 
 def config_with_metrics(tmp_path, cams, workers=1):
@@ -173,12 +165,7 @@ def test_supervisor_sigkill_keeps_end_alerts(tmp_path, procs):
                    walker["duration"] * 2 + 10)
     os.kill(d.p.pid, signal.SIGKILL)
     d.p.wait(5)
-    deadline = time.monotonic() + 20
-    alive = pids
-    while alive and time.monotonic() < deadline:
-        alive = [p for p in alive if running(p)]
-        if alive:
-            time.sleep(0.1)
+    alive = wait_gone(pids, 20)
     assert alive == [], "children outlived the supervisor: %s" % alive
     d.wait_line(lambda l: "relay: workers stopped, stopping after seq" in l, 5)
     sub.close()

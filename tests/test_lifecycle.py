@@ -12,7 +12,8 @@ import sqlite3
 import time
 
 from conftest import Camsim, Subscriber, free_port, scene, write_config
-from svc import all_streaming, cameras, count_lines, start_vigild, status, wait_status
+from svc import (all_streaming, cameras, count_lines, start_vigild, status, wait_gone,
+                 wait_status)
 
 CONNECTED = "camsim: client connected"
 CLOSED = "camsim: client closed"
@@ -153,15 +154,6 @@ def test_crashing_camera_is_isolated_and_reported(tmp_path, procs):
     assert d.stop() == 0
 
 
-def running(pid):
-    """Whether pid exists and is not a zombie."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def test_children_exit_when_supervisor_dies(tmp_path, procs):
     path = write_config(str(tmp_path / "vigil.conf"), [
         dict(id="o1", url=scene("static")["file"]), dict(id="o2", url=scene("walker")["file"]),
@@ -173,12 +165,7 @@ def test_children_exit_when_supervisor_dies(tmp_path, procs):
     assert len(pids) == 3 and all(p > 0 for p in pids)
     os.kill(d.p.pid, signal.SIGKILL)
     d.p.wait(5)
-    deadline = time.monotonic() + 10
-    alive = pids
-    while alive and time.monotonic() < deadline:
-        alive = [p for p in alive if running(p)]
-        if alive:
-            time.sleep(0.1)
+    alive = wait_gone(pids, 10)
     assert alive == [], "children outlived the supervisor: %s" % alive
 
 
