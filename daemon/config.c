@@ -19,15 +19,12 @@
 #include "config_detect.h"
 #include "config_int.h"
 #include "event.h"
-#include "supervisor.h"
 
 /* Every stage that keeps a token in a fixed field holds the longest one
- * the checker accepts: none of them cuts an id. */
+ * the checker accepts: none of them cuts an id (the supervisor's and
+ * the status page's fields are checked in supervisor.c). */
 #define CFG_HOLDS(field) (sizeof(field) > VIGIL_TOKEN_MAX)
-_Static_assert(STATUS_ID_LEN > VIGIL_TOKEN_MAX, "status page camera id");
 _Static_assert(CFG_HOLDS(((struct clipdb_row *)0)->camera), "clip index camera");
-_Static_assert(CFG_HOLDS(((struct sup_suspect *)0)->id), "crash record camera id");
-_Static_assert(CFG_HOLDS(((struct sup_child *)0)->isolate), "isolated camera id");
 /* "<id>-<type>-<zone>-<13 digits>" with a type of 15 characters. */
 _Static_assert(sizeof(((struct event_state *)0)->id) > 2 * VIGIL_TOKEN_MAX + 15 + 3 + 13,
 	       "event id");
