@@ -2,7 +2,6 @@
  * child reported in, STATUS= with the cameras streaming, WATCHDOG=1 while
  * every running child beats) and the status endpoints (the control
  * socket and /metrics), which get the reports of report.h. */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
