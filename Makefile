@@ -98,7 +98,8 @@ $(BUILD)/test-streams/%.o: test-streams/%.c
 	@mkdir -p $(@D)
 	$(CC) $(filter-out $(SAN),$(CFLAGS)) $(call pc_cflags,$(CAMSIM_PKGS)) -c $< -o $@
 
-$(BUILD)/camsim: $(BUILD)/test-streams/camsim.o
+CAMSIM_SRC := $(wildcard test-streams/camsim*.c)
+$(BUILD)/camsim: $(CAMSIM_SRC:%.c=$(BUILD)/%.o)
 	$(CC) $(filter-out $(SAN),$(LDFLAGS)) -o $@ $^ $(call pc_libs,$(CAMSIM_PKGS))
 
 $(BUILD)/tools/%.o: tools/%.c

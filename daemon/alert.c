@@ -1,5 +1,6 @@
 /* Alert payloads and the worker's alert queue; see alert.h. */
 #include "alert.h"
+#include "alert_test.h"
 
 #include <errno.h>
 #include <json-c/json.h>

@@ -70,8 +70,5 @@ void alert_queue_destroy(struct alert_queue *q);
 int alert_queue_push(struct alert_queue *q, const struct alert *a);
 /* Take the oldest alert: 1, or 0 when empty. The caller owns *m. */
 int alert_queue_take(struct alert_queue *q, struct alert_msg *m);
-/* Take the oldest payload (caller frees; a thumbnail is dropped) or NULL
- * when empty. */
-char *alert_queue_pop(struct alert_queue *q);
 
 #endif

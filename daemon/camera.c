@@ -96,16 +96,6 @@ void camera_global_init(void)
 	avformat_network_init();
 }
 
-const char *camera_state_name(int state)
-{
-	switch (state) {
-	case CAMERA_CONNECTING: return "connecting";
-	case CAMERA_STREAMING: return "streaming";
-	case CAMERA_DOWN: return "down";
-	}
-	return "?";
-}
-
 /* Polled by libavformat during blocking calls; sticky once it fires. */
 static int camera_interrupt(void *opaque)
 {

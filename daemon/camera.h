@@ -14,8 +14,7 @@
 #include "alert.h"
 #include "analysis.h"
 #include "config.h"
-
-enum camera_state { CAMERA_CONNECTING, CAMERA_STREAMING, CAMERA_DOWN };
+#include "status.h"   /* enum camera_state, camera_state_name */
 
 struct camera_stats {
 	atomic_ulong packets_in;
@@ -73,6 +72,5 @@ int camera_start(struct camera *c, const struct vigil_camera *conf,
 void camera_request_stop(struct camera *c);
 /* Ask the thread to stop, wait for it and free everything. NULL-safe. */
 void camera_stop(struct camera *c);
-const char *camera_state_name(int state);
 
 #endif

@@ -1,33 +1,30 @@
 /* vigil configuration loader and checker.
  *
  * The accepted keys are data: one table per group, each row naming a key,
- * its type, where it is stored and its limits. A generic walker applies a
- * table to a libconfig group, so that unknown keys, wrong types, values out
- * of range and missing required keys are all reported the same way, with
- * file and line. Checks that span keys (duplicate camera ids, URL schemes)
- * follow the walk. */
+ * its type, where it is stored and its limits; a generic walker
+ * (config_walk.c) applies a table to a libconfig group and reports every
+ * problem with file and line. This file holds the tables, the checks of
+ * cameras and alert endpoints that span keys (duplicate camera ids, URL
+ * schemes, CURVE), the top-level checks and the loading of the file.
+ * Detection keys are config_detect.c's, option values config_options.c's,
+ * and freeing, copying and comparing the result config_data.c's. */
 #include "config.h"
 
 #include <errno.h>
 #include <libconfig.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "clipdb.h"
+#include "config_detect.h"
 #include "config_int.h"
 #include "event.h"
-#include "shard.h"
-#include "supervisor.h"
 
 /* Every stage that keeps a token in a fixed field holds the longest one
- * the checker accepts: none of them cuts an id. */
+ * the checker accepts: none of them cuts an id (the supervisor's and
+ * the status page's fields are checked in supervisor.c). */
 #define CFG_HOLDS(field) (sizeof(field) > VIGIL_TOKEN_MAX)
-_Static_assert(STATUS_ID_LEN > VIGIL_TOKEN_MAX, "status page camera id");
 _Static_assert(CFG_HOLDS(((struct clipdb_row *)0)->camera), "clip index camera");
-_Static_assert(CFG_HOLDS(((struct sup_suspect *)0)->id), "crash record camera id");
-_Static_assert(CFG_HOLDS(((struct sup_child *)0)->isolate), "isolated camera id");
 /* "<id>-<type>-<zone>-<13 digits>" with a type of 15 characters. */
 _Static_assert(sizeof(((struct event_state *)0)->id) > 2 * VIGIL_TOKEN_MAX + 15 + 3 + 13,
 	       "event id");
@@ -140,135 +137,6 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
-static const char *cfg_type_name(enum cfg_type t)
-{
-	switch (t) {
-	case CFG_STR: return "a string";
-	case CFG_INT: return "an integer";
-	case CFG_BOOL: return "true or false";
-	case CFG_INCLUDE: break;
-	case CFG_GROUP: return "a group { ... }";
-	case CFG_LIST: return "a list ( ... )";
-	}
-	return "?";
-}
-
-void cfg_error_at(struct cfg_ctx *ctx, const char *file, int line,
-		  const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!file)
-		file = ctx->path;
-	if (line > 0)
-		fprintf(ctx->err, "%s:%d: ", file, line);
-	else
-		fprintf(ctx->err, "%s: ", file);
-	va_start(ap, fmt);
-	vfprintf(ctx->err, fmt, ap);
-	va_end(ap);
-	fputc('\n', ctx->err);
-	ctx->errors++;
-}
-
-static int cfg_type_matches(const config_setting_t *s, enum cfg_type t)
-{
-	int st = config_setting_type(s);
-
-	switch (t) {
-	case CFG_STR: return st == CONFIG_TYPE_STRING;
-	case CFG_INT: return st == CONFIG_TYPE_INT || st == CONFIG_TYPE_INT64;
-	case CFG_BOOL: return st == CONFIG_TYPE_BOOL;
-	case CFG_INCLUDE: break;
-	case CFG_GROUP: return st == CONFIG_TYPE_GROUP;
-	case CFG_LIST: return st == CONFIG_TYPE_LIST;
-	}
-	return 0;
-}
-
-static const struct cfg_key *cfg_find_key(const struct cfg_key *keys,
-					  const char *name)
-{
-	for (; keys->name; keys++) {
-		if (keys->type == CFG_INCLUDE) {
-			const struct cfg_key *k = cfg_find_key(keys->sub, name);
-			if (k)
-				return k;
-		} else if (strcmp(keys->name, name) == 0) {
-			return keys;
-		}
-	}
-	return NULL;
-}
-
-/* Store one scalar setting into the struct at base. */
-static void cfg_store(struct cfg_ctx *ctx, const config_setting_t *s,
-		      const struct cfg_key *k, void *base, const char *where,
-		      const char *name)
-{
-	if (k->type == CFG_STR) {
-		char **field = (char **)((char *)base + k->offset);
-		const char *v = config_setting_get_string(s);
-		if (!cfg_utf8_ok(v)) {
-			cfg_error(ctx, s, "%s%s is not valid UTF-8", where, name);
-			return;
-		}
-		free(*field);
-		*field = strdup(v);
-	} else if (k->type == CFG_INT) {
-		/* As written: libconfig wraps what does not fit an int. */
-		long long v = cfg_int_value(ctx, s);
-		if (v < k->min || v > k->max) {
-			cfg_error(ctx, s, "%s%s must be between %ld and %ld, not %lld",
-				  where, name, k->min, k->max, v);
-			return;
-		}
-		*(int *)((char *)base + k->offset) = (int)v;
-	} else if (k->type == CFG_BOOL) {
-		*(int *)((char *)base + k->offset) = config_setting_get_bool(s);
-	}
-}
-
-/* Apply a key table to a group: every member must be a known key of the
- * right type; every required key must be present. 'where' prefixes the
- * messages ("camera 'cam01': "), 'path' the key names ("alerts."). */
-static void cfg_walk(struct cfg_ctx *ctx, const config_setting_t *group,
-		     const struct cfg_key *keys, void *base, const char *where,
-		     const char *path)
-{
-	int n = config_setting_length(group);
-
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *s = config_setting_get_elem(group, (unsigned)i);
-		const char *name = config_setting_name(s);
-		const struct cfg_key *k = cfg_find_key(keys, name);
-		char sub[128];
-
-		if (!k) {
-			cfg_error(ctx, s, "%sunknown key '%s%s'", where, path, name);
-			continue;
-		}
-		if (!cfg_type_matches(s, k->type)) {
-			cfg_error(ctx, s, "%s%s%s must be %s", where, path, name,
-				  cfg_type_name(k->type));
-			continue;
-		}
-		snprintf(sub, sizeof(sub), "%s%s", path, name);
-		if (k->list) {
-			k->list(ctx, s, base, where);
-		} else if (k->type == CFG_GROUP) {
-			strncat(sub, ".", sizeof(sub) - strlen(sub) - 1);
-			cfg_walk(ctx, s, k->sub, (char *)base + k->offset, where, sub);
-		} else {
-			cfg_store(ctx, s, k, base, where, sub);
-		}
-	}
-	for (const struct cfg_key *k = keys; k->name; k++)
-		if (k->required && !config_setting_get_member(group, k->name))
-			cfg_error(ctx, group, "%smissing required key '%s%s'", where,
-				  path, k->name);
-}
-
 /* Topic segments must not contain the topic separator or odd bytes. */
 static int cfg_token_chars(const char *s)
 {
@@ -324,66 +192,6 @@ static int cfg_site_index(const char *site)
 static char *cfg_strdup_default(char *v, const char *def)
 {
 	return v ? v : strdup(def);
-}
-
-static const char *const cfg_transports[] = { "tcp", "udp", NULL };
-static const char *const cfg_modes[] = { "full", "fps", "keyframes", NULL };
-
-static int cfg_choice(const char *v, const char *const *choices)
-{
-	for (int i = 0; choices[i]; i++)
-		if (strcmp(v, choices[i]) == 0)
-			return i;
-	return -1;
-}
-
-/* Mark the options of a camera (or of the defaults group) unset. */
-static void cfg_options_unset(struct vigil_camera *c)
-{
-	c->open_timeout = c->read_timeout = c->loop = -1;
-	c->analysis_fps = c->analysis_width = -1;
-	c->max_width = c->max_height = -1;
-}
-
-/* Check the enumerated options set in group s (a camera or defaults). */
-static void cfg_options_check(struct cfg_ctx *ctx, const config_setting_t *s,
-			      const struct vigil_camera *c, const char *where)
-{
-	const config_setting_t *an = config_setting_get_member(s, "analysis");
-
-	if (c->transport && cfg_choice(c->transport, cfg_transports) < 0)
-		cfg_error(ctx, config_setting_get_member(s, "transport"),
-			  "%stransport must be \"tcp\" or \"udp\", not '%s'", where, c->transport);
-	if (c->analysis_mode && an && cfg_choice(c->analysis_mode, cfg_modes) < 0)
-		cfg_error(ctx, config_setting_get_member(an, "mode"),
-			  "%sanalysis.mode must be \"full\", \"fps\" or \"keyframes\", not '%s'",
-			  where, c->analysis_mode);
-}
-
-static void cfg_inherit_str(char **v, const char *def, const char *builtin)
-{
-	if (!*v)
-		*v = strdup(def ? def : builtin);
-}
-
-static void cfg_inherit_int(int *v, int def, int builtin)
-{
-	if (*v < 0)
-		*v = def >= 0 ? def : builtin;
-}
-
-/* Fill a camera's unset options from the defaults group, then built-ins. */
-static void cfg_options_inherit(struct vigil_camera *c, const struct vigil_camera *d)
-{
-	cfg_inherit_str(&c->transport, d->transport, "tcp");
-	cfg_inherit_int(&c->open_timeout, d->open_timeout, 10);
-	cfg_inherit_int(&c->read_timeout, d->read_timeout, 5);
-	cfg_inherit_int(&c->loop, d->loop, 0);
-	cfg_inherit_str(&c->analysis_mode, d->analysis_mode, "full");
-	cfg_inherit_int(&c->analysis_fps, d->analysis_fps, 5);
-	cfg_inherit_int(&c->analysis_width, d->analysis_width, 320);
-	cfg_inherit_int(&c->max_width, d->max_width, 4096);
-	cfg_inherit_int(&c->max_height, d->max_height, 2304);
 }
 
 /* Checks of one camera that span keys; fills defaults. */
@@ -794,227 +602,11 @@ int config_load(const char *path, struct vigil_config *cfg, FILE *err)
 	return config_load_text(path, cfg, err, NULL, NULL);
 }
 
-static void cfg_camera_free(struct vigil_camera *c)
-{
-	free(c->id);
-	free(c->name);
-	free(c->district);
-	free(c->grid);
-	free(c->site);
-	free(c->url);
-	free(c->detect_url);
-	free(c->record_url);
-	free(c->transport);
-	free(c->analysis_mode);
-	cfg_camera_free_detect(c);
-}
-
-void config_free(struct vigil_config *cfg)
-{
-	if (!cfg)
-		return;
-	for (size_t i = 0; i < cfg->ncameras; i++)
-		cfg_camera_free(&cfg->cameras[i]);
-	cfg_camera_free(&cfg->defaults);
-	free(cfg->cameras);
-	free(cfg->file);
-	free(cfg->instance);
-	free(cfg->data_dir);
-	free(cfg->plugin_dir);
-	free(cfg->publish);
-	free(cfg->replay);
-	free(cfg->curve_secret_key_file);
-	free(cfg->curve_clients_dir);
-	for (size_t i = 0; i < cfg->nendpoints; i++) {
-		struct vigil_endpoint *ep = &cfg->endpoints[i];
-		for (size_t j = 0; j < ep->nclients; j++)
-			free(ep->clients[j]);
-		for (size_t j = 0; j < ep->ntopics; j++)
-			free(ep->topics[j]);
-		free(ep->clients);
-		free(ep->topics);
-		free(ep->bind);
-	}
-	free(cfg->endpoints);
-	free(cfg->recording.quota);
-	memset(cfg, 0, sizeof(*cfg));
-}
-
-enum vigil_analysis_mode config_analysis_mode(const struct vigil_camera *cam)
-{
-	int i = cam->analysis_mode ? cfg_choice(cam->analysis_mode, cfg_modes) : 0;
-
-	return i < 0 ? ANALYSIS_FULL : (enum vigil_analysis_mode)i;
-}
-
 const char *config_site_severity(const char *site)
 {
 	int i = cfg_site_index(site);
 
 	return i < 0 ? "medium" : cfg_site_severities[i];
-}
-
-int config_worker_count(const struct vigil_config *cfg)
-{
-	long n = cfg->workers;
-
-	if (n <= 0)
-		n = sysconf(_SC_NPROCESSORS_ONLN);
-	if (n <= 0)
-		n = 1;
-	return (int)n;
-}
-
-int config_camera_local(const struct vigil_config *cfg, size_t i)
-{
-	return cfg->nodes <= 1 || shard_owner(cfg->cameras[i].id, cfg->nodes) == cfg->node;
-}
-
-size_t config_local_count(const struct vigil_config *cfg)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < cfg->ncameras; i++)
-		n += config_camera_local(cfg, i) != 0;
-	return n;
-}
-
-static int cfg_str_equal(const char *a, const char *b)
-{
-	return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
-static int cfg_strings_equal(char **a, size_t na, char **b, size_t nb)
-{
-	if (na != nb)
-		return 0;
-	for (size_t i = 0; i < na; i++)
-		if (!cfg_str_equal(a[i], b[i]))
-			return 0;
-	return 1;
-}
-
-int config_relay_equal(const struct vigil_config *a, const struct vigil_config *b)
-{
-	if (!cfg_str_equal(a->publish, b->publish) || !cfg_str_equal(a->replay, b->replay) ||
-	    !cfg_str_equal(a->instance, b->instance) || !cfg_str_equal(a->data_dir, b->data_dir) ||
-	    !cfg_str_equal(a->curve_secret_key_file, b->curve_secret_key_file) ||
-	    !cfg_str_equal(a->curve_clients_dir, b->curve_clients_dir) ||
-	    a->insecure != b->insecure || a->journal_days != b->journal_days ||
-	    a->nendpoints != b->nendpoints)
-		return 0;
-	for (size_t i = 0; i < a->nendpoints; i++) {
-		const struct vigil_endpoint *x = &a->endpoints[i], *y = &b->endpoints[i];
-		if (!cfg_str_equal(x->bind, y->bind) ||
-		    !cfg_strings_equal(x->clients, x->nclients, y->clients, y->nclients) ||
-		    !cfg_strings_equal(x->topics, x->ntopics, y->topics, y->ntopics))
-			return 0;
-	}
-	return 1;
-}
-
-int config_camera_equal(const struct vigil_camera *a, const struct vigil_camera *b)
-{
-	return cfg_str_equal(a->id, b->id) && cfg_str_equal(a->name, b->name) &&
-	       cfg_str_equal(a->district, b->district) && cfg_str_equal(a->grid, b->grid) &&
-	       cfg_str_equal(a->site, b->site) && cfg_str_equal(a->url, b->url) &&
-	       cfg_str_equal(a->detect_url, b->detect_url) &&
-	       cfg_str_equal(a->record_url, b->record_url) &&
-	       cfg_str_equal(a->transport, b->transport) &&
-	       cfg_str_equal(a->analysis_mode, b->analysis_mode) &&
-	       a->open_timeout == b->open_timeout && a->read_timeout == b->read_timeout &&
-	       a->loop == b->loop && a->analysis_fps == b->analysis_fps &&
-	       a->analysis_width == b->analysis_width &&
-	       a->max_width == b->max_width && a->max_height == b->max_height &&
-	       a->recording.pre_seconds == b->recording.pre_seconds &&
-	       a->recording.post_seconds == b->recording.post_seconds &&
-	       a->recording.max_seconds == b->recording.max_seconds &&
-	       cfg_camera_detect_equal(a, b);
-}
-
-static char *cfg_dup_or_null(const char *s, int *failed)
-{
-	char *d = s ? strdup(s) : NULL;
-
-	if (s && !d)
-		*failed = 1;
-	return d;
-}
-
-struct vigil_camera *config_camera_dup(const struct vigil_camera *c)
-{
-	struct vigil_camera *d = calloc(1, sizeof(*d));
-	int failed = 0;
-
-	if (!d)
-		return NULL;
-	d->id = cfg_dup_or_null(c->id, &failed);
-	d->name = cfg_dup_or_null(c->name, &failed);
-	d->district = cfg_dup_or_null(c->district, &failed);
-	d->grid = cfg_dup_or_null(c->grid, &failed);
-	d->site = cfg_dup_or_null(c->site, &failed);
-	d->url = cfg_dup_or_null(c->url, &failed);
-	d->detect_url = cfg_dup_or_null(c->detect_url, &failed);
-	d->record_url = cfg_dup_or_null(c->record_url, &failed);
-	d->transport = cfg_dup_or_null(c->transport, &failed);
-	d->analysis_mode = cfg_dup_or_null(c->analysis_mode, &failed);
-	d->open_timeout = c->open_timeout;
-	d->read_timeout = c->read_timeout;
-	d->loop = c->loop;
-	d->analysis_fps = c->analysis_fps;
-	d->analysis_width = c->analysis_width;
-	d->max_width = c->max_width;
-	d->max_height = c->max_height;
-	d->recording = c->recording;
-	d->recording.quota = NULL;      /* global only */
-	d->line = c->line;
-	if (cfg_camera_dup_detect(d, c) < 0)
-		failed = 1;
-	if (failed) {
-		config_camera_free(d);
-		return NULL;
-	}
-	return d;
-}
-
-void config_camera_free(struct vigil_camera *c)
-{
-	if (!c)
-		return;
-	cfg_camera_free(c);
-	free(c);
-}
-
-int config_parse_quota(const char *s, int64_t *bytes, int *percent)
-{
-	static const char units[] = "KMGT";
-	char *end;
-	long long v;
-
-	*bytes = 0;
-	*percent = 0;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (end == s || errno || v <= 0)
-		return -EINVAL;
-	if (strcmp(end, "%") == 0) {
-		if (v > 100)
-			return -EINVAL;
-		*percent = (int)v;
-		return 0;
-	}
-	if (*end) {
-		const char *u = strchr(units, *end);
-		if (!u || end[1] != '\0')
-			return -EINVAL;
-		for (long i = 0; i <= u - units; i++) {
-			if (v > INT64_MAX / 1024)
-				return -EINVAL;
-			v *= 1024;
-		}
-	}
-	*bytes = v;
-	return 0;
 }
 
 /* The userinfo of the URL whose "://" is at sep: from after it up to the
@@ -1078,19 +670,4 @@ void config_redact_text(char *text, size_t size)
 			break;
 		p = dst;
 	}
-}
-
-static const char *const cfg_severities[] = { "low", "medium", "high", "critical" };
-
-int config_severity_rank(const char *severity)
-{
-	for (int i = 0; severity && i < 4; i++)
-		if (strcmp(severity, cfg_severities[i]) == 0)
-			return i;
-	return -1;
-}
-
-const char *config_severity_name(int rank)
-{
-	return rank >= 0 && rank < 4 ? cfg_severities[rank] : "medium";
 }

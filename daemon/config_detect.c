@@ -10,7 +10,7 @@
  * Detector options (numbers, true / false, strings) are checked against
  * the options table of the plugin itself, taken from the process's plugin
  * registry (plugin.h). */
-#include "config_int.h"
+#include "config_detect.h"
 
 #include <limits.h>
 #include <stdlib.h>

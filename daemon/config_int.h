@@ -1,6 +1,8 @@
-/* Internals shared by the configuration loader's files (config.c and
- * config_detect.c): the key tables' types and the error printer. Not for
- * use outside the loader. */
+/* Internals shared by the configuration loader's files: the key tables'
+ * types, the walker and error printer (config_walk.c), the integer and
+ * UTF-8 checks (config_lex.c) and the option values (config_options.c).
+ * config.c loads and checks a file and calls these and config_detect.h;
+ * none of them calls back into it. Not for use outside the loader. */
 #ifndef VIGIL_CONFIG_INT_H
 #define VIGIL_CONFIG_INT_H
 
@@ -45,6 +47,14 @@ struct cfg_ctx {
 	size_t nbig;
 };
 
+/* config_walk.c: apply a key table to a group: every member must be a
+ * known key of the right type; every required key must be present.
+ * 'where' prefixes the messages ("camera 'cam01': "), 'path' the key
+ * names ("alerts."). */
+void cfg_walk(struct cfg_ctx *ctx, const config_setting_t *group,
+	      const struct cfg_key *keys, void *base, const char *where,
+	      const char *path);
+
 /* Print one error as FILE:LINE: message. line 0 means "whole file". */
 void cfg_error_at(struct cfg_ctx *ctx, const char *file, int line,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -72,20 +82,12 @@ int cfg_utf8_ok(const char *s);
  * '_' and '-' (camera ids, districts, grids, zone names, instance). */
 int cfg_is_token(const char *s);
 
-/* Camera keys handled in config_detect.c. */
-void cfg_zones(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
-	       const char *where);
-void cfg_masks(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
-	       const char *where);
-void cfg_detect(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
-		const char *where);
-/* After the walk: default detectors, and options checked against each
- * plugin's table (the plugins are loaded from the plugin directory). */
-void cfg_detect_finish(struct cfg_ctx *ctx, const config_t *lc);
-void cfg_camera_free_detect(struct vigil_camera *cam);
-/* Deep copy of zones, masks and detectors (0, or -1 out of memory) and
- * their comparison (1 when the same), for reloads. */
-int cfg_camera_dup_detect(struct vigil_camera *d, const struct vigil_camera *c);
-int cfg_camera_detect_equal(const struct vigil_camera *a, const struct vigil_camera *b);
+/* config_options.c: mark the options of a camera (or of the defaults
+ * group) unset; check the enumerated ones set in group s; fill a camera's
+ * unset options from the defaults group d, then from built-ins. */
+void cfg_options_unset(struct vigil_camera *c);
+void cfg_options_check(struct cfg_ctx *ctx, const config_setting_t *s,
+		       const struct vigil_camera *c, const char *where);
+void cfg_options_inherit(struct vigil_camera *c, const struct vigil_camera *d);
 
 #endif

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "report.h"
 #include "status.h"
 
 /* A client has this long to send its request, then this long to take
@@ -34,6 +33,9 @@ struct control_conn {
 
 struct control {
 	int ctl_fd;                 /* listener, -1 when off */
+	char path[4096];            /* of the socket */
+	control_status_fn status;   /* builds the reply to "status" */
+	void *status_arg;
 	unsigned long evicted;      /* clients closed for want of a slot */
 	struct control_conn conns[CONTROL_MAX_CLIENTS];
 };
@@ -69,27 +71,28 @@ static int control_listen_unix(const char *path)
 	return fd;
 }
 
-void control_open(struct supervisor *s)
+struct control *control_open(const char *data_dir, control_status_fn status, void *arg)
 {
 	struct control *ctl = calloc(1, sizeof(*ctl));
-	char path[4096];
 	int fd;
 
 	if (!ctl) {
 		log_err(NULL, "cannot set up the status endpoints: out of memory");
-		return;
+		return NULL;
 	}
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		ctl->conns[i].fd = -1;
-	control_socket_path(s->cfg->data_dir, path, sizeof(path));
-	fd = control_listen_unix(path);
+	ctl->status = status;
+	ctl->status_arg = arg;
+	control_socket_path(data_dir, ctl->path, sizeof(ctl->path));
+	fd = control_listen_unix(ctl->path);
 	if (fd < 0)
-		log_err(NULL, "cannot open control socket %s: %s, status unavailable", path,
+		log_err(NULL, "cannot open control socket %s: %s, status unavailable", ctl->path,
 			strerror(-fd));
 	else
-		log_info(NULL, "status on %s", path);
+		log_info(NULL, "status on %s", ctl->path);
 	ctl->ctl_fd = fd < 0 ? -1 : fd;
-	s->control = ctl;
+	return ctl;
 }
 
 int control_read_more(int fd, char *buf, size_t size, size_t *n)
@@ -126,9 +129,9 @@ enum control_request control_parse(const char *req, size_t len)
 }
 
 /* The reply to a request: the JSON report and a newline, or an error. */
-static char *control_reply(struct supervisor *s, enum control_request req, size_t *len)
+static char *control_reply(struct control *ctl, enum control_request req, size_t *len)
 {
-	char *body = req == CONTROL_STATUS ? report_json(s) : NULL, *out = NULL;
+	char *body = req == CONTROL_STATUS ? ctl->status(ctl->status_arg) : NULL, *out = NULL;
 	int n = body ? asprintf(&out, "%s\n", body)
 		     : asprintf(&out, "{\"error\":\"unknown request\"}\n");
 
@@ -168,7 +171,7 @@ static void control_write_more(struct control_conn *c)
 
 /* Read more of a client's request; once complete, build the reply and
  * start writing it (with a new deadline). */
-static void control_read_client(struct supervisor *s, struct control_conn *c)
+static void control_read_client(struct control *ctl, struct control_conn *c)
 {
 	int r = control_read_more(c->fd, c->req, sizeof(c->req), &c->n);
 
@@ -178,7 +181,7 @@ static void control_read_client(struct supervisor *s, struct control_conn *c)
 	}
 	if (r == 0)
 		return;
-	c->out = control_reply(s, control_parse(c->req, c->n), &c->out_len);
+	c->out = control_reply(ctl, control_parse(c->req, c->n), &c->out_len);
 	if (!c->out) {
 		control_drop(c);
 		return;
@@ -221,9 +224,8 @@ static void control_accept(struct control *ctl, int lfd)
 	}
 }
 
-int control_pollfds(const struct supervisor *s, struct pollfd *fds, int max)
+int control_pollfds(const struct control *ctl, struct pollfd *fds, int max)
 {
-	const struct control *ctl = s->control;
 	int n = 0;
 
 	if (!ctl)
@@ -236,9 +238,8 @@ int control_pollfds(const struct supervisor *s, struct pollfd *fds, int max)
 	return n;
 }
 
-void control_dispatch(struct supervisor *s, const struct pollfd *fds, int n)
+void control_dispatch(struct control *ctl, const struct pollfd *fds, int n)
 {
-	struct control *ctl = s->control;
 	long long now = status_now_ms();
 
 	if (!ctl || n < 1)
@@ -251,7 +252,7 @@ void control_dispatch(struct supervisor *s, const struct pollfd *fds, int n)
 		if (c->out)
 			control_write_more(c);
 		else
-			control_read_client(s, c);
+			control_read_client(ctl, c);
 	}
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		if (ctl->conns[i].fd >= 0 && now >= ctl->conns[i].deadline_ms)
@@ -260,20 +261,15 @@ void control_dispatch(struct supervisor *s, const struct pollfd *fds, int n)
 		control_accept(ctl, ctl->ctl_fd);
 }
 
-void control_close(struct supervisor *s)
+void control_close(struct control *ctl)
 {
-	struct control *ctl = s->control;
-	char path[4096];
-
 	if (!ctl)
 		return;
 	if (ctl->ctl_fd >= 0) {
 		close(ctl->ctl_fd);
-		control_socket_path(s->cfg->data_dir, path, sizeof(path));
-		unlink(path);
+		unlink(ctl->path);
 	}
 	for (int i = 0; i < CONTROL_MAX_CLIENTS; i++)
 		control_drop(&ctl->conns[i]);
 	free(ctl);
-	s->control = NULL;
 }

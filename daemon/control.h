@@ -19,8 +19,6 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "supervisor.h"
-
 /* Path of the control socket for a data directory. */
 void control_socket_path(const char *data_dir, char *buf, size_t len);
 
@@ -28,17 +26,23 @@ void control_socket_path(const char *data_dir, char *buf, size_t len);
 /* pollfd entries control_pollfds may fill. */
 #define CONTROL_NPOLL (1 + CONTROL_MAX_CLIENTS)
 
-/* Open the socket (s->control; a failure is logged, the daemon runs
- * on without it). */
-void control_open(struct supervisor *s);
+struct control;
+
+/* Builds the reply to "status" (malloc'd JSON, or NULL on failure). */
+typedef char *(*control_status_fn)(void *arg);
+
+/* Open the socket of data_dir; status(arg) answers "status". A socket
+ * that cannot be opened is logged and the daemon runs on without it;
+ * NULL only when out of memory (every function below takes NULL). */
+struct control *control_open(const char *data_dir, control_status_fn status, void *arg);
 /* Fill fds (at most max) with the listener and the clients to wait for;
  * returns how many. */
-int control_pollfds(const struct supervisor *s, struct pollfd *fds, int max);
+int control_pollfds(const struct control *ctl, struct pollfd *fds, int max);
 /* After poll(): accept, read, answer, write; drop clients past their
  * deadline. fds and n as filled by control_pollfds. */
-void control_dispatch(struct supervisor *s, const struct pollfd *fds, int n);
-/* Close the listener and every client. */
-void control_close(struct supervisor *s);
+void control_dispatch(struct control *ctl, const struct pollfd *fds, int n);
+/* Close the listener (removing the socket) and every client. */
+void control_close(struct control *ctl);
 
 enum control_request { CONTROL_UNKNOWN, CONTROL_STATUS };
 

@@ -7,6 +7,7 @@
 #include <json-c/json.h>
 #include <stdlib.h>
 
+#include "alert_test.h"
 #include "testing.h"
 
 #define FRAME_US 40000

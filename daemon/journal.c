@@ -1,5 +1,6 @@
 /* Alert journal in SQLite; see journal.h. */
 #include "journal.h"
+#include "journal_test.h"
 
 #include <errno.h>
 #include <inttypes.h>

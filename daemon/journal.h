@@ -28,8 +28,6 @@ int64_t journal_epoch(const struct journal *j);
 uint64_t journal_newest(const struct journal *j);
 /* Newest committed sequence number: what subscribers may already see. */
 uint64_t journal_committed(const struct journal *j);
-/* Alerts appended since the last commit. */
-size_t journal_pending(const struct journal *j);
 
 /* Sequence number stored under key: 1 and *seq when found (in the open
  * batch too), 0 when not, negative errno on error. */

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "journal_test.h"
 #include "testing.h"
 
 struct collected {

@@ -1,5 +1,6 @@
 /* Unacknowledged alerts of a worker; see outbox.h. */
 #include "outbox.h"
+#include "outbox_test.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -44,8 +44,6 @@ int outbox_full(const struct outbox *o);
 /* Alerts not yet acknowledged. */
 size_t outbox_waiting(const struct outbox *o);
 
-/* Take ownership of payload; returns 0 or -ENOBUFS when full. */
-int outbox_add(struct outbox *o, char *payload);
 /* Take ownership of the message (*m is cleared); returns 0 or -ENOBUFS
  * when full (*m stays the caller's). */
 int outbox_add_msg(struct outbox *o, struct alert_msg *m);

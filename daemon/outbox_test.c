@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "outbox_test.h"
 #include "testing.h"
 
 struct sent {

@@ -1,6 +1,7 @@
 /* Detector plugin registry and the checks a plugin passes when it is
  * loaded; see plugin.h. Instances are in plugin_instance.c. */
 #include "plugin.h"
+#include "plugin_test.h"
 
 #include <dlfcn.h>
 #include <errno.h>

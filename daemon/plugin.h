@@ -33,8 +33,6 @@ const struct vigil_plugin *plugin_get(const char *dir, const char *name,
 /* Run every loaded plugin's unload, close them and empty the registry.
  * No instance may be running. */
 void plugin_registry_close(void);
-/* How many times this process has dlopen'ed a plugin file. */
-unsigned plugin_registry_opens(void);
 
 const struct vigil_option *plugin_find_option(const struct vigil_plugin *p,
 					      const char *key);

@@ -17,6 +17,7 @@
 
 #include "../tests/plugins/testdet.h"
 #include "log.h"
+#include "plugin_test.h"
 #include "testing.h"
 
 static char test_dir[PATH_MAX + 32];

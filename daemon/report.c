@@ -9,30 +9,20 @@
 /* One camera's figures, gathered from whichever child runs it. */
 struct report_cam {
 	const char *id;
-	const struct sup_child *child;   /* NULL: not running */
+	const struct report_child *child;   /* NULL: not running */
 	const char *state;
 	double fps_in, fps_analysed, decode_ms, kbps;
 	unsigned long long packets, decoded, analysed, bytes, decode_us, reconnects;
 	struct status_text text;
 };
 
-static const char *report_state_name(int state)
-{
-	switch (state) {
-	case 0: return "connecting";
-	case 1: return "streaming";
-	case 2: return "down";
-	}
-	return "?";
-}
-
-static void report_camera(const struct supervisor *s, const char *id, struct report_cam *rc)
+static void report_camera(const struct report_view *v, const char *id, struct report_cam *rc)
 {
 	memset(rc, 0, sizeof(*rc));
 	rc->id = id;
 	rc->state = "stopped";
-	for (int i = 0; i < s->nkids; i++) {
-		const struct sup_child *ch = &s->kids[i];
+	for (int i = 0; i < v->nkids; i++) {
+		const struct report_child *ch = &v->kids[i];
 		unsigned n = atomic_load(&ch->page->nslots);
 		if (ch->pid <= 0)
 			continue;
@@ -41,7 +31,7 @@ static void report_camera(const struct supervisor *s, const char *id, struct rep
 			if (!atomic_load(&sl->used) || strcmp(sl->id, id) != 0)
 				continue;
 			rc->child = ch;
-			rc->state = report_state_name(atomic_load(&sl->state));
+			rc->state = camera_state_name(atomic_load(&sl->state));
 			rc->fps_in = atomic_load(&sl->fps_in_milli) / 1000.0;
 			rc->fps_analysed = atomic_load(&sl->fps_an_milli) / 1000.0;
 			rc->kbps = atomic_load(&sl->kbps);
@@ -72,20 +62,20 @@ static json_object *report_str_or_null(const char *s)
 	return s && *s ? json_object_new_string(s) : NULL;
 }
 
-char *report_json(const struct supervisor *s)
+char *report_json(const struct report_view *v)
 {
 	json_object *o = json_object_new_object(), *kids = json_object_new_array();
 	json_object *cams = json_object_new_array();
 	long long now = status_now_ms();
 	char *out;
 
-	json_object_object_add(o, "instance", json_object_new_string(s->cfg->instance));
-	json_object_object_add(o, "node", json_object_new_int(s->cfg->node));
-	json_object_object_add(o, "nodes", json_object_new_int(s->cfg->nodes));
-	json_object_object_add(o, "uptime_s", json_object_new_int64((now - s->started_ms) / 1000));
-	json_object_object_add(o, "ready", json_object_new_boolean(s->ready_sent));
-	for (int i = 0; i < s->nkids; i++) {
-		const struct sup_child *ch = &s->kids[i];
+	json_object_object_add(o, "instance", json_object_new_string(v->cfg->instance));
+	json_object_object_add(o, "node", json_object_new_int(v->cfg->node));
+	json_object_object_add(o, "nodes", json_object_new_int(v->cfg->nodes));
+	json_object_object_add(o, "uptime_s", json_object_new_int64((now - v->started_ms) / 1000));
+	json_object_object_add(o, "ready", json_object_new_boolean(v->ready));
+	for (int i = 0; i < v->nkids; i++) {
+		const struct report_child *ch = &v->kids[i];
 		json_object *k = json_object_new_object();
 		json_object_object_add(k, "role", json_object_new_string(ch->role));
 		json_object_object_add(k, "pid", json_object_new_int(ch->pid));
@@ -97,14 +87,14 @@ char *report_json(const struct supervisor *s)
 		json_object_array_add(kids, k);
 	}
 	json_object_object_add(o, "children", kids);
-	for (size_t i = 0; i < s->cfg->ncameras; i++) {
+	for (size_t i = 0; i < v->cfg->ncameras; i++) {
 		struct report_cam rc;
 		json_object *c = json_object_new_object();
-		if (!config_camera_local(s->cfg, i)) {
+		if (!config_camera_local(v->cfg, i)) {
 			json_object_put(c);
 			continue;
 		}
-		report_camera(s, s->cfg->cameras[i].id, &rc);
+		report_camera(v, v->cfg->cameras[i].id, &rc);
 		json_object_object_add(c, "id", json_object_new_string(rc.id));
 		json_object_object_add(c, "child", report_str_or_null(rc.child ? rc.child->role : NULL));
 		json_object_object_add(c, "pid", json_object_new_int(rc.child ? rc.child->pid : 0));
@@ -133,7 +123,7 @@ static void report_family(FILE *f, const char *name, const char *type, const cha
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-char *report_metrics(const struct supervisor *s)
+char *report_metrics(const struct report_view *v)
 {
 	static const struct {
 		const char *name, *type, *help;
@@ -149,7 +139,7 @@ char *report_metrics(const struct supervisor *s)
 		{ "vigil_camera_frames_analysed_total", "counter", "frames analysed" },
 		{ "vigil_camera_decode_seconds_total", "counter", "time spent decoding" },
 	};
-	struct report_cam *rcs = calloc(s->cfg->ncameras + 1, sizeof(*rcs));
+	struct report_cam *rcs = calloc(v->cfg->ncameras + 1, sizeof(*rcs));
 	long long now = status_now_ms();
 	size_t n = 0, len = 0;
 	char *out = NULL;
@@ -157,9 +147,9 @@ char *report_metrics(const struct supervisor *s)
 
 	if (!rcs)
 		return NULL;
-	for (size_t i = 0; i < s->cfg->ncameras; i++)
-		if (config_camera_local(s->cfg, i))
-			report_camera(s, s->cfg->cameras[i].id, &rcs[n++]);
+	for (size_t i = 0; i < v->cfg->ncameras; i++)
+		if (config_camera_local(v->cfg, i))
+			report_camera(v, v->cfg->cameras[i].id, &rcs[n++]);
 	f = open_memstream(&out, &len);
 	if (!f) {
 		free(rcs);
@@ -176,16 +166,16 @@ char *report_metrics(const struct supervisor *s)
 		}
 	}
 	report_family(f, "vigil_child_up", "gauge", "1 while the child process runs");
-	for (int i = 0; i < s->nkids; i++)
-		fprintf(f, "vigil_child_up{role=\"%s\"} %d\n", s->kids[i].role, s->kids[i].pid > 0);
+	for (int i = 0; i < v->nkids; i++)
+		fprintf(f, "vigil_child_up{role=\"%s\"} %d\n", v->kids[i].role, v->kids[i].pid > 0);
 	report_family(f, "vigil_child_uptime_seconds", "gauge", "time since the child started");
-	for (int i = 0; i < s->nkids; i++)
-		fprintf(f, "vigil_child_uptime_seconds{role=\"%s\"} %lld\n", s->kids[i].role,
-			s->kids[i].pid > 0 ? (now - s->kids[i].started_ms) / 1000 : 0);
+	for (int i = 0; i < v->nkids; i++)
+		fprintf(f, "vigil_child_uptime_seconds{role=\"%s\"} %lld\n", v->kids[i].role,
+			v->kids[i].pid > 0 ? (now - v->kids[i].started_ms) / 1000 : 0);
 	report_family(f, "vigil_child_restarts_total", "counter", "restarts of the child");
-	for (int i = 0; i < s->nkids; i++)
-		fprintf(f, "vigil_child_restarts_total{role=\"%s\"} %u\n", s->kids[i].role,
-			s->kids[i].restarts);
+	for (int i = 0; i < v->nkids; i++)
+		fprintf(f, "vigil_child_restarts_total{role=\"%s\"} %u\n", v->kids[i].role,
+			v->kids[i].restarts);
 	fclose(f);
 	free(rcs);
 	return out;

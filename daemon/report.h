@@ -5,10 +5,31 @@
 #ifndef VIGIL_REPORT_H
 #define VIGIL_REPORT_H
 
-#include "supervisor.h"
+#include <sys/types.h>
+
+#include "config.h"
+#include "status.h"
+
+/* One child process, as the reports show it. */
+struct report_child {
+	const char *role;           /* "relay", "worker:I/N", "isolated:ID" */
+	pid_t pid;                  /* 0 when not running */
+	long long started_ms;       /* monotonic */
+	unsigned restarts;
+	struct status_page *page;   /* what the child reports */
+};
+
+/* What a report is made of: the supervisor's state, lent for one call. */
+struct report_view {
+	const struct vigil_config *cfg;
+	long long started_ms;       /* the supervisor's start, monotonic */
+	int ready;                  /* READY=1 was sent */
+	const struct report_child *kids;
+	int nkids;
+};
 
 /* Caller frees; NULL when out of memory. */
-char *report_json(const struct supervisor *s);
-char *report_metrics(const struct supervisor *s);
+char *report_json(const struct report_view *v);
+char *report_metrics(const struct report_view *v);
 
 #endif

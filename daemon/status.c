@@ -11,6 +11,16 @@
 #include <time.h>
 #include <unistd.h>
 
+const char *camera_state_name(int state)
+{
+	switch (state) {
+	case CAMERA_CONNECTING: return "connecting";
+	case CAMERA_STREAMING: return "streaming";
+	case CAMERA_DOWN: return "down";
+	}
+	return "?";
+}
+
 static size_t status_page_size(unsigned capacity)
 {
 	return sizeof(struct status_page) + (size_t)capacity * sizeof(struct status_slot);

@@ -21,6 +21,18 @@
 #define STATUS_ID_LEN   64
 #define STATUS_TEXT_LEN 128
 
+/* A camera present in this many worker crashes (its busy flag set) within
+ * the window is moved by the supervisor into a worker of its own, which
+ * announces it with a worker_crashloop alert. */
+#define STATUS_CRASH_LIMIT      3
+#define STATUS_CRASH_WINDOW_MS  (10 * 60 * 1000)
+
+/* A camera's state in its slot, written by the camera thread. */
+enum camera_state { CAMERA_CONNECTING, CAMERA_STREAMING, CAMERA_DOWN };
+
+/* "connecting", "streaming", "down" ("?" for anything else). */
+const char *camera_state_name(int state);
+
 struct status_slot {
 	atomic_int used;
 	atomic_int state;            /* enum camera_state */

@@ -6,7 +6,7 @@
  * empty signal mask and PR_SET_PDEATHSIG so that they never outlive the
  * supervisor, and a status page (see status.h) through which they report
  * readiness, heartbeats and their cameras. */
-#include "supervisor.h"
+#include "supervisor_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,9 +26,14 @@
 #include "httpd.h"
 #include "log.h"
 #include "notify.h"
-#include "report.h"
 #include "shard.h"
 #include "stoporder.h"
+
+/* Every field that keeps a camera id holds the longest one the
+ * configuration accepts: none of them cuts an id. */
+_Static_assert(STATUS_ID_LEN > VIGIL_TOKEN_MAX, "status page camera id");
+_Static_assert(sizeof(((struct sup_suspect *)0)->id) > VIGIL_TOKEN_MAX, "crash record camera id");
+_Static_assert(sizeof(((struct sup_child *)0)->isolate) > VIGIL_TOKEN_MAX, "isolated camera id");
 
 #define SUP_BACKOFF_MIN_MS   500
 #define SUP_BACKOFF_MAX_MS   30000
@@ -258,7 +263,7 @@ static int sup_plan_workers(struct supervisor *s)
 }
 
 /* Cameras of the dead worker that were decoding when it died. A camera
- * present in SUP_CRASH_LIMIT crashes within the window is returned (its
+ * present in STATUS_CRASH_LIMIT crashes within the window is returned (its
  * index in suspects), or -1. */
 static long sup_note_crash(struct supervisor *s, struct sup_child *ch)
 {
@@ -286,15 +291,15 @@ static long sup_note_crash(struct supervisor *s, struct sup_child *ch)
 			memset(sp, 0, sizeof(*sp));
 			snprintf(sp->id, sizeof(sp->id), "%s", t.id);
 		}
-		/* Keep the newest SUP_CRASH_LIMIT crash times. */
-		if (sp->n == SUP_CRASH_LIMIT)
-			memmove(sp->at_ms, sp->at_ms + 1, (SUP_CRASH_LIMIT - 1) * sizeof(sp->at_ms[0]));
+		/* Keep the newest STATUS_CRASH_LIMIT crash times. */
+		if (sp->n == STATUS_CRASH_LIMIT)
+			memmove(sp->at_ms, sp->at_ms + 1, (STATUS_CRASH_LIMIT - 1) * sizeof(sp->at_ms[0]));
 		else
 			sp->n++;
 		sp->at_ms[sp->n - 1] = now;
 		log_warn(t.id, "was decoding when %s died (%d time(s) within %d min)", ch->role,
-			 sp->n, SUP_CRASH_WINDOW_MS / 60000);
-		if (sp->n == SUP_CRASH_LIMIT && now - sp->at_ms[0] <= SUP_CRASH_WINDOW_MS &&
+			 sp->n, STATUS_CRASH_WINDOW_MS / 60000);
+		if (sp->n == STATUS_CRASH_LIMIT && now - sp->at_ms[0] <= STATUS_CRASH_WINDOW_MS &&
 		    ch->kind == SUP_WORKER)
 			found = sp - s->suspects;
 	}
@@ -319,7 +324,7 @@ static void sup_isolate(struct supervisor *s, struct sup_child *crashed, const c
 	crashed->restart_at_ms = status_now_ms();
 	snprintf(role, sizeof(role), "isolated:%s", id);
 	log_err(id, "crashed its worker %d times within %d min: isolating it in a worker of its own",
-		SUP_CRASH_LIMIT, SUP_CRASH_WINDOW_MS / 60000);
+		STATUS_CRASH_LIMIT, STATUS_CRASH_WINDOW_MS / 60000);
 	ch = sup_add_child(s, SUP_ISOLATED, role, id);
 	if (ch)
 		sup_spawn(s, ch);
@@ -487,26 +492,6 @@ static void sup_send_hups(struct supervisor *s)
 	}
 }
 
-static char *sup_metrics(void *arg)
-{
-	return report_metrics(arg);
-}
-
-/* The status endpoints: the control socket, /metrics when configured. */
-static void sup_endpoints_open(struct supervisor *s)
-{
-	control_open(s);
-	if (s->cfg->metrics_port > 0)
-		s->httpd = httpd_open(s->cfg->metrics_port, sup_metrics, s);
-}
-
-static void sup_endpoints_close(struct supervisor *s)
-{
-	control_close(s);
-	httpd_close(s->httpd);
-	s->httpd = NULL;
-}
-
 /* Log a rejected config's error lines through vlog. */
 static void sup_log_errors(const char *errs)
 {
@@ -625,84 +610,6 @@ static void sup_reload(struct supervisor *s)
 	s->ready_sent = 0;
 }
 
-/* A running child is ready once it reported in (and applied every reload
- * asked of it). A child waiting for its restart after dying does not hold
- * READY back: its restarts are the supervisor's business, and a camera
- * that crash-loops must not keep the whole service from starting. */
-static int sup_child_ready(const struct sup_child *ch)
-{
-	if (ch->pid <= 0)
-		return ch->restarts > 0;
-	return atomic_load(&ch->page->ready) &&
-	       (ch->kind == SUP_RELAY || atomic_load(&ch->page->reloads) >= ch->hups);
-}
-
-/* READY=1 once every child reported in (again, after a reload). */
-static void sup_check_ready(struct supervisor *s)
-{
-	if (s->ready_sent)
-		return;
-	for (int i = 0; i < s->nkids; i++)
-		if (!sup_child_ready(&s->kids[i]))
-			return;
-	s->ready_sent = 1;
-	s->next_status_ms = 0;
-	log_info(NULL, s->reloading ? "reload complete" : "all %d children ready", s->nkids);
-	s->reloading = 0;
-	notify_ready();
-}
-
-/* STATUS= when it changes; WATCHDOG=1 while every running child beats. */
-static void sup_report(struct supervisor *s, long long now)
-{
-	unsigned streaming = 0;
-	char line[160];
-
-	if (now >= s->next_status_ms) {
-		s->next_status_ms = now + 1000;
-		for (int i = 0; i < s->nkids; i++) {
-			struct status_page *p = s->kids[i].page;
-			unsigned n = atomic_load(&p->nslots);
-			if (s->kids[i].pid <= 0)
-				continue;
-			for (unsigned k = 0; k < n && k < p->capacity; k++) {
-				if (!atomic_load(&p->slots[k].used))
-					continue;
-				streaming += atomic_load(&p->slots[k].state) == 1;
-			}
-		}
-		snprintf(line, sizeof(line), "%u/%zu cameras streaming, %d worker(s)",
-			 streaming, config_local_count(s->cfg), s->nkids - 1);
-		if (strcmp(line, s->status_line) != 0) {
-			snprintf(s->status_line, sizeof(s->status_line), "%s", line);
-			notify_status(line);
-		}
-	}
-	if (s->watchdog_us && now >= s->next_watchdog_ms) {
-		const char *stale = NULL;
-		long long age = 0;
-		s->next_watchdog_ms = now + (long long)(s->watchdog_us / 2000);
-		for (int i = 0; i < s->nkids && !stale; i++) {
-			const struct sup_child *ch = &s->kids[i];
-			long long hb = atomic_load(&ch->page->heartbeat_ms);
-			if (ch->pid <= 0 || now - ch->started_ms < SUP_HEARTBEAT_STALE_MS)
-				continue;
-			age = now - hb;
-			if (!hb || age > SUP_HEARTBEAT_STALE_MS)
-				stale = ch->role;
-		}
-		if (!stale) {
-			notify_watchdog();
-			if (s->watchdog_withheld)
-				log_info(NULL, "every child reports again, watchdog resumed");
-			s->watchdog_withheld = 0;
-		} else if (!s->watchdog_withheld) {
-			log_warn(stale, "no heartbeat for %lld ms, withholding the watchdog", age);
-			s->watchdog_withheld = 1;
-		}
-	}
-}
-
 /* Kill children that stopped beating for hang_ms (or never started to);
  * they are restarted like crashed ones. */
 static void sup_kill_hung(struct supervisor *s, long long now)
@@ -808,7 +715,7 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path, char *text
 			{ .fd = s.sfd, .events = POLLIN },
 			{ .fd = httpd_pollfd(s.httpd), .events = POLLIN },
 		};
-		int nctl = control_pollfds(&s, fds + 2, CONTROL_NPOLL);
+		int nctl = control_pollfds(s.control, fds + 2, CONTROL_NPOLL);
 		long long now;
 
 		if (poll(fds, (nfds_t)(2 + nctl), SUP_TICK_MS) < 0 && errno != EINTR) {
@@ -817,7 +724,7 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path, char *text
 		}
 		if (sup_take_signals(&s))
 			break;
-		control_dispatch(&s, fds + 2, nctl);
+		control_dispatch(s.control, fds + 2, nctl);
 		httpd_run(s.httpd);
 		now = status_now_ms();
 		for (int i = 0; i < s.nkids; i++)

@@ -23,7 +23,6 @@
 #include "outbox.h"
 #include "stoporder.h"
 #include "status.h"
-#include "supervisor.h"
 #include "zmsg.h"
 
 #define WORKER_QUEUE_CAP     4096
@@ -154,8 +153,8 @@ static void worker_announce_isolation(const struct vigil_config *cfg, const char
 		snprintf(evid, sizeof(evid), "%s-crashloop-%lld", id, (long long)(now / 1000));
 		snprintf(detail, sizeof(detail),
 			 "worker crashed %d times within %d min while this camera was decoding; "
-			 "camera isolated in a worker of its own", SUP_CRASH_LIMIT,
-			 SUP_CRASH_WINDOW_MS / 60000);
+			 "camera isolated in a worker of its own", STATUS_CRASH_LIMIT,
+			 STATUS_CRASH_WINDOW_MS / 60000);
 		struct alert a = {
 			.cam = cam, .type = "worker_crashloop", .phase = "start", .id = evid,
 			.severity = config_site_severity(cam->site), .ts_us = now, .detail = detail,

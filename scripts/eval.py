@@ -21,8 +21,10 @@ the daemon had time to connect and learn the picture. In it:
             box
 
 Usage: eval.py [--build DIR] [--scenes NAME,...] [--json FILE]
-(--build: where vigild and camsim are; scenes are always build/scenes)
-Exit status 0 when every target is met, 1 when not.
+(--build: where vigild and camsim are; the scenes are build/scenes, or
+the directory VIGIL_SCENES names)
+Exit status 0 when every target is met, 1 when not; 2 when there are no
+scenes to play (or a scene asked for is not there).
 """
 import argparse
 import datetime
@@ -47,8 +49,33 @@ def parse_ts(ts):
     return dt.replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
+class NoScenes(Exception):
+    """No scene to play: the accuracy figures would be empty."""
+
+
+def scene_dir():
+    """Where the scenes are: VIGIL_SCENES, or build/scenes."""
+    return os.environ.get("VIGIL_SCENES") or os.path.join(ROOT, "build", "scenes")
+
+
+def scene_names(directory):
+    """Names of the scenes (NAME.json beside NAME.mp4) in directory;
+    NoScenes when the directory is missing or holds none."""
+    if not os.path.isdir(directory):
+        raise NoScenes("no scene directory %s (make scenes makes it, or set "
+                       "VIGIL_SCENES)" % directory)
+    names = sorted(f[:-5] for f in os.listdir(directory) if f.endswith(".json"))
+    if not names:
+        raise NoScenes("no scenes in %s (make scenes makes them, or set "
+                       "VIGIL_SCENES)" % directory)
+    return names
+
+
 def load_scenes(scene_dir, names=None):
+    """Ground truth of every scene (or of those named); NoScenes when
+    there is none, or a name asked for is not there."""
     out = []
+    scene_names(scene_dir)
     for f in sorted(os.listdir(scene_dir)):
         if not f.endswith(".json"):
             continue
@@ -58,6 +85,9 @@ def load_scenes(scene_dir, names=None):
             continue
         truth["file"] = os.path.join(scene_dir, truth["scene"] + ".mp4")
         out.append(truth)
+    missing = set(names or ()) - {t["scene"] for t in out}
+    if missing:
+        raise NoScenes("no scene %s in %s" % (", ".join(sorted(missing)), scene_dir))
     return out
 
 
@@ -190,11 +220,10 @@ def open_events(scenes, judged, alerts):
 
 def run(names=None):
     """Run every scene once (programs from VIGIL_BUILD, default build/;
-    scenes from build/scenes); returns (results, daemon log)."""
-    from conftest import SCENES, Camsim, Subscriber, Vigild, free_port
-    scenes = load_scenes(SCENES, names)
-    if not scenes:
-        raise SystemExit("no scenes in %s (run make scenes)" % SCENES)
+    scenes from scene_dir()); returns (results, daemon log). NoScenes
+    when there is nothing to play."""
+    from conftest import Camsim, Subscriber, Vigild, free_port
+    scenes = load_scenes(scene_dir(), names)
     procs = []
     with tempfile.TemporaryDirectory(prefix="vigil-eval-") as tmp:
         try:
@@ -290,7 +319,11 @@ def main():
     names = set(args.scenes.split(",")) if args.scenes else None
     if args.build:
         os.environ["VIGIL_BUILD"] = os.path.abspath(args.build)
-    results, _ = run(names)
+    try:
+        results, _ = run(names)
+    except NoScenes as e:
+        print("eval.py: %s" % e, file=sys.stderr)
+        return 2
     print(table(results))
     s = summarise(results)
     for scene, p in s["problems"]:

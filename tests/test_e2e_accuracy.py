@@ -7,19 +7,31 @@ Per scene: every expected event is detected, none is false, motion
 starts within 1 s of the truth and tamper/frozen within 3 s; motion
 boxes overlap the truth with IoU >= 0.5, and the zone and the severity
 of zone alerts are the zone's.
+
+The scenes are build/scenes (or VIGIL_SCENES); without any, collecting
+this file fails, saying so, rather than passing with nothing measured.
 """
 import os
 import sys
 
 import pytest
 
-from conftest import ROOT, SCENES
+from conftest import ROOT
 
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import eval as vigil_eval  # noqa: E402
 
-NAMES = sorted(f[:-5] for f in os.listdir(SCENES) if f.endswith(".json")) \
-    if os.path.isdir(SCENES) else []
+
+def _scene_names():
+    try:
+        return vigil_eval.scene_names(vigil_eval.scene_dir()), None
+    except vigil_eval.NoScenes as e:
+        return [], str(e)
+
+
+NAMES, _NO_SCENES = _scene_names()
+if _NO_SCENES:
+    pytest.fail("accuracy test: %s" % _NO_SCENES, pytrace=False)
 
 
 @pytest.fixture(scope="module")

@@ -59,7 +59,7 @@ int tail_source_receive(struct tail_source *s, const struct tail_cursor *cursors
 /* Warn once when an instance stayed silent (no heartbeat) too long. */
 void tail_source_check_hb(struct tail_source *s, double now, double limit);
 
-/* Print one alert (readable line or JSON). */
+/* tail_print.c: print one alert (readable line or JSON). */
 void tail_print(const struct tail_opts *o, json_object *a, const char *payload);
 double tail_now(void);
 
