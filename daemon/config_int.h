@@ -68,10 +68,6 @@ long long cfg_int_value(const struct cfg_ctx *ctx, const config_setting_t *s);
 /* Whether s is valid UTF-8 (no overlong forms, no surrogates). */
 int cfg_utf8_ok(const char *s);
 
-/* Whether s is a token of at most VIGIL_TOKEN_MAX bytes: letters, digits,
- * '_' and '-' (camera ids, districts, grids, zone names, instance). */
-int cfg_is_token(const char *s);
-
 /* Camera keys handled in config_detect.c. */
 void cfg_zones(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
 	       const char *where);
