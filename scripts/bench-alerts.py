@@ -194,7 +194,7 @@ def instant_acker(data_dir, stop):
         if r.poll(100):
             while True:
                 try:
-                    ident, key, _ = r.recv_multipart(zmq.NOBLOCK)
+                    ident, key = r.recv_multipart(zmq.NOBLOCK)[:2]
                 except zmq.Again:
                     break
                 r.send_multipart([ident, key])
