@@ -570,7 +570,8 @@ int relay_run(const struct vigil_config *cfg, int status_fd)
 		if (r->held.retry_ms && relay_now_ms() >= r->held.retry_ms)
 			relay_held_drain(&r->held, relay_now_ms());
 		if (r->replay_sock)
-			replay_serve(r->replay, r->replay_sock, r->journal, relay_held_next_seq(&r->held) - 1);
+			replay_serve(r->replay, r->replay_sock, r->journal,
+				     relay_held_next_seq(&r->held) - 1);
 		if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == STOPORDER_RELAY_SIGNAL) {
 				orphan = 1;

@@ -53,7 +53,8 @@ static int relay_reserve_release(struct relay_held *h)
 {
 	if (unlink(h->reserve) < 0)
 		return 0;
-	log_warn(NULL, "journal: the disk is full, %d MB reserve released", RELAY_RESERVE_BYTES >> 20);
+	log_warn(NULL, "journal: the disk is full, %d MB reserve released",
+		 RELAY_RESERVE_BYTES >> 20);
 	return 1;
 }
 

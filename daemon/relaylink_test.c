@@ -24,7 +24,8 @@ static void test_payload_accepted(void)
 	CHECK(ok(GOOD));
 	CHECK(ok("{\"a\":1}"));
 	CHECK(ok("{ \"a\" : [ true , false , null , -0.5e+3 , {} , [] ] }"));
-	CHECK(ok("{\"name\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xb7\",\"e\":\"\\u00e9\\n\\\"\\\\\\/\"}"));
+	CHECK(ok("{\"name\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x93\xb7\","
+		 "\"e\":\"\\u00e9\\n\\\"\\\\\\/\"}"));
 	/* Keys that only look like the relay's. */
 	CHECK(ok("{\"sequence\":1,\"x\":{\"seq\":2,\"epoch\":3,\"instance\":\"i\"}}"));
 }
