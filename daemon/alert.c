@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "snapshot.h"
+#include "topic.h"
 
 void alert_format_time(int64_t us, char *buf, size_t len)
 {
@@ -101,6 +102,7 @@ int alert_queue_init(struct alert_queue *q, size_t cap)
 
 void alert_msg_free(struct alert_msg *m)
 {
+	free(m->topic);
 	free(m->payload);
 	free(m->thumb);
 	memset(m, 0, sizeof(*m));
@@ -134,14 +136,36 @@ static void alert_thumbnail(struct alert_queue *q, const struct alert *a, struct
 		log_warn(who, "no thumbnail for %s %s: %s", a->type, a->phase, av_err2str(r));
 }
 
+/* The topic of an alert, from the same fields as its payload. */
+static char *alert_topic(const struct alert *a)
+{
+	char buf[TOPIC_MAX];
+
+	if (topic_format(buf, sizeof(buf), a->severity, a->cam->district, a->cam->grid,
+			 a->cam->id, a->type) < 0) {
+		log_err(a->cam->id, "alert %s %s: severity '%s' or type '%s' cannot be part of a "
+			"topic (tokens of letters, digits, '_' or '-'), dropped", a->type, a->phase,
+			a->severity, a->type);
+		errno = EINVAL;
+		return NULL;
+	}
+	return strdup(buf);
+}
+
 int alert_queue_push(struct alert_queue *q, const struct alert *a)
 {
-	struct alert_msg m = { .payload = alert_to_json(a) };
+	struct alert_msg m = { 0 };
 	uint64_t one = 1;
 	int r = 0;
 
-	if (!m.payload)
+	m.topic = alert_topic(a);
+	if (!m.topic)
+		return errno == EINVAL ? -EINVAL : -ENOMEM;
+	m.payload = alert_to_json(a);
+	if (!m.payload) {
+		free(m.topic);
 		return -ENOMEM;
+	}
 	alert_thumbnail(q, a, &m);
 	pthread_mutex_lock(&q->lock);
 	if (q->count == q->cap) {
@@ -185,6 +209,7 @@ char *alert_queue_pop(struct alert_queue *q)
 
 	if (!alert_queue_take(q, &m))
 		return NULL;
+	free(m.topic);
 	free(m.thumb);
 	return m.payload;
 }

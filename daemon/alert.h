@@ -2,8 +2,9 @@
  * camera threads to the worker's sending thread.
  *
  * A camera thread fills struct alert and calls alert_queue_push(), which
- * serialises it to the JSON payload of DESIGN.md (without instance, seq
- * and epoch: the relay adds those) and never blocks on the network. When
+ * serialises it once: the JSON payload of DESIGN.md (without instance,
+ * seq and epoch: the relay adds those, see relaylink.h) and its topic
+ * (topic.h). It never blocks on the network. When
  * the queue's thumbnail width is set and the alert carries its frame, a
  * small JPEG of that frame travels with the payload (the optional third
  * frame of a published alert). */
@@ -46,8 +47,10 @@ char *alert_to_json(const struct alert *a);
 /* Format a wall-clock time as ISO 8601 UTC with milliseconds. */
 void alert_format_time(int64_t us, char *buf, size_t len);
 
-/* A queued alert: its payload and, optionally, a JPEG thumbnail. */
+/* A queued alert: its topic, its payload and, optionally, a JPEG
+ * thumbnail. */
 struct alert_msg {
+	char *topic;
 	char *payload;
 	uint8_t *thumb;
 	size_t thumb_size;
@@ -66,7 +69,9 @@ struct alert_queue {
 
 int alert_queue_init(struct alert_queue *q, size_t cap);
 void alert_queue_destroy(struct alert_queue *q);
-/* Serialise and enqueue; returns 0 or -errno (queue full: -ENOBUFS). */
+/* Serialise and enqueue; returns 0 or -errno (queue full: -ENOBUFS; a
+ * severity, district, grid, camera id or type that is not a topic token,
+ * logged: -EINVAL). */
 int alert_queue_push(struct alert_queue *q, const struct alert *a);
 /* Take the oldest alert: 1, or 0 when empty. The caller owns *m. */
 int alert_queue_take(struct alert_queue *q, struct alert_msg *m);

@@ -19,6 +19,7 @@
 #include "config_detect.h"
 #include "config_int.h"
 #include "event.h"
+#include "topic.h"
 
 /* Every stage that keeps a token in a fixed field holds the longest one
  * the checker accepts: none of them cuts an id (the supervisor's and
@@ -137,32 +138,15 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
-/* Topic segments must not contain the topic separator or odd bytes. */
-static int cfg_token_chars(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '_' || *s == '-'))
-			return 0;
-	return 1;
-}
-
-int cfg_is_token(const char *s)
-{
-	return cfg_token_chars(s) && strlen(s) <= VIGIL_TOKEN_MAX;
-}
-
 /* A token key of a camera (id, district, grid): reported at its line. */
 static void cfg_check_token(struct cfg_ctx *ctx, const config_setting_t *cam,
 			    const char *key, const char *v, const char *where)
 {
 	const config_setting_t *s = config_setting_get_member(cam, key);
 
-	if (!v || cfg_is_token(v))
+	if (!v || topic_token_ok(v))
 		return;
-	if (!cfg_token_chars(v))
+	if (!topic_token_chars(v))
 		cfg_error(ctx, s ? s : cam, "%s%s may only contain letters, digits, '_' and '-'",
 			  where, key);
 	else
@@ -346,7 +330,7 @@ static void cfg_endpoints(struct cfg_ctx *ctx, const config_setting_t *list,
 				char sub[96];
 				snprintf(sub, sizeof(sub), "%s %s", what, name);
 				if (name[0] == 'c')
-					ep->nclients = cfg_strings(ctx, m, &ep->clients, sub, cfg_token_chars,
+					ep->nclients = cfg_strings(ctx, m, &ep->clients, sub, topic_token_chars,
 								   "must name a key file (letters, digits, '_', '-')");
 				else
 					ep->ntopics = cfg_strings(ctx, m, &ep->topics, sub, cfg_topic_ok,
@@ -454,10 +438,10 @@ static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
 	if (cfg->replay && cfg->publish && strcmp(cfg->replay, cfg->publish) == 0)
 		cfg_error(ctx, rep, "alerts.replay must differ from alerts.publish");
 	cfg_check_security(ctx, lc);
-	if (cfg->instance && !cfg_token_chars(cfg->instance))
+	if (cfg->instance && !topic_token_chars(cfg->instance))
 		cfg_error(ctx, config_lookup(lc, "instance"),
 			  "instance may only contain letters, digits, '_' and '-'");
-	else if (cfg->instance && !cfg_is_token(cfg->instance))
+	else if (cfg->instance && !topic_token_ok(cfg->instance))
 		cfg_error(ctx, config_lookup(lc, "instance"),
 			  "instance is %zu characters long, at most %d are allowed",
 			  strlen(cfg->instance), VIGIL_TOKEN_MAX);

@@ -11,13 +11,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "topic.h"
+
 /* Longest camera id, district, grid, zone name and instance, in bytes.
  * They are topic segments and parts of event ids and file names, and are
  * copied into fixed fields (status page, clip index, crash records): the
  * checker refuses longer ones so that no later stage has to cut or drop
  * them. An event id "<id>-<type>-<zone>-<ms>" then stays within 96 bytes
- * for types of up to 15 characters. config.c asserts the sizes. */
-#define VIGIL_TOKEN_MAX 32
+ * for types of up to 15 characters. config.c asserts the sizes. The token
+ * rules are the topic module's. */
+#define VIGIL_TOKEN_MAX TOPIC_TOKEN_MAX
 
 /* Longest camera name, in bytes (it is copied into every alert). */
 #define VIGIL_NAME_MAX 200

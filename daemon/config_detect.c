@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "plugin.h"
+#include "topic.h"
 
 #define ZONE_DEFAULT_SENSITIVITY 0.5
 #define ZONE_DEFAULT_MIN_SIZE 0.5   /* percent of the zone */
@@ -109,7 +110,7 @@ static void cfg_zone(struct cfg_ctx *ctx, const config_setting_t *s,
 			cfg_polygon(ctx, m, &zc->z, where);
 		} else if (strcmp(key, "name") == 0 && str) {
 			/* Part of event ids, hence of clip file names. */
-			if (!cfg_is_token(str))
+			if (!topic_token_ok(str))
 				cfg_error(ctx, m, "%sname must be 1 to %d letters, digits, '_' or '-'",
 					  where, VIGIL_TOKEN_MAX);
 			free(zc->name);

@@ -78,10 +78,6 @@ long long cfg_int_value(const struct cfg_ctx *ctx, const config_setting_t *s);
 /* Whether s is valid UTF-8 (no overlong forms, no surrogates). */
 int cfg_utf8_ok(const char *s);
 
-/* Whether s is a token of at most VIGIL_TOKEN_MAX bytes: letters, digits,
- * '_' and '-' (camera ids, districts, grids, zone names, instance). */
-int cfg_is_token(const char *s);
-
 /* config_options.c: mark the options of a camera (or of the defaults
  * group) unset; check the enumerated ones set in group s; fill a camera's
  * unset options from the defaults group d, then from built-ins. */

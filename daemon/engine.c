@@ -1,6 +1,7 @@
 /* Event engine; see engine.h. */
 #include "engine.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,8 +49,12 @@ static void engine_queue(struct engine *e, struct alert *al)
 	char ts[40];
 
 	al->cam = e->conf;
-	if (alert_queue_push(e->alerts, al) < 0) {
-		log_err(e->conf->id, "alert queue full, %s %s alert dropped", al->type, al->phase);
+	int r = alert_queue_push(e->alerts, al);
+	if (r < 0) {
+		/* A part that cannot be in a topic is logged where it is found. */
+		if (r != -EINVAL)
+			log_err(e->conf->id, "alert queue full, %s %s alert dropped", al->type,
+				al->phase);
 		return;
 	}
 	log_info(e->conf->id, "alert %s %s id=%s%s%s%s%s", al->type, al->phase, al->id,

@@ -1,33 +1,27 @@
 /* Relay process; see relay.h.
  *
- * Workers send [key, payload] or [key, payload, thumbnail] over ipc://
- * (DEALER to this ROUTER). The
- * relay checks each payload, gives it the instance name, the journal's
- * epoch and the next sequence number, and appends it to the journal's
- * open batch. A batch is committed RELAY_COMMIT_MS after its first
- * alert (or when full); only then are its alerts published and
- * acknowledged to their workers ([key]). A key already in the journal is
- * a resend: it is acknowledged again and not published twice.
+ * Workers send [key, topic, payload] or [key, topic, payload, thumbnail]
+ * over ipc:// (DEALER to this ROUTER, relaylink.h). The relay checks each
+ * message without parsing it into anything, splices the instance name,
+ * the journal's epoch and the next sequence number into the payload's
+ * text, and appends it to the journal's open batch. A batch is committed
+ * RELAY_COMMIT_MS after its first alert (or when full); only then are its
+ * alerts published and acknowledged to their workers ([key]). A key
+ * already in the journal is a resend: it is acknowledged again and not
+ * published twice.
  * Malformed messages are logged and dropped: they never reach
  * subscribers and never stop the relay. A thumbnail (JPEG) is published
  * as the alert's third frame; it is not journaled, so replay carries the
  * payloads only.
  *
- * When the journal cannot be written (a full disk), alerts are not held
- * back: the failed batch and every alert after it are published and
- * acknowledged at once, with the sequence numbers they would have had,
- * and kept in memory ("held", at most RELAY_HELD_MAX) until the journal
- * takes them, in order, so it stays gap-free. Once the held list is
- * full, new alerts are left to their workers, which resend them. A
- * reserve file of RELAY_RESERVE_BYTES, made at start in the data
- * directory, is deleted at the first full-disk failure to give the
- * journal room, and made again once the journal has caught up. */
+ * When the journal cannot be written (a full disk), the failed batch and
+ * every alert after it are published and acknowledged at once, with the
+ * sequence numbers they would have had, and held until the journal takes
+ * them (relay_held.h). */
 #include "relay.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <json-c/json.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,8 +35,9 @@
 #include "log.h"
 #include "status.h"
 #include "stoporder.h"
+#include "relay_held.h"
+#include "relaylink.h"
 #include "replay.h"
-#include "worker.h"
 #include "zap.h"
 #include "zmsg.h"
 
@@ -50,30 +45,16 @@
 #define RELAY_ORPHAN_MS    20000  /* see relay_orphan_done */
 #define RELAY_ORPHAN_POLL_MS 50
 #define RELAY_COMMIT_MS    2
-#define RELAY_BATCH_MAX    1024
-#define RELAY_MAX_PAYLOAD  65536
+#define RELAY_BATCH_MAX    RELAY_HELD_BATCH
 #define RELAY_MAX_THUMB    (200 * 1024)
-#define RELAY_MAX_KEY      128
 #define RELAY_MAX_INBOUND  (256 * 1024)   /* bytes; bigger messages cut the peer */
 #define RELAY_PRUNE_MS     (3600 * 1000)  /* retention runs this often */
-#define RELAY_HELD_MAX     16384          /* alerts published, not journaled */
-#define RELAY_HELD_BYTES   (32 << 20)
-#define RELAY_RETRY_MS     1000           /* journal retries while alerts are held */
-#define RELAY_RESERVE_BYTES (4 << 20)
 
 /* An acknowledgement owed to a worker once the batch is durable. */
 struct relay_ack {
 	unsigned char id[256];
 	size_t idlen;
-	char key[RELAY_MAX_KEY + 1];
-};
-
-/* An alert stored in the open batch, published once it is durable. */
-struct relay_out {
-	uint64_t seq;
-	char *key, *topic, *payload;
-	void *thumb;                    /* JPEG or NULL */
-	size_t thumb_size;
+	char key[RELAYLINK_KEY_MAX + 1];
 };
 
 struct relay {
@@ -85,14 +66,11 @@ struct relay {
 	struct journal *journal;
 	struct replay *replay;
 	struct relay_ack acks[RELAY_BATCH_MAX];
-	struct relay_out outs[RELAY_BATCH_MAX];
+	struct relay_alert outs[RELAY_BATCH_MAX];   /* published once durable */
 	size_t nacks, nouts;
 	long long batch_deadline_ms;    /* 0: no open batch */
 	unsigned long dropped, duplicates, refused;
-	struct relay_out *held;         /* published, not journaled, in seq order */
-	size_t nheld, held_bytes;
-	long long retry_ms;             /* next journal attempt while held */
-	char reserve[4096];             /* path of the reserve file */
+	struct relay_held held;         /* published, not journaled */
 };
 
 static long long relay_now_ms(void)
@@ -101,85 +79,6 @@ static long long relay_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *relay_field(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
-static int relay_token_ok(const char *s)
-{
-	if (!s || !*s)
-		return 0;
-	for (; *s; s++)
-		if (*s == '.' || *s <= ' ' || *s > '~')
-			return 0;
-	return 1;
-}
-
-/* A type may have dotted levels ("tamper.covered"): each must be a token,
- * so a subscriber can take a family by prefix ("...cam01.tamper."). */
-static int relay_type_ok(const char *type)
-{
-	char seg[64];
-
-	if (!type || !*type)
-		return 0;
-	while (*type) {
-		size_t n = strcspn(type, ".");
-		if (n == 0 || n >= sizeof(seg))
-			return 0;
-		memcpy(seg, type, n);
-		seg[n] = '\0';
-		if (!relay_token_ok(seg))
-			return 0;
-		type += n;
-		if (*type == '.' && !*++type)
-			return 0;
-	}
-	return 1;
-}
-
-static int relay_topic_of(json_object *o, char *buf, size_t len)
-{
-	static const char *const keys[] = { "severity", "district", "grid", "camera", "type" };
-	const char *v[5];
-
-	for (int i = 0; i < 5; i++) {
-		v[i] = relay_field(o, keys[i]);
-		if (i < 4 ? !relay_token_ok(v[i]) : !relay_type_ok(v[i]))
-			return -EINVAL;
-	}
-	if ((size_t)snprintf(buf, len, "alert.%s.%s.%s.%s.%s", v[0], v[1], v[2], v[3], v[4]) >= len)
-		return -EINVAL;
-	return 0;
-}
-
-int relay_topic(const char *payload_json, char *buf, size_t len)
-{
-	json_object *o = json_tokener_parse(payload_json);
-	int r = -EINVAL;
-
-	if (o && json_object_is_type(o, json_type_object))
-		r = relay_topic_of(o, buf, len);
-	json_object_put(o);
-	return r;
-}
-
-/* Keys are printable ASCII without spaces. */
-static int relay_key_ok(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (*s <= ' ' || *s > '~')
-			return 0;
-	return 1;
 }
 
 static int relay_send(void *sock, const char *topic, const char *payload,
@@ -219,153 +118,17 @@ static void relay_publish(struct relay *r, const char *topic, const char *payloa
 				zmq_strerror(errno));
 }
 
-static void relay_out_free(struct relay_out *o)
-{
-	free(o->key);
-	free(o->topic);
-	free(o->payload);
-	free(o->thumb);
-	memset(o, 0, sizeof(*o));
-}
-
-/* Make the reserve file if it is missing; a disk too full for it is
- * tried again later. */
-static void relay_reserve_make(struct relay *r)
-{
-	struct stat st;
-	int fd, e;
-
-	if (stat(r->reserve, &st) == 0 && st.st_size >= RELAY_RESERVE_BYTES)
-		return;
-	fd = open(r->reserve, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	e = posix_fallocate(fd, 0, RELAY_RESERVE_BYTES);
-	close(fd);
-	if (e != 0)
-		unlink(r->reserve);
-	else
-		log_info(NULL, "journal: %d MB reserved in %s for a full disk",
-			 RELAY_RESERVE_BYTES >> 20, r->reserve);
-}
-
-/* Give the reserve's space to the journal. 1 when there was one. */
-static int relay_reserve_release(struct relay *r)
-{
-	if (unlink(r->reserve) < 0)
-		return 0;
-	log_warn(NULL, "journal: the disk is full, %d MB reserve released", RELAY_RESERVE_BYTES >> 20);
-	return 1;
-}
-
-/* The number the next alert gets: after the held ones, if any. */
-static uint64_t relay_next_seq(const struct relay *r)
-{
-	return r->nheld ? r->held[r->nheld - 1].seq + 1 : journal_next_seq(r->journal);
-}
-
-/* Seq of a held alert stored under key: 1 when found. */
-static int relay_find_held(const struct relay *r, const char *key, uint64_t *seq)
-{
-	for (size_t i = r->nheld; i-- > 0;) {
-		if (strcmp(r->held[i].key, key) == 0) {
-			*seq = r->held[i].seq;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 /* Publish an alert now and keep it for the journal. The caller has
  * checked the room (the held list has one batch to spare). */
-static void relay_hold(struct relay *r, struct relay_out *o)
+static void relay_hold(struct relay *r, struct relay_alert *o)
 {
 	if (!o->key || !o->topic || !o->payload) {
 		log_err(NULL, "alert seq %" PRIu64 " lost: out of memory", o->seq);
-		relay_out_free(o);
+		relay_alert_free(o);
 		return;
 	}
-	if (!r->held)
-		r->held = calloc(RELAY_HELD_MAX + RELAY_BATCH_MAX, sizeof(*r->held));
 	relay_publish(r, o->topic, o->payload, o->thumb, o->thumb_size);
-	free(o->thumb);
-	o->thumb = NULL;
-	o->thumb_size = 0;
-	if (!r->held) {
-		log_err(NULL, "alert seq %" PRIu64 " published, not journaled: out of memory",
-			o->seq);
-		relay_out_free(o);
-		return;
-	}
-	if (r->nheld == 0)
-		log_err(NULL, "journal: cannot store alerts; publishing them not journaled, "
-			"kept in memory until it can (at most %d)", RELAY_HELD_MAX);
-	r->held_bytes += strlen(o->payload) + strlen(o->topic) + strlen(o->key);
-	r->held[r->nheld++] = *o;
-	memset(o, 0, sizeof(*o));
-	if (!r->retry_ms)
-		r->retry_ms = relay_now_ms() + RELAY_RETRY_MS;
-}
-
-static int relay_held_full(const struct relay *r)
-{
-	return r->nheld >= RELAY_HELD_MAX || r->held_bytes >= RELAY_HELD_BYTES;
-}
-
-/* Journal up to one batch of held alerts, oldest first. 0, or a
- * negative errno with the batch still held. */
-static int relay_store_held(struct relay *r)
-{
-	size_t n = r->nheld < RELAY_BATCH_MAX ? r->nheld : RELAY_BATCH_MAX;
-	int e = 0;
-
-	for (size_t i = 0; i < n && e == 0; i++) {
-		if (journal_next_seq(r->journal) != r->held[i].seq) {
-			log_err(NULL, "journal: held alert seq %" PRIu64 " is not the next (%" PRIu64
-				")", r->held[i].seq, journal_next_seq(r->journal));
-			e = -EINVAL;
-		} else {
-			e = journal_append(r->journal, r->held[i].key, r->held[i].topic,
-					   r->held[i].payload);
-		}
-	}
-	if (e == 0)
-		e = journal_commit(r->journal);
-	if (e < 0) {
-		journal_abort(r->journal);
-		return e;
-	}
-	for (size_t i = 0; i < n; i++) {
-		r->held_bytes -= strlen(r->held[i].payload) + strlen(r->held[i].topic) +
-				 strlen(r->held[i].key);
-		relay_out_free(&r->held[i]);
-	}
-	r->nheld -= n;
-	memmove(r->held, r->held + n, r->nheld * sizeof(*r->held));
-	return 0;
-}
-
-/* Try to journal what is held; on a full disk, release the reserve
- * once and try again at once, else try again in RELAY_RETRY_MS. */
-static void relay_drain(struct relay *r)
-{
-	size_t before = r->nheld;
-	int e = 0;
-
-	while (r->nheld && e == 0) {
-		e = relay_store_held(r);
-		if (e == -ENOSPC && relay_reserve_release(r))
-			e = relay_store_held(r);
-	}
-	if (r->nheld) {
-		r->retry_ms = relay_now_ms() + RELAY_RETRY_MS;
-		return;
-	}
-	r->retry_ms = 0;
-	if (before)
-		log_info(NULL, "journal: writable again, %zu held alert(s) journaled, up to seq %"
-			 PRIu64, before, journal_committed(r->journal));
-	relay_reserve_make(r);
+	relay_held_add(&r->held, o, relay_now_ms());
 }
 
 /* Publish and acknowledge everything in the committed batch. */
@@ -374,7 +137,7 @@ static void relay_flush(struct relay *r)
 	for (size_t i = 0; i < r->nouts; i++) {
 		relay_publish(r, r->outs[i].topic, r->outs[i].payload, r->outs[i].thumb,
 			      r->outs[i].thumb_size);
-		relay_out_free(&r->outs[i]);
+		relay_alert_free(&r->outs[i]);
 	}
 	for (size_t i = 0; i < r->nacks; i++) {
 		zmsg_send(r->intake, r->acks[i].id, r->acks[i].idlen, ZMQ_SNDMORE);
@@ -391,7 +154,7 @@ static void relay_hold_batch(struct relay *r)
 		relay_hold(r, &r->outs[i]);
 	r->nouts = 0;
 	relay_flush(r);
-	relay_drain(r);
+	relay_held_drain(&r->held, relay_now_ms());
 }
 
 /* Commit the open batch; on failure its alerts are published all the
@@ -423,129 +186,114 @@ static void relay_owe_ack(struct relay *r, const struct zmsg *m, const char *key
 
 /* The thumbnail frame goes out with the alert; one that is too large is
  * left out (the alert itself is never dropped for it). */
-static void relay_keep_thumb(struct relay_out *o, const struct zmsg *m, const char *key)
+static void relay_keep_thumb(struct relay_alert *o, const struct relaylink_alert *in)
 {
-	size_t n = zmsg_size(m, 3);
-
-	if (n == 0)
+	if (!in->thumb)
 		return;
-	if (n > RELAY_MAX_THUMB) {
+	if (in->thumb_size > RELAY_MAX_THUMB) {
 		log_warn(NULL, "alert %s: thumbnail of %zu bytes is over %d, published without it",
-			 key, n, RELAY_MAX_THUMB);
+			 in->key, in->thumb_size, RELAY_MAX_THUMB);
 		return;
 	}
-	o->thumb = malloc(n);
+	o->thumb = malloc(in->thumb_size);
 	if (!o->thumb)
 		return;
-	memcpy(o->thumb, zmsg_data(m, 3), n);
-	o->thumb_size = n;
+	memcpy(o->thumb, in->thumb, in->thumb_size);
+	o->thumb_size = in->thumb_size;
 }
 
 /* Number one alert and append it to the batch. */
-static void relay_store(struct relay *r, const struct zmsg *m, const char *key,
-			json_object *o, const char *topic)
+static void relay_store(struct relay *r, const struct zmsg *m, const struct relaylink_alert *in)
 {
-	uint64_t seq = relay_next_seq(r);
-	struct relay_out held = { 0 }, *dst;
-	const char *out;
+	uint64_t seq = relay_held_next_seq(&r->held);
+	struct relay_alert held = { 0 }, *dst;
+	char *out;
 	int e = 0;
 
-	json_object_object_add(o, "instance", json_object_new_string(r->cfg->instance));
-	json_object_object_add(o, "epoch", json_object_new_int64(journal_epoch(r->journal)));
-	json_object_object_add(o, "seq", json_object_new_int64((int64_t)seq));
-	out = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	if (r->nheld && relay_held_full(r)) {
+	if (r->held.n && relay_held_full(&r->held)) {
 		if (r->refused++ % 1000 == 0)
 			log_err(NULL, "journal: %zu alert(s) held, no room for more: alert %s left to "
-				"its worker, which will resend it (%lu so far)", r->nheld, key,
+				"its worker, which will resend it (%lu so far)", r->held.n, in->key,
 				r->refused);
 		return;
 	}
-	if (!r->nheld) {
-		e = journal_append(r->journal, key, topic, out);
+	out = relaylink_stamp(in->payload, in->payload_len, r->cfg->instance,
+			      journal_epoch(r->journal), seq);
+	if (!out) {
+		log_err(NULL, "alert %s: out of memory, left to its worker", in->key);
+		return;
+	}
+	dst = r->held.n ? &held : &r->outs[r->nouts];
+	dst->seq = seq;
+	dst->payload = out;
+	dst->key = strdup(in->key);
+	dst->topic = strndup(in->topic, in->topic_len);
+	if (!r->held.n && dst->key && dst->topic) {
+		e = journal_append(r->journal, dst->key, dst->topic, dst->payload);
 		if (e < 0) {
-			log_err(NULL, "storing alert %s: %s", key, strerror(-e));
+			log_err(NULL, "storing alert %s: %s", in->key, strerror(-e));
+			held = *dst;
+			memset(dst, 0, sizeof(*dst));
+			dst = &held;
 			relay_hold_batch(r);
 		}
 	}
-	dst = e < 0 || r->nheld ? &held : &r->outs[r->nouts];
-	dst->seq = seq;
-	dst->key = strdup(key);
-	dst->topic = strdup(topic);
-	dst->payload = strdup(out);
-	if (m->total == 4)
-		relay_keep_thumb(dst, m, key);
-	if (e < 0 || r->nheld) {
+	relay_keep_thumb(dst, in);
+	if (dst == &held) {
 		relay_hold(r, &held);
-		relay_owe_ack(r, m, key);
+		relay_owe_ack(r, m, in->key);
 		relay_flush(r);
 		if (e < 0)
-			relay_drain(r);
+			relay_held_drain(&r->held, relay_now_ms());
+		return;
+	}
+	if (!dst->key || !dst->topic) {
+		log_err(NULL, "alert %s: out of memory, left to its worker", in->key);
+		relay_alert_free(dst);
 		return;
 	}
 	r->nouts++;
-	relay_owe_ack(r, m, key);
+	relay_owe_ack(r, m, in->key);
 	if (!r->batch_deadline_ms)
 		r->batch_deadline_ms = relay_now_ms() + RELAY_COMMIT_MS;
 }
 
-/* Check one [identity, key, payload] message from a worker. */
+/* One message from a worker: check it, acknowledge a resend of what is
+ * stored, store the rest. */
 static void relay_handle(struct relay *r, const struct zmsg *m)
 {
-	char key[RELAY_MAX_KEY + 1], topic[256], *payload;
-	json_object *o;
+	struct relaylink_alert in;
+	const char *why;
 	uint64_t seq;
 	int found;
 
-	if ((m->total != 3 && m->total != 4) || m->n != m->total ||
-	    zmsg_str(m, 1, key, sizeof(key)) < 0 || !relay_key_ok(key)) {
+	if (relaylink_check(m, &in, &why) < 0) {
 		r->dropped++;
-		log_warn(NULL, "malformed message from a worker (%d frame(s)), dropped", m->total);
-		return;
-	}
-	if (zmsg_size(m, 2) > RELAY_MAX_PAYLOAD) {
-		r->dropped++;
-		log_warn(NULL, "alert %s: payload of %zu bytes is too large, dropped", key,
-			 zmsg_size(m, 2));
-		return;
-	}
-	found = journal_find_key(r->journal, key, &seq);
-	if (found == 0)
-		found = relay_find_held(r, key, &seq);
-	if (found != 0) {
-		if (found < 0) {
-			log_err(NULL, "journal lookup of %s: %s", key, journal_error(r->journal));
-			return;
+		log_warn(NULL, "malformed message from a worker (%d frame(s)%s%s): %s, dropped",
+			 m->total, in.key[0] ? ", alert " : "", in.key, why);
+		/* Acknowledged all the same: resending it cannot make it valid. */
+		if (in.key[0]) {
+			relay_owe_ack(r, m, in.key);
+			if (!r->batch_deadline_ms)
+				relay_flush(r);
 		}
+		return;
+	}
+	found = journal_find_key(r->journal, in.key, &seq);
+	if (found == 0)
+		found = relay_held_find(&r->held, in.key, &seq);
+	if (found < 0) {
+		log_err(NULL, "journal lookup of %s: %s", in.key, journal_error(r->journal));
+	} else if (found) {
 		r->duplicates++;
 		log_debug(NULL, "alert %s already stored as seq %" PRIu64 ", acknowledged again",
-			  key, seq);
-		relay_owe_ack(r, m, key);
-		if (!r->batch_deadline_ms)
-			relay_flush(r);
-		return;
-	}
-	payload = malloc(zmsg_size(m, 2) + 1);
-	if (!payload || zmsg_str(m, 2, payload, zmsg_size(m, 2) + 1) < 0) {
-		free(payload);
-		r->dropped++;
-		log_warn(NULL, "alert %s: payload is not text, dropped", key);
-		return;
-	}
-	o = json_tokener_parse(payload);
-	free(payload);
-	if (!o || !json_object_is_type(o, json_type_object) ||
-	    relay_topic_of(o, topic, sizeof(topic)) < 0) {
-		r->dropped++;
-		log_warn(NULL, "alert %s: malformed payload, dropped", key);
-		/* Acknowledged all the same: resending it cannot make it valid. */
-		relay_owe_ack(r, m, key);
+			  in.key, seq);
+		relay_owe_ack(r, m, in.key);
 		if (!r->batch_deadline_ms)
 			relay_flush(r);
 	} else {
-		relay_store(r, m, key, o, topic);
+		relay_store(r, m, &in);
 	}
-	json_object_put(o);
 }
 
 /* Take what the workers sent, committing whenever the batch fills. */
@@ -682,7 +430,7 @@ static int relay_open_sockets(struct relay *r, void *ctx)
 	zmq_setsockopt(r->intake, ZMQ_ZAP_DOMAIN, ZAP_DOMAIN_WORKERS, strlen(ZAP_DOMAIN_WORKERS));
 	zmq_setsockopt(r->pub, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_setsockopt(r->pub, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-	worker_relay_endpoint(r->cfg, endpoint, sizeof(endpoint));
+	relaylink_endpoint(r->cfg->data_dir, endpoint, sizeof(endpoint));
 	/* Only the daemon's user may connect to the ipc socket. */
 	old = umask(0077);
 	bound = relay_bind(r->intake, endpoint, "worker");
@@ -728,8 +476,7 @@ static int relay_open_journal(struct relay *r)
 		log_err(NULL, "journal: %s", err);
 		return -1;
 	}
-	snprintf(r->reserve, sizeof(r->reserve), "%s/journal.reserve", r->cfg->data_dir);
-	relay_reserve_make(r);
+	relay_held_init(&r->held, r->journal, r->cfg->data_dir);
 	r->replay = replay_new(r->cfg);
 	return r->replay ? 0 : -1;
 }
@@ -759,8 +506,8 @@ static long relay_wait_ms(const struct relay *r, long long next_hb)
 
 	if (r->batch_deadline_ms && r->batch_deadline_ms < until)
 		until = r->batch_deadline_ms;
-	if (r->retry_ms && r->retry_ms < until)
-		until = r->retry_ms;
+	if (r->held.retry_ms && r->held.retry_ms < until)
+		until = r->held.retry_ms;
 	return until > now ? (long)(until - now) : 0;
 }
 
@@ -820,10 +567,11 @@ int relay_run(const struct vigil_config *cfg, int status_fd)
 		relay_receive(r);
 		if (r->batch_deadline_ms && relay_now_ms() >= r->batch_deadline_ms)
 			relay_commit(r);
-		if (r->retry_ms && relay_now_ms() >= r->retry_ms)
-			relay_drain(r);
+		if (r->held.retry_ms && relay_now_ms() >= r->held.retry_ms)
+			relay_held_drain(&r->held, relay_now_ms());
 		if (r->replay_sock)
-			replay_serve(r->replay, r->replay_sock, r->journal, relay_next_seq(r) - 1);
+			replay_serve(r->replay, r->replay_sock, r->journal,
+				     relay_held_next_seq(&r->held) - 1);
 		if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == STOPORDER_RELAY_SIGNAL) {
 				orphan = 1;
@@ -844,16 +592,11 @@ int relay_run(const struct vigil_config *cfg, int status_fd)
 	}
 	if (r->batch_deadline_ms)
 		relay_commit(r);
-	if (r->nheld)
-		relay_drain(r);
-	if (r->nheld)
-		log_err(NULL, "journal: %zu published alert(s) up to seq %" PRIu64 " could not be "
-			"journaled and are lost from it", r->nheld, r->held[r->nheld - 1].seq);
+	if (r->held.n)
+		relay_held_drain(&r->held, relay_now_ms());
 out:
 	if (r) {
-		for (size_t i = 0; i < r->nheld; i++)
-			relay_out_free(&r->held[i]);
-		free(r->held);
+		relay_held_free(&r->held);
 		zmq_close(r->intake);
 		zmq_close(r->pub);
 		zmq_close(r->replay_sock);

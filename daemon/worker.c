@@ -21,6 +21,7 @@
 #include "camset.h"
 #include "log.h"
 #include "outbox.h"
+#include "relaylink.h"
 #include "stoporder.h"
 #include "status.h"
 #include "zmsg.h"
@@ -45,19 +46,12 @@ static long long worker_now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* [key, payload] or [key, payload, thumbnail]. */
+/* One alert to the relay, in the link's format (relaylink.h). */
 static int worker_send(void *arg, const char *key, const struct alert_msg *m)
 {
 	struct worker_link *l = arg;
 
-	if (zmsg_send_str(l->dealer, key, ZMQ_SNDMORE) < 0)
-		return -1;
-	/* The first frame is queued: the others cannot fail on HWM. */
-	if (!m->thumb)
-		return zmsg_send_str(l->dealer, m->payload, 0);
-	if (zmsg_send_str(l->dealer, m->payload, ZMQ_SNDMORE) < 0)
-		return -1;
-	return zmsg_send(l->dealer, m->thumb, m->thumb_size, 0);
+	return relaylink_send(l->dealer, key, m);
 }
 
 int worker_owns(const struct vigil_config *cfg, size_t camera, int index, int count)
@@ -65,10 +59,6 @@ int worker_owns(const struct vigil_config *cfg, size_t camera, int index, int co
 	struct camset_filter f = { .index = index, .count = count };
 
 	return camset_wants(&f, cfg, camera);
-}
-void worker_relay_endpoint(const struct vigil_config *cfg, char *buf, size_t len)
-{
-	snprintf(buf, len, "ipc://%s/relay.ipc", cfg->data_dir);
 }
 
 /* Move queued alerts into the outbox (which keeps them until the relay
@@ -160,9 +150,10 @@ static void worker_announce_isolation(const struct vigil_config *cfg, const char
 			.severity = config_site_severity(cam->site), .ts_us = now, .detail = detail,
 			.clip_duration = -1,
 		};
-		if (alert_queue_push(q, &a) < 0)
+		int r = alert_queue_push(q, &a);
+		if (r < 0 && r != -EINVAL)
 			log_err(id, "alert queue full, worker_crashloop alert dropped");
-		else
+		else if (r == 0)
 			log_warn(id, "alert worker_crashloop start id=%s: %s", evid, detail);
 	}
 }
@@ -224,7 +215,7 @@ static int worker_link_open(struct worker_link *l, void *ctx,
 	 * linger for. */
 	zmq_setsockopt(l->dealer, ZMQ_LINGER, &linger, sizeof(linger));
 	zmq_setsockopt(l->dealer, ZMQ_SNDHWM, &hwm, sizeof(hwm));
-	worker_relay_endpoint(cfg, endpoint, sizeof(endpoint));
+	relaylink_endpoint(cfg->data_dir, endpoint, sizeof(endpoint));
 	if (zmq_connect(l->dealer, endpoint) < 0) {
 		log_err(NULL, "cannot connect to relay at %s: %s", endpoint,
 			zmq_strerror(errno));

@@ -24,7 +24,4 @@ int worker_owns(const struct vigil_config *cfg, size_t camera, int index, int co
 /* Run until SIGTERM/SIGINT; returns the process exit status. */
 int worker_run(const struct vigil_config *cfg, const struct worker_opts *o);
 
-/* Endpoint on which the relay collects alerts from the workers. */
-void worker_relay_endpoint(const struct vigil_config *cfg, char *buf, size_t len);
-
 #endif

@@ -32,6 +32,7 @@ import contextlib
 import datetime
 import json
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -193,7 +194,7 @@ def instant_acker(data_dir, stop):
         if r.poll(100):
             while True:
                 try:
-                    ident, key, _ = r.recv_multipart(zmq.NOBLOCK)
+                    ident, key = r.recv_multipart(zmq.NOBLOCK)[:2]
                 except zmq.Again:
                     break
                 r.send_multipart([ident, key])
@@ -227,6 +228,14 @@ def generate(data_dir, count, sub=None):
     return t_ack, t_pub
 
 
+def relay_cpu_s(d):
+    """User + system CPU seconds of the daemon's (newest) relay process."""
+    pid = int(re.findall(r"relay: started, pid (\d+)", d.text())[-1])
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def throughput(tmp, count):
     ref_dir = os.path.join(tmp, "ref-data")
     os.makedirs(ref_dir)
@@ -250,10 +259,12 @@ def throughput(tmp, count):
             sub.recv_multipart()
             sub.setsockopt(zmq.UNSUBSCRIBE, b"")
             sub.setsockopt(zmq.SUBSCRIBE, b"alert.")
+            cpu0 = relay_cpu_s(d)
             store_s, pub_s = generate(os.path.join(tmp, "tp-data"), count, sub)
+            cpu_s = relay_cpu_s(d) - cpu0
         finally:
             d.stop()
-    return ref_s, store_s, pub_s
+    return ref_s, store_s, pub_s, cpu_s
 
 
 def main():
@@ -263,7 +274,7 @@ def main():
     ap.add_argument("--alerts", type=int, default=50000)
     ap.add_argument("--setups", default="main,sub",
                     help="latency set-ups: main (720p analysed), sub (360p analysed, "
-                    "720p recorded); default both")
+                    "720p recorded), none (throughput only); default both")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         ref = reference_pubsub()
@@ -272,6 +283,8 @@ def main():
         print("relay path (generator -> subscriber, 500 alerts/s): p50 %.1f ms  p99 %.1f ms"
               % (pct(rl, 50), pct(rl, 99)))
         for setup in a.setups.split(","):
+            if setup == "none":
+                continue
             if setup not in ("main", "sub"):
                 raise SystemExit("unknown set-up %r (main, sub)" % setup)
             what = ("720p analysed and recorded" if setup == "main"
@@ -288,7 +301,7 @@ def main():
             print("  relay path share:          p50 %.0f%%  p99 %.0f%%   target p99 <= 50 ms: %s"
                   % (100 * pct(rl, 50) / pct(lat, 50), 100 * pct(rl, 99) / pct(lat, 99),
                      "met" if pct(lat, 99) <= 50 else "NOT met"))
-        ref_s, store_s, pub_s = throughput(tmp, a.alerts)
+        ref_s, store_s, pub_s, cpu_s = throughput(tmp, a.alerts)
         # An alert is published only after its batch is committed, so the
         # last publication received bounds both storing and publishing.
         print("stored and published:         %8.0f alerts/s  (%d alerts, last one received "
@@ -298,6 +311,8 @@ def main():
         print("acknowledged to the generator: %7.0f alerts/s  (x%.2f of the generator's "
               "ceiling, %.0f alerts/s against a ROUTER that stores nothing)"
               % (a.alerts / store_s, ref_s / store_s, a.alerts / ref_s))
+        print("relay CPU:                     %7.1f us per alert  (%.2f s user+system for "
+              "%d alerts)" % (cpu_s * 1e6 / a.alerts, cpu_s, a.alerts))
     return 0
 
 

@@ -3,7 +3,7 @@
 
 It is a stand-in for many busy cameras, not for the daemon's workers:
 it connects a DEALER to the relay's ipc socket (DATA_DIR/relay.ipc), sends
-[key, payload] for synthetic alerts at a chosen rate, keeps every alert
+[key, topic, payload] for synthetic alerts at a chosen rate, keeps every alert
 until the relay acknowledges its key and sends it again after a timeout,
 exactly as a worker does. Tests use it to make alerts flow fast; the
 benchmark uses it to measure journal throughput.
@@ -35,7 +35,7 @@ class AlertGen:
         self.resend, self.district, self.window = resend, district, window
         self.boot = boot or os.urandom(6).hex()
         self.sent_at = {}       # key -> monotonic time of the last send
-        self.payloads = {}
+        self.payloads = {}      # key -> [topic, payload]
         self.acked = set()
         self.next = 0
         self.resent = 0
@@ -45,21 +45,24 @@ class AlertGen:
     def key(self, n):
         return "gen-%s-%d" % (self.boot, n)
 
-    def payload(self, n):
+    def message(self, n):
+        """[topic, payload] of alert n, as a worker writes them."""
         cam = "gen%03d" % (n % self.cameras)
-        return json.dumps({
+        severity, grid = ("critical", "high", "medium")[n % 3], "g%02d" % (n % 4)
+        topic = "alert.%s.%s.%s.%s.motion" % (severity, self.district, grid, cam)
+        return [topic.encode(), json.dumps({
             "id": "%s-%d" % (cam, n), "phase": "start", "type": "motion",
-            "severity": ("critical", "high", "medium")[n % 3],
+            "severity": severity,
             "camera": cam, "name": "Load camera %s" % cam,
-            "district": self.district, "grid": "g%02d" % (n % 4),
+            "district": self.district, "grid": grid,
             "site": "key", "ts": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
             "score": 0.5, "zone": None, "boxes": [[0.1, 0.1, 0.2, 0.2]],
             "clip": None, "snapshot": None, "gen_n": n,
-            "gen_sent": time.time()})
+            "gen_sent": time.time()}, separators=(",", ":")).encode()]
 
     def send(self, k):
         try:
-            self.sock.send_multipart([k.encode(), self.payloads[k]], zmq.NOBLOCK)
+            self.sock.send_multipart([k.encode()] + self.payloads[k], zmq.NOBLOCK)
         except zmq.Again:
             pass
 
@@ -73,7 +76,7 @@ class AlertGen:
             min(self.count, int((now - self.started) * self.rate) + 1)
         while self.next < due and len(self.sent_at) < self.window:
             k = self.key(self.next)
-            self.payloads[k] = self.payload(self.next).encode()
+            self.payloads[k] = self.message(self.next)
             # Never block: an alert not sent now goes with the resends.
             self.send(k)
             self.sent_at[k] = now

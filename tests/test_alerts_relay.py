@@ -202,3 +202,55 @@ def test_stalled_subscriber_holds_back_no_one(tmp_path, procs):
     sub.close()
     gen.close()
     assert inst.d.stop() == 0
+
+
+def test_worker_message_published_as_sent(tmp_path, procs):
+    """The relay publishes a worker's topic and payload bytes as they came,
+    its numbers spliced in before the closing brace (the payload is never
+    parsed and written again); a message that can never be valid is
+    acknowledged, so the worker stops resending it, and dropped."""
+    inst = Instance(tmp_path, procs)
+    hb = inst.settle()
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.setsockopt(zmq.LINGER, 0)
+    for p in (b"alert.high.x.", b"hb"):
+        sub.setsockopt(zmq.SUBSCRIBE, p)
+    sub.connect(inst.publish)
+    assert sub.poll(5000) and sub.recv_multipart()[0] == b"hb", "not subscribed"
+    w = ctx.socket(zmq.DEALER)
+    w.setsockopt(zmq.LINGER, 0)
+    w.connect("ipc://%s/relay.ipc" % inst.data)
+
+    topic = b"alert.high.x.g1.cam-1.tamper.covered"
+    payload = b'{"zz": 1,  "id":"x-1", "name":"caf\xc3\xa9 \\u00e9", "n":1.50}'
+    bad = {b"bad-topic": [b"alert.high.x.g1.cam-1.", payload],
+           b"long-token": [b"alert.high.x.g1.%s.motion" % (b"c" * 33), payload],
+           b"bad-json": [topic, b'{"id":"x-2",}'],
+           b"has-seq": [topic, b'{"id":"x-3","seq":7}'],
+           b"empty": [topic, b"{}"]}
+    for k, frames in bad.items():
+        w.send_multipart([k] + frames)
+    w.send_multipart([b"good", topic, payload])
+
+    acks = set()
+    wait_until(lambda: len(acks) == len(bad) + 1, 10,
+               lambda: w.poll(200) and acks.add(w.recv_multipart()[0]))
+    assert acks == set(bad) | {b"good"}
+    got = []
+    wait_until(lambda: got, 5, lambda: sub.poll(200) and got.extend(
+        f for f in [sub.recv_multipart()] if f[0] != b"hb"))
+    want = payload[:-1] + b',"instance":"test","epoch":%d,"seq":%d}' % (hb["epoch"],
+                                                                        hb["seq"] + 1)
+    assert got == [[topic, want]]
+    rows = inst.journal()
+    assert len(rows) == hb["seq"] + 1, "a malformed message was stored"
+    assert rows[-1][2] == topic.decode() and rows[-1][3].encode() == want
+    log = inst.d.text()
+    for k in bad:
+        assert "alert %s): " % k.decode() in log, k
+    assert "the payload is not one JSON object without instance, epoch and seq" in log
+    w.close()
+    sub.close()
+    ctx.term()
+    assert inst.d.stop() == 0
