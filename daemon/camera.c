@@ -2,145 +2,34 @@
 #include "camera.h"
 
 #include <errno.h>
-#include <malloc.h>
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
-#include <libavutil/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fault.h"
+#include "ingest.h"
 #include "log.h"
 #include "recorder.h"
 
-#define CAMERA_BACKOFF_MIN_US   1000000
-#define CAMERA_BACKOFF_MAX_US  30000000
-#define CAMERA_STABLE_US       60000000  /* streaming this long resets backoff */
-
-/* Camera id of the calling thread, so FFmpeg's log lines name it. */
-static __thread const char *camera_log_who;
-
-static int64_t camera_mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t camera_wall_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-#define CAMERA_LOG_BURST     5          /* FFmpeg lines per window and camera */
-#define CAMERA_LOG_WINDOW_US 10000000
-
-/* FFmpeg's log, through vlog() with the camera's name. A damaged stream
- * makes the decoder complain about every frame: after a burst, lines are
- * counted instead of printed until the window ends. */
-static __thread int camera_log_printed;
-static __thread unsigned long camera_log_suppressed;
-static __thread int64_t camera_log_window_end;
-
-/* Start a new window when the old one is over, reporting what it hid.
- * Called for each message and for each packet, so the count comes out
- * even when the messages stop. */
-static void camera_log_window(int64_t now)
-{
-	if (now < camera_log_window_end)
-		return;
-	if (camera_log_suppressed)
-		vlog(LOG_WARNING, camera_log_who ? camera_log_who : "ffmpeg",
-		     "%lu more decoder messages suppressed", camera_log_suppressed);
-	camera_log_window_end = now + CAMERA_LOG_WINDOW_US;
-	camera_log_printed = 0;
-	camera_log_suppressed = 0;
-}
-
-static void camera_av_log(void *avcl, int level, const char *fmt, va_list vl)
-{
-	static __thread int print_prefix = 1;
-	char line[1024];
-	int prio;
-
-	if (level > av_log_get_level())
-		return;
-	camera_log_window(camera_mono_us());
-	if (camera_log_printed >= CAMERA_LOG_BURST) {
-		camera_log_suppressed++;
-		print_prefix = 1;
-		return;
-	}
-	camera_log_printed++;
-	av_log_format_line2(avcl, level, fmt, vl, line, sizeof(line), &print_prefix);
-	config_redact_text(line, sizeof(line));
-	if (level <= AV_LOG_ERROR)
-		prio = LOG_ERR;
-	else if (level <= AV_LOG_WARNING)
-		prio = LOG_WARNING;
-	else
-		prio = LOG_DEBUG;
-	vlog(prio, camera_log_who ? camera_log_who : "ffmpeg", "%s", line);
-}
-
 void camera_global_init(void)
 {
-	av_log_set_level(AV_LOG_ERROR);
-	av_log_set_callback(camera_av_log);
-	avformat_network_init();
-}
-
-/* Polled by libavformat during blocking calls; sticky once it fires. */
-static int camera_interrupt(void *opaque)
-{
-	struct camera *c = opaque;
-
-	if (atomic_load(&c->stop))
-		return 1;
-	if (!c->timed_out && camera_mono_us() > c->deadline_us)
-		c->timed_out = 1;
-	return c->timed_out;
-}
-
-static void camera_set_error(struct camera *c, const char *what, int err)
-{
-	char buf[AV_ERROR_MAX_STRING_SIZE];
-
-	if (c->timed_out && !atomic_load(&c->stop))
-		snprintf(c->stats.last_error, sizeof(c->stats.last_error),
-			 "%s: timed out", what);
-	else
-		snprintf(c->stats.last_error, sizeof(c->stats.last_error), "%s: %s",
-			 what, av_make_error_string(buf, sizeof(buf), err));
+	ingest_global_init();
 }
 
 struct camera_session {
-	AVFormatContext *fmt;
+	struct ingest in;       /* the detect stream */
 	AVCodecContext *dec;
-	const AVCodec *codec;
 	AVPacket *pkt;
 	AVFrame *frame;
-	int vidx;
-	int is_file;
-	int64_t start_mono;     /* pacing of file input: when the first packet ran */
-	int64_t first_pts_us;   /* pacing: stream time of that packet */
-	int64_t pts_offset_us;  /* pacing: stream time added by earlier loops */
-	int64_t last_pts_us;
 	int64_t analyse_every_us;  /* "fps" mode: minimum gap between analysed frames */
 	int64_t next_analysis_us;
 	int bad_packets;        /* consecutive packets the decoder rejected */
 	int keyframes_only;     /* keyframes mode: other packets skip the decoder */
 	int batch_reads;        /* RTSP over TCP: reads may wait (keyframes mode) */
-	int64_t clock_off;      /* smallest wall minus stream time seen */
-	int have_off;
-	int64_t off_wall;       /* wall time clock_off was last aged */
-	int64_t clock_last_us;  /* stream time of the previous packet */
 	int distrust;           /* damage seen: skip analysis until a clean keyframe */
 	int64_t frame_us;       /* nominal frame duration */
 	int64_t prev_frame_us;  /* stream time of the previous decoded frame */
@@ -151,16 +40,13 @@ struct camera_session {
 };
 
 #define CAMERA_MAX_BAD_PACKETS 50   /* then the decoder is rebuilt */
-#define CAMERA_WAITED_US 3000       /* a read this long waited for the camera */
 #define CAMERA_BATCH_US 100000      /* keyframes mode: reads come in batches */
 #define CAMERA_NOKEY_TIMEOUTS 4     /* no keyframe either: read_timeouts to wait */
 
-static void camera_close(struct camera *c, struct camera_session *s)
+static void camera_close(struct camera_session *s)
 {
-	/* Closing may send TEARDOWN: bound it, a dead peer must not hang us. */
-	c->deadline_us = camera_mono_us() + 1000000;
 	avcodec_free_context(&s->dec);
-	avformat_close_input(&s->fmt);
+	ingest_close(&s->in);
 	av_packet_free(&s->pkt);
 	av_frame_free(&s->frame);
 }
@@ -212,12 +98,12 @@ static void camera_band(AVCodecContext *dec, const AVFrame *pic,
  * camera's analysis mode: never more work than the analysis needs. */
 static int camera_open_decoder(struct camera *c, struct camera_session *s)
 {
-	AVStream *st = s->fmt->streams[s->vidx];
+	AVStream *st = s->in.st;
 	enum vigil_analysis_mode mode = config_analysis_mode(c->conf);
 	int r;
 
 	avcodec_free_context(&s->dec);
-	s->dec = avcodec_alloc_context3(s->codec);
+	s->dec = avcodec_alloc_context3(s->in.codec);
 	if (!s->dec)
 		return AVERROR(ENOMEM);
 	r = avcodec_parameters_to_context(s->dec, st->codecpar);
@@ -247,7 +133,7 @@ static int camera_open_decoder(struct camera *c, struct camera_session *s)
 		s->dec->slice_flags = SLICE_FLAG_CODED_ORDER;
 	}
 	s->bad_packets = 0;
-	return avcodec_open2(s->dec, s->codec, NULL);
+	return avcodec_open2(s->dec, s->in.codec, NULL);
 }
 
 /* Frames per second the analysis will see, for the event engine. */
@@ -272,83 +158,39 @@ static double camera_analysis_rate(struct camera *c, const AVStream *st)
 	return fps;
 }
 
-/* Read the streams' parameters. Probing decodes a few frames with
- * decoders of its own: they get the camera's pixel limit too. */
-static int camera_probe(struct camera *c, struct camera_session *s)
-{
-	unsigned n = s->fmt->nb_streams;
-	AVDictionary **opts = n ? av_calloc(n, sizeof(*opts)) : NULL;
-	char px[32];
-	int r;
-
-	if (n && !opts)
-		return AVERROR(ENOMEM);
-	snprintf(px, sizeof(px), "%lld", (long long)c->conf->max_width * c->conf->max_height);
-	for (unsigned i = 0; i < n; i++)
-		av_dict_set(&opts[i], "max_pixels", px, 0);
-	r = avformat_find_stream_info(s->fmt, opts);
-	for (unsigned i = 0; i < n; i++)
-		av_dict_free(&opts[i]);
-	av_free(opts);
-	if (r < 0)
-		camera_set_error(c, "probe", r);
-	return r;
-}
-
 /* Open the detect URL and its video decoder. */
 static int camera_open(struct camera *c, struct camera_session *s)
 {
-	const char *url = c->conf->detect_url;
-	AVDictionary *opts = NULL;
-	AVDictionaryEntry *left = NULL;
+	struct ingest_conf ic = {
+		.who = c->conf->id,
+		.url = c->conf->detect_url,
+		.transport = c->conf->transport,
+		.open_timeout_us = c->open_timeout_us,
+		.read_timeout_us = c->read_timeout_us,
+		.max_pixels = (int64_t)c->conf->max_width * c->conf->max_height,
+		.loop = c->conf->loop,
+		.stop = &c->stop,
+		.error = c->stats.last_error,
+		.error_size = sizeof(c->stats.last_error),
+	};
 	AVStream *st;
-	char tmo[32];
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	s->is_file = strstr(url, "://") == NULL || strncmp(url, "file://", 7) == 0;
-	s->fmt = avformat_alloc_context();
 	s->pkt = av_packet_alloc();
 	s->frame = av_frame_alloc();
-	if (!s->fmt || !s->pkt || !s->frame)
+	if (!s->pkt || !s->frame)
 		return AVERROR(ENOMEM);
-	s->fmt->interrupt_callback.callback = camera_interrupt;
-	s->fmt->interrupt_callback.opaque = c;
-	if (!s->is_file) {
-		s->batch_reads = strcmp(c->conf->transport, "tcp") == 0;
-		snprintf(tmo, sizeof(tmo), "%lld", (long long)c->read_timeout_us);
-		av_dict_set(&opts, "rtsp_transport", c->conf->transport, 0);
-		av_dict_set(&opts, "timeout", tmo, 0);
-		av_dict_set(&opts, "allowed_media_types", "video", 0);
-	}
-	av_dict_set(&opts, "analyzeduration", "1000000", 0);
-	av_dict_set(&opts, "probesize", "1000000", 0);
-	av_dict_set(&opts, "fpsprobesize", "0", 0);
-	c->timed_out = 0;
-	c->deadline_us = camera_mono_us() + c->open_timeout_us;
-	r = avformat_open_input(&s->fmt, url, NULL, &opts);
-	while ((left = av_dict_get(opts, "", left, AV_DICT_IGNORE_SUFFIX)))
-		log_debug(c->conf->id, "input option %s not used", left->key);
-	av_dict_free(&opts);
-	if (r < 0) {
-		camera_set_error(c, "open", r);
-		return r;
-	}
-	r = camera_probe(c, s);
+	r = ingest_open(&s->in, &ic);
 	if (r < 0)
 		return r;
-	r = av_find_best_stream(s->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &s->codec, 0);
-	if (r < 0) {
-		camera_set_error(c, "no video stream", r);
-		return r;
-	}
-	s->vidx = r;
-	st = s->fmt->streams[r];
+	st = s->in.st;
+	s->batch_reads = !s->in.is_file && strcmp(c->conf->transport, "tcp") == 0;
 	if (camera_too_big(c, st->codecpar->width, st->codecpar->height))
 		return AVERROR(EFBIG);
 	r = camera_open_decoder(c, s);
 	if (r < 0) {
-		camera_set_error(c, "decoder", r);
+		ingest_set_error(&s->in, "decoder", r);
 		return r;
 	}
 	if (config_analysis_mode(c->conf) == ANALYSIS_FPS)
@@ -357,88 +199,12 @@ static int camera_open(struct camera *c, struct camera_session *s)
 		av_rescale(1000000, st->avg_frame_rate.den, st->avg_frame_rate.num) : 40000;
 	s->prev_frame_us = AV_NOPTS_VALUE;
 	analysis_set_rate(&c->an, camera_analysis_rate(c, st));
-	/* Probing decoded frames with a decoder of its own, now freed: hand
-	 * that memory back instead of keeping it in this thread's heap. */
-	malloc_trim(0);
 	if (c->rec_shared)
 		recorder_set_stream(c->rec, st->codecpar, st->time_base);
-	s->start_mono = camera_mono_us();
-	s->first_pts_us = AV_NOPTS_VALUE;
 	s->next_analysis_us = AV_NOPTS_VALUE;
-	log_info(c->conf->id, "connected to %s (%s): %s %dx%d, analysis %s", c->url_log,
-		 s->is_file ? "file" : c->conf->transport, s->codec->name,
+	log_info(c->conf->id, "connected to %s (%s): %s %dx%d, analysis %s", s->in.url_log,
+		 s->in.is_file ? "file" : c->conf->transport, s->in.codec->name,
 		 st->codecpar->width, st->codecpar->height, c->conf->analysis_mode);
-	return 0;
-}
-
-/* Files are read at their own pace (as a camera would send them). */
-static void camera_pace(struct camera *c, struct camera_session *s)
-{
-	AVStream *st = s->fmt->streams[s->vidx];
-	int64_t pts = s->pkt->dts != AV_NOPTS_VALUE ? s->pkt->dts : s->pkt->pts;
-	int64_t us, wait;
-
-	if (pts == AV_NOPTS_VALUE)
-		return;
-	us = av_rescale_q(pts, st->time_base, AV_TIME_BASE_Q) + s->pts_offset_us;
-	if (s->first_pts_us == AV_NOPTS_VALUE)
-		s->first_pts_us = us;
-	s->last_pts_us = us;
-	wait = s->start_mono + (us - s->first_pts_us) - camera_mono_us();
-	while (wait > 0 && !atomic_load(&c->stop)) {
-		int64_t step = wait > 100000 ? 100000 : wait;
-		av_usleep((unsigned)step);
-		wait -= step;
-	}
-}
-
-/* Wall time of a packet by the stream's own clock: its time stamp plus
- * the smallest offset between arrival and time stamp seen so far. A
- * packet that waited in a socket buffer (the thread was busy) keeps the
- * time it was sent at, so event times do not depend on our load. The
- * offset may grow by 1 ms a second, to follow a camera clock that runs
- * slow, and is taken afresh when the time stamps jump (back, or ahead by
- * more than 5 s: the stream restarted). */
-static int64_t camera_packet_wall(struct camera_session *s, int64_t arrival)
-{
-	AVStream *st = s->fmt->streams[s->vidx];
-	int64_t ts = s->pkt->pts != AV_NOPTS_VALUE ? s->pkt->pts : s->pkt->dts;
-	int64_t us, off;
-
-	if (ts == AV_NOPTS_VALUE)
-		return arrival;
-	/* Looping files add the time of earlier passes (pts_offset_us). */
-	us = av_rescale_q(ts, st->time_base, AV_TIME_BASE_Q) + s->pts_offset_us;
-	off = arrival - us;
-	if (s->have_off) {
-		s->clock_off += (arrival - s->off_wall) / 1000;
-		s->off_wall = arrival;
-	}
-	if (!s->have_off || off < s->clock_off || us < s->clock_last_us - 1000000 ||
-	    us > s->clock_last_us + 5000000) {
-		s->clock_off = off;
-		s->off_wall = arrival;
-		s->have_off = 1;
-	}
-	s->clock_last_us = us;
-	return arrival - (off - s->clock_off);
-}
-
-/* A looping file reached its end: start again, keeping time running. */
-static int camera_rewind(struct camera *c, struct camera_session *s)
-{
-	AVStream *st = s->fmt->streams[s->vidx];
-	int64_t frame_us = st->avg_frame_rate.num > 0 ?
-		av_rescale(1000000, st->avg_frame_rate.den, st->avg_frame_rate.num) : 40000;
-	int r = av_seek_frame(s->fmt, s->vidx, 0, AVSEEK_FLAG_BACKWARD);
-
-	if (r < 0)
-		return r;
-	avcodec_flush_buffers(s->dec);
-	/* first_pts_us is the file's first time stamp (set in the first
-	 * pass, with no offset): the next pass follows the last frame. */
-	s->pts_offset_us = s->last_pts_us + frame_us - s->first_pts_us;
-	log_debug(c->conf->id, "looping file");
 	return 0;
 }
 
@@ -448,7 +214,7 @@ static int camera_rewind(struct camera *c, struct camera_session *s)
  * smear looks like motion: trust returns with the next clean keyframe. */
 static int camera_frame_trusted(struct camera *c, struct camera_session *s, const AVFrame *f)
 {
-	AVStream *st = s->fmt->streams[s->vidx];
+	AVStream *st = s->in.st;
 	int64_t t = f->best_effort_timestamp == AV_NOPTS_VALUE ? AV_NOPTS_VALUE :
 		av_rescale_q(f->best_effort_timestamp, st->time_base, AV_TIME_BASE_Q);
 	int keyframe = f->key_frame || f->pict_type == AV_PICTURE_TYPE_I;
@@ -476,7 +242,7 @@ static int camera_want_frame(struct camera_session *s, const AVFrame *f)
 
 	if (!s->analyse_every_us)
 		return 1;
-	st = s->fmt->streams[s->vidx];
+	st = s->in.st;
 	if (f->best_effort_timestamp == AV_NOPTS_VALUE)
 		return 1;
 	t = av_rescale_q(f->best_effort_timestamp, st->time_base, AV_TIME_BASE_Q);
@@ -492,7 +258,7 @@ static void camera_streaming(struct camera *c, int64_t wall_us);
 /* A trusted picture came out of the decoder: the camera streams (again). */
 static void camera_picture(struct camera *c, struct camera_session *s, int64_t wall_us)
 {
-	s->picture_mono = camera_mono_us();
+	s->picture_mono = ingest_mono_us();
 	s->keys_since_picture = 0;
 	if (s->picture)
 		return;
@@ -509,14 +275,14 @@ static void camera_picture(struct camera *c, struct camera_session *s, int64_t w
  * the new geometry by itself. */
 static int camera_decode(struct camera *c, struct camera_session *s, int64_t wall_us)
 {
-	int64_t t0 = camera_mono_us();
+	int64_t t0 = ingest_mono_us();
 	size_t extra_size = 0;
 	int r;
 
 	if (av_packet_get_side_data(s->pkt, AV_PKT_DATA_NEW_EXTRADATA, &extra_size) &&
 	    extra_size > 0) {
 		log_info(c->conf->id, "stream parameters changed, resetting decoder");
-		avcodec_parameters_from_context(s->fmt->streams[s->vidx]->codecpar, s->dec);
+		avcodec_parameters_from_context(s->in.st->codecpar, s->dec);
 		r = camera_open_decoder(c, s);
 		if (r < 0)
 			return r;
@@ -545,7 +311,7 @@ static int camera_decode(struct camera *c, struct camera_session *s, int64_t wal
 			return AVERROR(EFBIG);
 		}
 		atomic_fetch_add(&c->stats.frames_decoded, 1);
-		atomic_fetch_add(&c->stats.decode_us, (unsigned long)(camera_mono_us() - t0));
+		atomic_fetch_add(&c->stats.decode_us, (unsigned long)(ingest_mono_us() - t0));
 		trusted = camera_frame_trusted(c, s, s->frame);
 		if (trusted)
 			camera_picture(c, s, wall_us);
@@ -554,7 +320,7 @@ static int camera_decode(struct camera *c, struct camera_session *s, int64_t wal
 		else
 			analysis_skip(&c->an, s->frame);
 		av_frame_unref(s->frame);
-		t0 = camera_mono_us();
+		t0 = ingest_mono_us();
 	}
 	return r == AVERROR(EAGAIN) || r == AVERROR_EOF || r == AVERROR_INVALIDDATA ? 0 : r;
 }
@@ -638,7 +404,7 @@ static void camera_streaming(struct camera *c, int64_t wall_us)
  * both say why (last_error). */
 static void camera_lost(struct camera *c)
 {
-	int64_t now = camera_wall_us();
+	int64_t now = ingest_wall_us();
 	char reason[sizeof(c->stats.last_error) + 16];
 
 	snprintf(reason, sizeof(reason), "video lost: %s", c->stats.last_error);
@@ -676,56 +442,30 @@ static void camera_check_picture(struct camera *c, struct camera_session *s, int
 	camera_lost(c);
 }
 
-/* Sleep up to us microseconds, waking early when stop is asked. */
-static void camera_sleep(struct camera *c, int64_t us)
-{
-	while (us > 0 && !atomic_load(&c->stop)) {
-		int64_t step = us > 100000 ? 100000 : us;
-		av_usleep((unsigned)step);
-		us -= step;
-	}
-}
-
 /* Read until the stream fails or stop is asked. Returns how long the
  * session streamed, in microseconds (0: never produced a packet). */
 static int64_t camera_session(struct camera *c, struct camera_session *s)
 {
-	int64_t first = 0, t_read;
-	int r, caught_up;
+	int64_t first = 0, wall;
+	int r;
 
 	while (!atomic_load(&c->stop)) {
-		/* The flag stays set once a deadline passed: the session is
-		 * over even if a buffered packet still comes back. */
-		t_read = camera_mono_us();
-		c->deadline_us = t_read + c->read_timeout_us;
-		r = av_read_frame(s->fmt, s->pkt);
-		caught_up = camera_mono_us() - t_read > CAMERA_WAITED_US;
-		if (r == AVERROR_EOF && s->is_file && c->conf->loop && first &&
-		    camera_rewind(c, s) == 0)
-			continue;
-		if (r < 0 || c->timed_out) {
-			camera_set_error(c, "read", r < 0 ? r : AVERROR(ETIMEDOUT));
-			av_packet_unref(s->pkt);
+		if (ingest_read(&s->in, s->pkt, &wall) < 0)
 			break;
-		}
-		if (s->pkt->stream_index != s->vidx) {
-			av_packet_unref(s->pkt);
-			continue;
-		}
-		if (s->is_file)
-			camera_pace(c, s);
-		int64_t wall = camera_packet_wall(s, camera_wall_us());
+		if (s->in.rewound)
+			avcodec_flush_buffers(s->dec);
 		if (!first) {
-			first = camera_mono_us();
+			first = ingest_mono_us();
 			s->picture_mono = first;
 			c->ever_streamed = 1;
 		}
-		camera_log_window(camera_mono_us());
+		log_ffmpeg_tick(ingest_mono_us());
 		atomic_fetch_add(&c->stats.packets_in, 1);
 		atomic_fetch_add(&c->stats.bytes_in, (unsigned long)s->pkt->size);
 		if (c->busy)
 			atomic_store(c->busy, 1);
-		fault_decode_hook(c->conf->detect_url);
+		if (c->fault_armed)
+			fault_abort();
 		if (c->rec_shared)
 			recorder_feed(c->rec, s->pkt, wall);
 		/* keyframes mode: the decoder would only parse and drop the
@@ -741,59 +481,53 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 		av_packet_unref(s->pkt);
 		if (r < 0) {
 			if (!c->refused_w || !camera_too_big(c, c->refused_w, c->refused_h))
-				camera_set_error(c, "decode", r);
+				ingest_set_error(&s->in, "decode", r);
 			break;
 		}
-		camera_check_picture(c, s, camera_mono_us());
+		camera_check_picture(c, s, ingest_mono_us());
 		/* keyframes mode, and the camera's packets are all read: let
 		 * some arrive before reading on. A wake-up per frame (poll,
 		 * context switches) was a large part of this mode's cost; the
 		 * next keyframe is analysed at most CAMERA_BATCH_US later.
 		 * Over TCP only, where the data waits in the socket: a UDP
 		 * buffer could overflow with a large keyframe. */
-		if (caught_up && s->keyframes_only && s->batch_reads)
-			camera_sleep(c, CAMERA_BATCH_US);
+		if (s->in.waited && s->keyframes_only && s->batch_reads)
+			ingest_sleep(&c->stop, CAMERA_BATCH_US);
 	}
-	return first ? camera_mono_us() - first : 0;
+	return first ? ingest_mono_us() - first : 0;
 }
 
-/* Connect, stream, and on failure report and wait: 1 s doubling to 30 s
- * with +-20% jitter, back to 1 s after a minute of stable streaming. A
- * camera that never came up is reported down after its first attempt. */
+/* Connect, stream, and on failure report and wait (ingest_backoff_next).
+ * A camera that never came up is reported down after its first attempt. */
 static void *camera_main(void *arg)
 {
 	struct camera *c = arg;
-	int64_t backoff = CAMERA_BACKOFF_MIN_US;
-	unsigned seed = (unsigned)camera_mono_us() ^ (unsigned)(uintptr_t)c;
+	struct ingest_backoff backoff;
 
-	camera_log_who = c->conf->id;
+	ingest_backoff_init(&backoff, (unsigned)ingest_mono_us() ^ (unsigned)(uintptr_t)c);
+	log_ffmpeg_who(c->conf->id);
 	log_name_thread("cam", c->conf->id);
 	while (!atomic_load(&c->stop)) {
 		struct camera_session s;
-		int64_t streamed = 0;
+		int64_t streamed = 0, wait;
 
 		atomic_store(&c->stats.state, CAMERA_CONNECTING);
 		if (camera_open(c, &s) == 0)
 			streamed = camera_session(c, &s);
-		camera_close(c, &s);
+		camera_close(&s);
 		if (atomic_load(&c->stop))
 			break;
 		atomic_store(&c->stats.state, CAMERA_DOWN);
 		if (streamed > 0 || !c->ever_streamed)
 			camera_lost(c);
-		if (streamed >= CAMERA_STABLE_US)
-			backoff = CAMERA_BACKOFF_MIN_US;
-		int64_t wait = backoff + (int64_t)(rand_r(&seed) % 401 - 200) * backoff / 1000;
+		wait = ingest_backoff_next(&backoff, streamed);
 		atomic_fetch_add(&c->stats.reconnects, 1);
 		log_warn(c->conf->id, "%s, retrying in %.1f s", c->stats.last_error,
 			 (double)wait / 1e6);
-		camera_sleep(c, wait);
-		if (streamed < CAMERA_STABLE_US)
-			backoff = backoff * 2 > CAMERA_BACKOFF_MAX_US ? CAMERA_BACKOFF_MAX_US
-								    : backoff * 2;
+		ingest_sleep(&c->stop, wait);
 	}
 	/* Stopping (shutdown, reload) ends an open event with its end alert. */
-	analysis_reset(&c->an, camera_wall_us(), NULL);
+	analysis_reset(&c->an, ingest_wall_us(), NULL);
 	analysis_free(&c->an);
 	return NULL;
 }
@@ -813,7 +547,7 @@ int camera_start(struct camera *c, const struct vigil_camera *conf,
 	c->rec_shared = strcmp(conf->record_url, conf->detect_url) == 0;
 	c->open_timeout_us = (int64_t)conf->open_timeout * 1000000;
 	c->read_timeout_us = (int64_t)conf->read_timeout * 1000000;
-	config_redact_url(conf->detect_url, c->url_log, sizeof(c->url_log));
+	c->fault_armed = fault_armed(conf->detect_url);
 	if (data_dir) {
 		snprintf(c->loss_file, sizeof(c->loss_file), "%s/events/%s.video_loss", data_dir,
 			 conf->id);

@@ -1,8 +1,8 @@
 /* One camera: a thread that connects, reads, decodes and analyses.
  *
  * The per-frame loop is read -> decode -> downscale luma -> detect ->
- * event -> alert. Every blocking libavformat call is bounded by an
- * interrupt callback with a deadline; when the stream fails the camera is
+ * event -> alert. Reading is ingest's (ingest.h: transport, deadlines,
+ * pacing, the stream clock, backoff); when the stream fails the camera is
  * reported down and reconnected with exponential backoff. */
 #ifndef VIGIL_CAMERA_H
 #define VIGIL_CAMERA_H
@@ -28,15 +28,12 @@ struct camera_stats {
 
 struct camera {
 	const struct vigil_camera *conf;
-	char url_log[512];          /* detect URL with the password hidden */
 	int64_t open_timeout_us;
 	int64_t read_timeout_us;
 
 	pthread_t thread;
 	int started;
 	atomic_int stop;
-	int64_t deadline_us;        /* monotonic; blocking calls end after it */
-	int timed_out;              /* sticky: the deadline passed */
 
 	struct analysis an;
 	struct recorder *rec;       /* clips; fed from here when rec_shared */
@@ -46,13 +43,14 @@ struct camera {
 	int64_t loss_us;
 	char loss_file[4200];       /* where an open video_loss outlives us */
 	int refused_w, refused_h;   /* picture size the decoder was refused, if any */
+	int fault_armed;            /* tests: abort when decoding starts (fault.h) */
 
 	struct camera_stats stats;
 	atomic_int *busy;           /* optional: held while decoding (crash attribution) */
 };
 
-/* Install the FFmpeg log callback that routes through vlog(); once per
- * process, before any camera starts. */
+/* Process-wide set-up of ingest (ingest_global_init); once per process,
+ * before any camera starts. */
 void camera_global_init(void);
 
 /* An open video_loss event is kept in DATA_DIR/events/ID.video_loss

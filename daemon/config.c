@@ -9,6 +9,7 @@
  * Detection keys are config_detect.c's, option values config_options.c's,
  * and freeing, copying and comparing the result config_data.c's. */
 #include "config.h"
+#include "log.h"
 
 #include <errno.h>
 #include <libconfig.h>
@@ -199,7 +200,7 @@ static void cfg_camera_finish(struct cfg_ctx *ctx, const config_setting_t *s,
 		char red[512];
 		if (!urls[i] || cfg_url_ok(urls[i]))
 			continue;
-		config_redact_url(urls[i], red, sizeof(red));
+		log_redact_url(urls[i], red, sizeof(red));
 		cfg_error(ctx, config_setting_get_member(s, url_keys[i]),
 			  "%s%s '%s' has an unsupported scheme (use rtsp://, rtsps://, file:// or a path)",
 			  where, url_keys[i], red);
@@ -591,67 +592,4 @@ const char *config_site_severity(const char *site)
 	int i = cfg_site_index(site);
 
 	return i < 0 ? "medium" : cfg_site_severities[i];
-}
-
-/* The userinfo of the URL whose "://" is at sep: from after it up to the
- * last '@' of the authority (which ends at the first '/', '?' or '#'), so
- * that a password containing '@' is hidden whole. Returns the '@', or
- * NULL when the authority has none; *pass is the first ':' before it,
- * or NULL. stop lists further bytes that end the authority. */
-static const char *cfg_userinfo(const char *sep, const char *stop, const char **pass)
-{
-	const char *auth = sep + 3;
-	size_t n = strcspn(auth, stop);
-	const char *at = NULL;
-
-	for (size_t i = 0; i < n; i++)
-		if (auth[i] == '@')
-			at = auth + i;
-	*pass = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-	return at;
-}
-
-void config_redact_url(const char *url, char *buf, size_t len)
-{
-	const char *sep = strstr(url, "://");
-	const char *at = NULL, *colon = NULL;
-
-	if (!len)
-		return;
-	if (sep)
-		at = cfg_userinfo(sep, "/?#", &colon);
-	if (!colon) {
-		snprintf(buf, len, "%s", url);
-		return;
-	}
-	snprintf(buf, len, "%.*s:***%s", (int)(colon - url), url, at);
-}
-
-void config_redact_text(char *text, size_t size)
-{
-	char *p = text;
-
-	while ((p = strstr(p, "://"))) {
-		const char *colon;
-		const char *at = cfg_userinfo(p, "/?# \t\r\n'\"", &colon);
-
-		p += 3;
-		if (!colon || at - colon <= 1)
-			continue;
-		/* Replace what lies between ':' and '@' by "***"; the text
-		 * may grow by up to two bytes and is cut to fit size. */
-		char *dst = (char *)colon + 4;
-		size_t off = (size_t)(dst - text), tail = strlen(at) + 1;
-
-		if (off >= size)
-			tail = 0;
-		else if (off + tail > size)
-			tail = size - off;
-		memmove(dst, at, tail);
-		memcpy((char *)colon + 1, "***", 3);
-		text[size - 1] = '\0';
-		if (off >= size - 1)
-			break;
-		p = dst;
-	}
 }

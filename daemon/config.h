@@ -187,13 +187,4 @@ void config_camera_free(struct vigil_camera *c);
  * 1024), or a percentage "N%" of the filesystem. Returns 0 or -EINVAL. */
 int config_parse_quota(const char *s, int64_t *bytes, int *percent);
 
-/* Copy url into buf with any password replaced by "***", so that URLs
- * can be logged. The password runs to the last '@' of the authority,
- * which ends at the first '/', '?' or '#'. Always NUL-terminates. */
-void config_redact_url(const char *url, char *buf, size_t len);
-
-/* The same for every URL inside a text of size bytes (a log line), in
- * place; the text is cut to fit when a short password grows to "***". */
-void config_redact_text(char *text, size_t size);
-
 #endif

@@ -102,3 +102,66 @@ void vlog(int prio, const char *who, const char *fmt, ...)
 		/* Nowhere left to report it. */
 	}
 }
+
+/* The userinfo of the URL whose "://" is at sep: from after it up to the
+ * last '@' of the authority (which ends at the first '/', '?' or '#'), so
+ * that a password containing '@' is hidden whole. Returns the '@', or
+ * NULL when the authority has none; *pass is the first ':' before it,
+ * or NULL. stop lists further bytes that end the authority. */
+static const char *log_userinfo(const char *sep, const char *stop, const char **pass)
+{
+	const char *auth = sep + 3;
+	size_t n = strcspn(auth, stop);
+	const char *at = NULL;
+
+	for (size_t i = 0; i < n; i++)
+		if (auth[i] == '@')
+			at = auth + i;
+	*pass = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+	return at;
+}
+
+void log_redact_url(const char *url, char *buf, size_t len)
+{
+	const char *sep = strstr(url, "://");
+	const char *at = NULL, *colon = NULL;
+
+	if (!len)
+		return;
+	if (sep)
+		at = log_userinfo(sep, "/?#", &colon);
+	if (!colon) {
+		snprintf(buf, len, "%s", url);
+		return;
+	}
+	snprintf(buf, len, "%.*s:***%s", (int)(colon - url), url, at);
+}
+
+void log_redact_text(char *text, size_t size)
+{
+	char *p = text;
+
+	while ((p = strstr(p, "://"))) {
+		const char *colon;
+		const char *at = log_userinfo(p, "/?# \t\r\n'\"", &colon);
+
+		p += 3;
+		if (!colon || at - colon <= 1)
+			continue;
+		/* Replace what lies between ':' and '@' by "***"; the text
+		 * may grow by up to two bytes and is cut to fit size. */
+		char *dst = (char *)colon + 4;
+		size_t off = (size_t)(dst - text), tail = strlen(at) + 1;
+
+		if (off >= size)
+			tail = 0;
+		else if (off + tail > size)
+			tail = size - off;
+		memmove(dst, at, tail);
+		memcpy((char *)colon + 1, "***", 3);
+		text[size - 1] = '\0';
+		if (off >= size - 1)
+			break;
+		p = dst;
+	}
+}

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -28,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < cfg.ncameras; i++) {
 		char buf[256];
 		if (cfg.cameras[i].detect_url)
-			config_redact_url(cfg.cameras[i].detect_url, buf, sizeof(buf));
+			log_redact_url(cfg.cameras[i].detect_url, buf, sizeof(buf));
 		config_analysis_mode(&cfg.cameras[i]);
 	}
 	config_free(&cfg);

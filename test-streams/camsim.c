@@ -15,6 +15,7 @@
  *   camsim: ready port=P
  *   camsim: client connected id=N
  *   camsim: client closed id=N
+ *   camsim: client id=N setup PATH transport=tcp|udp
  *   camsim: mount=M loop=N start_us=T
  *   camsim: mount=M VERB            (a fault command was applied)
  * where T is the wall clock (CLOCK_REALTIME, microseconds) at which the
@@ -100,6 +101,18 @@ static void camsim_on_client_closed(GstRTSPClient *client, gpointer data)
 	camsim_say("client closed id=%u", GPOINTER_TO_UINT(data));
 }
 
+/* client "setup-request": report the transport the client asked for. */
+static void camsim_on_setup(GstRTSPClient *client, GstRTSPContext *ctx, gpointer data)
+{
+	gchar *trans = NULL;
+
+	(void)client;
+	gst_rtsp_message_get_header(ctx->request, GST_RTSP_HDR_TRANSPORT, &trans, 0);
+	camsim_say("client id=%u setup %s transport=%s", GPOINTER_TO_UINT(data),
+		ctx->uri && ctx->uri->abspath ? ctx->uri->abspath : "?",
+		trans && strstr(trans, "/TCP") ? "tcp" : "udp");
+}
+
 /*
  * server "client-connected": report the connection and watch for its
  * end.  Clients are numbered in order of arrival.
@@ -114,6 +127,8 @@ static void camsim_on_client_connected(GstRTSPServer *server,
 	(void)data;
 	camsim_say("client connected id=%u", id);
 	g_signal_connect(client, "closed", G_CALLBACK(camsim_on_client_closed),
+		GUINT_TO_POINTER(id));
+	g_signal_connect(client, "setup-request", G_CALLBACK(camsim_on_setup),
 		GUINT_TO_POINTER(id));
 }
 
