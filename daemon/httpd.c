@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "log.h"
+#include "status.h"
 
 /* Headers and request line; /metrics requests carry no body. */
 #define HTTPD_MEMORY_LIMIT (32 * 1024)
@@ -31,14 +31,6 @@ struct httpd {
 	struct httpd_conn conns[HTTPD_MAX_CLIENTS];
 	unsigned long cut;         /* connections cut at their deadline */
 };
-
-static long long httpd_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Track each connection from accept to close, for its deadline. */
 static void httpd_notify(void *cls, struct MHD_Connection *c, void **ctx,
@@ -59,7 +51,7 @@ static void httpd_notify(void *cls, struct MHD_Connection *c, void **ctx,
 		if (h->conns[k].fd >= 0)
 			continue;
 		h->conns[k] = (struct httpd_conn){ .fd = i->connect_fd,
-						   .started_ms = httpd_now_ms() };
+						   .started_ms = status_now_ms() };
 		*ctx = &h->conns[k];
 		return;
 	}
@@ -185,7 +177,7 @@ void httpd_run(struct httpd *h)
 	/* A connection past its deadline is shut down (not closed: the
 	 * descriptor stays libmicrohttpd's), which it sees as the client's
 	 * end and cleans up on its next turn. */
-	now = httpd_now_ms();
+	now = status_now_ms();
 	for (int k = 0; k < HTTPD_MAX_CLIENTS; k++) {
 		struct httpd_conn *c = &h->conns[k];
 		if (c->fd < 0 || c->cut || now - c->started_ms < HTTPD_DEADLINE_MS)
