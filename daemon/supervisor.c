@@ -127,8 +127,10 @@ static int sup_spawn(struct supervisor *s, struct sup_child *ch)
 	char fdarg[16], *excluded = ch->kind == SUP_WORKER ? sup_isolated_list(s) : NULL;
 	pid_t parent = getpid(), pid;
 
-	/* The child runs what the daemon runs, whatever is on disk now. */
-	int r = sup_write_running(s);
+	/* The child runs what the daemon runs, whatever the operator's file
+	 * says now: written at start and on reload, again only if gone. */
+	int r = s->running_path[0] && access(s->running_path, R_OK) == 0 ? 0
+									   : sup_write_running(s);
 	if (r < 0) {
 		log_err(ch->role, "cannot write %s: %s, retrying in 1 s", s->running_path,
 			strerror(-r));
