@@ -22,14 +22,19 @@ from conftest import Camsim, Subscriber, free_port, scene, write_config
 from svc import VIGILCTL, all_streaming, start_vigild, status, wait_gone, wait_status
 
 
-def config_with_metrics(tmp_path, cams, workers=1):
+def start_with_metrics(tmp_path, procs, cid):
+    """vigild with one static camera and /metrics, streaming. Returns the
+    daemon, its config path, the metrics port, the control socket's path
+    and the first status report."""
     port = free_port()
-    path = write_config(str(tmp_path / "vigil.conf"), cams,
-                        "tcp://127.0.0.1:%d" % free_port(), str(tmp_path / "data"),
-                        workers=workers)
+    path = write_config(str(tmp_path / "vigil.conf"), [dict(id=cid, url=scene("static")["file"])],
+                        "tcp://127.0.0.1:%d" % free_port(), str(tmp_path / "data"), workers=1)
     with open(path, "a") as f:
         f.write("status = { metrics_port = %d; };\n" % port)
-    return path, port
+    d = start_vigild(path)
+    procs.append(d)
+    report = wait_status(path, all_streaming([cid]), 20)
+    return d, path, port, os.path.join(str(tmp_path / "data"), "control.sock"), report
 
 
 def rst_close(s):
@@ -39,11 +44,7 @@ def rst_close(s):
 
 
 def test_clients_closing_early_kill_nothing(tmp_path, procs):
-    path, port = config_with_metrics(tmp_path, [dict(id="h1", url=scene("static")["file"])])
-    d = start_vigild(path)
-    procs.append(d)
-    first = wait_status(path, all_streaming(["h1"]), 20)
-    ctl = os.path.join(str(tmp_path / "data"), "control.sock")
+    d, path, port, ctl, first = start_with_metrics(tmp_path, procs, "h1")
     for _ in range(40):
         s = socket.create_connection(("127.0.0.1", port), 5)
         s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
@@ -90,11 +91,7 @@ class Trickler(threading.Thread):
 
 
 def test_slow_clients_do_not_stall_supervision(tmp_path, procs):
-    path, port = config_with_metrics(tmp_path, [dict(id="s1", url=scene("static")["file"])])
-    d = start_vigild(path)
-    procs.append(d)
-    before = wait_status(path, all_streaming(["s1"]), 20)
-    ctl = os.path.join(str(tmp_path / "data"), "control.sock")
+    d, path, port, ctl, before = start_with_metrics(tmp_path, procs, "s1")
 
     def unix():
         u = socket.socket(socket.AF_UNIX)
@@ -200,10 +197,7 @@ def http_raw(port, data, timeout=5):
 
 
 def test_metrics_http_rejects_hostile_requests(tmp_path, procs):
-    path, port = config_with_metrics(tmp_path, [dict(id="m1", url=scene("static")["file"])])
-    d = start_vigild(path)
-    procs.append(d)
-    wait_status(path, all_streaming(["m1"]), 20)
+    d, path, port, _, _ = start_with_metrics(tmp_path, procs, "m1")
     assert http_raw(port, b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
                           b"Connection: close\r\n\r\nhello").startswith(b"HTTP/1.1 405")
     for url in (b"/metrics/../etc/passwd", b"/%2e%2e/metrics", b"/metricsx", b"//metrics"):

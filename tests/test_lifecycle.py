@@ -250,11 +250,10 @@ def journal_events(data):
     return events
 
 
-def test_open_events_of_killed_worker_end(tmp_path, procs):
-    """A motion event open when its worker is killed: the restarted worker
-    ends it (reason worker_restart) instead of leaving it open forever."""
-    walker = scene("walker")
-    cam = Camsim({"w": walker["file"]})
+def walker_daemon(tmp_path, procs):
+    """One camera c1 on camsim's walker, one worker, a subscriber joined
+    before the daemon starts. Returns (daemon, subscriber, config, data)."""
+    cam = Camsim({"w": scene("walker")["file"]})
     procs.append(cam)
     publish = "tcp://127.0.0.1:%d" % free_port()
     data = tmp_path / "data"
@@ -263,6 +262,13 @@ def test_open_events_of_killed_worker_end(tmp_path, procs):
     sub = Subscriber(publish)
     d = start_vigild(path)
     procs.append(d)
+    return d, sub, path, data
+
+
+def test_open_events_of_killed_worker_end(tmp_path, procs):
+    """A motion event open when its worker is killed: the restarted worker
+    ends it (reason worker_restart) instead of leaving it open forever."""
+    d, sub, path, data = walker_daemon(tmp_path, procs)
     before = wait_status(path, all_streaming(["c1"]), 30)
     start = sub.wait_alert(lambda a: a["type"] == "motion" and a["phase"] == "start", 30)
 
@@ -291,16 +297,7 @@ def test_open_events_of_killed_worker_end(tmp_path, procs):
 def test_open_events_end_after_daemon_killed(tmp_path, procs):
     """The whole daemon killed (no child ends anything) while an event is
     open: the next start of the daemon ends it, in the journal too."""
-    walker = scene("walker")
-    cam = Camsim({"w": walker["file"]})
-    procs.append(cam)
-    publish = "tcp://127.0.0.1:%d" % free_port()
-    data = tmp_path / "data"
-    path = write_config(str(tmp_path / "vigil.conf"), [dict(id="c1", url=cam.url("w"))],
-                        publish, str(data), workers=1)
-    sub = Subscriber(publish)
-    d = start_vigild(path)
-    procs.append(d)
+    d, sub, path, data = walker_daemon(tmp_path, procs)
     start = sub.wait_alert(lambda a: a["type"] == "motion" and a["phase"] == "start", 30)
     sub.close()
     os.killpg(d.p.pid, signal.SIGKILL)      # supervisor, relay and worker at once
