@@ -53,6 +53,18 @@ def test_clients_closing_early_kill_nothing(tmp_path, procs):
         u.connect(ctl)
         u.sendall(b"status\n")
         u.close()
+    # A request far over the buffer, with no newline: the connection is
+    # answered with an error or reset (bytes left unread), at once.
+    u = socket.socket(socket.AF_UNIX)
+    u.connect(ctl)                          # blocking: the backlog may be full
+    u.settimeout(5)
+    try:
+        u.sendall(b"s" * 100000)
+        reply = u.makefile("rb").read()
+        assert b'"error"' in reply, reply[:200]
+    except (BrokenPipeError, ConnectionResetError):
+        pass
+    u.close()
     # Half-sent requests and closes before any byte, too.
     for _ in range(10):
         s = socket.create_connection(("127.0.0.1", port), 5)
