@@ -12,6 +12,7 @@
 #include <zmq.h>
 
 #include "log.h"
+#include "status.h"
 
 /* Declared only under libzmq's draft API, honoured by 4.3 all the same. */
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
@@ -49,13 +50,6 @@ struct zap {
 	struct zap_refusals refused[ZAP_LOG_PEERS + 1];
 };
 
-static int64_t zap_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Log how many refusals a window hid; a window that hid some starts a
  * new one (the peer is still at it), one that hid none frees the slot. */
 static void zap_refusals_flush(struct zap *z, int64_t now, int all)
@@ -80,7 +74,7 @@ static void zap_refusals_flush(struct zap *z, int64_t now, int all)
 /* Should the refusal of peer be logged now, or only counted? */
 static int zap_refusal_logged(struct zap *z, const char *peer)
 {
-	int64_t now = zap_mono_ms();
+	int64_t now = status_now_ms();
 	struct zap_refusals *r = NULL, *overflow = &z->refused[ZAP_LOG_PEERS];
 
 	zap_refusals_flush(z, now, 0);
@@ -302,7 +296,7 @@ static void *zap_thread(void *arg)
 		/* Wake at least once a second to report counted refusals. */
 		if (zmq_poll(&item, 1, 1000) < 0 && errno == ETERM)
 			break;
-		zap_refusals_flush(z, zap_mono_ms(), 0);
+		zap_refusals_flush(z, status_now_ms(), 0);
 		if (!(item.revents & ZMQ_POLLIN))
 			continue;
 		while (more) {
@@ -330,7 +324,7 @@ static void *zap_thread(void *arg)
 		for (int i = 0; i < n; i++)
 			zmq_msg_close(&f[i]);
 	}
-	zap_refusals_flush(z, zap_mono_ms(), 1);
+	zap_refusals_flush(z, status_now_ms(), 1);
 	zmq_close(z->sock);
 	return NULL;
 }
