@@ -18,6 +18,13 @@ libsystemd-dev
 systemd
 libjson-c-dev
 libmicrohttpd-dev
+libsodium-dev
+libzookeeper-mt-dev
+zookeeper
+default-jre-headless
+chromium
+chromium-driver
+python3-selenium
 libgstreamer1.0-dev
 libgstrtspserver-1.0-dev
 gstreamer1.0-plugins-base
