@@ -19,6 +19,7 @@ systemd
 libjson-c-dev
 libmicrohttpd-dev
 libsodium-dev
+libcurl4-openssl-dev
 libzookeeper-mt-dev
 zookeeper
 default-jre-headless
