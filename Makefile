@@ -137,7 +137,7 @@ unit: $(TEST_BIN) $(PLUGINS) $(TEST_PLUGINS)
 	@./scripts/run-unit.sh $(TEST_BIN)
 
 e2e: $(PROGRAMS) $(PLUGINS) $(TEST_PLUGINS) scenes
-	VIGIL_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -v tests/
+	VIGIL_BUILD=$(CURDIR)/$(BUILD) $(PYTHON) -m pytest -v --durations=25 tests/
 
 # Detection accuracy over every scene (a table; exit 1 if a target is missed).
 eval: $(PROGRAMS) $(PLUGINS) scenes
