@@ -26,13 +26,15 @@ import pytest
 
 from conftest import (Camsim, Subscriber, Vigild, ffprobe, free_port, sanitizer_reports,
                       scene, write_config)
+from svc import status
 
 HEADERS_DEADLINE = 10.0    # HTTPAPI_DEADLINE_MS
 
 
 class Api:
-    def __init__(self, port, token, data, d, sub, start):
+    def __init__(self, port, token, data, d, sub, start, conf):
         self.port, self.token, self.data, self.d, self.sub = port, token, data, d, sub
+        self.conf = conf
         self.start = start          # the motion start alert of the clip
         self.clip = start["clip"]
         self.done = False
@@ -75,9 +77,11 @@ def api(tmp_path_factory):
     port = free_port()
     publish = "tcp://127.0.0.1:%d" % free_port()
     data = str(tmp / "data")
+    # camd's camera is not there: it never streams.
     conf = write_config(str(tmp / "vigil.conf"), [dict(
         id="camw", name="Walker street", district="xiangcheng", grid="g01", site="key",
-        url=cam.url("walker"))], publish, data, workers=1)
+        url=cam.url("walker")), dict(id="camd", url="rtsp://127.0.0.1:%d/none" % free_port(),
+                                     open_timeout=1)], publish, data, workers=1)
     with open(conf, "a") as f:
         f.write("recording = { pre_seconds = 1; post_seconds = 4; };\n")
         f.write('http = { port = %d; bind = "127.0.0.1"; };\n' % port)
@@ -92,8 +96,9 @@ def api(tmp_path_factory):
         assert len(token) == 64 and int(token, 16) >= 0
         start = sub.wait_alert(lambda a: a["camera"] == "camw" and a["type"] == "motion"
                                and a["phase"] == "start", walker["duration"] * 2 + 10)
-        yield Api(port, token, data, d, sub, start)
+        yield Api(port, token, data, d, sub, start, conf)
         assert d.p.poll() is None, "vigild died:\n" + d.text()
+        assert d.stop() == 0
     finally:
         sub.close()
         for p in reversed(started):
@@ -161,10 +166,17 @@ def test_token_required(api):
 def test_cameras(api):
     st, j = api.json("/api/v1/cameras")
     assert st == 200 and j["instance"] == "test"
-    (c,) = j["cameras"]
+    c, dead = j["cameras"]
     assert (c["id"], c["name"], c["district"], c["grid"], c["site"]) == \
         ("camw", "Walker street", "xiangcheng", "g01", "key")
     assert c["state"] == "streaming" and c["fps"] > 0, c
+    assert dead["id"] == "camd" and dead["state"] in ("connecting", "down"), dead
+    assert dead["last_alert_ts"] is None or dead["last_alert_ts"].endswith("Z"), dead
+    # The same cameras and states as the status report (camd's may move
+    # between connecting and down in between).
+    report = {r["id"]: r["state"] for r in status(api.conf)["cameras"]}
+    assert sorted(report) == ["camd", "camw"]
+    assert report["camw"] == "streaming" and report["camd"] in ("connecting", "down")
     # The motion start is its last alert at least.
     assert c["last_alert_ts"] and c["last_alert_ts"].endswith("Z"), c
     st, h, body = api.get("/api/v1/cameras", method="HEAD")
@@ -245,6 +257,8 @@ def test_picture(api, tmp_path):
     assert api.get("/api/v1/cameras/camw/picture.jpg")[0] == 200
     assert os.stat(os.path.join(api.data, "pictures", "camw.jpg")).st_mtime_ns > before
     assert api.get("/api/v1/cameras/nope/picture.jpg")[0] == 404
+    st, _, body = api.get("/api/v1/cameras/camd/picture.jpg")
+    assert st == 503 and b"not streaming" in body, (st, body)
     assert api.get("/api/v1/cameras/../picture.jpg")[0] == 404
 
 
