@@ -304,6 +304,29 @@ def trickle(port, result):
     s.close()
 
 
+def slow_reader(port, token, clip, size, result):
+    """Read clip (size bytes) as a player does, over one kept-alive
+    connection: 12 successive ranges, one a second, so longer than the
+    deadline in all; record the bytes and how long it took."""
+    t0 = time.monotonic()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    out, step = b"", size // 12 + 1
+    try:
+        for a in range(0, size, step):
+            c.request("GET", "/clips/" + clip, headers={
+                "Authorization": "Bearer " + token,
+                "Range": "bytes=%d-%d" % (a, a + step - 1)})
+            r = c.getresponse()
+            assert r.status == 206, r.status
+            out += r.read()
+            time.sleep(1.0)
+    except (OSError, AssertionError, http.client.HTTPException) as e:
+        result["error"] = repr(e)
+    c.close()
+    result["data"] = out
+    result["took"] = time.monotonic() - t0
+
+
 def test_hostile_clients(api, tmp_path):
     api.complete()
     clips = os.path.join(api.data, "clips")
@@ -314,9 +337,15 @@ def test_hostile_clients(api, tmp_path):
     os.symlink(str(outside / "secret.jpg"), os.path.join(clips, "camw", "evil.jpg"))
     os.symlink(str(outside), os.path.join(clips, "outdir"))
     os.symlink(os.path.join(api.data, "http.token"), os.path.join(clips, "token.jpg"))
-    slow = {}
+    slow, reader = {}, {}
     t = threading.Thread(target=trickle, args=(api.port, slow))
     t.start()
+    # A client reading a clip for longer than the deadline keeps its
+    # connection.
+    r = threading.Thread(target=slow_reader, args=(api.port, api.token, api.clip,
+                                                   os.path.getsize(os.path.join(clips, api.clip)),
+                                                   reader))
+    r.start()
     day = os.path.dirname(api.clip)
     bad = ["/clips/../http.token", "/clips/camw/../../http.token", "/clips/%2e%2e/http.token",
            "/clips/..%2fhttp.token", "/clips/%2E%2E%2Fhttp.token", "/clips/%2fetc%2fpasswd",
@@ -359,6 +388,10 @@ def test_hostile_clients(api, tmp_path):
     t.join(40)
     assert HEADERS_DEADLINE - 1 <= slow["closed_after"] <= HEADERS_DEADLINE + 4, slow
     assert not str(slow["read"]).startswith("b'HTTP/1.1 200"), slow
+    r.join(70)
+    want = open(os.path.join(clips, api.clip), "rb").read()
+    assert reader["data"] == want, (len(reader["data"]), len(want), reader.get("error"))
+    assert reader["took"] > HEADERS_DEADLINE, reader["took"]
     assert api.get("/api/v1/cameras")[0] == 200
     assert api.get("/clips/" + api.clip)[0] == 200
     assert api.d.p.poll() is None
