@@ -431,3 +431,47 @@ def test_config_check_names_file_and_line(tmp_path):
     n = len(open(conf).read().splitlines())
     assert "%s:%d: http.bind must be an IPv4 or IPv6 address, not 'example.org'" % (conf, n) \
         in out.stderr + out.stdout, out.stderr
+
+
+def test_ipv6_token_file_and_reload(tmp_path, procs):
+    """http.bind on ::1, http.token_file created where configured, and a
+    reload that moves the API to another port."""
+    data = tmp_path / "data"
+    token = tmp_path / "keys" / "api.token"
+    token.parent.mkdir()
+    port, port2 = free_port(), free_port()
+    conf = str(tmp_path / "vigil.conf")
+
+    def write(p):
+        write_config(conf, [dict(id="s1", url=scene("static")["file"])],
+                     "tcp://127.0.0.1:%d" % pub, str(data), workers=1)
+        with open(conf, "a") as f:
+            f.write('http = { port = %d; bind = "::1"; token_file = "%s"; };\n' % (p, token))
+
+    pub = free_port()
+    write(port)
+    d = Vigild(conf)
+    procs.append(d)
+    d.wait_line(lambda l: "HTTP API on ::1 port %d" % port in l, 20)
+    assert os.stat(token).st_mode & 0o777 == 0o600
+    secret = token.read_text().strip()
+    assert len(secret) == 64 and not (data / "http.token").exists()
+
+    def get(p, path="/api/v1/cameras"):
+        c = http.client.HTTPConnection("::1", p, timeout=10)
+        try:
+            c.request("GET", path, headers={"Authorization": "Bearer " + secret})
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
+
+    st, body = get(port)
+    assert st == 200 and json.loads(body)["cameras"][0]["id"] == "s1"
+    write(port2)
+    d.p.send_signal(1)   # SIGHUP
+    d.wait_line(lambda l: "HTTP API on ::1 port %d" % port2 in l, 20)
+    assert get(port2)[0] == 200
+    with pytest.raises(OSError):
+        get(port)
+    assert d.stop() == 0
