@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import socket
+import sqlite3
 import struct
 import subprocess
 import threading
@@ -243,6 +244,30 @@ def test_clip_file_and_ranges(api, tmp_path):
     st, h, body = api.get("/clips/" + api.start["snapshot"])
     assert st == 200 and h["content-type"] == "image/jpeg"
     assert body == open(os.path.join(api.data, "clips", api.start["snapshot"]), "rb").read()
+
+
+def test_truncated_clip_served_to_its_last_whole_fragment(api, tmp_path):
+    """A clip cut in the middle of a box (a killed writer), indexed
+    truncated: served up to the end of its last whole fragment."""
+    path = api.complete()
+    whole = open(path, "rb").read()
+    kinds = boxes(whole)
+    mdats = [b for b in kinds if b[0] == "mdat"]
+    cut = mdats[-2][2] + 100        # 100 bytes into the last fragment
+    rel = os.path.join(os.path.dirname(api.clip), "cut-clip.mp4")
+    with open(os.path.join(api.data, "clips", rel), "wb") as f:
+        f.write(whole[:cut])
+    db = sqlite3.connect(os.path.join(api.data, "clips.db"), timeout=10)
+    with db:
+        db.execute("INSERT INTO clips (camera, event_id, type, events, start_us, end_us, "
+                   "path, size, state) VALUES ('camw', 'cut', 'motion', 'cut', 1, 2, ?, ?, "
+                   "'truncated')", (rel, cut))
+    db.close()
+    st, h, body = api.get("/clips/" + rel)
+    assert st == 200 and body == whole[:mdats[-2][2]], (st, len(body), mdats[-2][2])
+    out = tmp_path / "cut.mp4"
+    out.write_bytes(body)
+    assert ffprobe(str(out), "-show_streams")["streams"][0]["codec_name"] == "h264"
 
 
 def test_picture(api, tmp_path):
