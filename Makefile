@@ -33,6 +33,7 @@ export LSAN_OPTIONS  := suppressions=$(CURDIR)/tests/lsan.supp:print_suppression
 DAEMON_PKGS := libavformat libavcodec libavutil libzmq libconfig json-c sqlite3 libsystemd libmicrohttpd
 CAMSIM_PKGS := gstreamer-rtsp-server-1.0 gstreamer-rtsp-1.0 gstreamer-app-1.0 gstreamer-1.0 libavformat libavcodec libavutil
 TAIL_PKGS   := libzmq json-c libconfig
+CONSOLE_PKGS := libmicrohttpd libzmq json-c sqlite3 libconfig libsodium
 
 pc_cflags = $(shell pkg-config --cflags $(1))
 pc_libs   = $(shell pkg-config --libs $(1))
@@ -43,10 +44,11 @@ DAEMON_TEST := $(wildcard daemon/*_test.c)
 
 DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ     := $(DAEMON_LIB:%.c=$(BUILD)/%.o)
-TEST_BIN    := $(DAEMON_TEST:daemon/%.c=$(BUILD)/tests/%)
+CONSOLE_TEST := $(wildcard console/*_test.c)
+TEST_BIN    := $(DAEMON_TEST:daemon/%.c=$(BUILD)/tests/%) $(CONSOLE_TEST:console/%.c=$(BUILD)/tests/%)
 
 PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail $(BUILD)/vigilctl \
-            $(BUILD)/detect-bench $(BUILD)/bench-recorder
+            $(BUILD)/detect-bench $(BUILD)/bench-recorder $(BUILD)/vigil-console
 
 # Detector plugins: plugins/<name>/*.c -> build/plugins/<name>.so.
 PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
@@ -113,9 +115,22 @@ $(BUILD)/vigil-tail: $(TAIL_SRC:%.c=$(BUILD)/%.o)
 # vigilctl: a dispatcher plus one tools/ctl_<name>.c per subcommand; it may
 # use the daemon's modules (config, ...).
 CTL_SRC := tools/vigilctl.c $(wildcard tools/ctl_*.c)
-$(BUILD)/tools/vigilctl.o $(CTL_SRC:%.c=$(BUILD)/%.o): CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) -Idaemon
-$(BUILD)/vigilctl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm -ldl
+$(BUILD)/tools/vigilctl.o $(CTL_SRC:%.c=$(BUILD)/%.o): CFLAGS += $(call pc_cflags,$(DAEMON_PKGS) libsodium) -Idaemon
+$(BUILD)/vigilctl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIB_OBJ) $(BUILD)/console/userdb.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS) libsodium) -lm -ldl
+
+# vigil-console: the monitoring room's web console (console/). It follows
+# the nodes with vigil-tail's sources (tools/tail_source.c).
+CONSOLE_SRC := $(filter-out %_test.c,$(wildcard console/*.c))
+CONSOLE_LIB := $(filter-out console/main.c,$(CONSOLE_SRC))
+$(BUILD)/console/%.o: console/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(call pc_cflags,$(CONSOLE_PKGS)) -Itools -c $< -o $@
+$(BUILD)/vigil-console: $(CONSOLE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tools/tail_source.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) -lm
+$(BUILD)/tests/%_test: $(BUILD)/console/%_test.o $(CONSOLE_LIB:%.c=$(BUILD)/%.o) $(BUILD)/tools/tail_source.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) -lm
 
 # detect-bench: decode and detection cost of a file (scripts/bench-detect.sh).
 $(BUILD)/tools/detect-bench.o: CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) -Idaemon
