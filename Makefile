@@ -193,10 +193,13 @@ LOCALSTATEDIR ?= /var
 INSTALL       ?= install
 VIGIL_VERSION := $(shell sed -n 's/^\#define VIGIL_VERSION "\(.*\)"/\1/p' daemon/vigild.c)
 
-install: $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(PLUGINS)
+WEBDIR        ?= $(PREFIX)/share/vigil/web
+
+install: $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(BUILD)/vigil-console $(PLUGINS)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/vigil
-	$(INSTALL) -m 0755 $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0755 $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail \
+		$(BUILD)/vigil-console $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0644 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
 	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR)/vigil $(DESTDIR)$(PKGCONFIGDIR)
 	$(INSTALL) -m 0644 plugins/vigil_plugin.h $(DESTDIR)$(INCLUDEDIR)/vigil/
@@ -216,6 +219,19 @@ install: $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(PLUGINS)
 	[ -e $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.conf ] || \
 		$(INSTALL) -m 0640 config/vigil.conf $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.conf
 	$(INSTALL) -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/vigil $(DESTDIR)$(LOCALSTATEDIR)/lib/vigil/clips
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/vigil/|$(SYSCONFDIR)/vigil/|g' \
+		config/vigil-console.service > $(DESTDIR)$(UNITDIR)/vigil-console.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vigil-console.service
+	sed -e 's|/usr/share/vigil/web|$(WEBDIR)|' -e 's|/var/lib/vigil-console|$(LOCALSTATEDIR)/lib/vigil-console|' \
+		config/console.conf > $(BUILD)/console.conf.example
+	$(INSTALL) -m 0644 $(BUILD)/console.conf.example $(DESTDIR)$(SYSCONFDIR)/vigil/console.conf.example
+	[ -e $(DESTDIR)$(SYSCONFDIR)/vigil/console.conf ] || \
+		$(INSTALL) -m 0640 $(BUILD)/console.conf.example $(DESTDIR)$(SYSCONFDIR)/vigil/console.conf
+	$(INSTALL) -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/vigil-console
+	$(INSTALL) -d $(DESTDIR)$(WEBDIR)
+	if [ -d web ]; then cp -R web/. $(DESTDIR)$(WEBDIR)/ && \
+		find $(DESTDIR)$(WEBDIR) -type d -exec chmod 0755 {} + && \
+		find $(DESTDIR)$(WEBDIR) -type f -exec chmod 0644 {} +; fi
 
 # Fuzzing with libFuzzer (clang): one fuzz/<name>_fuzz.c per parser of
 # outside input, a seed corpus in fuzz/corpus/<name>/. `make fuzz-smoke`

@@ -91,21 +91,33 @@ static int cconf_http(struct console_node *n)
 	return 0;
 }
 
-static int cconf_token(const char *path, config_setting_t *s, struct console_node *n)
+int cconf_token(const struct console_node *n, char *buf, size_t size)
 {
-	FILE *f = fopen(n->token_file, "r");
-	char msg[512];
+	FILE *f = n->token_file ? fopen(n->token_file, "r") : NULL;
+	int ok;
 
-	if (!f || !fgets(n->token, sizeof(n->token), f)) {
-		snprintf(msg, sizeof(msg), "node %s: cannot read token_file %s: %s", n->name,
-			 n->token_file, f ? "empty" : strerror(errno));
-		if (f)
-			fclose(f);
-		return cconf_err(path, s, msg);
-	}
+	buf[0] = '\0';
+	if (!f)
+		return -errno;
+	ok = fgets(buf, (int)size, f) != NULL;
 	fclose(f);
-	n->token[strcspn(n->token, "\r\n \t")] = '\0';
-	return 0;
+	buf[strcspn(buf, "\r\n \t")] = '\0';
+	return ok && buf[0] ? 0 : -ENODATA;
+}
+
+/* The token is read at each request (vigild may make a new one); an
+ * unreadable one now is worth a warning, not a refusal. */
+static void cconf_check_token(const char *path, config_setting_t *s, struct console_node *n)
+{
+	char tok[256];
+	int r = cconf_token(n, tok, sizeof(tok));
+
+	if (r < 0)
+		fprintf(stderr, "%s:%d: warning: node %s: cannot read token_file %s: %s; its clips "
+			"and pictures are unavailable until it can\n", path,
+			config_setting_source_line(s), n->name, n->token_file,
+			r == -ENODATA ? "empty" : strerror(-r));
+	explicit_bzero(tok, sizeof(tok));
 }
 
 static int cconf_node(const char *path, config_setting_t *s, struct console_config *c)
@@ -142,8 +154,8 @@ static int cconf_node(const char *path, config_setting_t *s, struct console_conf
 		return cconf_err(path, s, "node: server_key needs client_key at the top level");
 	if (n->http && cconf_http(n) < 0)
 		return cconf_err(path, s, "node: http must be http://HOST:PORT");
-	if (n->token_file && cconf_token(path, s, n) < 0)
-		return -EINVAL;
+	if (n->token_file)
+		cconf_check_token(path, s, n);
 	return 0;
 }
 

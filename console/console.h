@@ -25,8 +25,7 @@ struct console_node {
 	char *alerts, *replay;          /* ZeroMQ endpoints */
 	char *server_key;               /* file with the server's public key */
 	char *http;                     /* http://HOST:PORT of vigild's HTTP API */
-	char *token_file;
-	char token[256];                /* read at start */
+	char *token_file;               /* bearer token for http */
 	char host[128];
 	int port;
 };
@@ -48,6 +47,8 @@ struct console_config {
 /* cconf.c */
 int cconf_load(struct console_config *c, const char *path);
 void cconf_free(struct console_config *c);
+/* Read a node's token into buf: 0 or negative errno. */
+int cconf_token(const struct console_node *n, char *buf, size_t size);
 const char *site_name(enum site_class s);
 int site_parse(const char *s);
 

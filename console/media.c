@@ -97,7 +97,7 @@ static const char *upstream_header(const struct upstream *u, const char *name, c
 static int upstream_get(struct upstream *u, const struct console_node *n, const char *path,
 			const char *range)
 {
-	char req[4096], cl[32];
+	char req[4096], cl[32], token[256];
 	size_t used = 0;
 	char *end = NULL;
 	int len;
@@ -106,10 +106,12 @@ static int upstream_get(struct upstream *u, const struct console_node *n, const 
 	u->length = -1;
 	if (!n->http || (u->fd = upstream_connect(n)) < 0)
 		return -ECONNREFUSED;
+	cconf_token(n, token, sizeof(token));
 	len = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s:%d\r\n"
 		       "Authorization: Bearer %s\r\n%s%s%sConnection: close\r\n\r\n", path,
-		       n->host, n->port, n->token, range ? "Range: " : "", range ? range : "",
+		       n->host, n->port, token, range ? "Range: " : "", range ? range : "",
 		       range ? "\r\n" : "");
+	explicit_bzero(token, sizeof(token));
 	if (len >= (int)sizeof(req) || send(u->fd, req, (size_t)len, MSG_NOSIGNAL) != len)
 		goto fail;
 	if (!(u->head = malloc(MEDIA_HEAD_MAX + 1)))
