@@ -27,18 +27,26 @@ def add_user(db, name, password, role="operator", districts=None, action="add"):
 
 
 class Gen(AlertGen):
-    """alertgen with event ids unique per district (its own ids are not)."""
+    """alertgen with event ids unique per district (its own ids are not),
+    site classes to match the severities, and optionally clip and
+    snapshot paths."""
+
+    clips = False
 
     def message(self, n):
         topic, payload = super().message(n)
         p = json.loads(payload)
         p["id"] = "%s-%s" % (self.district, p["id"])
         p["site"] = ("key", "public", "normal")[n % 3]
+        if self.clips:
+            p["clip"] = "%s/%s.mp4" % (p["camera"], p["id"])
+            p["snapshot"] = "%s/%s.jpg" % (p["camera"], p["id"])
         return [topic, json.dumps(p, separators=(",", ":")).encode()]
 
 
-def send_alerts(inst, count, district, timeout=30):
-    g = Gen(inst.data, count, district=district)
+def send_alerts(inst, count, district, timeout=30, clips=False, **kw):
+    g = Gen(inst.data, count, district=district, **kw)
+    g.clips = clips
     g.run(time.monotonic() + timeout)
     assert g.done(), g.status()
     g.close()

@@ -216,3 +216,119 @@ def test_ack_first_wins_and_is_pushed(setup):
     assert not [e for e in sn.events if e[0] == "ack"]
     sn.close()
     sb.close()
+
+
+def test_publish_to_stream_within_a_second(setup):
+    c = setup.client("sup")
+    s = Stream(c)
+    send_alerts(setup.inst, 20, "north", rate=50)
+    s.wait(lambda e: len([x for x in s.events if x[0] == "alert" and "gen_sent" in x[1]]) >= 20, 10)
+    lat = [t - d["gen_sent"] for ev, d, t in s.events if ev == "alert" and "gen_sent" in d]
+    assert len(lat) == 20 and max(lat) < 1.0, lat
+    s.close()
+
+
+def test_restart_backfills_by_replay(setup):
+    send_alerts(setup.inst, 10, "north")
+    first = setup.wait_stored(10)
+    setup.console.stop()
+    # Published while the console is down: only replay can bring them.
+    send_alerts(setup.inst, 25, "north")
+    setup.start()
+    got = setup.wait_stored(35)
+    seqs = sorted(a["seq"] for a in got)
+    assert len(set(seqs)) == 35 and seqs[-1] - seqs[0] + 1 >= 35
+    assert "resuming" in setup.console.text()
+    assert max(a["seq"] for a in first) < seqs[-1]
+    db = sqlite3.connect(setup.db)
+    assert db.execute("SELECT COUNT(*), COUNT(DISTINCT seq) FROM alerts WHERE camera LIKE 'gen%'"
+                      ).fetchone() == (35, 35)
+
+
+def test_curve_node(tmp_path, procs):
+    from test_alerts_curve import keygen
+    keys = tmp_path / "keys"
+    clients = keys / "clients"
+    clients.mkdir(parents=True)
+    keygen(str(keys), "server")
+    keygen(str(keys), "console")
+    keygen(str(keys), "stranger")
+    (clients / "console.pub").write_text((keys / "console.pub").read_text())
+    curve = ('curve = { secret_key_file = "%s"; clients_dir = "%s"; };'
+             % (keys / "server.key", clients), str(keys / "server.pub"), str(keys / "console.key"))
+    setup = Setup(tmp_path, procs, curve=curve)
+    assert "(CURVE)" in setup.console.text()
+    send_alerts(setup.inst, 12, "south")
+    got = setup.wait_stored(12)
+    assert {a["district"] for a in got} == {"south"}
+
+
+def test_static_files_and_traversal(setup):
+    c = Client(setup.port)
+    status, _, r, body = c.get("/")
+    assert status == 200 and b"live" in body and r.getheader("Content-Type").startswith("text/html")
+    assert c.get("/login")[3].find(b"login") > 0
+    status, _, r, body = c.get("/static/app.js")
+    assert status == 200 and b"vigil" in body and "javascript" in r.getheader("Content-Type")
+    for path in ("/static/../secret.txt", "/static/%2e%2e/secret.txt", "/static/..%2fsecret.txt",
+                 "/static/%2e%2e%2fsecret.txt", "/static/link.txt", "/static/", "/static/.hidden",
+                 "/static//etc/passwd", "/../secret.txt", "/static/app.js/..", "/nothing",
+                 "/static/%00app.js"):
+        status, _, _, body = c.get(path)
+        assert status == 404, path
+        assert b"SECRET" not in body
+    assert c.post("/", {})[0] in (404, 405)
+
+
+def test_vigilctl_user(tmp_path):
+    db = str(tmp_path / "u.db")
+    r = add_user(db, "ann", PW, "operator", "a,b-2")
+    assert r.returncode == 0, r.stderr
+    row = sqlite3.connect(db).execute("SELECT hash, role, districts FROM users WHERE name='ann'"
+                                      ).fetchone()
+    assert row[0].startswith("$argon2id$") and PW not in row[0]
+    assert row[1:] == ("operator", "a,b-2")
+    assert add_user(db, "ann", PW, "operator", "a").returncode != 0        # exists
+    bad = [add_user(db, "bob", PW, "admin", "a"),          # bad role
+           add_user(db, "bob", PW, "operator", None),      # operator without districts
+           add_user(db, "bob", PW, "operator", "a,,b"),
+           add_user(db, "bob", PW, "operator", "no spaces"),
+           add_user(db, "bob", PW, "operator", "x" * 33),
+           add_user(db, "b/ob", PW, "operator", "a"),
+           add_user(db, "bob", "short", "operator", "a")]
+    for r in bad:
+        assert r.returncode != 0 and r.stderr.startswith("vigilctl user:"), r
+    assert "--role" in bad[0].stderr and "districts" in bad[1].stderr
+    assert "at least 8" in bad[-1].stderr
+    assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM users").fetchone()[0] == 1
+    assert add_user(db, "sup", PW, "supervisor").returncode == 0
+    old = sqlite3.connect(db).execute("SELECT hash FROM users WHERE name='ann'").fetchone()[0]
+    r = add_user(db, "ann", "another password", None, action="passwd")
+    assert r.returncode == 0, r.stderr
+    new = sqlite3.connect(db).execute("SELECT hash FROM users WHERE name='ann'").fetchone()[0]
+    assert new != old and new.startswith("$argon2id$")
+    assert add_user(db, "nobody", PW, None, action="passwd").returncode == 1
+    assert add_user(db, "ann", "", None, action="del").returncode == 0
+    assert add_user(db, "ann", "", None, action="del").returncode == 1
+    # -C takes the db from a console configuration.
+    conf = tmp_path / "c.conf"
+    conf.write_text('db = "%s";\n' % db)
+    r = subprocess.run([os.path.join(os.path.dirname(CONSOLE), "vigilctl"), "user", "del",
+                        "sup", "-C", str(conf)], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM users").fetchone()[0] == 0
+
+
+def test_config_check(tmp_path):
+    good = write_console_config(str(tmp_path / "good.conf"), 8490, str(tmp_path / "c.db"),
+                                str(tmp_path), [{"name": "a", "alerts": "tcp://127.0.0.1:1"}])
+    r = subprocess.run([CONSOLE, "-t", "-c", good], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0, r.stderr
+    bad = tmp_path / "bad.conf"
+    bad.write_text('db = "x";\nlisten = { port = 99999; };\nnodes = ( { name = "a b"; } );\n')
+    r = subprocess.run([CONSOLE, "-t", "-c", str(bad)], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1
+    assert "bad.conf:2: port" in r.stderr and "bad.conf:3:" in r.stderr
+    bad.write_text('db = "x"\nnodes = (')
+    r = subprocess.run([CONSOLE, "-t", "-c", str(bad)], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 1 and "bad.conf:2:" in r.stderr
