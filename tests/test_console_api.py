@@ -8,6 +8,7 @@ served with filters, district limits in /api/alerts and /api/events,
 acknowledgements (200, 409, pushed to another session's stream), resuming
 by replay after a restart, CURVE, static files, and hostile requests
 after which the console still serves."""
+import json
 import os
 import socket
 import sqlite3
@@ -332,3 +333,223 @@ def test_config_check(tmp_path):
     bad.write_text('db = "x"\nnodes = (')
     r = subprocess.run([CONSOLE, "-t", "-c", str(bad)], capture_output=True, text=True, timeout=10)
     assert r.returncode == 1 and "bad.conf:2:" in r.stderr
+
+
+class NodeStub:
+    """Stands in for a node's HTTP API (GET /api/v1/cameras, /clips/<path>
+    with byte ranges, pictures) until vigild serves it; checks the bearer
+    token like the node does. Runs in a thread of the test."""
+
+    def __init__(self, tmp_path, cameras):
+        import http.server
+        import threading
+        self.token = "tok-" + os.urandom(8).hex()
+        self.token_file = str(tmp_path / "node.token")
+        with open(self.token_file, "w") as f:
+            f.write(self.token + "\n")
+        self.clip = os.urandom(300 * 1024)
+        self.paths = []
+        stub = self
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                stub.paths.append(self.path)
+                if self.headers.get("Authorization") != "Bearer " + stub.token:
+                    return self.send_error(401)
+                if self.path == "/api/v1/cameras":
+                    body = json.dumps({"instance": "test", "cameras": cameras}).encode()
+                    return self.reply(200, body, "application/json")
+                if self.path.startswith("/api/v1/cameras/") and self.path.endswith("/picture.jpg"):
+                    return self.reply(200, b"\xff\xd8JPEG" + self.path.encode(), "image/jpeg")
+                if self.path.startswith("/clips/") and ".." not in self.path:
+                    rng = self.headers.get("Range")
+                    data, status, extra = stub.clip, 200, {}
+                    if rng:
+                        a, b = rng.split("=")[1].split("-")
+                        a = int(a)
+                        b = int(b) if b else len(stub.clip) - 1
+                        data, status = stub.clip[a:b + 1], 206
+                        extra["Content-Range"] = "bytes %d-%d/%d" % (a, b, len(stub.clip))
+                    return self.reply(status, data, "video/mp4", extra)
+                self.send_error(404)
+
+            def reply(self, status, body, ctype, extra=None):
+                self.send_response(status)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Accept-Ranges", "bytes")
+                for k, v in (extra or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def media_setup(tmp_path, procs):
+    cams = [dict(id="gen%03d" % i, name="Cam %d" % i, district=d, grid="g00", site="key",
+                 state="streaming", fps=10.0, last_alert_ts=None)
+            for i, d in ((0, "north"), (1, "south"), (2, "north"))]
+    stub = NodeStub(tmp_path, cams)
+    s = Setup.__new__(Setup)
+    s.tmp, s.procs = tmp_path, procs
+    s.inst = Instance(tmp_path, procs)
+    s.db = str(tmp_path / "console.db")
+    s.port = free_port()
+    s.conf = write_console_config(
+        str(tmp_path / "console.conf"), s.port, s.db, web_root(tmp_path),
+        [{"name": "srv-a", "alerts": s.inst.publish, "replay": s.inst.replay,
+          "http": stub.url, "token_file": stub.token_file}])
+    for name, role, d in (("sup", "supervisor", None), ("north", "operator", "north")):
+        assert add_user(s.db, name, PW, role, d).returncode == 0
+    s.start()
+    yield s, stub
+    stub.close()
+
+
+def test_media_proxy_and_cameras(media_setup):
+    s, stub = media_setup
+    send_alerts(s.inst, 4, "north", clips=True, cameras=3)
+    send_alerts(s.inst, 4, "south", clips=True, cameras=3)
+    alerts = s.wait_stored(8)
+    mine = next(a for a in alerts if a["district"] == "north")
+    other = next(a for a in alerts if a["district"] == "south")
+    north = s.client("north")
+
+    status, _, r, body = north.get("/media/srv-a/clips/" + mine["clip"])
+    assert status == 200 and body == stub.clip
+    assert r.getheader("Content-Type") == "video/mp4"
+    assert int(r.getheader("Content-Length")) == len(stub.clip)
+    assert r.getheader("Accept-Ranges") == "bytes"
+    status, _, r, body = north.get("/media/srv-a/clips/" + mine["clip"],
+                                   headers={"Range": "bytes=1000-1999"})
+    assert status == 206 and body == stub.clip[1000:2000]
+    assert r.getheader("Content-Range") == "bytes 1000-1999/%d" % len(stub.clip)
+    status, _, r, body = north.get("/media/srv-a/clips/" + mine["clip"],
+                                   headers={"Range": "bytes=300000-"})
+    assert status == 206 and body == stub.clip[300000:]
+    assert north.get("/media/srv-a/clips/" + mine["snapshot"])[0] == 200
+    # Another district's clip, clips named by no alert, odd paths: 404,
+    # and none of them reaches the node.
+    before = len(stub.paths)
+    for path in ("/media/srv-a/clips/" + other["clip"], "/media/srv-a/clips/gen000/none.mp4",
+                 "/media/srv-a/clips/../../etc/passwd", "/media/srv-a/clips/%2e%2e/x.mp4",
+                 "/media/srv-a/clips/gen000/..%2f..%2fx", "/media/srv-a/clips/.hidden",
+                 "/media/srv-b/clips/" + mine["clip"], "/media/srv-a/other/x",
+                 "/media/srv-a/picture/gen001.jpg", "/media/srv-a/picture/..%2fx.jpg",
+                 "/media/srv-a/picture/gen000.png"):
+        assert north.get(path)[0] == 404, path
+    assert len(stub.paths) <= before + 2        # the camera list, for gen001's district
+    assert all(".." not in p for p in stub.paths)
+    status, _, r, body = north.get("/media/srv-a/picture/gen000.jpg")
+    assert status == 200 and body.startswith(b"\xff\xd8") and r.getheader("Content-Type") == "image/jpeg"
+    sup = s.client("sup")
+    assert sup.get("/media/srv-a/clips/" + other["clip"])[0] == 200
+
+    cams = north.get("/api/cameras")[1]
+    assert {c["id"] for c in cams["cameras"]} == {"gen000", "gen002"}
+    assert all(c["node"] == "srv-a" and c["district"] == "north" for c in cams["cameras"])
+    last = {c["id"]: c["last_alert"] for c in cams["cameras"]}
+    assert last["gen000"] and last["gen000"]["camera"] == "gen000"
+    assert len(sup.get("/api/cameras")[1]["cameras"]) == 3
+
+    # A wrong token at the node: 502, no clip.
+    with open(stub.token_file, "w") as f:
+        f.write("wrong\n")
+    assert north.get("/media/srv-a/clips/" + mine["clip"])[0] == 502
+
+
+def raw(port, data, timeout=5):
+    """Send raw bytes, return the answer's status line (or '')."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(data)
+        got = b""
+        while b"\r\n" not in got:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            got += chunk
+        return got.split(b"\r\n")[0].decode(errors="replace")
+    finally:
+        s.close()
+
+
+def test_hostile_requests_then_still_serving(setup):
+    c = setup.client("sup")
+    # Oversized, malformed, unknown.
+    status, js, _, _ = c.request("POST", "/api/ack", raw=b"x" * (17 * 1024))
+    assert status == 413 and "error" in js
+    status, js, _, _ = c.request("POST", "/api/login", raw=b"{" * (20 * 1024))
+    assert status == 413
+    for body in (b"{not json", b"[1,2]", b"\"key\"", b"", b"{\"key\": 5}",
+                 b"{\"key\": \"a/b\", \"note\": 7}"):
+        status, js, _, _ = c.request("POST", "/api/ack", raw=body)
+        assert status == 400 and "error" in js, body
+    assert c.request("POST", "/api/login", raw=b"\x00\xff garbage")[0] == 400
+    assert c.get("/api/nothing")[0] == 404
+    assert c.get("/api/ack")[0] == 405
+    assert c.post("/api/ack", {"key": "a/b", "note": "n" * 1001})[0] == 400
+    # Headers too large; garbage request lines.
+    assert " 431 " in raw(setup.port, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " +
+                          b"a" * 40000 + b"\r\n\r\n") + " "
+    assert raw(setup.port, b"\x16\x03\x01 not http\r\n\r\n").split(" ")[1:2] in (["400"], [])
+    # Slowloris: connections that send headers a byte at a time, and
+    # streams closed early, while the console keeps answering.
+    slow = []
+    for _ in range(20):
+        s = socket.create_connection(("127.0.0.1", setup.port))
+        s.sendall(b"GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: ")
+        slow.append(s)
+    for _ in range(10):
+        st = Stream(c)
+        st.sock.close()
+    for _ in range(10):
+        s = socket.create_connection(("127.0.0.1", setup.port))
+        s.sendall(b"POST /api/ack HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"ke")
+        s.close()
+    t0 = time.monotonic()
+    assert c.get("/api/me")[0] == 200
+    assert time.monotonic() - t0 < 1.0
+    for s in slow:
+        s.sendall(b"b")
+    assert c.get("/")[0] == 200
+    for s in slow:
+        s.close()
+    assert setup.console.p.poll() is None
+
+
+def test_sixty_streams(setup):
+    clients = [setup.client("sup")] + [setup.client("north") for _ in range(2)]
+    streams = [Stream(clients[i % 3]) for i in range(60)]
+    assert all(s.status == 200 for s in streams)
+    # Still answering other requests with 60 streams open.
+    assert clients[0].get("/api/me")[0] == 200
+    send_alerts(setup.inst, 5, "north")
+    for s in streams:
+        s.wait(lambda e: len([x for x in s.events if x[0] == "alert"
+                              and x[1]["camera"].startswith("gen")]) >= 5, 10)
+    for s in streams[:30]:
+        s.close()
+    send_alerts(setup.inst, 3, "south")
+    sup_streams = [s for i, s in enumerate(streams) if i >= 30 and i % 3 == 0]
+    for s in sup_streams:
+        s.wait(lambda e: any(x[1].get("district") == "south" for x in s.events), 10)
+    for i, s in enumerate(streams[30:], 30):
+        if i % 3:
+            s.poll(0.05)
+            assert not any(x[1].get("district") == "south" for x in s.events)
+    for s in streams[30:]:
+        s.close()
+    assert clients[1].get("/api/alerts?limit=1")[0] == 200
