@@ -49,7 +49,7 @@ static void *ingest_run(void *arg)
 {
 	struct ingest_node *n = arg;
 	struct tail_cursor *cursors = NULL;
-	int ncursors = 0;
+	int ncursors = 0, announced = 0;
 	sigset_t all;
 
 	sigfillset(&all);
@@ -66,6 +66,12 @@ static void *ingest_run(void *arg)
 
 		zmq_poll(&item, 1, INGEST_POLL_MS);
 		tail_source_receive(&n->src, cursors, ncursors);
+		if (!announced && n->src.instance[0]) {
+			announced = 1;
+			fprintf(stderr, "vigil-console: node %s: in contact with instance %s, epoch "
+				"%lld, at seq %lld\n", n->node->name, n->src.instance,
+				(long long)n->src.epoch, (long long)n->src.pos);
+		}
 		tail_source_check_hb(&n->src, tail_now(), INGEST_HB_LIMIT);
 	}
 	free(cursors);

@@ -69,10 +69,15 @@ def write_console_config(path, port, db, web_root, nodes, client_key=None, extra
 
 
 class Console(Proc):
-    def __init__(self, config, port):
+    """vigil-console, once it serves and (contact=True) has heard from
+    its nodes: alerts published from then on reach it live."""
+
+    def __init__(self, config, port, contact=True):
         super().__init__([CONSOLE, "-c", config], "vigil-console")
         self.port = port
         self.wait_line(lambda l: "vigil-console: serving http" in l, 20)
+        if contact:
+            self.wait_line(lambda l: "in contact with instance" in l, 20)
 
 
 def web_root(tmp_path):
