@@ -401,7 +401,8 @@ static json_object *store_stats_one(struct store *s, const struct user *u, int s
 		}
 		sqlite3_finalize(st);
 	}
-	qsort(v, n, sizeof(*v), cmp_double);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_double);
 	json_object_object_add(o, "n", json_object_new_int64((int64_t)n));
 	/* Nearest rank: the smallest value with at least p of the values at
 	 * or below it. */
