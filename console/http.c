@@ -244,8 +244,9 @@ int http_start(struct server *s, const struct console_config *c, struct hub *h)
 		MHD_OPTION_HTTPS_MEM_KEY, key,
 		MHD_OPTION_END);
 	freeaddrinfo(ai);
-	free(cert);
-	free(key);
+	/* Kept while the daemon runs. */
+	s->tls_mem[0] = cert;
+	s->tls_mem[1] = key;
 	if (!s->mhd) {
 		fprintf(stderr, "vigil-console: cannot listen on %s port %d\n", c->bind, c->port);
 		return -EADDRINUSE;
@@ -260,6 +261,11 @@ void http_stop(struct server *s)
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
 	s->mhd = NULL;
+	for (int i = 0; i < 2; i++) {
+		if (s->tls_mem[i])
+			explicit_bzero(s->tls_mem[i], strlen(s->tls_mem[i]));
+		free(s->tls_mem[i]);
+	}
 	sessions_free(s->sessions);
 	throttle_free(s->throttle);
 	for (int i = 0; i < CONSOLE_MAX_NODES; i++)

@@ -41,6 +41,7 @@ struct server {
 	atomic_int requests;    /* non-stream requests being answered */
 	atomic_int streams;     /* event streams open */
 	int tls;
+	char *tls_mem[2];       /* certificate and key (PEM) under TLS */
 	pthread_key_t store_key;
 	pthread_mutex_t cam_lock;
 	char *cam_cache[CONSOLE_MAX_NODES];     /* cameras JSON of each node */

@@ -52,8 +52,10 @@ def send_alerts(inst, count, district, timeout=30, clips=False, **kw):
     g.close()
 
 
-def write_console_config(path, port, db, web_root, nodes, client_key=None, extra=""):
-    lines = ['listen = { bind = "127.0.0.1"; port = %d; };' % port,
+def write_console_config(path, port, db, web_root, nodes, client_key=None, extra="", tls=None):
+    """tls: (certificate file, key file) or None."""
+    tls_conf = ' tls_cert = "%s"; tls_key = "%s";' % tls if tls else ""
+    lines = ['listen = { bind = "127.0.0.1"; port = %d;%s };' % (port, tls_conf),
              'db = "%s";' % db, 'web_root = "%s";' % web_root]
     if client_key:
         lines.append('client_key = "%s";' % client_key)
@@ -95,14 +97,22 @@ def web_root(tmp_path):
 class Client:
     """One browser's worth of HTTP: a cookie and the csrf value."""
 
-    def __init__(self, port, origin=True):
+    def __init__(self, port, origin=True, tls=False):
         self.port = port
         self.cookie = None
         self.csrf = None
-        self.origin = "http://127.0.0.1:%d" % port if origin else None
+        self.tls = tls
+        self.origin = "http%s://127.0.0.1:%d" % ("s" if tls else "", port) if origin else None
 
     def request(self, method, path, body=None, headers=None, raw=None, timeout=10):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        if self.tls:
+            import ssl
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            c = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=ctx)
+        else:
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         h = {"Host": "127.0.0.1:%d" % self.port}
         if self.cookie:
             h["Cookie"] = self.cookie

@@ -553,3 +553,26 @@ def test_sixty_streams(setup):
     for s in streams[30:]:
         s.close()
     assert clients[1].get("/api/alerts?limit=1")[0] == 200
+
+
+def test_tls_secure_cookie(tmp_path, procs):
+    cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
+                       capture_output=True, timeout=60)
+    if r.returncode != 0:
+        pytest.skip("openssl cannot make a certificate")
+    db, port = str(tmp_path / "c.db"), free_port()
+    conf = write_console_config(str(tmp_path / "c.conf"), port, db, web_root(tmp_path), [],
+                                tls=(cert, key))
+    assert add_user(db, "sup", PW, "supervisor").returncode == 0
+    console = Console(conf, port, contact=False)
+    procs.append(console)
+    c = Client(port, tls=True)
+    status, js = c.login("sup", PW)
+    assert status == 200, js
+    assert "Secure" in c.set_cookie and "HttpOnly" in c.set_cookie
+    assert c.get("/api/me")[0] == 200
+    assert c.post("/api/ack", {"key": "a/b"}, headers={"Origin": "http://127.0.0.1:%d" % port})[0] == 403
+    assert c.post("/api/ack", {"key": "a/b"})[0] == 404
+    assert "https://" in console.text()
