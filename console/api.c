@@ -144,6 +144,7 @@ static MHD_RESULT api_logout(struct req *r)
 	const char *t = "{}";
 
 	session_drop(r->srv->sessions, r->sess.token);
+	hub_kick(r->srv->hub);          /* its streams end now */
 	resp = MHD_create_response_from_buffer(strlen(t), (void *)t, MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(resp, "Content-Type", "application/json");
 	MHD_add_response_header(resp, "Set-Cookie", COOKIE_NAME "=; HttpOnly; SameSite=Strict; "

@@ -183,6 +183,8 @@ class Stream:
             if not sep:
                 return
             size = int(line.split(b";")[0], 16)
+            if size == 0:
+                raise EOFError("stream ended")
             if len(rest) < size + 2:
                 return
             self.text += rest[:size].decode()

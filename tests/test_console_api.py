@@ -576,3 +576,26 @@ def test_tls_secure_cookie(tmp_path, procs):
     assert c.post("/api/ack", {"key": "a/b"}, headers={"Origin": "http://127.0.0.1:%d" % port})[0] == 403
     assert c.post("/api/ack", {"key": "a/b"})[0] == 404
     assert "https://" in console.text()
+
+
+def test_stream_resume_and_logout(setup):
+    c = setup.client("north")
+    s = Stream(c)
+    send_alerts(setup.inst, 3, "north")
+    s.wait(lambda e: len([x for x in s.events if x[0] == "alert"]) >= 3, 10)
+    first_id = s.last_id
+    s.close()
+    send_alerts(setup.inst, 4, "north")
+    setup.wait_stored(7)
+    # A browser reconnecting with Last-Event-ID gets what it missed.
+    r = Stream(c, headers={"Last-Event-ID": first_id})
+    r.wait(lambda e: len([x for x in r.events if x[0] == "alert"]) >= 4, 10)
+    assert len({d["seq"] for ev, d, _ in r.events if ev == "alert"}) == 4
+    # Logging out ends the session's streams at once.
+    t0 = time.monotonic()
+    assert c.post("/api/logout", {})[0] == 200
+    with pytest.raises(EOFError):
+        for _ in range(50):
+            r.poll(0.1)
+    assert time.monotonic() - t0 < 3
+    assert Stream(c).status == 401
