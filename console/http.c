@@ -233,13 +233,13 @@ int http_start(struct server *s, const struct console_config *c, struct hub *h)
 	}
 	s->mhd = MHD_start_daemon(
 		flags, (uint16_t)c->port, NULL, NULL, http_access, s,
+		MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
 		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 		MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)(c->max_sse + 2 * c->max_requests),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 128u,
-		MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
 		cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
 		MHD_OPTION_HTTPS_MEM_KEY, key,
 		MHD_OPTION_END);
