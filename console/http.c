@@ -118,8 +118,11 @@ static MHD_RESULT http_access(void *cls, struct MHD_Connection *conn, const char
 		r->method = method;
 		r->url = url;
 		*con_cls = r;
-		if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX)
+		/* Announced too large: answer before reading any of it. */
+		if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
 			r->too_big = 1;
+			return reply_error(r, 413, "request body too large (16 KiB at most)");
+		}
 		return MHD_YES;
 	}
 	if (*upload_size) {

@@ -501,6 +501,11 @@ def test_hostile_requests_then_still_serving(setup):
     assert c.get("/api/nothing")[0] == 404
     assert c.get("/api/ack")[0] == 405
     assert c.post("/api/ack", {"key": "a/b", "note": "n" * 1001})[0] == 400
+    # A body announced far too large is refused before it is sent.
+    t0 = time.monotonic()
+    assert " 413 " in raw(setup.port, b"POST /api/ack HTTP/1.1\r\nHost: x\r\n"
+                          b"Content-Length: 1000000000\r\n\r\n{") + " "
+    assert time.monotonic() - t0 < 2
     # Headers too large; garbage request lines.
     assert " 431 " in raw(setup.port, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " +
                           b"a" * 40000 + b"\r\n\r\n") + " "
