@@ -7,6 +7,7 @@
 #include "console.h"
 #include "tail.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +40,13 @@ static void ingest_deliver(const struct tail_opts *o, json_object *a, const char
 	struct ingest_node *n = o->user;
 	char district[CONSOLE_NAME_MAX], *view = NULL;
 
-	if (store_alert(&n->store, n->node->name, a, payload, &view, district,
-			sizeof(district)) == 1 && view)
+	int r = store_alert(&n->store, n->node->name, a, payload, &view, district,
+			    sizeof(district));
+
+	if (r == -EINVAL)
+		fprintf(stderr, "vigil-console: node %s: alert seq %lld without instance or id, "
+			"ignored\n", n->node->name, (long long)jint(a, "seq", -1));
+	if (r == 1 && view)
 		hub_push(n->in->hub, "alert", district, view);
 	free(view);
 }
