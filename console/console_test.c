@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "../daemon/testing.h"
-#include "console.h"
+#include "http.h"
 #include "tail.h"
 
 static void test_parse_time(void)
@@ -156,6 +156,36 @@ static void test_store_once_and_ack(void)
 	rmdir(dir);
 }
 
+static void test_throttle(void)
+{
+	struct throttle *t = throttle_new();
+	double d = 0;
+
+	CHECK(throttle_wait(t, "ann", "10.0.0.1") == 0);
+	/* A name: free tries, then a growing wait. */
+	for (int i = 0; i < 2; i++)
+		d = throttle_note(t, "ann", "10.0.0.1", 0);
+	CHECK(d > 0.3 && d < 0.5);
+	CHECK(throttle_wait(t, "ann", "10.0.0.2") == 0);
+	throttle_note(t, "ann", "10.0.0.1", 0);
+	CHECK(throttle_wait(t, "ann", "10.0.0.2") > 0.9);       /* the name waits 1 s */
+	CHECK(throttle_wait(t, "bob", "10.0.0.1") == 0);        /* the address not yet */
+	throttle_note(t, "ann", "10.0.0.1", 0);
+	CHECK(throttle_wait(t, "ann", "10.0.0.3") > 1.9);       /* then 2 s */
+	/* An address: ten names wrong in a row. */
+	for (int i = 0; i < 6; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "u%d", i);
+		throttle_note(t, name, "10.0.0.1", 0);
+	}
+	CHECK(throttle_wait(t, "carl", "10.0.0.1") > 0.9);
+	CHECK(throttle_wait(t, "carl", "10.0.0.9") == 0);
+	/* A good login clears both. */
+	throttle_note(t, "ann", "10.0.0.1", 1);
+	CHECK(throttle_wait(t, "ann", "10.0.0.1") == 0);
+	throttle_free(t);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -163,6 +193,7 @@ int main(void)
 		TEST(test_districts),
 		TEST(test_hub_filters_and_limits),
 		TEST(test_store_once_and_ack),
+		TEST(test_throttle),
 		{ NULL, NULL }
 	};
 	return test_run("console", cases);
