@@ -203,6 +203,8 @@ class Stream:
                     self.events.append((ev, data, time.time()))
 
     def poll(self, timeout):
+        # What came with the response head is parsed first.
+        self._parse()
         self.sock.settimeout(timeout)
         try:
             chunk = self.sock.recv(65536)
