@@ -8,11 +8,14 @@ served with filters, district limits in /api/alerts and /api/events,
 acknowledgements (200, 409, pushed to another session's stream), resuming
 by replay after a restart, CURVE, static files, and hostile requests
 after which the console still serves."""
+import atexit
 import json
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -25,28 +28,46 @@ from relayutil import Instance, wait_until
 PW = "correct horse"
 
 
+_USERS = []
+
+
+def users_db():
+    """A database with the three users, made once (Argon2id is slow on
+    purpose) and copied for each test."""
+    if not _USERS:
+        d = tempfile.mkdtemp(prefix="console-users-")
+        atexit.register(shutil.rmtree, d, True)
+        db = os.path.join(d, "users.db")
+        for name, role, dist in (("sup", "supervisor", None), ("north", "operator", "north"),
+                                 ("south", "operator", "south,east")):
+            r = add_user(db, name, PW, role, dist)
+            assert r.returncode == 0, r.stderr
+        sqlite3.connect(db).execute("PRAGMA wal_checkpoint(TRUNCATE)").close()
+        _USERS.append(db)
+    return _USERS[0]
+
+
 class Setup:
     """One vigild, one console, three users."""
 
-    def __init__(self, tmp_path, procs, curve=None):
+    def __init__(self, tmp_path, procs, curve=None, node=True):
         self.tmp, self.procs = tmp_path, procs
-        self.inst = Instance(tmp_path, procs, alerts_extra=curve[0] if curve else None)
         self.db = str(tmp_path / "console.db")
         self.port = free_port()
-        node = {"name": "srv-a", "alerts": self.inst.publish, "replay": self.inst.replay}
+        self.inst, nodes = None, []
+        if node:
+            self.inst = Instance(tmp_path, procs, alerts_extra=curve[0] if curve else None)
+            nodes = [{"name": "srv-a", "alerts": self.inst.publish, "replay": self.inst.replay}]
         if curve:
-            node["server_key"] = curve[1]
+            nodes[0]["server_key"] = curve[1]
         self.conf = write_console_config(str(tmp_path / "console.conf"), self.port, self.db,
-                                         web_root(tmp_path), [node],
+                                         web_root(tmp_path), nodes,
                                          client_key=curve[2] if curve else None)
-        for name, role, d in (("sup", "supervisor", None), ("north", "operator", "north"),
-                              ("south", "operator", "south,east")):
-            r = add_user(self.db, name, PW, role, d)
-            assert r.returncode == 0, r.stderr
+        shutil.copy(users_db(), self.db)
         self.start()
 
     def start(self):
-        self.console = Console(self.conf, self.port)
+        self.console = Console(self.conf, self.port, contact=self.inst is not None)
         self.procs.append(self.console)
 
     def client(self, user=None):
@@ -74,8 +95,14 @@ def setup(tmp_path, procs):
     return Setup(tmp_path, procs)
 
 
-def test_login_sessions_and_csrf(setup):
-    c = Client(setup.port)
+@pytest.fixture
+def bare(tmp_path, procs):
+    """A console following no node: for what needs no alerts."""
+    return Setup(tmp_path, procs, node=False)
+
+
+def test_login_sessions_and_csrf(bare):
+    c = Client(bare.port)
     assert c.get("/api/me")[0] == 401
     assert c.get("/api/alerts")[0] == 401
     assert c.get("/media/srv-a/clips/x.mp4")[0] == 401
@@ -104,18 +131,18 @@ def test_login_sessions_and_csrf(setup):
     assert c.post("/api/ack", {"key": "x/y"}, headers={"Origin": "http://evil.example"})[0] == 403
     assert c.post("/api/ack", {"key": "x/y"})[0] == 404      # allowed, no such event
     # A login from another site is refused too.
-    evil = Client(setup.port)
+    evil = Client(bare.port)
     evil.origin = "http://evil.example"
     assert evil.login("sup", PW)[0] == 403
 
-    op = setup.client("north")
+    op = bare.client("north")
     assert op.get("/api/me")[1]["districts"] == ["north"]
     assert op.post("/api/logout", {})[0] == 200
     assert op.get("/api/me")[0] == 401
 
 
-def test_failed_logins_are_slowed_down(setup):
-    c = Client(setup.port)
+def test_failed_logins_are_slowed_down(bare):
+    c = Client(bare.port)
     t0 = time.monotonic()
     statuses = [c.login("south", "wrong-%d" % i)[0] for i in range(3)]
     assert statuses == [401, 401, 401]
@@ -123,7 +150,7 @@ def test_failed_logins_are_slowed_down(setup):
     status, js, r, _ = c.post("/api/login", {"user": "south", "password": PW})
     assert status == 429 and int(r.getheader("Retry-After")) >= 1, js
     # Other users and requests go on meanwhile.
-    assert setup.client("sup").get("/api/me")[0] == 200
+    assert bare.client("sup").get("/api/me")[0] == 200
     # After the wait, the right password works and clears the count.
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
@@ -201,6 +228,11 @@ def test_ack_first_wins_and_is_pushed(setup):
     assert ev[1]["user"] == "south"
     status, js, _, _ = b.post("/api/ack", {"key": key, "note": "me too"})
     assert status == 409 and js["ack"]["user"] == "south"
+    # The north operator's stream never saw the south ack.
+    sn.poll(0.2)
+    assert not [e for e in sn.events if e[0] == "ack"]
+    sn.close()
+    sb.close()
     # Stored durably: after a restart it is still there.
     setup.console.stop()
     setup.start()
@@ -212,11 +244,6 @@ def test_ack_first_wins_and_is_pushed(setup):
     site = got[0]["site"]
     assert stats["today"][site]["n"] == 1 and stats["week"][site]["n"] == 1
     assert stats["today"][site]["within_target"] == 1.0
-    # The north operator's stream never saw the south ack.
-    sn.poll(0.2)
-    assert not [e for e in sn.events if e[0] == "ack"]
-    sn.close()
-    sb.close()
 
 
 def test_publish_to_stream_within_a_second(setup):
@@ -264,8 +291,8 @@ def test_curve_node(tmp_path, procs):
     assert {a["district"] for a in got} == {"south"}
 
 
-def test_static_files_and_traversal(setup):
-    c = Client(setup.port)
+def test_static_files_and_traversal(bare):
+    c = Client(bare.port)
     status, _, r, body = c.get("/")
     assert status == 200 and b"live" in body and r.getheader("Content-Type").startswith("text/html")
     assert c.get("/login")[3].find(b"login") > 0
@@ -486,8 +513,8 @@ def raw(port, data, timeout=5):
         s.close()
 
 
-def test_hostile_requests_then_still_serving(setup):
-    c = setup.client("sup")
+def test_hostile_requests_then_still_serving(bare):
+    c = bare.client("sup")
     # Oversized, malformed, unknown.
     status, js, _, _ = c.request("POST", "/api/ack", raw=b"x" * (17 * 1024))
     assert status == 413 and "error" in js
@@ -503,25 +530,25 @@ def test_hostile_requests_then_still_serving(setup):
     assert c.post("/api/ack", {"key": "a/b", "note": "n" * 1001})[0] == 400
     # A body announced far too large is refused before it is sent.
     t0 = time.monotonic()
-    assert " 413 " in raw(setup.port, b"POST /api/ack HTTP/1.1\r\nHost: x\r\n"
+    assert " 413 " in raw(bare.port, b"POST /api/ack HTTP/1.1\r\nHost: x\r\n"
                           b"Content-Length: 1000000000\r\n\r\n{") + " "
     assert time.monotonic() - t0 < 2
     # Headers too large; garbage request lines.
-    assert " 431 " in raw(setup.port, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " +
+    assert " 431 " in raw(bare.port, b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " +
                           b"a" * 40000 + b"\r\n\r\n") + " "
-    assert raw(setup.port, b"\x16\x03\x01 not http\r\n\r\n").split(" ")[1:2] in (["400"], [])
+    assert raw(bare.port, b"\x16\x03\x01 not http\r\n\r\n").split(" ")[1:2] in (["400"], [])
     # Slowloris: connections that send headers a byte at a time, and
     # streams closed early, while the console keeps answering.
     slow = []
     for _ in range(20):
-        s = socket.create_connection(("127.0.0.1", setup.port))
+        s = socket.create_connection(("127.0.0.1", bare.port))
         s.sendall(b"GET /api/me HTTP/1.1\r\nHost: 127.0.0.1\r\nX-A: ")
         slow.append(s)
     for _ in range(10):
         st = Stream(c)
         st.sock.close()
     for _ in range(10):
-        s = socket.create_connection(("127.0.0.1", setup.port))
+        s = socket.create_connection(("127.0.0.1", bare.port))
         s.sendall(b"POST /api/ack HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"ke")
         s.close()
     t0 = time.monotonic()
@@ -532,7 +559,7 @@ def test_hostile_requests_then_still_serving(setup):
     assert c.get("/")[0] == 200
     for s in slow:
         s.close()
-    assert setup.console.p.poll() is None
+    assert bare.console.p.poll() is None
 
 
 def test_sixty_streams(setup):
