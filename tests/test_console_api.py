@@ -282,13 +282,28 @@ def test_curve_node(tmp_path, procs):
     keygen(str(keys), "console")
     keygen(str(keys), "stranger")
     (clients / "console.pub").write_text((keys / "console.pub").read_text())
+    # server_key as the key itself (a file works too: vigil-tail's tests).
     curve = ('curve = { secret_key_file = "%s"; clients_dir = "%s"; };'
-             % (keys / "server.key", clients), str(keys / "server.pub"), str(keys / "console.key"))
+             % (keys / "server.key", clients), (keys / "server.pub").read_text().strip(),
+             str(keys / "console.key"))
     setup = Setup(tmp_path, procs, curve=curve)
     assert "(CURVE)" in setup.console.text()
+    # A console whose key the node does not know hears nothing.
+    port, db = free_port(), str(tmp_path / "stranger.db")
+    shutil.copy(users_db(), db)
+    conf = write_console_config(str(tmp_path / "stranger.conf"), port, db, web_root(tmp_path / "s"),
+                                [{"name": "srv-a", "alerts": setup.inst.publish,
+                                  "replay": setup.inst.replay, "server_key": curve[1]}],
+                                client_key=str(keys / "stranger.key"))
+    stranger = Console(conf, port, contact=False)
+    procs.append(stranger)
     send_alerts(setup.inst, 12, "south")
     got = setup.wait_stored(12)
     assert {a["district"] for a in got} == {"south"}
+    c = Client(port)
+    assert c.login("sup", PW)[0] == 200
+    assert c.get("/api/alerts")[1]["alerts"] == []
+    assert "in contact" not in stranger.text()
 
 
 def test_static_files_and_traversal(bare):
