@@ -646,3 +646,49 @@ def test_stream_resume_and_logout(setup):
             r.poll(0.1)
     assert time.monotonic() - t0 < 3
     assert Stream(c).status == 401
+
+
+class HttpInstance(Instance):
+    """relayutil's instance with vigild's HTTP API on (token in the data
+    directory, as vigild makes it)."""
+
+    def __init__(self, tmp_path, procs):
+        from conftest import write_config
+        self.http = "http://127.0.0.1:%d" % free_port()
+        self.data = str(tmp_path / "data-node")
+        self.publish = "tcp://127.0.0.1:%d" % free_port()
+        self.replay = "tcp://127.0.0.1:%d" % free_port()
+        self.conf = write_config(
+            str(tmp_path / "node.conf"),
+            [dict(id="idle", name="Idle gate", district="north",
+                  url="rtsp://127.0.0.1:%d/none" % free_port())],
+            self.publish, self.data, workers=1, instance="node", replay=self.replay,
+            extra="http = { port = %s; };" % self.http.rsplit(":", 1)[1])
+        self.procs = procs
+        self.start()
+
+
+def test_real_node_cameras_and_media(tmp_path, procs):
+    inst = HttpInstance(tmp_path, procs)
+    db, port = str(tmp_path / "c.db"), free_port()
+    shutil.copy(users_db(), db)
+    conf = write_console_config(str(tmp_path / "c.conf"), port, db, web_root(tmp_path),
+                                [{"name": "srv-a", "alerts": inst.publish, "replay": inst.replay,
+                                  "http": inst.http,
+                                  "token_file": os.path.join(inst.data, "http.token")}])
+    procs.append(Console(conf, port))
+    north, south = Client(port), Client(port)
+    assert north.login("north", PW)[0] == 200 and south.login("south", PW)[0] == 200
+    cams = north.get("/api/cameras")[1]
+    assert cams["unreachable"] == []
+    assert [(c["id"], c["node"], c["district"]) for c in cams["cameras"]] == [
+        ("idle", "srv-a", "north")]
+    assert cams["cameras"][0]["state"] in ("connecting", "down", "stopped")
+    assert south.get("/api/cameras")[1]["cameras"] == []
+    # The camera never streams: the node has no picture (503, try again);
+    # another district's operator gets 404 without the node being asked.
+    status, js, r, _ = north.get("/media/srv-a/picture/idle.jpg")
+    assert status == 503 and r.getheader("Retry-After") == "1", js
+    assert south.get("/media/srv-a/picture/idle.jpg")[0] == 404
+    assert north.get("/media/srv-a/picture/nosuch.jpg")[0] == 404
+    assert north.get("/media/srv-a/clips/idle/none.mp4")[0] == 404
