@@ -42,6 +42,7 @@ struct console_config {
 	int nnodes;
 	int max_sse;                    /* event streams at once */
 	int max_requests;               /* other requests at once */
+	int request_timeout;            /* seconds to send a whole request */
 };
 
 /* cconf.c */

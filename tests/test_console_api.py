@@ -692,3 +692,35 @@ def test_real_node_cameras_and_media(tmp_path, procs):
     assert south.get("/media/srv-a/picture/idle.jpg")[0] == 404
     assert north.get("/media/srv-a/picture/nosuch.jpg")[0] == 404
     assert north.get("/media/srv-a/clips/idle/none.mp4")[0] == 404
+
+
+def test_request_deadline(tmp_path, procs):
+    db, port = str(tmp_path / "c.db"), free_port()
+    shutil.copy(users_db(), db)
+    conf = write_console_config(str(tmp_path / "c.conf"), port, db, web_root(tmp_path), [],
+                                extra="request_timeout = 2;")
+    console = Console(conf, port, contact=False)
+    procs.append(console)
+    c = Client(port)
+    assert c.login("sup", PW)[0] == 200
+    stream = Stream(c)
+    slow = socket.create_connection(("127.0.0.1", port))
+    slow.sendall(b"GET /api/me HTTP/1.1\r\nHost: x\r\n")
+    t0 = time.monotonic()
+    closed = False
+    while time.monotonic() - t0 < 8 and not closed:
+        try:
+            slow.sendall(b"X-Slow: 1\r\n")           # a header line every 0.2 s
+            slow.settimeout(0.2)
+            closed = slow.recv(100) == b""
+        except socket.timeout:
+            pass
+        except OSError:
+            closed = True
+    took = time.monotonic() - t0
+    assert closed and 1.5 < took < 4, took
+    assert "not complete within 2 s" in console.text()
+    # A stream open longer than the deadline is not cut; requests go on.
+    stream.poll(0.1)
+    assert c.get("/api/me")[0] == 200
+    stream.close()
