@@ -345,6 +345,11 @@ def test_vigilctl_user(tmp_path):
     assert "at least 8" in bad[-1].stderr
     assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM users").fetchone()[0] == 1
     assert add_user(db, "sup", PW, "supervisor").returncode == 0
+    r = subprocess.run([os.path.join(os.path.dirname(CONSOLE), "vigilctl"), "user", "list",
+                        "--db", db], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and [l.split() for l in r.stdout.splitlines()] == [
+        ["ann", "operator", "a,b-2"], ["sup", "supervisor", "(all)"]], r.stdout
+    assert PW not in r.stdout and "argon2" not in r.stdout
     old = sqlite3.connect(db).execute("SELECT hash FROM users WHERE name='ann'").fetchone()[0]
     r = add_user(db, "ann", "another password", None, action="passwd")
     assert r.returncode == 0, r.stderr
