@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -125,7 +126,8 @@ static MHD_RESULT api_login(struct req *r)
 	ok = auth_check(st, name, pw, &u) == 0;
 	wait = throttle_note(r->srv->throttle, name, addr, ok);
 	if (!ok) {
-		fprintf(stderr, "vigil-console: failed login for '%.32s' from %s\n", name, addr);
+		fprintf(stderr, "vigil-console: failed login for %s from %s\n",
+			name_ok(name) ? name : "(not a user name)", addr);
 		json_object_put(body);
 		usleep((useconds_t)(wait * 1e6));
 		return reply_error(r, 401, "wrong user or password");
@@ -377,7 +379,8 @@ MHD_RESULT api_handle(struct req *r)
 		return reply_error(r, 405, "method not allowed");
 	if (post) {
 		csrf = api_header(r, "X-CSRF-Token");
-		if (!csrf || strlen(csrf) != HTTP_TOKEN_HEX || strcmp(csrf, r->sess.csrf) != 0)
+		if (!csrf || strlen(csrf) != HTTP_TOKEN_HEX ||
+		    sodium_memcmp(csrf, r->sess.csrf, HTTP_TOKEN_HEX) != 0)
 			return reply_error(r, 403, "missing or wrong X-CSRF-Token");
 		if (!api_origin_ok(r))
 			return reply_error(r, 403, "cross-origin request refused");
