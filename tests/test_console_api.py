@@ -159,6 +159,13 @@ def test_failed_logins_are_slowed_down(bare):
             break
         time.sleep(0.25)
     assert status == 200, js
+    # Many wrong tries at once cannot slip past the wait: after the free
+    # ones (3, and one more checked alongside), all are refused unchecked.
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(12) as ex:
+        got = list(ex.map(lambda i: Client(bare.port).login("north", "bad-%d" % i)[0],
+                          range(12)))
+    assert got.count(401) <= 4 and got.count(429) >= 8 and set(got) <= {401, 429}, got
 
 
 def test_alerts_stored_once_filtered_and_districts(setup):
