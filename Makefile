@@ -258,6 +258,8 @@ build-fuzz/%_fuzz: fuzz/%_fuzz.c $(FUZZ_LIB)
 # The plugin fuzz targets link their plugin's sources directly.
 build-fuzz/motion_fuzz: $(wildcard plugins/motion/*.c) fuzz/plugin_fuzz.h
 build-fuzz/tamper_fuzz: $(wildcard plugins/tamper/*.c) fuzz/plugin_fuzz.h
+# The console's parsers of URLs.
+build-fuzz/console_fuzz: console/util.c
 
 fuzz-build: $(FUZZ_BINS)
 

@@ -60,6 +60,10 @@ double mono_s(void);
 char *iso_time(int64_t us, char *buf, size_t n);
 /* ISO 8601 (UTC, optional fraction and Z) or microseconds; -1 if neither. */
 int64_t parse_time(const char *s);
+/* A relative path of plain segments: letters, digits, '_', '-', '.',
+ * none empty or starting with '.' (so no "..", no hidden files), at most
+ * max bytes. */
+int path_ok(const char *p, size_t max);
 const char *jstr(json_object *o, const char *key);
 int64_t jint(json_object *o, const char *key, int64_t def);
 

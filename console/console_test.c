@@ -24,6 +24,7 @@ static void test_parse_time(void)
 	CHECK(parse_time("2026-13-01") == -1);
 	CHECK(parse_time("2026-12-05T01:02:03Zjunk") == -1);
 	CHECK(parse_time("-5") == -1);
+	CHECK(parse_time("0226-12-05") == -1);          /* before 1970 (found by fuzzing) */
 	CHECK(parse_time("") == -1);
 	CHECK(parse_time(NULL) == -1);
 	CHECK(strcmp(iso_time(1796432523456789LL, buf, sizeof(buf)), "2026-12-05T01:02:03.456Z") == 0);

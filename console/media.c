@@ -176,29 +176,6 @@ static const struct console_node *media_node(struct server *s, const char *name,
 	return NULL;
 }
 
-/* A relative path of plain segments: letters, digits, '_', '-', '.',
- * no segment starting with '.'. */
-static int media_path_ok(const char *p)
-{
-	if (!*p || strlen(p) > 1024)
-		return 0;
-	while (*p) {
-		size_t n = strcspn(p, "/");
-		if (n == 0 || p[0] == '.')
-			return 0;
-		for (size_t i = 0; i < n; i++) {
-			char c = p[i];
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			      (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
-				return 0;
-		}
-		p += n;
-		if (*p == '/' && !*++p)
-			return 0;
-	}
-	return 1;
-}
-
 /* The cameras JSON of a node ({"instance","cameras":[...]}), cached for
  * a moment; NULL when the node cannot be asked. */
 static json_object *media_node_cameras(struct server *s, int i)
@@ -382,7 +359,7 @@ MHD_RESULT media_handle(struct req *r)
 	if (!(st = http_store(r->srv)))
 		return reply_error(r, 500, "database unavailable");
 	p = slash + 1;
-	if (strncmp(p, "clips/", 6) == 0 && media_path_ok(p + 6)) {
+	if (strncmp(p, "clips/", 6) == 0 && path_ok(p + 6, 1024)) {
 		if (!r->sess.user.supervisor &&
 		    !store_media_visible(st, &r->sess.user, n->name, p + 6))
 			return reply_error(r, 404, "not found");

@@ -41,32 +41,6 @@ static const char *static_type(const char *path)
 	return "application/octet-stream";
 }
 
-/* 1 when every segment of rel is a plain name. */
-static int static_path_ok(const char *rel)
-{
-	const char *p = rel;
-
-	if (!*p || strlen(rel) > 256)
-		return 0;
-	while (*p) {
-		size_t n = strcspn(p, "/");
-		if (n == 0 || p[0] == '.')
-			return 0;
-		for (size_t i = 0; i < n; i++) {
-			char c = p[i];
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			      (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
-				return 0;
-		}
-		p += n;
-		if (*p == '/')
-			p++;
-		if (!*p && p[-1] == '/')
-			return 0;
-	}
-	return 1;
-}
-
 static MHD_RESULT static_404(struct req *r)
 {
 	return reply_error(r, 404, "not found");
@@ -87,7 +61,7 @@ MHD_RESULT static_handle(struct req *r)
 		rel = "index.html";
 	else if (strcmp(r->url, "/login") == 0 || strcmp(r->url, "/login.html") == 0)
 		rel = "login.html";
-	else if (strncmp(r->url, "/static/", 8) == 0 && static_path_ok(r->url + 8))
+	else if (strncmp(r->url, "/static/", 8) == 0 && path_ok(r->url + 8, 256))
 		rel = r->url + 1;
 	else
 		return static_404(r);

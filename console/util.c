@@ -55,6 +55,7 @@ static int digits(const char **p, int n, int *out)
 int64_t parse_time(const char *s)
 {
 	struct tm tm = { 0 };
+	time_t t;
 	int y, mo, d, h = 0, mi = 0, sec = 0;
 	int64_t frac = 0, scale = 1000000;
 	const char *p = s;
@@ -96,7 +97,30 @@ int64_t parse_time(const char *s)
 	tm.tm_hour = h;
 	tm.tm_min = mi;
 	tm.tm_sec = sec;
-	return (int64_t)timegm(&tm) * 1000000 + frac;
+	t = timegm(&tm);
+	/* Before 1970 is no time of an alert. */
+	return t < 0 ? -1 : (int64_t)t * 1000000 + frac;
+}
+
+int path_ok(const char *p, size_t max)
+{
+	if (!*p || strlen(p) > max)
+		return 0;
+	while (*p) {
+		size_t n = strcspn(p, "/");
+		if (n == 0 || p[0] == '.')
+			return 0;
+		for (size_t i = 0; i < n; i++) {
+			char c = p[i];
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.'))
+				return 0;
+		}
+		p += n;
+		if (*p == '/' && !*++p)
+			return 0;
+	}
+	return 1;
 }
 
 const char *jstr(json_object *o, const char *key)
