@@ -76,6 +76,9 @@ struct store {
 };
 
 int store_open(struct store *s, const char *path, const struct console_config *cfg);
+/* Open a database store_open() has made: no schema work (a connection
+ * of each HTTP thread). */
+int store_attach(struct store *s, const char *path, const struct console_config *cfg);
 void store_close(struct store *s);
 /* Store one alert of a node; returns 1 if new, 0 if already stored, <0
  * on error. On 1, *view is the alert as the API shows it (caller frees)

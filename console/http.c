@@ -34,7 +34,7 @@ struct store *http_store(struct server *s)
 	if (st)
 		return st;
 	st = calloc(1, sizeof(*st));
-	if (!st || store_open(st, s->cfg->db, s->cfg) < 0) {
+	if (!st || store_attach(st, s->cfg->db, s->cfg) < 0) {
 		free(st);
 		return NULL;
 	}

@@ -46,6 +46,21 @@ int store_open(struct store *s, const char *path, const struct console_config *c
 	return 0;
 }
 
+int store_attach(struct store *s, const char *path, const struct console_config *cfg)
+{
+	s->cfg = cfg;
+	if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK) {
+		fprintf(stderr, "vigil-console: %s: %s\n", path,
+			s->db ? sqlite3_errmsg(s->db) : "out of memory");
+		sqlite3_close(s->db);
+		s->db = NULL;
+		return -EIO;
+	}
+	sqlite3_busy_timeout(s->db, 5000);
+	return 0;
+}
+
 void store_close(struct store *s)
 {
 	if (s && s->db) {
