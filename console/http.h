@@ -14,6 +14,7 @@
 #define SESSION_MAX       4096
 #define SESSION_IDLE_S    (12 * 3600)
 #define SSE_HEARTBEAT_MS  15000
+#define SSE_SLICE_MS      1000      /* streams look for a closed client this often */
 #define SSE_STALL_S       60        /* a stream that cannot write this long ends */
 #define COOKIE_NAME       "vigil_session"
 

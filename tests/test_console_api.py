@@ -738,3 +738,31 @@ def test_request_deadline(tmp_path, procs):
     stream.poll(0.1)
     assert c.get("/api/me")[0] == 200
     stream.close()
+
+
+def test_stream_limit_and_closed_clients_free_their_place(tmp_path, procs):
+    db, port = str(tmp_path / "c.db"), free_port()
+    shutil.copy(users_db(), db)
+    conf = write_console_config(str(tmp_path / "c.conf"), port, db, web_root(tmp_path), [],
+                                extra="max_streams = 3;")
+    procs.append(Console(conf, port, contact=False))
+    c = Client(port)
+    assert c.login("sup", PW)[0] == 200
+    streams = [Stream(c) for _ in range(3)]
+    assert [s.status for s in streams] == [200, 200, 200]
+    extra = Stream(c)
+    assert extra.status == 503
+    extra.close()
+    assert c.get("/api/me")[0] == 200            # other requests go on
+    # A browser that leaves frees its place within about a second.
+    streams[0].close()
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 5:
+        s = Stream(c)
+        if s.status == 200:
+            break
+        s.close()
+        time.sleep(0.1)
+    assert s.status == 200 and time.monotonic() - t0 < 3
+    for x in streams[1:] + [s]:
+        x.close()
