@@ -50,6 +50,7 @@ struct server {
 	pthread_mutex_t cam_lock;
 	char *cam_cache[CONSOLE_MAX_NODES];     /* cameras JSON of each node */
 	double cam_time[CONSOLE_MAX_NODES];
+	double cam_failed[CONSOLE_MAX_NODES];   /* when asking last failed */
 };
 
 /* One request being answered. */

@@ -24,6 +24,7 @@
 #define MEDIA_CAMERAS_MAX (4 << 20)
 #define MEDIA_BLOCK       (64 * 1024)
 #define MEDIA_CAMERAS_TTL 2.0
+#define MEDIA_RETRY_S     5.0       /* after a node did not answer */
 
 struct upstream {
 	int fd;
@@ -186,14 +187,25 @@ static json_object *media_node_cameras(struct server *s, int i)
 	char *body = NULL;
 	size_t len = 0;
 
+	int recent_failure;
+
 	pthread_mutex_lock(&s->cam_lock);
 	if (s->cam_cache[i] && mono_s() - s->cam_time[i] < MEDIA_CAMERAS_TTL)
 		o = json_tokener_parse(s->cam_cache[i]);
+	/* A node that did not answer is not asked again for a while, so a
+	 * wall with a node down stays quick. */
+	recent_failure = s->cam_failed[i] > 0 && mono_s() - s->cam_failed[i] < MEDIA_RETRY_S;
 	pthread_mutex_unlock(&s->cam_lock);
-	if (o || !n->http)
+	if (o || !n->http || recent_failure)
 		return o;
-	if (upstream_get(&u, n, "/api/v1/cameras", NULL) < 0)
+	if (upstream_get(&u, n, "/api/v1/cameras", NULL) < 0) {
+		fprintf(stderr, "vigil-console: node %s: cannot ask %s for its cameras, again in "
+			"%.0f s\n", n->name, n->http, MEDIA_RETRY_S);
+		pthread_mutex_lock(&s->cam_lock);
+		s->cam_failed[i] = mono_s();
+		pthread_mutex_unlock(&s->cam_lock);
 		return NULL;
+	}
 	if (u.status == 200 && (body = malloc(MEDIA_CAMERAS_MAX + 1))) {
 		memcpy(body, u.rest, u.nrest);
 		len = u.nrest;
@@ -216,6 +228,7 @@ static json_object *media_node_cameras(struct server *s, int i)
 		free(s->cam_cache[i]);
 		s->cam_cache[i] = strdup(body);
 		s->cam_time[i] = mono_s();
+		s->cam_failed[i] = 0;
 		pthread_mutex_unlock(&s->cam_lock);
 	} else {
 		json_object_put(o);

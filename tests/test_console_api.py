@@ -464,7 +464,9 @@ def media_setup(tmp_path, procs):
     s.conf = write_console_config(
         str(tmp_path / "console.conf"), s.port, s.db, web_root(tmp_path),
         [{"name": "srv-a", "alerts": s.inst.publish, "replay": s.inst.replay,
-          "http": stub.url, "token_file": stub.token_file}])
+          "http": stub.url, "token_file": stub.token_file},
+         {"name": "srv-b", "alerts": "tcp://127.0.0.1:%d" % free_port(),
+          "http": "http://127.0.0.1:%d" % free_port(), "token_file": stub.token_file}])
     for name, role, d in (("sup", "supervisor", None), ("north", "operator", "north")):
         assert add_user(s.db, name, PW, role, d).returncode == 0
     s.start()
@@ -517,6 +519,11 @@ def test_media_proxy_and_cameras(media_setup):
     last = {c["id"]: c["last_alert"] for c in cams["cameras"]}
     assert last["gen000"] and last["gen000"]["camera"] == "gen000"
     assert len(sup.get("/api/cameras")[1]["cameras"]) == 3
+    assert cams["unreachable"] == ["srv-b"]        # a node down leaves the others listed
+    t0 = time.monotonic()
+    assert sup.get("/api/cameras")[1]["unreachable"] == ["srv-b"]
+    assert time.monotonic() - t0 < 1
+    assert north.get("/media/srv-b/clips/" + mine["clip"])[0] == 404   # not that node's alert
 
     # A wrong token at the node: 502, no clip.
     with open(stub.token_file, "w") as f:
