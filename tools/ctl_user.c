@@ -35,14 +35,14 @@ static int user_usage(FILE *out)
 }
 
 /* One line from stdin, without echo when it is a terminal. */
-static int user_read_password(char *buf, size_t n)
+static int user_read_line(char *buf, size_t n, const char *prompt)
 {
 	struct termios old, quiet;
 	int tty = isatty(STDIN_FILENO), ok;
 	size_t len;
 
 	if (tty) {
-		fprintf(stderr, "password: ");
+		fprintf(stderr, "%s", prompt);
 		tcgetattr(STDIN_FILENO, &old);
 		quiet = old;
 		quiet.c_lflag &= (tcflag_t)~ECHO;
@@ -60,6 +60,21 @@ static int user_read_password(char *buf, size_t n)
 		return -E2BIG;
 	buf[len] = '\0';
 	return 0;
+}
+
+/* The password: one line; typed twice on a terminal. */
+static int user_read_password(char *buf, size_t n)
+{
+	char again[1024];
+	int r = user_read_line(buf, n, "password: ");
+
+	if (r < 0 || !isatty(STDIN_FILENO))
+		return r;
+	r = user_read_line(again, sizeof(again), "again: ");
+	if (r == 0 && strcmp(buf, again) != 0)
+		r = -EINVAL;
+	explicit_bzero(again, sizeof(again));
+	return r;
 }
 
 /* The db path of a console config (its "db" setting). */
@@ -156,6 +171,7 @@ int ctl_user(int argc, char **argv)
 	if (strcmp(action, "del") != 0) {
 		if ((r = user_read_password(pw, sizeof(pw))) < 0) {
 			fprintf(stderr, "vigilctl user: %s\n", r == -E2BIG ? "password too long" :
+				r == -EINVAL ? "the two passwords differ" :
 				"no password on standard input");
 			goto out;
 		}
