@@ -100,10 +100,7 @@ function fmtSecs(s) {
 
 function fmtShare(x, n) {
   if (x === null || x === undefined || !n) return '—';
-  x = Number(x);
-  // A share (0..1); a count above 1 is taken as a count out of n.
-  const share = x > 1 ? x / n : x;
-  return Math.round(share * 100) + ' %';
+  return Math.round(Number(x) * 100) + ' %';       // a share, 0..1
 }
 
 /* ---------- sound ---------- */
@@ -111,6 +108,8 @@ function fmtShare(x, n) {
 function beep(kind) {
   document.body.dataset.beeps = String(Number(document.body.dataset.beeps || 0) + 1);
   document.body.dataset.lastBeep = kind;
+  const k = 'beeps' + kind.charAt(0).toUpperCase() + kind.slice(1);
+  document.body.dataset[k] = String(Number(document.body.dataset[k] || 0) + 1);
   if (!V.soundOn) return;
   try {
     if (!V.audio) {
@@ -251,6 +250,7 @@ function fillRow(ev) {
   row.dataset.type = a.type || '';
   row.dataset.camera = a.camera || '';
   row.dataset.phase = a.phase || '';
+  row.dataset.due = a.due || '';
   row.dataset.acked = ev.ack ? '1' : '0';
   row.textContent = '';
 
