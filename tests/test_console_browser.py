@@ -312,6 +312,7 @@ def stack(tmp_path_factory):
         s.vigild = Vigild(conf)
         started.append(s.vigild)
         s.vigild.wait_line(lambda l: "relay: publishing alerts on" in l, 20)
+        wait_for(lambda: s.sub.sub.heartbeats, 10, "heartbeat on the subscriber")
 
         db = str(tmp / "console.db")
         add_user(db, "alice", "supervisor")
@@ -571,8 +572,12 @@ def video_state(drv):
 
 def test_clip_plays_while_recording_and_seeks(stack):
     a = stack.a
+    # a new event of the walker (one every 16 s), so that its clip is
+    # still being recorded when the page opens it
+    begin = time.time()
     start = stack.sub.wait(lambda x: x["camera"] == "camw" and x["type"] == "motion"
-                           and x["phase"] == "start" and x.get("clip"), 40)
+                           and x["phase"] == "start" and x.get("clip")
+                           and x["_received"] > begin, 25)
     clip = start["clip"]
     alice = Http(stack.port)
     alice.login("alice", PASSWORDS["alice"])
