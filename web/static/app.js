@@ -320,6 +320,7 @@ function insertRow(ev) {
     before = before.nextElementSibling;
   }
   ev.firstTs = t;
+  ev.row.dataset.first = t;
   list.insertBefore(ev.row, before);
 }
 
