@@ -173,7 +173,7 @@ function thumbFor(a) {
     img.addEventListener('error', function () { img.classList.add('broken'); });
     return img;
   }
-  return el('div', { class: 'thumb none', text: a.type === 'video_loss' ? 'no video' : '' });
+  return el('div', { class: 'thumb none', text: a.type === 'video_loss' ? 'no video' : 'no snapshot' });
 }
 
 function renderAckInfo(ev) {
@@ -254,15 +254,18 @@ function fillRow(ev) {
   row.dataset.acked = ev.ack ? '1' : '0';
   row.textContent = '';
 
+  // the event's time is its first alert's; a later phase shows its own
+  const first = ev.firstTs || a.ts || '';
   const head = el('div', { class: 'line1' }, [
     el('span', { class: 'sev', text: a.severity || '?' }),
-    el('time', { class: 'ts', datetime: a.ts || '', title: a.ts || '', text: fmtTime(a.ts) }),
+    el('time', { class: 'ts', datetime: first, title: first, text: fmtTime(first) }),
     el('span', { class: 'cam', title: a.camera || '', text: a.name || a.camera || '' }),
     el('span', { class: 'place', text: (a.district || '—') + ' / ' + (a.grid || '—') }),
   ]);
   const body = el('div', { class: 'line2' }, [
     el('span', { class: 'type', text: a.type || '' }),
-    el('span', { class: 'phase', text: a.phase || '' }),
+    el('span', { class: 'phase', title: a.ts || '',
+      text: (a.phase || '') + (a.ts && a.ts !== first ? ' ' + fmtTime(a.ts) : '') }),
     el('span', { class: 'zone', text: 'zone: ' + (a.zone === null || a.zone === undefined ? 'whole picture' : a.zone) }),
     el('span', { class: 'site', text: 'site: ' + (a.site || '—') }),
     a.due ? el('span', { class: 'due', title: a.due, text: 'due ' + fmtTime(a.due) }) : null,
@@ -287,6 +290,11 @@ function upsertAlert(a, live) {
   if (ev) {
     const hadSnap = ev.alert.snapshot, hadClip = ev.alert.clip;
     if (!alertNewer(a, ev.alert)) {
+      if (a.ts && a.ts < ev.firstTs) {
+        ev.firstTs = a.ts;
+        ev.row.dataset.first = a.ts;
+        fillRow(ev);
+      }
       if (!ev.ack && a.ack) applyAck(Object.assign({ key: a.key }, a.ack));
       return;
     }
@@ -298,7 +306,7 @@ function upsertAlert(a, live) {
     if (!ev.ack && a.ack) ev.ack = a.ack;
     fillRow(ev);
   } else {
-    ev = { alert: a, ack: a.ack || null, row: el('li'), escalated: false, sounded: false };
+    ev = { alert: a, ack: a.ack || null, row: el('li'), escalated: false, firstTs: a.ts || '' };
     V.events.set(a.key, ev);
     fillRow(ev);
     insertRow(ev);
@@ -311,7 +319,7 @@ function upsertAlert(a, live) {
 
 function insertRow(ev) {
   const list = $('alerts');
-  const t = ev.alert.ts || '';
+  const t = ev.firstTs;
   // newest first by the event's time; live alerts nearly always go on top
   let before = list.firstElementChild;
   while (before) {
@@ -319,7 +327,6 @@ function insertRow(ev) {
     if (!other || (other.firstTs || other.alert.ts || '') <= t) break;
     before = before.nextElementSibling;
   }
-  ev.firstTs = t;
   ev.row.dataset.first = t;
   list.insertBefore(ev.row, before);
 }
