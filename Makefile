@@ -33,6 +33,7 @@ export LSAN_OPTIONS  := suppressions=$(CURDIR)/tests/lsan.supp:print_suppression
 DAEMON_PKGS := libavformat libavcodec libavutil libzmq libconfig json-c sqlite3 libsystemd libmicrohttpd
 CAMSIM_PKGS := gstreamer-rtsp-server-1.0 gstreamer-rtsp-1.0 gstreamer-app-1.0 gstreamer-1.0 libavformat libavcodec libavutil
 TAIL_PKGS   := libzmq json-c libconfig
+CONSOLE_PKGS := libmicrohttpd libzmq json-c sqlite3 libconfig libsodium
 
 pc_cflags = $(shell pkg-config --cflags $(1))
 pc_libs   = $(shell pkg-config --libs $(1))
@@ -43,10 +44,11 @@ DAEMON_TEST := $(wildcard daemon/*_test.c)
 
 DAEMON_OBJ  := $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 LIB_OBJ     := $(DAEMON_LIB:%.c=$(BUILD)/%.o)
-TEST_BIN    := $(DAEMON_TEST:daemon/%.c=$(BUILD)/tests/%)
+CONSOLE_TEST := $(wildcard console/*_test.c)
+TEST_BIN    := $(DAEMON_TEST:daemon/%.c=$(BUILD)/tests/%) $(CONSOLE_TEST:console/%.c=$(BUILD)/tests/%)
 
 PROGRAMS := $(BUILD)/vigild $(BUILD)/camsim $(BUILD)/vigil-tail $(BUILD)/vigilctl \
-            $(BUILD)/detect-bench $(BUILD)/bench-recorder
+            $(BUILD)/detect-bench $(BUILD)/bench-recorder $(BUILD)/vigil-console
 
 # Detector plugins: plugins/<name>/*.c -> build/plugins/<name>.so.
 PLUGIN_NAMES := $(notdir $(patsubst %/,%,$(dir $(wildcard plugins/*/*.c))))
@@ -113,9 +115,22 @@ $(BUILD)/vigil-tail: $(TAIL_SRC:%.c=$(BUILD)/%.o)
 # vigilctl: a dispatcher plus one tools/ctl_<name>.c per subcommand; it may
 # use the daemon's modules (config, ...).
 CTL_SRC := tools/vigilctl.c $(wildcard tools/ctl_*.c)
-$(BUILD)/tools/vigilctl.o $(CTL_SRC:%.c=$(BUILD)/%.o): CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) -Idaemon
-$(BUILD)/vigilctl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm -ldl
+$(BUILD)/tools/vigilctl.o $(CTL_SRC:%.c=$(BUILD)/%.o): CFLAGS += $(call pc_cflags,$(DAEMON_PKGS) libsodium) -Idaemon
+$(BUILD)/vigilctl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIB_OBJ) $(BUILD)/console/userdb.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS) libsodium) -lm -ldl
+
+# vigil-console: the monitoring room's web console (console/). It follows
+# the nodes with vigil-tail's sources (tools/tail_source.c).
+CONSOLE_SRC := $(filter-out %_test.c,$(wildcard console/*.c))
+CONSOLE_LIB := $(filter-out console/main.c,$(CONSOLE_SRC))
+$(BUILD)/console/%.o: console/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(call pc_cflags,$(CONSOLE_PKGS)) -Itools -c $< -o $@
+$(BUILD)/vigil-console: $(CONSOLE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tools/tail_source.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) -lm
+$(BUILD)/tests/%_test: $(BUILD)/console/%_test.o $(CONSOLE_LIB:%.c=$(BUILD)/%.o) $(BUILD)/tools/tail_source.o
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) -lm
 
 # detect-bench: decode and detection cost of a file (scripts/bench-detect.sh).
 $(BUILD)/tools/detect-bench.o: CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) -Idaemon
@@ -178,10 +193,13 @@ LOCALSTATEDIR ?= /var
 INSTALL       ?= install
 VIGIL_VERSION := $(shell sed -n 's/^\#define VIGIL_VERSION "\(.*\)"/\1/p' daemon/vigild.c)
 
-install: $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(PLUGINS)
+WEBDIR        ?= $(PREFIX)/share/vigil/web
+
+install: $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(BUILD)/vigil-console $(PLUGINS)
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(PLUGINDIR) $(DESTDIR)$(UNITDIR) \
 		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/vigil
-	$(INSTALL) -m 0755 $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(DESTDIR)$(BINDIR)/
+	$(INSTALL) -m 0755 $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail \
+		$(BUILD)/vigil-console $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0644 $(PLUGINS) $(DESTDIR)$(PLUGINDIR)/
 	$(INSTALL) -d $(DESTDIR)$(INCLUDEDIR)/vigil $(DESTDIR)$(PKGCONFIGDIR)
 	$(INSTALL) -m 0644 plugins/vigil_plugin.h $(DESTDIR)$(INCLUDEDIR)/vigil/
@@ -201,6 +219,19 @@ install: $(BUILD)/vigild $(BUILD)/vigilctl $(BUILD)/vigil-tail $(PLUGINS)
 	[ -e $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.conf ] || \
 		$(INSTALL) -m 0640 config/vigil.conf $(DESTDIR)$(SYSCONFDIR)/vigil/vigil.conf
 	$(INSTALL) -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/vigil $(DESTDIR)$(LOCALSTATEDIR)/lib/vigil/clips
+	sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/vigil/|$(SYSCONFDIR)/vigil/|g' \
+		config/vigil-console.service > $(DESTDIR)$(UNITDIR)/vigil-console.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/vigil-console.service
+	sed -e 's|/usr/share/vigil/web|$(WEBDIR)|' -e 's|/var/lib/vigil-console|$(LOCALSTATEDIR)/lib/vigil-console|' \
+		config/console.conf > $(BUILD)/console.conf.example
+	$(INSTALL) -m 0644 $(BUILD)/console.conf.example $(DESTDIR)$(SYSCONFDIR)/vigil/console.conf.example
+	[ -e $(DESTDIR)$(SYSCONFDIR)/vigil/console.conf ] || \
+		$(INSTALL) -m 0640 $(BUILD)/console.conf.example $(DESTDIR)$(SYSCONFDIR)/vigil/console.conf
+	$(INSTALL) -d -m 0750 $(DESTDIR)$(LOCALSTATEDIR)/lib/vigil-console
+	$(INSTALL) -d $(DESTDIR)$(WEBDIR)
+	if [ -d web ]; then cp -R web/. $(DESTDIR)$(WEBDIR)/ && \
+		find $(DESTDIR)$(WEBDIR) -type d -exec chmod 0755 {} + && \
+		find $(DESTDIR)$(WEBDIR) -type f -exec chmod 0644 {} +; fi
 
 # Fuzzing with libFuzzer (clang): one fuzz/<name>_fuzz.c per parser of
 # outside input, a seed corpus in fuzz/corpus/<name>/. `make fuzz-smoke`

@@ -24,6 +24,11 @@ struct tail_opts {
 	long printed;
 	const char *server_key_file, *key_file;   /* CURVE, optional */
 	const char *thumb_dir;  /* save live alerts' thumbnails here, or NULL */
+	/* Called for every alert delivered (once each, in seq order); the
+	 * source's opts are passed, user is for the caller. */
+	void (*deliver)(const struct tail_opts *o, json_object *a, const char *payload);
+	void *user;
+	const char *prog;       /* name in log lines (default vigil-tail) */
 };
 
 struct tail_source {

@@ -15,6 +15,9 @@
 #define TAIL_RETRY_S           0.2     /* between failed catch-ups */
 #define TAIL_MAX_FRAMES        1100    /* 2 per alert of a batch, plus 3 */
 
+#define tail_log(o, fmt, ...) \
+	fprintf(stderr, "%s: " fmt, (o)->prog ? (o)->prog : "vigil-tail", ##__VA_ARGS__)
+
 double tail_now(void)
 {
 	struct timespec ts;
@@ -51,7 +54,7 @@ static int tail_curve(void *sock, const struct tail_opts *o)
 		return 0;
 	f = fopen(o->server_key_file, "r");
 	if (!f || fscanf(f, "%40s", server) != 1) {
-		fprintf(stderr, "vigil-tail: cannot read server key %s\n", o->server_key_file);
+		tail_log(o, "cannot read server key %s\n", o->server_key_file);
 		if (f)
 			fclose(f);
 		return -1;
@@ -59,7 +62,7 @@ static int tail_curve(void *sock, const struct tail_opts *o)
 	fclose(f);
 	f = o->key_file ? fopen(o->key_file, "r") : NULL;
 	if (!f || fscanf(f, "%40s %40s", key, pub) != 2) {
-		fprintf(stderr, "vigil-tail: cannot read client key %s (made by vigilctl keygen)\n",
+		tail_log(o, "cannot read client key %s (made by vigilctl keygen)\n",
 			o->key_file ? o->key_file : "(none: use --key)");
 		if (f)
 			fclose(f);
@@ -69,7 +72,7 @@ static int tail_curve(void *sock, const struct tail_opts *o)
 	if (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, server, 40) < 0 ||
 	    zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, key, 40) < 0 ||
 	    zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, pub, 40) < 0) {
-		fprintf(stderr, "vigil-tail: bad CURVE key: %s\n", zmq_strerror(errno));
+		tail_log(o, "bad CURVE key: %s\n", zmq_strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -82,7 +85,7 @@ static int tail_open_req(struct tail_source *s)
 	s->req = zmq_socket(s->ctx, ZMQ_DEALER);
 	zmq_setsockopt(s->req, ZMQ_LINGER, &linger, sizeof(linger));
 	if (tail_curve(s->req, s->opts) < 0 || zmq_connect(s->req, s->replay) < 0) {
-		fprintf(stderr, "vigil-tail: cannot connect to %s: %s\n", s->replay,
+		tail_log(s->opts, "cannot connect to %s: %s\n", s->replay,
 			zmq_strerror(errno));
 		return -1;
 	}
@@ -108,7 +111,7 @@ int tail_source_open(struct tail_source *s, void *ctx, const struct tail_opts *o
 		zmq_setsockopt(s->sub, ZMQ_SUBSCRIBE, o->prefixes[i], strlen(o->prefixes[i]));
 	zmq_setsockopt(s->sub, ZMQ_SUBSCRIBE, "hb", 2);
 	if (zmq_connect(s->sub, s->publish) < 0) {
-		fprintf(stderr, "vigil-tail: cannot connect to %s: %s\n", s->publish,
+		tail_log(s->opts, "cannot connect to %s: %s\n", s->publish,
 			zmq_strerror(errno));
 		return -1;
 	}
@@ -133,7 +136,7 @@ static int tail_deliver(struct tail_source *s, json_object *a, const char *paylo
 
 	if (seq <= s->pos || (o->count > 0 && o->printed >= o->count))
 		return 0;
-	tail_print(o, a, payload);
+	o->deliver(o, a, payload);
 	o->printed++;
 	s->pos = seq;
 	s->dirty = 1;
@@ -201,7 +204,7 @@ static int tail_replay_reply(struct tail_source *s, struct tail_frames *m)
 		goto out;
 	if (strcmp(status, "error") == 0 && m->n == 3) {
 		char *text = tail_frame_str(m, 2);
-		fprintf(stderr, "vigil-tail: %s: replay refused: %s\n", s->replay, text ? text : "?");
+		tail_log(s->opts, "%s: replay refused: %s\n", s->replay, text ? text : "?");
 		free(text);
 		goto out;
 	}
@@ -213,14 +216,14 @@ static int tail_replay_reply(struct tail_source *s, struct tail_frames *m)
 		goto out;
 	if (tail_int(eo, "epoch") != s->epoch) {
 		if (s->epoch >= 0)
-			fprintf(stderr, "vigil-tail: instance %s has a new epoch %" PRId64
+			tail_log(s->opts, "instance %s has a new epoch %" PRId64
 				" (journal lost): reading it from the start\n", s->instance,
 				tail_int(eo, "epoch"));
 		s->epoch = tail_int(eo, "epoch");
 		s->pos = 0;
 	}
 	if (tail_int(eo, "first") > s->pos + 1 && s->pos >= 0)
-		fprintf(stderr, "vigil-tail: alerts %" PRId64 "..%" PRId64 " of %s are past the "
+		tail_log(s->opts, "alerts %" PRId64 "..%" PRId64 " of %s are past the "
 			"journal's retention, skipped\n", s->pos + 1, tail_int(eo, "first") - 1,
 			s->instance);
 	for (i = 2; i + 1 < m->n - 2; i += 2) {
@@ -242,7 +245,7 @@ static int tail_replay_reply(struct tail_source *s, struct tail_frames *m)
 	r = tail_int(eo, "last") < tail_int(eo, "seq");
 out:
 	if (r < 0 && status && strcmp(status, "error") != 0)
-		fprintf(stderr, "vigil-tail: %s: malformed replay reply\n", s->replay);
+		tail_log(s->opts, "%s: malformed replay reply\n", s->replay);
 	json_object_put(eo);
 	free(end);
 	free(status);
@@ -271,7 +274,7 @@ static int tail_catch_up(struct tail_source *s)
 		if (!m || zmq_send(s->req, "", 0, ZMQ_SNDMORE) < 0 ||
 		    zmq_send(s->req, req, strlen(req), 0) < 0 ||
 		    zmq_poll(&item, 1, TAIL_REPLAY_TIMEOUT_MS) <= 0 || tail_frames_recv(m, s->req) < 0) {
-			fprintf(stderr, "vigil-tail: no answer from replay endpoint %s\n", s->replay);
+			tail_log(s->opts, "no answer from replay endpoint %s\n", s->replay);
 			/* A late answer must not be taken for the next one. */
 			zmq_close(s->req);
 			tail_open_req(s);
@@ -318,7 +321,7 @@ static int tail_live(struct tail_source *s, const char *topic, const char *paylo
 
 	if (!o || !tail_str(o, "instance") || (seq = tail_int(o, "seq")) < 0 ||
 	    (epoch = tail_int(o, "epoch")) < 0) {
-		fprintf(stderr, "vigil-tail: malformed message on '%s' from %s, ignored\n", topic,
+		tail_log(s->opts, "malformed message on '%s' from %s, ignored\n", topic,
 			s->publish);
 		json_object_put(o);
 		return 0;
@@ -326,7 +329,7 @@ static int tail_live(struct tail_source *s, const char *topic, const char *paylo
 	if (hb) {
 		s->last_hb = tail_now();
 		if (s->hb_warned)
-			fprintf(stderr, "vigil-tail: instance %s is back\n", s->instance);
+			tail_log(s->opts, "instance %s is back\n", s->instance);
 		s->hb_warned = 0;
 		if (s->opts->show_hb)
 			printf("heartbeat %s epoch %" PRId64 " seq %" PRId64 "\n",
@@ -336,7 +339,7 @@ static int tail_live(struct tail_source *s, const char *topic, const char *paylo
 		tail_first_contact(s, o, hb, cur, ncur);
 	if (epoch != s->epoch || s->behind || seq > s->pos + (hb ? 0 : 1)) {
 		if (!s->req && epoch == s->epoch && !hb)
-			fprintf(stderr, "vigil-tail: missed %" PRId64 " alert(s) of %s after seq %"
+			tail_log(s->opts, "missed %" PRId64 " alert(s) of %s after seq %"
 				PRId64 " (no replay endpoint)\n", seq - s->pos - 1, s->instance, s->pos);
 		if (!s->req) {
 			s->epoch = epoch;
@@ -368,13 +371,13 @@ static void tail_save_thumb(const struct tail_source *s, const char *payload, zm
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	out = fopen(tmp, "wb");
 	if (!out) {
-		fprintf(stderr, "vigil-tail: cannot write %s: %s\n", tmp, strerror(errno));
+		tail_log(s->opts, "cannot write %s: %s\n", tmp, strerror(errno));
 		return;
 	}
 	ok = fwrite(zmq_msg_data(f), 1, zmq_msg_size(f), out) == zmq_msg_size(f);
 	ok = fclose(out) == 0 && ok;
 	if (!ok || rename(tmp, path) < 0) {
-		fprintf(stderr, "vigil-tail: cannot write %s: %s\n", path, strerror(errno));
+		tail_log(s->opts, "cannot write %s: %s\n", path, strerror(errno));
 		unlink(tmp);
 	}
 }
@@ -414,7 +417,7 @@ void tail_source_check_hb(struct tail_source *s, double now, double limit)
 {
 	if (s->hb_warned || now - s->last_hb <= limit)
 		return;
-	fprintf(stderr, "vigil-tail: no heartbeat from %s for %.0f s\n",
+	tail_log(s->opts, "no heartbeat from %s for %.0f s\n",
 		s->instance[0] ? s->instance : s->publish, now - s->last_hb);
 	s->hb_warned = 1;
 }

@@ -98,7 +98,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct tail_source srcs[TAIL_MAX_SOURCES];
-	struct tail_opts t = { 0 };
+	struct tail_opts t = { .deliver = tail_print };
 	struct tail_cursor *cursors = NULL;
 	const char *cursor_path = NULL;
 	int nsrcs = 0, ncursors = 0, opt, status = 0;
