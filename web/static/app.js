@@ -580,6 +580,9 @@ async function loadWall() {
     wall.appendChild(card);
     if (open.has(c.node + '/' + c.id)) load();
   }
+  const unreachable = (r.data && r.data.unreachable) || [];
+  $('wall-unreachable').textContent = unreachable.length
+    ? 'Not answering: ' + unreachable.join(', ') + ' (their cameras are missing here)' : '';
   $('wall-summary').textContent = cams.length + ' cameras: ' +
     Object.keys(counts).sort(function (a, b) { return stateRank(a) - stateRank(b); })
       .map(function (k) { return counts[k] + ' ' + k; }).join(', ');
