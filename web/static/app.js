@@ -98,6 +98,11 @@ function fmtSecs(s) {
   return m + ' min ' + pad(Math.round(s - m * 60)) + ' s';
 }
 
+function fmtTarget(s) {
+  s = Number(s);
+  return s >= 60 && s % 60 === 0 ? (s / 60) + ' min' : s + ' s';
+}
+
 function fmtShare(x, n) {
   if (x === null || x === undefined || !n) return '—';
   return Math.round(Number(x) * 100) + ' %';       // a share, 0..1
@@ -604,7 +609,7 @@ async function loadResponse() {
   for (const cls of ['key', 'public', 'normal']) {
     const tr = el('tr', { dataset: { site: cls } }, [
       el('th', { text: cls }),
-      el('td', { text: targets[cls] !== undefined ? fmtSecs(targets[cls]) : '—' }),
+      el('td', { class: 'target', text: targets[cls] !== undefined ? fmtTarget(targets[cls]) : '—' }),
     ]);
     for (const span of ['today', 'week']) {
       const s = (d[span] && d[span][cls]) || {};
