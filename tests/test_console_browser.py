@@ -608,6 +608,8 @@ def test_clip_plays_while_recording_and_seeks(stack):
     complete = "camw: clip %s complete" % clip
     wait_for(lambda: video_state(a)["t"] > 0.5, 15, "recording clip playing")
     still_recording = complete not in stack.vigild.text()
+    print("clip playing %.1f s after its start alert; recording: %s; %s" % (
+        time.time() - start["_received"], still_recording, video_state(a)))
     st = video_state(a)
     assert st["err"] is None, st
     assert st["src"].endswith("/media/%s/clips/%s" % (NODE, clip)), st
@@ -662,6 +664,8 @@ def test_camera_wall_and_response_panel(stack):
         By.CSS_SELECTOR, '#wall .camera[data-camera="camw"][data-state="streaming"]'),
         15, "camw streaming on the wall")[0]
     assert "Walker street" in card.text and "fps" in card.text
+    last = card.find_element(By.CSS_SELECTOR, ".last-alert").text
+    assert "object" not in last and ("none" in last or ":" in last), last
     card.find_element(By.CSS_SELECTOR, ".picture-btn").click()
     wait_for(lambda: a.execute_script(
         "const i = document.querySelector('#wall .camera[data-camera=\"camw\"] .picture img');"

@@ -217,7 +217,8 @@ async function acknowledge(ev, note, btn, msg) {
     } else if (r.status === 409) {
       // Someone else was quicker; their ack arrives on the event stream,
       // and the 409 may already carry it.
-      if (r.data && r.data.user) applyAck(Object.assign({ key: ev.alert.key }, r.data));
+      const prior = r.data && (r.data.ack || (r.data.user ? r.data : null));
+      if (prior) applyAck(Object.assign({ key: ev.alert.key }, prior));
       else msg.textContent = 'already acknowledged';
     } else {
       msg.textContent = (r.data && r.data.error) || ('failed (' + r.status + ')');
@@ -533,6 +534,20 @@ function stateRank(s) {
   return s === 'streaming' ? 3 : 2;      // unknown states before the healthy ones
 }
 
+/* The newest alert the console has for a camera (an alert object), else
+ * the node's own time of its last alert, else none. */
+function lastAlert(c) {
+  const a = c.last_alert && typeof c.last_alert === 'object' ? c.last_alert : null;
+  const ts = a ? a.ts : (typeof c.last_alert === 'string' ? c.last_alert : c.last_alert_ts);
+  const span = el('span', { class: 'last-alert', title: ts || '',
+    text: 'last alert ' + (ts ? fmtTime(ts) : 'none') + (a && a.type ? ' · ' + a.type : '') });
+  if (a && a.key && (a.clip || a.snapshot)) {
+    span.appendChild(document.createTextNode(' '));
+    span.appendChild(el('a', { href: '#replay/' + encodeURIComponent(a.key), text: 'replay' }));
+  }
+  return span;
+}
+
 async function loadWall() {
   let r;
   try { r = await api('/api/cameras'); } catch (e) {
@@ -577,8 +592,7 @@ async function loadWall() {
     ]));
     card.appendChild(el('div', { class: 'cam-figs' }, [
       el('span', { class: 'fps', text: (c.fps !== undefined && c.fps !== null ? Number(c.fps).toFixed(1) : '—') + ' fps' }),
-      el('span', { class: 'last-alert', title: c.last_alert || '',
-        text: 'last alert ' + (c.last_alert ? fmtTime(c.last_alert) : 'none') }),
+      lastAlert(c),
     ]));
     card.appendChild(btn);
     card.appendChild(pic);
