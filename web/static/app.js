@@ -548,6 +548,37 @@ function lastAlert(c) {
   return span;
 }
 
+/* One card per camera, kept across refreshes (a picture being shown or
+ * loading stays); its text is rewritten, its place follows the order. */
+const wallCards = new Map();    // node + '/' + id -> {card, info}
+
+function wallCard(c) {
+  const id = (c.node || '') + '/' + (c.id || '');
+  let w = wallCards.get(id);
+  if (w) return w;
+  const card = el('div', { dataset: { camera: c.id || '', node: c.node || '' } });
+  const info = el('div', { class: 'cam-info' });
+  const pic = el('div', { class: 'picture' });
+  const btn = el('button', { type: 'button', class: 'picture-btn', text: 'Latest picture' });
+  btn.addEventListener('click', function () {
+    pic.textContent = '';
+    const img = el('img', { alt: 'latest picture of ' + (c.name || c.id),
+      src: mediaUrl(c.node, 'picture', (c.id || '') + '.jpg') + '?t=' + Date.now() });
+    img.addEventListener('error', function () {
+      pic.textContent = '';
+      pic.appendChild(el('span', { class: 'error', text: 'no picture' }));
+    });
+    pic.appendChild(img);
+    card.dataset.picture = '1';
+  });
+  card.appendChild(info);
+  card.appendChild(btn);
+  card.appendChild(pic);
+  w = { card: card, info: info };
+  wallCards.set(id, w);
+  return w;
+}
+
 async function loadWall() {
   let r;
   try { r = await api('/api/cameras'); } catch (e) {
@@ -560,44 +591,35 @@ async function loadWall() {
       String(a.name || a.id).localeCompare(String(b.name || b.id));
   });
   const wall = $('wall');
-  const open = new Set();
-  for (const c of wall.querySelectorAll('.camera[data-picture="1"]')) open.add(c.dataset.node + '/' + c.dataset.camera);
-  wall.textContent = '';
+  const keep = new Set();
   const counts = {};
   for (const c of cams) {
     counts[c.state] = (counts[c.state] || 0) + 1;
-    const card = el('div', { class: 'camera state-' + String(c.state || 'unknown').replace(/[^a-z_-]/gi, ''),
-      dataset: { camera: c.id || '', node: c.node || '', state: c.state || '' } });
-    const pic = el('div', { class: 'picture' });
-    const btn = el('button', { type: 'button', class: 'picture-btn', text: 'Latest picture' });
-    const load = function () {
-      pic.textContent = '';
-      const img = el('img', { alt: 'latest picture of ' + (c.name || c.id),
-        src: mediaUrl(c.node, 'picture', (c.id || '') + '.jpg') + '?t=' + Date.now() });
-      img.addEventListener('error', function () {
-        pic.textContent = '';
-        pic.appendChild(el('span', { class: 'error', text: 'no picture' }));
-      });
-      pic.appendChild(img);
-      card.dataset.picture = '1';
-    };
-    btn.addEventListener('click', load);
-    card.appendChild(el('div', { class: 'cam-head' }, [
+    const w = wallCard(c);
+    keep.add(w.card);
+    w.card.className = 'camera state-' + String(c.state || 'unknown').replace(/[^a-z_-]/gi, '');
+    w.card.dataset.state = c.state || '';
+    w.info.textContent = '';
+    w.info.appendChild(el('div', { class: 'cam-head' }, [
       el('span', { class: 'state', text: c.state || 'unknown' }),
       el('span', { class: 'cam-name', text: c.name || c.id || '' }),
     ]));
-    card.appendChild(el('div', { class: 'cam-meta muted' }, [
+    w.info.appendChild(el('div', { class: 'cam-meta muted' }, [
       el('span', { text: (c.id || '') + ' · ' + (c.district || '—') + ' / ' + (c.grid || '—') +
         ' · ' + (c.site || '—') + (c.node ? ' · ' + c.node : '') }),
     ]));
-    card.appendChild(el('div', { class: 'cam-figs' }, [
-      el('span', { class: 'fps', text: (c.fps !== undefined && c.fps !== null ? Number(c.fps).toFixed(1) : '—') + ' fps' }),
+    w.info.appendChild(el('div', { class: 'cam-figs' }, [
+      el('span', { class: 'fps', text: (c.fps !== undefined && c.fps !== null
+        ? Number(c.fps).toFixed(1) : '—') + ' fps' }),
       lastAlert(c),
     ]));
-    card.appendChild(btn);
-    card.appendChild(pic);
-    wall.appendChild(card);
-    if (open.has(c.node + '/' + c.id)) load();
+    wall.appendChild(w.card);       // moves it to its place in the order
+  }
+  for (const [id, w] of wallCards) {
+    if (!keep.has(w.card)) {
+      w.card.remove();
+      wallCards.delete(id);
+    }
   }
   const unreachable = (r.data && r.data.unreachable) || [];
   $('wall-unreachable').textContent = unreachable.length
