@@ -766,7 +766,7 @@ def test_hostile_requests_are_refused(stack):
                              headers={"X-CSRF-Token": alice.csrf,
                                       "Content-Type": "application/json"})
     assert st == 400, st
-    big = b'{"user":"alice","password":"' + b"a" * (4 << 20) + b'"}'
+    big = b'{"user":"alice","password":"' + b"a" * (1 << 20) + b'"}'
     try:
         st, _, _ = alice.request("POST", "/api/login", raw_body=big,
                                  headers={"Content-Type": "application/json"})
