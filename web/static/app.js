@@ -492,6 +492,7 @@ async function showReplay(key) {
       video.src = url;
       video.load();
     }
+    V.replay = { key: key, url: url, follows: 0 };
     $('replay-download').href = url;
     $('replay-download').setAttribute('download', a.clip.split('/').pop());
     $('replay-download').hidden = false;
@@ -523,6 +524,37 @@ async function showReplay(key) {
 function leaveReplay() {
   const video = $('replay-video');
   if (!video.paused) video.pause();
+  V.replay = null;
+}
+
+/* A clip still being recorded is served up to its last complete
+ * fragment: when playback reaches that end while the event goes on (or
+ * has just ended: the post-roll is still being written), load it again
+ * and carry on from the same place. */
+function eventActive(key) {
+  const ev = V.events.get(key);
+  if (!ev) return false;
+  if (ev.alert.phase !== 'end') return true;
+  const t = parseTime(ev.alert.received || ev.alert.ts);
+  return !isNaN(t) && Date.now() - t < 15000;
+}
+
+function followRecording() {
+  const video = $('replay-video');
+  const r = V.replay;
+  if (!r || V.view !== 'replay' || r.follows >= 120 || !eventActive(r.key)) return;
+  r.follows++;
+  const at = video.currentTime;
+  setTimeout(function () {
+    if (V.replay !== r) return;
+    video.addEventListener('loadedmetadata', function () {
+      video.currentTime = at;
+      const p = video.play();
+      if (p && p.catch) p.catch(function () {});
+    }, { once: true });
+    video.src = r.url;
+    video.load();
+  }, 1000);
 }
 
 /* ---------- camera wall ---------- */
@@ -766,6 +798,7 @@ async function start() {
   document.addEventListener('click', unlockAudio, { capture: true });
   document.addEventListener('keydown', unlockAudio, { capture: true });
   window.addEventListener('hashchange', route);
+  $('replay-video').addEventListener('ended', followRecording);
   connectEvents();
   try { await loadRecent(); } catch (e) { /* the stream still runs */ }
   setInterval(escalationTick, 1000);
