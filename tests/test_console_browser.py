@@ -217,6 +217,7 @@ def new_browser():
               "--disable-gpu", "--window-size=1400,1000", "--mute-audio",
               "--autoplay-policy=no-user-gesture-required"):
         o.add_argument(a)
+    o.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=o)
 
 
@@ -265,6 +266,13 @@ def browser_login(drv, base, user, password):
         "return document.getElementById('conn').dataset.state === 'live';"),
         10, "%s's event stream open" % user)
     drv.execute_script(OBSERVE)
+
+
+def script_errors(drv):
+    """The page's errors so far: exceptions, CSP violations (not failed
+    requests, which the tests make on purpose)."""
+    return [e for e in drv.get_log("browser")
+            if e.get("level") == "SEVERE" and e.get("source") != "network"]
 
 
 def shot(drv, name):
@@ -800,3 +808,10 @@ def test_hostile_requests_are_refused(stack):
     cam = "webcam6"
     stack.inject.send(cam)
     wait_for(lambda: seen_at(a, cam), 5, "alert after the hostile requests")
+
+
+def test_no_script_errors(stack):
+    """Nothing the pages did raised an error or broke their CSP."""
+    for drv in (stack.a, stack.b):
+        errors = script_errors(drv)
+        assert not errors, errors
