@@ -194,7 +194,7 @@ function renderAckInfo(ev) {
     if (ack.note) box.appendChild(el('span', { class: 'ack-note-text', text: ' — ' + ack.note }));
     return;
   }
-  const note = el('input', { class: 'ack-note', type: 'text', maxlength: '500',
+  const note = el('input', { class: 'ack-note', type: 'text', maxlength: '250',
     placeholder: 'note (optional)', 'aria-label': 'acknowledgement note' });
   const btn = el('button', { class: 'ack-btn', type: 'button', text: 'Acknowledge' });
   const msg = el('span', { class: 'ack-error error' });
@@ -246,9 +246,13 @@ function applyAck(ack) {
 function fillRow(ev) {
   const a = ev.alert;
   const row = ev.row;
+  // a note being typed survives the row's update by a later phase
+  const oldNote = row.querySelector('.ack-note');
+  const noteText = oldNote ? oldNote.value : '';
+  const noteFocus = oldNote !== null && document.activeElement === oldNote;
   row.className = 'alert sev-' + (a.severity || 'unknown');
   if (ev.ack) row.classList.add('acked');
-  if (ev.escalated) row.classList.add('escalated');
+  else if (ev.escalated) row.classList.add('escalated');
   row.dataset.key = a.key;
   row.dataset.severity = a.severity || '';
   row.dataset.district = a.district || '';
@@ -286,6 +290,9 @@ function fillRow(ev) {
   row.appendChild(thumbFor(a));
   row.appendChild(el('div', { class: 'info' }, [head, body, actions]));
   renderAckInfo(ev);
+  const note = row.querySelector('.ack-note');
+  if (note && noteText) note.value = noteText;
+  if (note && noteFocus) note.focus();
 }
 
 /* One row per event (all phases share the key); a later phase updates it. */
