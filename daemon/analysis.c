@@ -1,5 +1,6 @@
 /* Per-camera analysis; see analysis.h. */
 #include "analysis.h"
+#include "snapshot.h"
 
 #include <libavutil/pixdesc.h>
 #include <stdio.h>
@@ -134,6 +135,27 @@ static void analysis_detect(struct analysis *a, const struct luma_frame *lf,
 	a->engine.frame = NULL;
 }
 
+/* A picture was asked for (the HTTP API): write this analysed frame as
+ * JPEG. Costs one encode per request, on this thread, only when asked;
+ * requests that arrive together share it. */
+static void analysis_picture(struct analysis *a, const AVFrame *frame)
+{
+	unsigned asked;
+	int64_t r;
+
+	if (!a->picture_asked)
+		return;
+	asked = atomic_load(a->picture_asked);
+	if (asked == atomic_load(a->picture_done))
+		return;
+	r = snapshot_write(a->picture_path, frame, NULL, 0);
+	if (r < 0)
+		log_warn(a->conf->id, "picture for the HTTP API: cannot write %s: %s",
+			 a->picture_path, av_err2str((int)r));
+	/* Answered either way: the request fails fast instead of waiting. */
+	atomic_store(a->picture_done, asked);
+}
+
 void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
 {
 	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(frame->format);
@@ -163,6 +185,7 @@ void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
 	a->scaler.out.wall_us = wall_us;
 	a->scaler.out.pts_us = frame->best_effort_timestamp;
 	analysis_detect(a, &a->scaler.out, frame);
+	analysis_picture(a, frame);
 }
 
 void analysis_band(struct analysis *a, const AVFrame *pic, int width, int height,

@@ -38,6 +38,10 @@ struct analysis {
 	struct vigil_zone masks[ANALYSIS_MAX_ZONES];
 	struct engine engine;
 
+	/* The HTTP API's picture requests (status.h); NULL: none. */
+	atomic_uint *picture_asked, *picture_done;
+	char picture_path[4200];    /* DATA_DIR/pictures/<id>.jpg */
+
 	atomic_ulong frames_analysed;
 	atomic_ulong frames_corrupt;
 	atomic_ulong detect_us;     /* time spent in the plugins */

@@ -534,14 +534,20 @@ static void *camera_main(void *arg)
 
 int camera_start(struct camera *c, const struct vigil_camera *conf,
 		 const char *plugin_dir, const char *data_dir, struct alert_queue *alerts,
-		 struct recorder *rec, atomic_int *busy)
+		 struct recorder *rec, struct status_slot *slot)
 {
 	int r;
 
 	memset(c, 0, sizeof(*c));
 	c->conf = conf;
-	c->busy = busy;
+	c->busy = slot ? &slot->busy : NULL;
 	analysis_init(&c->an, conf, plugin_dir, alerts);
+	if (slot && data_dir) {
+		c->an.picture_asked = &slot->picture_asked;
+		c->an.picture_done = &slot->picture_done;
+		snprintf(c->an.picture_path, sizeof(c->an.picture_path), "%s/pictures/%s.jpg",
+			 data_dir, conf->id);
+	}
 	c->rec = rec;
 	c->an.rec = rec;
 	c->rec_shared = strcmp(conf->record_url, conf->detect_url) == 0;

@@ -59,12 +59,14 @@ void camera_global_init(void);
  * rather than leaving it open for ever or opening a second one.
  *
  * rec (may be NULL) records this camera's clips; when the record URL is
- * the detect URL, the camera thread feeds it the packets it reads. busy
- * (may be NULL) is set to 1 while the thread feeds, decodes and analyses
- * a packet, so that a crash can be traced to the camera that was at work. */
+ * the detect URL, the camera thread feeds it the packets it reads. slot
+ * (may be NULL): the camera's status slot, whose busy flag is set to 1
+ * while the thread feeds, decodes and analyses a packet, so that a crash
+ * can be traced to the camera that was at work, and whose picture
+ * requests it answers (DATA_DIR/pictures/<id>.jpg). */
 int camera_start(struct camera *c, const struct vigil_camera *conf,
 		 const char *plugin_dir, const char *data_dir, struct alert_queue *alerts,
-		 struct recorder *rec, atomic_int *busy);
+		 struct recorder *rec, struct status_slot *slot);
 /* Ask the thread to stop without waiting (so that many cameras stop in
  * parallel); camera_stop() then waits. NULL-safe. */
 void camera_request_stop(struct camera *c);

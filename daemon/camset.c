@@ -60,7 +60,7 @@ static int camset_start(struct camset *s, const struct vigil_camera *def)
 	if (recorder_start(&e->rec, e->conf, s->data_dir) < 0)
 		e->rec = NULL;
 	if (camera_start(&e->cam, e->conf, s->plugin_dir, s->data_dir, s->alerts, e->rec,
-			 e->slot ? &e->slot->busy : NULL) < 0) {
+			 e->slot) < 0) {
 		camset_entry_free(e);
 		return -1;
 	}

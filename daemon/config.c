@@ -11,6 +11,7 @@
 #include "config.h"
 #include "log.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libconfig.h>
 #include <stdlib.h>
@@ -118,6 +119,14 @@ static const struct cfg_key cfg_status_keys[] = {
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
+/* The HTTP API (docs/http.md); the bind address is checked below. */
+static const struct cfg_key cfg_http_keys[] = {
+	{ "port", CFG_INT, TOP(http_port), 0, 0, 65535, NULL, NULL },
+	{ "bind", CFG_STR, TOP(http_bind), 0, 0, 0, NULL, NULL },
+	{ "token_file", CFG_STR, TOP(http_token_file), 0, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
 static const struct cfg_key cfg_cluster_keys[] = {
 	{ "node", CFG_INT, TOP(node), 1, 0, 1023, NULL, NULL },
 	{ "nodes", CFG_INT, TOP(nodes), 1, 1, 1024, NULL, NULL },
@@ -134,6 +143,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "alerts", CFG_GROUP, 0, 1, 0, 0, cfg_alerts_keys, NULL },
 	{ "recording", CFG_GROUP, 0, 0, 0, 0, cfg_recording_keys, NULL },
 	{ "status", CFG_GROUP, 0, 0, 0, 0, cfg_status_keys, NULL },
+	{ "http", CFG_GROUP, 0, 0, 0, 0, cfg_http_keys, NULL },
 	{ "cluster", CFG_GROUP, 0, 0, 0, 0, cfg_cluster_keys, NULL },
 	{ "cameras", CFG_LIST, 0, 1, 0, 0, NULL, cfg_cameras },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
@@ -424,6 +434,31 @@ static void cfg_check_recording(struct cfg_ctx *ctx, const config_t *lc)
 	}
 }
 
+/* http: a numeric address to bind (no name lookup at start), a port of
+ * its own, a token file named by an absolute path. */
+static void cfg_check_http(struct cfg_ctx *ctx, const config_t *lc)
+{
+	struct vigil_config *cfg = ctx->cfg;
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	if (cfg->http_bind && inet_pton(AF_INET, cfg->http_bind, addr) != 1 &&
+	    inet_pton(AF_INET6, cfg->http_bind, addr) != 1)
+		cfg_error(ctx, config_lookup(lc, "http.bind"),
+			  "http.bind must be an IPv4 or IPv6 address, not '%s'", cfg->http_bind);
+	if (cfg->http_port && cfg->http_port == cfg->metrics_port)
+		cfg_error(ctx, config_lookup(lc, "http.port"),
+			  "http.port must differ from status.metrics_port (%d)", cfg->metrics_port);
+	if (cfg->http_token_file && !cfg->http_token_file[0]) {
+		free(cfg->http_token_file);
+		cfg->http_token_file = NULL;
+	}
+	if (cfg->http_token_file && cfg->http_token_file[0] != '/')
+		cfg_error(ctx, config_lookup(lc, "http.token_file"),
+			  "http.token_file must be an absolute path, not '%s' (empty: the default, "
+			  "DATA_DIR/http.token)", cfg->http_token_file);
+	cfg->http_bind = cfg_strdup_default(cfg->http_bind, "127.0.0.1");
+}
+
 static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
 {
 	struct vigil_config *cfg = ctx->cfg;
@@ -460,6 +495,7 @@ static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
 	cfg->instance = cfg_strdup_default(cfg->instance, "vigil");
 	cfg->data_dir = cfg_strdup_default(cfg->data_dir, "/var/lib/vigil");
 	cfg_check_recording(ctx, lc);
+	cfg_check_http(ctx, lc);
 }
 
 /* The whole file, NUL-terminated, at most CONFIG_MAX_BYTES. */

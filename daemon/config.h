@@ -132,6 +132,9 @@ struct vigil_config {
 	size_t nendpoints;
 	int stats_interval;   /* seconds between per-camera stats lines */
 	int metrics_port; /* status.metrics_port: loopback HTTP /metrics, 0 off */
+	int http_port;        /* http.port: the HTTP API (docs/http.md), 0 off */
+	char *http_bind;      /* http.bind: an IPv4 or IPv6 address, default 127.0.0.1 */
+	char *http_token_file; /* http.token_file: default DATA_DIR/http.token */
 	int node;         /* cluster.node: this server's index, 0..nodes-1 */
 	int nodes;        /* cluster.nodes: servers sharing the inventory */
 	struct vigil_camera defaults;  /* the defaults group */

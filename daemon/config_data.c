@@ -41,6 +41,8 @@ void config_free(struct vigil_config *cfg)
 	free(cfg->replay);
 	free(cfg->curve_secret_key_file);
 	free(cfg->curve_clients_dir);
+	free(cfg->http_bind);
+	free(cfg->http_token_file);
 	for (size_t i = 0; i < cfg->nendpoints; i++) {
 		struct vigil_endpoint *ep = &cfg->endpoints[i];
 		for (size_t j = 0; j < ep->nclients; j++)

@@ -650,6 +650,51 @@ static void test_cluster_and_status(void)
 	unload(&l);
 }
 
+/* http group: address, port, token file; defaults. */
+static void test_http(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "status = { metrics_port = 9108; };\n"
+		 "http = { port = 9108; bind = \"localhost\";\n"
+		 "  token_file = \"relative.token\"; };\n"
+		 "cameras = ( { id = \"a\"; url = \"x.mp4\"; } );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 3);
+	expect_error(&l, 6, "http.bind must be an IPv4 or IPv6 address, not 'localhost'");
+	expect_error(&l, 6, "http.port must differ from status.metrics_port (9108)");
+	expect_error(&l, 7, "http.token_file must be an absolute path, not 'relative.token'");
+	unload(&l);
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "http = { port = 70000; tokens = 1; };\n"
+		 "cameras = ( { id = \"a\"; url = \"x.mp4\"; } );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 2);
+	expect_error(&l, 5, "http.port must be between 0 and 65535, not 70000");
+	expect_error(&l, 5, "unknown key 'http.tokens'");
+	unload(&l);
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "http = { port = 8090; token_file = \"\"; };\n"
+		 "cameras = ( { id = \"a\"; url = \"x.mp4\"; } );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 0);
+	CHECK(l.cfg.http_port == 8090 && l.cfg.http_token_file == NULL);
+	CHECK(l.cfg.http_bind && strcmp(l.cfg.http_bind, "127.0.0.1") == 0);
+	unload(&l);
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "http = { port = 8090; bind = \"::1\"; token_file = \"/etc/vigil/t\"; };\n"
+		 "cameras = ( { id = \"a\"; url = \"x.mp4\"; } );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 0);
+	CHECK(strcmp(l.cfg.http_bind, "::1") == 0 && strcmp(l.cfg.http_token_file, "/etc/vigil/t") == 0);
+	unload(&l);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -677,6 +722,7 @@ int main(void)
 		TEST(test_zone_errors),
 		TEST(test_detector_options),
 		TEST(test_cluster_and_status),
+		TEST(test_http),
 		TEST(test_camera_dup_with_detection),
 		{ NULL, NULL }
 	};

@@ -62,6 +62,50 @@ static json_object *report_str_or_null(const char *s)
 	return s && *s ? json_object_new_string(s) : NULL;
 }
 
+/* The time of last_alert ("motion start 2026-01-01T00:00:00.000Z"): its
+ * last word; NULL when there is none. */
+static json_object *report_alert_ts(const char *last_alert)
+{
+	const char *sp = strrchr(last_alert, ' ');
+
+	return sp && sp[1] ? json_object_new_string(sp + 1) : NULL;
+}
+
+char *report_api_cameras(const struct report_view *v)
+{
+	json_object *o = json_object_new_object(), *cams = json_object_new_array();
+	char *out;
+
+	json_object_object_add(o, "instance", json_object_new_string(v->cfg->instance));
+	for (size_t i = 0; i < v->cfg->ncameras; i++) {
+		const struct vigil_camera *cam = &v->cfg->cameras[i];
+		struct report_cam rc;
+		json_object *c;
+		if (!config_camera_local(v->cfg, i))
+			continue;
+		report_camera(v, cam->id, &rc);
+		c = json_object_new_object();
+		json_object_object_add(c, "id", json_object_new_string(cam->id));
+		json_object_object_add(c, "name", report_str_or_null(cam->name));
+		json_object_object_add(c, "district", report_str_or_null(cam->district));
+		json_object_object_add(c, "grid", report_str_or_null(cam->grid));
+		json_object_object_add(c, "site", report_str_or_null(cam->site));
+		json_object_object_add(c, "state", json_object_new_string(rc.state));
+		json_object_object_add(c, "fps", report_num(rc.fps_in));
+		json_object_object_add(c, "fps_analysed", report_num(rc.fps_analysed));
+		json_object_object_add(c, "kbps", report_num(rc.kbps));
+		json_object_object_add(c, "reconnects", json_object_new_int64((int64_t)rc.reconnects));
+		json_object_object_add(c, "last_alert", report_str_or_null(rc.text.last_alert));
+		json_object_object_add(c, "last_alert_ts", report_alert_ts(rc.text.last_alert));
+		json_object_object_add(c, "last_error", report_str_or_null(rc.text.last_error));
+		json_object_array_add(cams, c);
+	}
+	json_object_object_add(o, "cameras", cams);
+	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return out;
+}
+
 char *report_json(const struct report_view *v)
 {
 	json_object *o = json_object_new_object(), *kids = json_object_new_array();

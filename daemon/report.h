@@ -31,5 +31,8 @@ struct report_view {
 /* Caller frees; NULL when out of memory. */
 char *report_json(const struct report_view *v);
 char *report_metrics(const struct report_view *v);
+/* The HTTP API's /api/v1/cameras (docs/http.md): each camera's identity
+ * and place with the state and rates of report_json. */
+char *report_api_cameras(const struct report_view *v);
 
 #endif

@@ -43,6 +43,12 @@ struct status_slot {
 	atomic_uint fps_in_milli;    /* packets per second x 1000, last second */
 	atomic_uint fps_an_milli;    /* frames analysed per second x 1000 */
 	atomic_uint kbps;            /* input bitrate, last second */
+	/* The HTTP API's picture requests (httpapi.h): the supervisor counts
+	 * up picture_asked; the camera thread, seeing it differ from
+	 * picture_done, writes DATA_DIR/pictures/<id>.jpg from its next
+	 * analysed frame and then sets picture_done to what it saw. */
+	atomic_uint picture_asked;
+	atomic_uint picture_done;
 	char id[STATUS_ID_LEN];
 	char last_error[STATUS_TEXT_LEN];
 	char last_alert[STATUS_TEXT_LEN];

@@ -23,6 +23,7 @@
 
 #include "control.h"
 #include "fault.h"
+#include "httpapi.h"
 #include "httpd.h"
 #include "log.h"
 #include "notify.h"
@@ -507,6 +508,11 @@ static void sup_log_errors(const char *errs)
 	}
 }
 
+static int sup_str_equal(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
 /* SIGHUP: check the new config; apply it or keep the old one. Workers
  * reload in place (SIGHUP) unless the worker count, the cluster or the
  * data directory changed; the relay is restarted when its settings
@@ -566,7 +572,9 @@ static void sup_reload(struct supervisor *s)
 	if (strcmp(old_running, s->running_path) != 0)
 		unlink(old_running);
 	reopen = strcmp(old.data_dir, next.data_dir) != 0 ||
-		 old.metrics_port != next.metrics_port;
+		 old.metrics_port != next.metrics_port || old.http_port != next.http_port ||
+		 strcmp(old.http_bind, next.http_bind) != 0 ||
+		 !sup_str_equal(old.http_token_file, next.http_token_file);
 	if (reopen) {
 		/* The endpoints' paths come from the old data directory. */
 		*s->cfg = old;
@@ -713,21 +721,31 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path, char *text
 		sup_spawn(&s, &s.kids[i]);
 
 	for (;;) {
-		struct pollfd fds[2 + CONTROL_NPOLL] = {
+		struct pollfd fds[3 + CONTROL_NPOLL] = {
 			{ .fd = s.sfd, .events = POLLIN },
 			{ .fd = httpd_pollfd(s.httpd), .events = POLLIN },
+			{ .fd = httpapi_pollfd(s.httpapi), .events = POLLIN },
 		};
-		int nctl = control_pollfds(s.control, fds + 2, CONTROL_NPOLL);
+		int nctl = control_pollfds(s.control, fds + 3, CONTROL_NPOLL);
+		int tick = SUP_TICK_MS, t;
 		long long now;
 
-		if (poll(fds, (nfds_t)(2 + nctl), SUP_TICK_MS) < 0 && errno != EINTR) {
+		/* Replies that can go out at once, pictures awaited. */
+		t = httpapi_timeout_ms(s.httpapi);
+		if (t >= 0 && t < tick)
+			tick = t;
+		t = httpd_timeout_ms(s.httpd);
+		if (t >= 0 && t < tick)
+			tick = t;
+		if (poll(fds, (nfds_t)(3 + nctl), tick) < 0 && errno != EINTR) {
 			log_err(NULL, "poll: %s", strerror(errno));
 			break;
 		}
 		if (sup_take_signals(&s))
 			break;
-		control_dispatch(s.control, fds + 2, nctl);
+		control_dispatch(s.control, fds + 3, nctl);
 		httpd_run(s.httpd);
+		httpapi_run(s.httpapi);
 		now = status_now_ms();
 		for (int i = 0; i < s.nkids; i++)
 			if (s.kids[i].pid == 0 && now >= s.kids[i].restart_at_ms)

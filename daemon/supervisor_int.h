@@ -22,6 +22,7 @@
 
 struct control;
 struct httpd;
+struct httpapi;
 
 enum sup_kind { SUP_RELAY, SUP_WORKER, SUP_ISOLATED };
 
@@ -72,9 +73,11 @@ struct supervisor {
 	int watchdog_withheld;
 	struct control *control;      /* control socket, see control.h */
 	struct httpd *httpd;          /* /metrics, see httpd.h; NULL when off */
+	struct httpapi *httpapi;      /* the HTTP API, see httpapi.h; NULL when off */
 };
 
-/* supervisor_status.c: open and close the control socket and /metrics;
+/* supervisor_status.c: open and close the control socket, /metrics and
+ * the HTTP API;
  * READY=1 once every child reported in; STATUS= and WATCHDOG=1, at now
  * (monotonic ms). */
 void sup_endpoints_open(struct supervisor *s);

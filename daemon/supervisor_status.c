@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "httpapi.h"
 #include "httpd.h"
 #include "log.h"
 #include "notify.h"
@@ -45,12 +46,39 @@ static char *sup_status(void *arg)
 	return sup_report_on(arg, report_json);
 }
 
-/* The status endpoints: the control socket, /metrics when configured. */
+static char *sup_api_cameras(void *arg)
+{
+	return sup_report_on(arg, report_api_cameras);
+}
+
+/* The status slot of a camera that a running child reports. */
+static struct status_slot *sup_camera_slot(void *arg, const char *camera)
+{
+	const struct supervisor *s = arg;
+
+	for (int i = 0; i < s->nkids; i++) {
+		struct status_page *p = s->kids[i].page;
+		unsigned n = atomic_load(&p->nslots);
+		if (s->kids[i].pid <= 0)
+			continue;
+		for (unsigned k = 0; k < n && k < p->capacity; k++)
+			if (atomic_load(&p->slots[k].used) && strcmp(p->slots[k].id, camera) == 0)
+				return &p->slots[k];
+	}
+	return NULL;
+}
+
+/* The status endpoints: the control socket, /metrics and the HTTP API
+ * when configured. */
 void sup_endpoints_open(struct supervisor *s)
 {
+	struct httpapi_host host = { .cfg = s->cfg, .cameras = sup_api_cameras,
+				     .slot = sup_camera_slot, .arg = s };
+
 	s->control = control_open(s->cfg->data_dir, sup_status, s);
 	if (s->cfg->metrics_port > 0)
-		s->httpd = httpd_open(s->cfg->metrics_port, sup_metrics, s);
+		s->httpd = httpd_open_metrics(s->cfg->metrics_port, sup_metrics, s);
+	s->httpapi = httpapi_open(&host);
 }
 
 void sup_endpoints_close(struct supervisor *s)
@@ -59,6 +87,8 @@ void sup_endpoints_close(struct supervisor *s)
 	s->control = NULL;
 	httpd_close(s->httpd);
 	s->httpd = NULL;
+	httpapi_close(s->httpapi);
+	s->httpapi = NULL;
 }
 
 /* A running child is ready once it reported in (and applied every reload

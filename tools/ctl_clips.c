@@ -13,7 +13,7 @@
  *
  * The index is not trusted: it is written by the daemon's user and this
  * tool may run as root. Every path taken from it must lead to a regular
- * file inside the clip directory (see clips_open_inside). */
+ * file inside the clip directory (see clippath_open_inside). */
 #define _GNU_SOURCE   /* strptime, timegm */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +29,7 @@
 
 #include "alert.h"
 #include "clipdb.h"
+#include "clippath.h"
 #include "config.h"
 #include "recorder.h"
 #include "vigilctl.h"
@@ -104,85 +105,13 @@ static int clips_open(struct clips_opts *o)
 	return 0;
 }
 
-/* Open rel, a path from the index, inside the clip directory: relative,
- * without "." or ".." components, through no symbolic link, ending at a
- * regular file. Each component is opened from the one before with
- * O_NOFOLLOW, so nothing can be swapped in between the checks. Returns
- * the descriptor, or -ENOENT (nothing there), or -EPERM with *why saying
- * what is wrong, or another -errno. */
-static int clips_open_inside(const char *clip_dir, const char *rel, const char **why)
-{
-	char buf[4096], *save = NULL, *c, *next;
-	int dir, fd = -1;
-	struct stat st;
-
-	*why = NULL;
-	if (!*rel || rel[0] == '/') {
-		*why = *rel ? "is an absolute path" : "is empty";
-		return -EPERM;
-	}
-	if (strlen(rel) >= sizeof(buf)) {
-		*why = "is too long";
-		return -EPERM;
-	}
-	memcpy(buf, rel, strlen(rel) + 1);
-	dir = open(clip_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0)
-		return -errno;
-	for (c = strtok_r(buf, "/", &save); c; c = next) {
-		next = strtok_r(NULL, "/", &save);
-		if (strcmp(c, "..") == 0 || strcmp(c, ".") == 0) {
-			*why = "has a '.' or '..' component";
-			fd = -EPERM;
-			break;
-		}
-		if (fstatat(dir, c, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-			fd = -errno;
-			break;
-		}
-		if (S_ISLNK(st.st_mode)) {
-			*why = "goes through a symbolic link";
-			fd = -EPERM;
-			break;
-		}
-		fd = openat(dir, c, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
-			    (next ? O_DIRECTORY : 0));
-		if (fd < 0) {
-			fd = errno == ELOOP ? -EPERM : -errno;
-			*why = fd == -EPERM ? "goes through a symbolic link" : NULL;
-			break;
-		}
-		if (fstat(fd, &st) < 0 || (!next && !S_ISREG(st.st_mode))) {
-			*why = "is not a regular file";
-			close(fd);
-			fd = -EPERM;
-			break;
-		}
-		close(dir);
-		dir = fd;
-		fd = -1;
-		if (!next) {
-			fd = dir;
-			dir = -1;
-		}
-	}
-	if (dir >= 0)
-		close(dir);
-	if (fd >= 0) {
-		int fl = fcntl(fd, F_GETFL);
-		if (fl >= 0)
-			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	}
-	return fd;
-}
-
 /* Whether rel may be shown or used: inside the clip directory, or not
  * there at all (a clip deleted since). Prints why not. */
 static int clips_path_ok(const struct clips_opts *o, const struct clipdb_row *r,
 			 const char *rel)
 {
 	const char *why;
-	int fd = clips_open_inside(o->clip_dir, rel, &why);
+	int fd = clippath_open_inside(o->clip_dir, rel, &why);
 
 	if (fd >= 0)
 		close(fd);
@@ -214,7 +143,7 @@ static json_object *clips_row_json(const struct clips_opts *o, const struct clip
 		json_object_array_add(ev, json_object_new_string(e));
 		/* Snapshots of the clip's events sit beside it. */
 		snprintf(rel, sizeof(rel), "%.*s%s%s.jpg", dirlen, r->path, dirlen ? "/" : "", e);
-		fd = clips_open_inside(o->clip_dir, rel, &why);
+		fd = clippath_open_inside(o->clip_dir, rel, &why);
 		if (fd < 0) {
 			if (fd == -EPERM)
 				clips_path_ok(o, r, rel);
@@ -570,7 +499,7 @@ int ctl_clips(int argc, char **argv)
 	} else {
 		char file[4400];
 		const char *why;
-		int fd = clips_open_inside(o.clip_dir, row.path, &why);
+		int fd = clippath_open_inside(o.clip_dir, row.path, &why);
 
 		snprintf(file, sizeof(file), "%s/%s", o.clip_dir, row.path);
 		if (fd < 0) {
