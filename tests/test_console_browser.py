@@ -747,6 +747,19 @@ def test_hostile_requests_are_refused(stack):
         assert st in (400, 403, 404), (path, st)
         assert b"root:" not in body and b"SQLite" not in body, path
 
+    # another district's clip, snapshot and picture: not for carol
+    carol = Http(stack.port)
+    carol.login("carol", PASSWORDS["carol"])
+    if hasattr(stack, "clip"):
+        assert alice.request("GET", "/media/%s/clips/%s" % (NODE, clip),
+                             headers={"Range": "bytes=0-99"})[0] == 206
+        for path in (clip, clip[:-4] + ".jpg"):
+            st, _, _ = carol.request("GET", "/media/%s/clips/%s" % (NODE, path))
+            assert st in (403, 404), (path, st)
+    assert alice.request("GET", "/media/%s/picture/camw.jpg" % NODE)[0] == 200
+    st, _, _ = carol.request("GET", "/media/%s/picture/camw.jpg" % NODE)
+    assert st in (403, 404), st
+
     # cross-site POSTs: no token, a wrong token, a foreign origin
     cam = "webcam5"
     stack.inject.send(cam)
