@@ -144,6 +144,7 @@ static MHD_RESULT api_logout(struct req *r)
 	const char *t = "{}";
 
 	session_drop(r->srv->sessions, r->sess.token);
+	hub_kick(r->srv->hub);          /* its streams end now */
 	resp = MHD_create_response_from_buffer(strlen(t), (void *)t, MHD_RESPMEM_PERSISTENT);
 	MHD_add_response_header(resp, "Content-Type", "application/json");
 	MHD_add_response_header(resp, "Set-Cookie", COOKIE_NAME "=; HttpOnly; SameSite=Strict; "
@@ -322,7 +323,9 @@ static MHD_RESULT api_events(struct req *r)
 		api_stream_free(s);
 		return MHD_NO;
 	}
-	MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, 0u);
+	/* A stream writes at least every 15 s; one that cannot write for a
+	 * minute (a client that stopped reading) is closed. */
+	MHD_set_connection_option(r->conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)SSE_STALL_S);
 	MHD_add_response_header(resp, "Content-Type", "text/event-stream");
 	MHD_add_response_header(resp, "Cache-Control", "no-store");
 	MHD_add_response_header(resp, "X-Accel-Buffering", "no");

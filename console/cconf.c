@@ -193,6 +193,7 @@ int cconf_load(struct console_config *c, const char *path)
 	r |= cconf_str(path, root, "client_key", NULL, &c->client_key);
 	r |= cconf_int(path, root, "max_streams", 200, 1, 10000, &c->max_sse);
 	r |= cconf_int(path, root, "max_requests", 32, 1, 1000, &c->max_requests);
+	r |= cconf_int(path, root, "request_timeout", 10, 1, 600, &c->request_timeout);
 	targets = config_setting_get_member(root, "response_targets");
 	c->targets[SITE_KEY] = 60;
 	c->targets[SITE_PUBLIC] = 180;

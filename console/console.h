@@ -42,6 +42,7 @@ struct console_config {
 	int nnodes;
 	int max_sse;                    /* event streams at once */
 	int max_requests;               /* other requests at once */
+	int request_timeout;            /* seconds to send a whole request */
 };
 
 /* cconf.c */
@@ -111,6 +112,9 @@ struct hub *hub_new(int capacity);
 void hub_free(struct hub *h);
 void hub_push(struct hub *h, const char *event, const char *district, const char *data);
 void hub_stop(struct hub *h);
+/* Wake every waiting reader now (hub_read returns 0), e.g. so that
+ * streams notice a session that ended. */
+void hub_kick(struct hub *h);
 /* Write into buf (size n) the events after *pos that u may see, waiting
  * up to wait_ms for one; returns bytes written, 0 on timeout, -1 when the
  * hub stops or the reader fell out of the ring. */

@@ -118,8 +118,12 @@ static MHD_RESULT http_access(void *cls, struct MHD_Connection *conn, const char
 		r->method = method;
 		r->url = url;
 		*con_cls = r;
-		if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX)
+		/* Announced too large: answer before reading any of it. */
+		if (cl && strtoull(cl, NULL, 10) > HTTP_BODY_MAX) {
 			r->too_big = 1;
+			watch_busy(s->watch, conn, 1);
+			return reply_error(r, 413, "request body too large (16 KiB at most)");
+		}
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -138,6 +142,7 @@ static MHD_RESULT http_access(void *cls, struct MHD_Connection *conn, const char
 		return MHD_YES;
 	}
 	/* The request is complete: answer it. Event streams count apart. */
+	watch_busy(s->watch, conn, 1);
 	r->stream = strcmp(url, "/api/events") == 0;
 	if (!r->stream) {
 		r->counted = 1;
@@ -153,8 +158,8 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 	struct server *s = cls;
 	struct req *r = *con_cls;
 
-	(void)conn;
 	(void)code;
+	watch_busy(s->watch, conn, 0);
 	if (!r)
 		return;
 	if (r->counted)
@@ -205,6 +210,9 @@ int http_start(struct server *s, const struct console_config *c, struct hub *h)
 	s->throttle = throttle_new();
 	pthread_key_create(&s->store_key, http_store_free);
 	pthread_mutex_init(&s->cam_lock, NULL);
+	s->watch = watch_start(c->max_sse + 2 * c->max_requests + 8, c->request_timeout);
+	if (!s->watch)
+		return -ENOMEM;
 	snprintf(port, sizeof(port), "%d", c->port);
 	if (getaddrinfo(c->bind, port, &hints, &ai) != 0 || !ai) {
 		fprintf(stderr, "vigil-console: listen.bind %s: not a numeric address\n", c->bind);
@@ -233,19 +241,21 @@ int http_start(struct server *s, const struct console_config *c, struct hub *h)
 	}
 	s->mhd = MHD_start_daemon(
 		flags, (uint16_t)c->port, NULL, NULL, http_access, s,
+		MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
 		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 		MHD_OPTION_NOTIFY_COMPLETED, http_completed, s,
+		MHD_OPTION_NOTIFY_CONNECTION, watch_notify, s->watch,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)(c->max_sse + 2 * c->max_requests),
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_IDLE_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_MEMORY_LIMIT,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 128u,
-		MHD_OPTION_EXTERNAL_LOGGER, http_log, NULL,
 		cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, cert,
 		MHD_OPTION_HTTPS_MEM_KEY, key,
 		MHD_OPTION_END);
 	freeaddrinfo(ai);
-	free(cert);
-	free(key);
+	/* Kept while the daemon runs. */
+	s->tls_mem[0] = cert;
+	s->tls_mem[1] = key;
 	if (!s->mhd) {
 		fprintf(stderr, "vigil-console: cannot listen on %s port %d\n", c->bind, c->port);
 		return -EADDRINUSE;
@@ -260,6 +270,13 @@ void http_stop(struct server *s)
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
 	s->mhd = NULL;
+	watch_stop(s->watch);
+	s->watch = NULL;
+	for (int i = 0; i < 2; i++) {
+		if (s->tls_mem[i])
+			explicit_bzero(s->tls_mem[i], strlen(s->tls_mem[i]));
+		free(s->tls_mem[i]);
+	}
 	sessions_free(s->sessions);
 	throttle_free(s->throttle);
 	for (int i = 0; i < CONSOLE_MAX_NODES; i++)

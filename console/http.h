@@ -14,6 +14,7 @@
 #define SESSION_MAX       4096
 #define SESSION_IDLE_S    (12 * 3600)
 #define SSE_HEARTBEAT_MS  15000
+#define SSE_STALL_S       60        /* a stream that cannot write this long ends */
 #define COOKIE_NAME       "vigil_session"
 
 #if MHD_VERSION < 0x00097002
@@ -31,6 +32,7 @@ struct session {
 
 struct sessions;
 struct throttle;
+struct watch;
 
 struct server {
 	const struct console_config *cfg;
@@ -38,9 +40,11 @@ struct server {
 	struct MHD_Daemon *mhd;
 	struct sessions *sessions;
 	struct throttle *throttle;
+	struct watch *watch;
 	atomic_int requests;    /* non-stream requests being answered */
 	atomic_int streams;     /* event streams open */
 	int tls;
+	char *tls_mem[2];       /* certificate and key (PEM) under TLS */
 	pthread_key_t store_key;
 	pthread_mutex_t cam_lock;
 	char *cam_cache[CONSOLE_MAX_NODES];     /* cameras JSON of each node */
@@ -88,6 +92,13 @@ double throttle_wait(struct throttle *t, const char *user, const char *addr);
 double throttle_note(struct throttle *t, const char *user, const char *addr, int ok);
 /* Verify a password, at most a few at once (Argon2id takes 64 MiB). */
 int auth_check(struct store *st, const char *name, const char *password, struct user *u);
+
+/* watch.c: the deadline for a whole request (request_timeout). */
+struct watch *watch_start(int slots, double limit);
+void watch_stop(struct watch *w);
+void watch_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+		  enum MHD_ConnectionNotificationCode code);
+void watch_busy(struct watch *w, struct MHD_Connection *c, int busy);
 
 /* api.c */
 MHD_RESULT api_handle(struct req *r);

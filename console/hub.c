@@ -27,6 +27,7 @@ struct hub {
 	int capacity;
 	uint64_t head;          /* id of the newest entry, 0: none yet */
 	uint64_t boot;          /* tells this run's ids from an earlier run's */
+	uint64_t kicks;         /* hub_kick() calls: wake every reader */
 	int stopping;
 };
 
@@ -91,6 +92,14 @@ void hub_stop(struct hub *h)
 	pthread_mutex_unlock(&h->lock);
 }
 
+void hub_kick(struct hub *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->kicks++;
+	pthread_cond_broadcast(&h->cond);
+	pthread_mutex_unlock(&h->lock);
+}
+
 uint64_t hub_head(struct hub *h)
 {
 	uint64_t v;
@@ -111,6 +120,7 @@ long hub_read(struct hub *h, const struct user *u, uint64_t *pos, char *buf, siz
 {
 	struct timespec until;
 	size_t used = 0;
+	uint64_t kicks;
 	long r = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &until);
@@ -121,6 +131,7 @@ long hub_read(struct hub *h, const struct user *u, uint64_t *pos, char *buf, siz
 		until.tv_nsec -= 1000000000;
 	}
 	pthread_mutex_lock(&h->lock);
+	kicks = h->kicks;
 	for (;;) {
 		if (h->stopping || (h->head > (uint64_t)h->capacity &&
 				    *pos < h->head - (uint64_t)h->capacity)) {
@@ -154,7 +165,7 @@ long hub_read(struct hub *h, const struct user *u, uint64_t *pos, char *buf, siz
 			used += 2;
 			(*pos)++;
 		}
-		if (used > 0 || *pos < h->head) {
+		if (used > 0 || *pos < h->head || h->kicks != kicks) {
 			r = (long)used;
 			break;
 		}

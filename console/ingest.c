@@ -7,6 +7,7 @@
 #include "console.h"
 #include "tail.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,8 +40,13 @@ static void ingest_deliver(const struct tail_opts *o, json_object *a, const char
 	struct ingest_node *n = o->user;
 	char district[CONSOLE_NAME_MAX], *view = NULL;
 
-	if (store_alert(&n->store, n->node->name, a, payload, &view, district,
-			sizeof(district)) == 1 && view)
+	int r = store_alert(&n->store, n->node->name, a, payload, &view, district,
+			    sizeof(district));
+
+	if (r == -EINVAL)
+		fprintf(stderr, "vigil-console: node %s: alert seq %lld without instance or id, "
+			"ignored\n", n->node->name, (long long)jint(a, "seq", -1));
+	if (r == 1 && view)
 		hub_push(n->in->hub, "alert", district, view);
 	free(view);
 }
@@ -49,7 +55,7 @@ static void *ingest_run(void *arg)
 {
 	struct ingest_node *n = arg;
 	struct tail_cursor *cursors = NULL;
-	int ncursors = 0;
+	int ncursors = 0, announced = 0;
 	sigset_t all;
 
 	sigfillset(&all);
@@ -66,6 +72,12 @@ static void *ingest_run(void *arg)
 
 		zmq_poll(&item, 1, INGEST_POLL_MS);
 		tail_source_receive(&n->src, cursors, ncursors);
+		if (!announced && n->src.instance[0]) {
+			announced = 1;
+			fprintf(stderr, "vigil-console: node %s: in contact with instance %s, epoch "
+				"%lld, at seq %lld\n", n->node->name, n->src.instance,
+				(long long)n->src.epoch, (long long)n->src.pos);
+		}
 		tail_source_check_hb(&n->src, tail_now(), INGEST_HB_LIMIT);
 	}
 	free(cursors);

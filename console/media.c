@@ -332,11 +332,24 @@ static MHD_RESULT media_proxy(struct req *r, const struct console_node *n, const
 		media_free(u);
 		return reply_error(r, 502, "the node refused the console's token");
 	}
+	if (u->status == 503 || u->status == 416) {
+		/* Not yet (no picture, no complete fragment) or past the end:
+		 * the player may ask again. */
+		json_object *o = json_object_new_object();
+		int st = u->status;
+		char *cr = st == 416 && upstream_header(u, "Content-Range", v, sizeof(v)) ? v : NULL;
+		json_object_object_add(o, "error", json_object_new_string(
+			st == 503 ? "not available yet: try again" : "range not satisfiable"));
+		MHD_RESULT ret = reply_json_with(r, (unsigned)st, o, st == 503 ? "Retry-After" :
+						 cr ? "Content-Range" : NULL, st == 503 ? "1" : cr);
+		media_free(u);
+		return ret;
+	}
 	if (u->status >= 400) {
 		int st = u->status;
 		media_free(u);
-		return reply_error(r, st == 416 ? 416 : 404, st == 416 ? "range not satisfiable" :
-				   "not found");
+		return reply_error(r, st == 404 ? 404 : 502, st == 404 ? "not found" :
+				   "the node failed");
 	}
 	resp = MHD_create_response_from_callback(u->length >= 0 ? (uint64_t)u->length :
 						 MHD_SIZE_UNKNOWN, MEDIA_BLOCK, media_read, u,

@@ -401,7 +401,8 @@ static json_object *store_stats_one(struct store *s, const struct user *u, int s
 		}
 		sqlite3_finalize(st);
 	}
-	qsort(v, n, sizeof(*v), cmp_double);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), cmp_double);
 	json_object_object_add(o, "n", json_object_new_int64((int64_t)n));
 	/* Nearest rank: the smallest value with at least p of the values at
 	 * or below it. */
@@ -435,16 +436,20 @@ json_object *store_stats(struct store *s, const struct user *u)
 json_object *store_last_alert(struct store *s, const struct user *u, const char *node,
 			      const char *camera)
 {
+	char sql[2048] = "SELECT " STORE_VIEW_COLS " FROM alerts a JOIN events e"
+			 " ON e.ekey = a.ekey WHERE a.node = ? AND a.camera = ?";
 	sqlite3_stmt *st;
 	json_object *a = NULL;
+	int i = 3;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT " STORE_VIEW_COLS ", a.district FROM alerts a"
-			       " JOIN events e ON e.ekey = a.ekey WHERE a.node = ? AND a.camera = ?"
-			       " ORDER BY a.id DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+	store_district_sql(u, "a.district", sql, sizeof(sql));
+	strcat(sql, " ORDER BY a.id DESC LIMIT 1");
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return NULL;
 	sqlite3_bind_text(st, 1, node, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, camera, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && user_may_see(u, col(st, 10)))
+	store_district_bind(st, u, &i);
+	if (sqlite3_step(st) == SQLITE_ROW)
 		a = store_view_row(s, st, 0);
 	sqlite3_finalize(st);
 	return a;

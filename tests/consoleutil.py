@@ -27,25 +27,35 @@ def add_user(db, name, password, role="operator", districts=None, action="add"):
 
 
 class Gen(AlertGen):
-    """alertgen with event ids unique per district (its own ids are not)."""
+    """alertgen with event ids unique per district (its own ids are not),
+    site classes to match the severities, and optionally clip and
+    snapshot paths."""
+
+    clips = False
 
     def message(self, n):
         topic, payload = super().message(n)
         p = json.loads(payload)
         p["id"] = "%s-%s" % (self.district, p["id"])
         p["site"] = ("key", "public", "normal")[n % 3]
+        if self.clips:
+            p["clip"] = "%s/%s.mp4" % (p["camera"], p["id"])
+            p["snapshot"] = "%s/%s.jpg" % (p["camera"], p["id"])
         return [topic, json.dumps(p, separators=(",", ":")).encode()]
 
 
-def send_alerts(inst, count, district, timeout=30):
-    g = Gen(inst.data, count, district=district)
+def send_alerts(inst, count, district, timeout=30, clips=False, **kw):
+    g = Gen(inst.data, count, district=district, **kw)
+    g.clips = clips
     g.run(time.monotonic() + timeout)
     assert g.done(), g.status()
     g.close()
 
 
-def write_console_config(path, port, db, web_root, nodes, client_key=None, extra=""):
-    lines = ['listen = { bind = "127.0.0.1"; port = %d; };' % port,
+def write_console_config(path, port, db, web_root, nodes, client_key=None, extra="", tls=None):
+    """tls: (certificate file, key file) or None."""
+    tls_conf = ' tls_cert = "%s"; tls_key = "%s";' % tls if tls else ""
+    lines = ['listen = { bind = "127.0.0.1"; port = %d;%s };' % (port, tls_conf),
              'db = "%s";' % db, 'web_root = "%s";' % web_root]
     if client_key:
         lines.append('client_key = "%s";' % client_key)
@@ -61,10 +71,15 @@ def write_console_config(path, port, db, web_root, nodes, client_key=None, extra
 
 
 class Console(Proc):
-    def __init__(self, config, port):
+    """vigil-console, once it serves and (contact=True) has heard from
+    its nodes: alerts published from then on reach it live."""
+
+    def __init__(self, config, port, contact=True):
         super().__init__([CONSOLE, "-c", config], "vigil-console")
         self.port = port
         self.wait_line(lambda l: "vigil-console: serving http" in l, 20)
+        if contact:
+            self.wait_line(lambda l: "in contact with instance" in l, 20)
 
 
 def web_root(tmp_path):
@@ -82,14 +97,22 @@ def web_root(tmp_path):
 class Client:
     """One browser's worth of HTTP: a cookie and the csrf value."""
 
-    def __init__(self, port, origin=True):
+    def __init__(self, port, origin=True, tls=False):
         self.port = port
         self.cookie = None
         self.csrf = None
-        self.origin = "http://127.0.0.1:%d" % port if origin else None
+        self.tls = tls
+        self.origin = "http%s://127.0.0.1:%d" % ("s" if tls else "", port) if origin else None
 
     def request(self, method, path, body=None, headers=None, raw=None, timeout=10):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        if self.tls:
+            import ssl
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            c = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout, context=ctx)
+        else:
+            c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         h = {"Host": "127.0.0.1:%d" % self.port}
         if self.cookie:
             h["Cookie"] = self.cookie
@@ -160,6 +183,8 @@ class Stream:
             if not sep:
                 return
             size = int(line.split(b";")[0], 16)
+            if size == 0:
+                raise EOFError("stream ended")
             if len(rest) < size + 2:
                 return
             self.text += rest[:size].decode()
@@ -178,6 +203,8 @@ class Stream:
                     self.events.append((ev, data, time.time()))
 
     def poll(self, timeout):
+        # What came with the response head is parsed first.
+        self._parse()
         self.sock.settimeout(timeout)
         try:
             chunk = self.sock.recv(65536)

@@ -65,3 +65,26 @@ def test_unit_verifies(tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "vigild.service" not in r.stderr, r.stderr
+
+
+def test_console_installed(tmp_path):
+    prefix, etc = tmp_path / "usr", tmp_path / "etc"
+    r = subprocess.run(["make", "-s", "install", "PREFIX=%s" % prefix, "SYSCONFDIR=%s" % etc,
+                        "LOCALSTATEDIR=%s" % (tmp_path / "var")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    console = prefix / "bin" / "vigil-console"
+    assert os.access(console, os.X_OK)
+    unit = prefix / "lib" / "systemd" / "system" / "vigil-console.service"
+    text = unit.read_text()
+    assert "ExecStart=%s -c %s/vigil/console.conf" % (console, etc) in text
+    conf = etc / "vigil" / "console.conf"
+    assert str(prefix / "share" / "vigil" / "web") in conf.read_text()
+    # The installed example passes the installed console's check.
+    r = subprocess.run([str(console), "-t", "-c", str(conf)], capture_output=True, text=True,
+                       timeout=10)
+    assert r.returncode == 0, r.stderr
+    if shutil.which("systemd-analyze"):
+        r = subprocess.run(["systemd-analyze", "verify", str(unit)],
+                           capture_output=True, text=True, timeout=60)
+        assert "vigil-console.service" not in r.stderr, r.stderr

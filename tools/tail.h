@@ -22,7 +22,9 @@ struct tail_opts {
 	int nprefixes;
 	long count;             /* stop after this many alerts (0: never) */
 	long printed;
-	const char *server_key_file, *key_file;   /* CURVE, optional */
+	/* CURVE, optional: the server's public key (a file, or the 40
+	 * characters of Z85 themselves) and this client's key file. */
+	const char *server_key_file, *key_file;
 	const char *thumb_dir;  /* save live alerts' thumbnails here, or NULL */
 	/* Called for every alert delivered (once each, in seq order); the
 	 * source's opts are passed, user is for the caller. */

@@ -53,13 +53,17 @@ static int tail_curve(void *sock, const struct tail_opts *o)
 	if (!o->server_key_file)
 		return 0;
 	f = fopen(o->server_key_file, "r");
-	if (!f || fscanf(f, "%40s", server) != 1) {
+	if (!f && strlen(o->server_key_file) == 40) {
+		/* Not a file but the key itself (Z85). */
+		snprintf(server, sizeof(server), "%s", o->server_key_file);
+	} else if (!f || fscanf(f, "%40s", server) != 1) {
 		tail_log(o, "cannot read server key %s\n", o->server_key_file);
 		if (f)
 			fclose(f);
 		return -1;
 	}
-	fclose(f);
+	if (f)
+		fclose(f);
 	f = o->key_file ? fopen(o->key_file, "r") : NULL;
 	if (!f || fscanf(f, "%40s %40s", key, pub) != 2) {
 		tail_log(o, "cannot read client key %s (made by vigilctl keygen)\n",
