@@ -713,6 +713,29 @@ def test_camera_wall_and_response_panel(stack):
     cams = a.execute_script("return Array.from(document.querySelectorAll("
                             "'#search-results tr'), r => r.dataset.camera);")
     assert cams and set(cams) == {"webcam2"}, cams
+    # by type and time range: a tamper alert since an hour ago, nothing
+    # from an hour ahead on
+    ident = stack.inject.send("webcam7", type_="tamper.covered", severity="high", site="public")
+    stack.sub.wait(lambda x: x["id"] == ident, 5)
+    def search(**fields):
+        a.execute_script(
+            "document.getElementById('search-results').dataset.loaded = '';"
+            "for (const [k, v] of Object.entries(arguments[0]))"
+            "  document.getElementById('s-' + k).value = v;"
+            "document.getElementById('s-submit').click();", fields)
+        wait_for(lambda: a.execute_script(
+            "return document.getElementById('search-results').dataset.loaded;"), 10, "search")
+        return a.execute_script("return Array.from(document.querySelectorAll("
+                                "'#search-results tr'), r => r.dataset.camera);")
+    local = ("return (function (d) { d.setMinutes(d.getMinutes() - d.getTimezoneOffset());"
+             " return d.toISOString().slice(0, 19); })(new Date(Date.now() + arguments[0]));")
+    hour_ago, hour_ahead = a.execute_script(local, -3600e3), a.execute_script(local, 3600e3)
+    cams = wait_for(lambda: search(camera="", type="tamper.covered", **{"from": hour_ago}),
+                    5, "tamper alert found")
+    assert cams == ["webcam7"], cams
+    assert search(type="", **{"from": "", "to": hour_ago}) == []
+    assert search(type="", to="", **{"from": hour_ahead}) == []
+    assert "0 alerts" in a.find_element(By.ID, "search-status").text
 
     # a phone: nothing wider than the screen
     a.set_window_size(390, 844)
