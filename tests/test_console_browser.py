@@ -747,6 +747,8 @@ def test_camera_wall_and_response_panel(stack):
             over = a.execute_script(
                 "return document.documentElement.scrollWidth - window.innerWidth;")
             assert over <= 0, "%s view %d px wider than a phone" % (view, over)
+            if view == "live":
+                shot(a, "phone")
     finally:
         a.set_window_size(1400, 1000)
 
