@@ -848,6 +848,19 @@ def test_hostile_requests_are_refused(stack):
     wait_for(lambda: seen_at(a, cam), 5, "alert after the hostile requests")
 
 
+def test_sign_out(stack):
+    b = stack.b
+    b.get(stack.base + "/#live")
+    wait_for(lambda: b.execute_script("return document.body.dataset.ready === '1';"), 10, "page")
+    b.find_element(By.ID, "logout").click()
+    wait_for(lambda: b.current_url.endswith("/login"), 10, "signed out to /login")
+    b.get(stack.base + "/")
+    wait_for(lambda: b.current_url.endswith("/login"), 10, "no way back without signing in")
+    st = b.execute_script(
+        "return fetch('/api/me', {credentials: 'same-origin'}).then(r => r.status);")
+    assert st == 401
+
+
 def test_no_script_errors(stack):
     """Nothing the pages did raised an error or broke their CSP."""
     for drv in (stack.a, stack.b):
