@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -108,8 +109,14 @@ static MHD_RESULT api_login(struct req *r)
 		return reply_error(r, 400, "expected {\"user\": ..., \"password\": ...}");
 	}
 	api_client_addr(r, addr, sizeof(addr));
+	if (!st) {
+		json_object_put(body);
+		return reply_error(r, 500, "database unavailable");
+	}
+	auth_lock();
 	if ((wait = throttle_wait(r->srv->throttle, name, addr)) > 0) {
 		char after[16];
+		auth_unlock();
 		json_object_put(body);
 		snprintf(msg, sizeof(msg), "too many failed logins: try again in %.0f s",
 			 wait + 0.5);
@@ -118,14 +125,12 @@ static MHD_RESULT api_login(struct req *r)
 		json_object_object_add(reply_o, "error", json_object_new_string(msg));
 		return reply_json_with(r, 429, reply_o, "Retry-After", after);
 	}
-	if (!st) {
-		json_object_put(body);
-		return reply_error(r, 500, "database unavailable");
-	}
 	ok = auth_check(st, name, pw, &u) == 0;
 	wait = throttle_note(r->srv->throttle, name, addr, ok);
+	auth_unlock();
 	if (!ok) {
-		fprintf(stderr, "vigil-console: failed login for '%.32s' from %s\n", name, addr);
+		fprintf(stderr, "vigil-console: failed login for %s from %s\n",
+			name_ok(name) ? name : "(not a user name)", addr);
 		json_object_put(body);
 		usleep((useconds_t)(wait * 1e6));
 		return reply_error(r, 401, "wrong user or password");
@@ -377,7 +382,8 @@ MHD_RESULT api_handle(struct req *r)
 		return reply_error(r, 405, "method not allowed");
 	if (post) {
 		csrf = api_header(r, "X-CSRF-Token");
-		if (!csrf || strlen(csrf) != HTTP_TOKEN_HEX || strcmp(csrf, r->sess.csrf) != 0)
+		if (!csrf || strlen(csrf) != HTTP_TOKEN_HEX ||
+		    sodium_memcmp(csrf, r->sess.csrf, HTTP_TOKEN_HEX) != 0)
 			return reply_error(r, 403, "missing or wrong X-CSRF-Token");
 		if (!api_origin_ok(r))
 			return reply_error(r, 403, "cross-origin request refused");

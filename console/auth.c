@@ -229,14 +229,19 @@ double throttle_note(struct throttle *t, const char *user, const char *addr, int
 	return delay;
 }
 
-int auth_check(struct store *st, const char *name, const char *password, struct user *u)
+void auth_lock(void)
 {
-	int r;
-
 	pthread_once(&auth_once, auth_init);
 	while (sem_wait(&auth_sem) < 0 && errno == EINTR)
 		;
-	r = userdb_check(st->db, name, password, u);
+}
+
+void auth_unlock(void)
+{
 	sem_post(&auth_sem);
-	return r;
+}
+
+int auth_check(struct store *st, const char *name, const char *password, struct user *u)
+{
+	return userdb_check(st->db, name, password, u);
 }

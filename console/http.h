@@ -90,7 +90,11 @@ double throttle_wait(struct throttle *t, const char *user, const char *addr);
 /* Record a failed (ok = 0) or good login; returns the delay to add to a
  * failed answer. */
 double throttle_note(struct throttle *t, const char *user, const char *addr, int ok);
-/* Verify a password, at most a few at once (Argon2id takes 64 MiB). */
+/* Passwords are checked at most a few at once (Argon2id takes 64 MiB),
+ * the throttle consulted and updated under the same lock, so parallel
+ * tries cannot slip past a wait. */
+void auth_lock(void);
+void auth_unlock(void);
 int auth_check(struct store *st, const char *name, const char *password, struct user *u);
 
 /* watch.c: the deadline for a whole request (request_timeout). */

@@ -76,6 +76,8 @@ int main(int argc, char **argv)
 	}
 	store_close(&st);
 	signal(SIGPIPE, SIG_IGN);
+	/* No reload: a new configuration takes a restart. */
+	signal(SIGHUP, SIG_IGN);
 	/* Threads start with the signals blocked; this one waits for them. */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);

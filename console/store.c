@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define STORE_SCHEMA \
 	"CREATE TABLE IF NOT EXISTS alerts (" \
@@ -418,8 +419,16 @@ static json_object *store_stats_one(struct store *s, const struct user *u, int s
 
 json_object *store_stats(struct store *s, const struct user *u)
 {
-	int64_t now = now_us(), day = now - now % (86400LL * 1000000);
-	const int64_t since[2] = { day, now - 7 * 86400LL * 1000000 };
+	int64_t now = now_us(), since[2];
+	time_t t = (time_t)(now / 1000000);
+	struct tm tm;
+
+	/* Today: since the last local midnight (the server's time zone). */
+	localtime_r(&t, &tm);
+	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+	tm.tm_isdst = -1;
+	since[0] = (int64_t)mktime(&tm) * 1000000;
+	since[1] = now - 7 * 86400LL * 1000000;
 	const char *names[2] = { "today", "week" };
 	json_object *r = json_object_new_object();
 

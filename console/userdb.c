@@ -173,6 +173,22 @@ int userdb_passwd(sqlite3 *db, const char *name, const char *password)
 	return r;
 }
 
+int userdb_list(sqlite3 *db, FILE *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "SELECT name, role, districts FROM users ORDER BY name", -1,
+			       &st, NULL) != SQLITE_OK)
+		return -EIO;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		fprintf(out, "%-32s %-10s %s\n", (const char *)sqlite3_column_text(st, 0),
+			(const char *)sqlite3_column_text(st, 1),
+			*sqlite3_column_text(st, 2) ? (const char *)sqlite3_column_text(st, 2) : "(all)");
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 int userdb_hash(sqlite3 *db, const char *name, char *buf, size_t n)
 {
 	sqlite3_stmt *st;

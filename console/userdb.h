@@ -6,6 +6,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #define CONSOLE_MAX_DISTRICTS 64
 #define CONSOLE_NAME_MAX      33      /* 32 characters and NUL */
@@ -32,6 +33,8 @@ int userdb_del(sqlite3 *db, const char *name);
 int userdb_passwd(sqlite3 *db, const char *name, const char *password);
 /* Check a password: 0 and *u filled, -EACCES when wrong or unknown. */
 int userdb_check(sqlite3 *db, const char *name, const char *password, struct user *u);
+/* Print "NAME ROLE DISTRICTS" lines, by name; 0 or -EIO. */
+int userdb_list(sqlite3 *db, FILE *out);
 /* The stored hash (for tests and vigilctl user show), into buf. */
 int userdb_hash(sqlite3 *db, const char *name, char *buf, size_t n);
 

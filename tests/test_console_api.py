@@ -159,6 +159,13 @@ def test_failed_logins_are_slowed_down(bare):
             break
         time.sleep(0.25)
     assert status == 200, js
+    # Many wrong tries at once cannot slip past the wait: after the free
+    # ones (3, and one more checked alongside), all are refused unchecked.
+    import concurrent.futures
+    with concurrent.futures.ThreadPoolExecutor(12) as ex:
+        got = list(ex.map(lambda i: Client(bare.port).login("north", "bad-%d" % i)[0],
+                          range(12)))
+    assert got.count(401) <= 4 and got.count(429) >= 8 and set(got) <= {401, 429}, got
 
 
 def test_alerts_stored_once_filtered_and_districts(setup):
@@ -345,6 +352,11 @@ def test_vigilctl_user(tmp_path):
     assert "at least 8" in bad[-1].stderr
     assert sqlite3.connect(db).execute("SELECT COUNT(*) FROM users").fetchone()[0] == 1
     assert add_user(db, "sup", PW, "supervisor").returncode == 0
+    r = subprocess.run([os.path.join(os.path.dirname(CONSOLE), "vigilctl"), "user", "list",
+                        "--db", db], capture_output=True, text=True, timeout=10)
+    assert r.returncode == 0 and [l.split() for l in r.stdout.splitlines()] == [
+        ["ann", "operator", "a,b-2"], ["sup", "supervisor", "(all)"]], r.stdout
+    assert PW not in r.stdout and "argon2" not in r.stdout
     old = sqlite3.connect(db).execute("SELECT hash FROM users WHERE name='ann'").fetchone()[0]
     r = add_user(db, "ann", "another password", None, action="passwd")
     assert r.returncode == 0, r.stderr

@@ -4,6 +4,7 @@
  *                          (--db PATH | -C console.conf)
  *   vigilctl user passwd NAME (--db PATH | -C console.conf)
  *   vigilctl user del NAME (--db PATH | -C console.conf)
+ *   vigilctl user list (--db PATH | -C console.conf)
  *
  * The password is read from standard input: prompted without echo on a
  * terminal, one line otherwise. It is stored as an Argon2id hash. An
@@ -27,6 +28,7 @@ static int user_usage(FILE *out)
 		"                         (--db PATH | -C CONSOLE_CONF)\n"
 		"       vigilctl user passwd NAME (--db PATH | -C CONSOLE_CONF)\n"
 		"       vigilctl user del NAME (--db PATH | -C CONSOLE_CONF)\n"
+		"       vigilctl user list (--db PATH | -C CONSOLE_CONF)\n"
 		"  the password is read from standard input (at least %d characters)\n",
 		USER_PASSWORD_MIN);
 	return out == stdout ? 0 : 2;
@@ -108,6 +110,12 @@ int ctl_user(int argc, char **argv)
 		case 'h': return user_usage(stdout);
 		default: return user_usage(stderr);
 		}
+	}
+	if (argc - optind == 1 && db_path && strcmp(argv[optind], "list") == 0) {
+		status = userdb_open(db_path, &db) < 0 || userdb_list(db, stdout) < 0;
+		sqlite3_close(db);
+		free(db_path);
+		return status;
 	}
 	if (argc - optind != 2 || !db_path) {
 		free(db_path);
