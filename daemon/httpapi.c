@@ -181,27 +181,33 @@ static int httpapi_authorized(const struct httpapi *a, struct MHD_Connection *c)
 	return !diff && n == a->token_len;
 }
 
+static int httpapi_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 32);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 /* Percent-decoding of the path and the query: as the library's, except
  * that %00 becomes a byte no valid path or parameter holds (0x7f), so
- * that "a.mp4%00.jpg" cannot end the string early. */
+ * that "a.mp4%00.jpg" cannot end the string early. Decoded once: "%252e"
+ * is "%2e", which no path may hold. */
 static size_t httpapi_unescape(void *arg, struct MHD_Connection *c, char *s)
 {
+	const char *r = s;
 	char *w = s;
 
 	(void)arg;
 	(void)c;
-	for (const char *r = s; *r; w++) {
-		int hi, lo;
-		if (r[0] == '%' && r[1] && r[2] &&
-		    (hi = (r[1] >= '0' && r[1] <= '9') ? r[1] - '0' :
-			  ((r[1] | 32) >= 'a' && (r[1] | 32) <= 'f') ? (r[1] | 32) - 'a' + 10 : -1) >= 0 &&
-		    (lo = (r[2] >= '0' && r[2] <= '9') ? r[2] - '0' :
-			  ((r[2] | 32) >= 'a' && (r[2] | 32) <= 'f') ? (r[2] | 32) - 'a' + 10 : -1) >= 0) {
-			int v = hi * 16 + lo;
-			*w = (char)(v ? v : 0x7f);
+	while (*r) {
+		int hi = r[0] == '%' ? httpapi_hex(r[1]) : -1;
+		int lo = hi >= 0 ? httpapi_hex(r[2]) : -1;
+		if (lo >= 0) {
+			*w++ = (char)(hi * 16 + lo ? hi * 16 + lo : 0x7f);
 			r += 3;
 		} else {
-			*w = *r++;
+			*w++ = *r++;
 		}
 	}
 	*w = '\0';

@@ -207,9 +207,12 @@ static const char *httpapi_clip_type(const char *rel)
 	return NULL;
 }
 
-/* The index state of the clip at rel: 1 recording, 0 another state,
- * -ENOENT not a clip of the index, or another -errno. */
-static int httpapi_clip_recording(struct httpapi *a, const char *rel)
+/* The index state of the clip at rel. */
+enum httpapi_clip_state { CLIP_COMPLETE, CLIP_RECORDING, CLIP_TRUNCATED };
+
+/* The state of the clip at rel (enum httpapi_clip_state), -ENOENT when
+ * it is not a clip of the index, or another -errno. */
+static int httpapi_clip_state(struct httpapi *a, const char *rel)
 {
 	sqlite3 *db = httpapi_db(a);
 	sqlite3_stmt *st;
@@ -222,10 +225,14 @@ static int httpapi_clip_recording(struct httpapi *a, const char *rel)
 		return -EIO;
 	sqlite3_bind_text(st, 1, rel, -1, SQLITE_STATIC);
 	r = sqlite3_step(st);
-	if (r == SQLITE_ROW)
-		r = strcmp((const char *)sqlite3_column_text(st, 0), CLIPDB_RECORDING) == 0;
-	else
+	if (r == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(st, 0);
+		r = !state ? CLIP_TRUNCATED :
+		    strcmp(state, CLIPDB_COMPLETE) == 0 ? CLIP_COMPLETE :
+		    strcmp(state, CLIPDB_RECORDING) == 0 ? CLIP_RECORDING : CLIP_TRUNCATED;
+	} else {
 		r = r == SQLITE_DONE ? -ENOENT : -EIO;
+	}
 	sqlite3_finalize(st);
 	return r;
 }
@@ -281,7 +288,7 @@ enum MHD_Result httpapi_send_fd(struct MHD_Connection *c, int fd, int64_t size,
 enum MHD_Result httpapi_clip_file(struct httpapi *a, struct MHD_Connection *c, const char *rel)
 {
 	const char *type = httpapi_clip_type(rel), *why;
-	int recording = 0, fd;
+	int state = CLIP_COMPLETE, fd;
 	struct stat st;
 	int64_t size;
 
@@ -290,10 +297,10 @@ enum MHD_Result httpapi_clip_file(struct httpapi *a, struct MHD_Connection *c, c
 	/* A clip must be one of the index (its state says how much of it
 	 * is whole); a snapshot has no row of its own. */
 	if (strcmp(type, "video/mp4") == 0) {
-		recording = httpapi_clip_recording(a, rel);
-		if (recording == -ENOENT)
+		state = httpapi_clip_state(a, rel);
+		if (state == -ENOENT)
 			return httpapi_error(c, MHD_HTTP_NOT_FOUND, "no such clip or snapshot");
-		if (recording < 0)
+		if (state < 0)
 			return httpapi_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR,
 					     "cannot read the clip index");
 	}
@@ -308,8 +315,10 @@ enum MHD_Result httpapi_clip_file(struct httpapi *a, struct MHD_Connection *c, c
 		return httpapi_error(c, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot read the file");
 	}
 	size = st.st_size;
-	if (recording) {
-		/* Only whole fragments: a player stops cleanly at their end. */
+	if (state != CLIP_COMPLETE) {
+		/* Only whole fragments: a player stops cleanly at their end. A
+		 * clip still being written grows; one cut short (truncated) may
+		 * end in half a box. */
 		size = mp4frag_complete_end(fd, size);
 		if (size <= 0) {
 			close(fd);
@@ -317,5 +326,5 @@ enum MHD_Result httpapi_clip_file(struct httpapi *a, struct MHD_Connection *c, c
 					     "the clip has no complete fragment yet");
 		}
 	}
-	return httpapi_send_fd(c, fd, size, type, recording);
+	return httpapi_send_fd(c, fd, size, type, state == CLIP_RECORDING);
 }

@@ -17,6 +17,7 @@ import http.client
 import json
 import os
 import socket
+import sqlite3
 import struct
 import subprocess
 import threading
@@ -245,6 +246,30 @@ def test_clip_file_and_ranges(api, tmp_path):
     assert body == open(os.path.join(api.data, "clips", api.start["snapshot"]), "rb").read()
 
 
+def test_truncated_clip_served_to_its_last_whole_fragment(api, tmp_path):
+    """A clip cut in the middle of a box (a killed writer), indexed
+    truncated: served up to the end of its last whole fragment."""
+    path = api.complete()
+    whole = open(path, "rb").read()
+    kinds = boxes(whole)
+    mdats = [b for b in kinds if b[0] == "mdat"]
+    cut = mdats[-2][2] + 100        # 100 bytes into the last fragment
+    rel = os.path.join(os.path.dirname(api.clip), "cut-clip.mp4")
+    with open(os.path.join(api.data, "clips", rel), "wb") as f:
+        f.write(whole[:cut])
+    db = sqlite3.connect(os.path.join(api.data, "clips.db"), timeout=10)
+    with db:
+        db.execute("INSERT INTO clips (camera, event_id, type, events, start_us, end_us, "
+                   "path, size, state) VALUES ('camw', 'cut', 'motion', 'cut', 1, 2, ?, ?, "
+                   "'truncated')", (rel, cut))
+    db.close()
+    st, h, body = api.get("/clips/" + rel)
+    assert st == 200 and body == whole[:mdats[-2][2]], (st, len(body), mdats[-2][2])
+    out = tmp_path / "cut.mp4"
+    out.write_bytes(body)
+    assert ffprobe(str(out), "-show_streams")["streams"][0]["codec_name"] == "h264"
+
+
 def test_picture(api, tmp_path):
     st, h, body = api.get("/api/v1/cameras/camw/picture.jpg")
     assert st == 200 and h["content-type"] == "image/jpeg", (st, body[:200])
@@ -304,6 +329,29 @@ def trickle(port, result):
     s.close()
 
 
+def slow_reader(port, token, clip, size, result):
+    """Read clip (size bytes) as a player does, over one kept-alive
+    connection: 12 successive ranges, one a second, so longer than the
+    deadline in all; record the bytes and how long it took."""
+    t0 = time.monotonic()
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    out, step = b"", size // 12 + 1
+    try:
+        for a in range(0, size, step):
+            c.request("GET", "/clips/" + clip, headers={
+                "Authorization": "Bearer " + token,
+                "Range": "bytes=%d-%d" % (a, a + step - 1)})
+            r = c.getresponse()
+            assert r.status == 206, r.status
+            out += r.read()
+            time.sleep(1.0)
+    except (OSError, AssertionError, http.client.HTTPException) as e:
+        result["error"] = repr(e)
+    c.close()
+    result["data"] = out
+    result["took"] = time.monotonic() - t0
+
+
 def test_hostile_clients(api, tmp_path):
     api.complete()
     clips = os.path.join(api.data, "clips")
@@ -314,9 +362,15 @@ def test_hostile_clients(api, tmp_path):
     os.symlink(str(outside / "secret.jpg"), os.path.join(clips, "camw", "evil.jpg"))
     os.symlink(str(outside), os.path.join(clips, "outdir"))
     os.symlink(os.path.join(api.data, "http.token"), os.path.join(clips, "token.jpg"))
-    slow = {}
+    slow, reader = {}, {}
     t = threading.Thread(target=trickle, args=(api.port, slow))
     t.start()
+    # A client reading a clip for longer than the deadline keeps its
+    # connection.
+    r = threading.Thread(target=slow_reader, args=(api.port, api.token, api.clip,
+                                                   os.path.getsize(os.path.join(clips, api.clip)),
+                                                   reader))
+    r.start()
     day = os.path.dirname(api.clip)
     bad = ["/clips/../http.token", "/clips/camw/../../http.token", "/clips/%2e%2e/http.token",
            "/clips/..%2fhttp.token", "/clips/%2E%2E%2Fhttp.token", "/clips/%2fetc%2fpasswd",
@@ -359,6 +413,10 @@ def test_hostile_clients(api, tmp_path):
     t.join(40)
     assert HEADERS_DEADLINE - 1 <= slow["closed_after"] <= HEADERS_DEADLINE + 4, slow
     assert not str(slow["read"]).startswith("b'HTTP/1.1 200"), slow
+    r.join(70)
+    want = open(os.path.join(clips, api.clip), "rb").read()
+    assert reader["data"] == want, (len(reader["data"]), len(want), reader.get("error"))
+    assert reader["took"] > HEADERS_DEADLINE, reader["took"]
     assert api.get("/api/v1/cameras")[0] == 200
     assert api.get("/clips/" + api.clip)[0] == 200
     assert api.d.p.poll() is None
@@ -398,3 +456,47 @@ def test_config_check_names_file_and_line(tmp_path):
     n = len(open(conf).read().splitlines())
     assert "%s:%d: http.bind must be an IPv4 or IPv6 address, not 'example.org'" % (conf, n) \
         in out.stderr + out.stdout, out.stderr
+
+
+def test_ipv6_token_file_and_reload(tmp_path, procs):
+    """http.bind on ::1, http.token_file created where configured, and a
+    reload that moves the API to another port."""
+    data = tmp_path / "data"
+    token = tmp_path / "keys" / "api.token"
+    token.parent.mkdir()
+    port, port2 = free_port(), free_port()
+    conf = str(tmp_path / "vigil.conf")
+
+    def write(p):
+        write_config(conf, [dict(id="s1", url=scene("static")["file"])],
+                     "tcp://127.0.0.1:%d" % pub, str(data), workers=1)
+        with open(conf, "a") as f:
+            f.write('http = { port = %d; bind = "::1"; token_file = "%s"; };\n' % (p, token))
+
+    pub = free_port()
+    write(port)
+    d = Vigild(conf)
+    procs.append(d)
+    d.wait_line(lambda l: "HTTP API on ::1 port %d" % port in l, 20)
+    assert os.stat(token).st_mode & 0o777 == 0o600
+    secret = token.read_text().strip()
+    assert len(secret) == 64 and not (data / "http.token").exists()
+
+    def get(p, path="/api/v1/cameras"):
+        c = http.client.HTTPConnection("::1", p, timeout=10)
+        try:
+            c.request("GET", path, headers={"Authorization": "Bearer " + secret})
+            r = c.getresponse()
+            return r.status, r.read()
+        finally:
+            c.close()
+
+    st, body = get(port)
+    assert st == 200 and json.loads(body)["cameras"][0]["id"] == "s1"
+    write(port2)
+    d.p.send_signal(1)   # SIGHUP
+    d.wait_line(lambda l: "HTTP API on ::1 port %d" % port2 in l, 20)
+    assert get(port2)[0] == 200
+    with pytest.raises(OSError):
+        get(port)
+    assert d.stop() == 0
