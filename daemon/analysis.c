@@ -106,6 +106,7 @@ static void analysis_detect(struct analysis *a, const struct luma_frame *lf,
 	struct vigil_frame f = {
 		.data = lf->data, .width = lf->width, .height = lf->height,
 		.stride = lf->stride, .pts_us = lf->pts_us, .wall_us = lf->wall_us,
+		.key = frame && (frame->key_frame || frame->pict_type == AV_PICTURE_TYPE_I),
 	};
 	struct vigil_observations obs;
 	int64_t t0 = analysis_mono_us();

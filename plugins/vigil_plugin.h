@@ -163,16 +163,20 @@ struct vigil_setup {
 	void *shared;              /* what load stored, or NULL */
 };
 
+struct vigil_box {
+	float x, y, w, h;
+};
+
 struct vigil_frame {
 	size_t struct_size;
 	const uint8_t *data;       /* luma, width x height, rows stride apart */
 	int width, height, stride;
 	int64_t pts_us;            /* stream time */
 	int64_t wall_us;           /* wall-clock arrival, CLOCK_REALTIME */
-};
-
-struct vigil_box {
-	float x, y, w, h;
+	/* Appended fields (ABI 2 continued; read them with VIGIL_HAS_FIELD:
+	 * an older host leaves them out). */
+	int key;                   /* 1: a keyframe (intra-coded; its difference
+				    * from the frame before is partly coding) */
 };
 
 /* A condition present in this frame. The host's event engine turns runs

@@ -194,6 +194,14 @@ def judge(truth, loop, alerts):
             box = end.get("boxes")
             v = iou(box[0], ev["box"]) if box else 0.0
             res["ious"].append(v)
+    # A nuisance that forbids a type: no alert of it at all, whenever it
+    # started (an event open since before the judged loop counts too).
+    for nu in truth.get("nuisance", ()):
+        bad = {a["id"] for a in alerts if a["type"] == nu.get("forbid")}
+        if bad:
+            res["false"] += len(bad)
+            res["problems"].append("%s during %s (%d event(s))"
+                                   % (nu["forbid"], nu["type"], len(bad)))
     for a in starts:
         if a["id"] not in used:
             res["false"] += 1

@@ -124,6 +124,8 @@ SCENES = [
           effects=(Effect("moved", at=5.0, amount=10.0),)),
     Scene("frozen", duration=12.0, size=SMALL,
           effects=(Effect("frozen", at=5.0, amount=10.0),)),
+    Scene("lowfps", duration=12.0, size=SMALL,
+          effects=(Effect("lowfps", at=0.0, amount=2.0),)),
 ]
 
 
@@ -366,10 +368,21 @@ def effect_frozen(effect, fps):
     return filt, "post", ("event", {"type": "frozen", "start": a, "end": b})
 
 
+def effect_lowfps(effect, fps):
+    """A slow shutter or a re-streamer: from `at` on the picture changes
+    only `amount` times a second, the frames between repeating it (noise
+    included). Nothing is frozen: it must not alert."""
+    filt = "fps=%r,fps=%d" % (effect.amount, fps)
+    return filt, "post", ("nuisance", {"type": "lowfps", "at": effect.at,
+                                       "changes_per_s": effect.amount,
+                                       "forbid": "frozen"})
+
+
 EFFECTS = {"lights": effect_lights, "flicker": effect_flicker,
            "headlights": effect_headlights,
            "covered": effect_covered, "defocus": effect_defocus,
-           "moved": effect_moved, "frozen": effect_frozen}
+           "moved": effect_moved, "frozen": effect_frozen,
+           "lowfps": effect_lowfps}
 
 
 # ----------------------------------------------------------- scene → files
@@ -474,13 +487,30 @@ def truth_json(truth):
                   text) + "\n"
 
 
-def up_to_date(mp4, js, truth_text):
-    """True when both outputs exist, are newer than this generator and
-    the stored ground truth matches what would be written now."""
+def recipe(scene, size, fps):
+    """What the video of a scene is made from (filter graph, encoder,
+    length), as a short hash: a scene whose recipe did not change need
+    not be encoded again when this generator changes elsewhere."""
+    text = repr((filter_graph(scene, size, fps), encoder_args(scene.codec, fps),
+                 scene.duration, BITRATE, [look_key(Placed(m, *size)) for m in scene.movers],
+                 street_geq(), [LOOKS[m.look]() for m in scene.movers]))
+    return "%08x" % zlib.crc32(text.encode())
+
+
+def recipe_path(js):
+    return os.path.join(os.path.dirname(js), "." + os.path.basename(js)[:-5] + ".recipe")
+
+
+def up_to_date(mp4, js, truth_text, made_from=None):
+    """True when both outputs exist, the stored ground truth matches what
+    would be written now, and they were made from this recipe (without a
+    stored recipe: are newer than this generator)."""
     try:
-        src = os.path.getmtime(os.path.abspath(__file__))
-        if min(os.path.getmtime(mp4), os.path.getmtime(js)) < src:
-            return False
+        if min(os.path.getmtime(mp4), os.path.getmtime(js)) < os.path.getmtime(
+                os.path.abspath(__file__)):
+            with open(recipe_path(js)) as f:
+                if f.read().strip() != made_from:
+                    return False
         with open(js) as f:
             return f.read() == truth_text
     except OSError:
@@ -521,16 +551,17 @@ def main():
         truth = truth_json(ground_truth(s, s.size or args.size, args.fps))
         mp4 = os.path.join(args.out, s.name + ".mp4")
         js = os.path.join(args.out, s.name + ".json")
-        if up_to_date(mp4, js, truth):
+        made_from = recipe(s, s.size or args.size, args.fps)
+        if up_to_date(mp4, js, truth, made_from):
             print("gen_scenes: %s up to date" % s.name)
         else:
-            todo.append((s, mp4, js, truth))
+            todo.append((s, mp4, js, truth, made_from))
     if not todo:
         return 0
 
     with tempfile.TemporaryDirectory(prefix="scenes-") as tmp:
         images = {}
-        for s, _, _, _ in todo:
+        for s, _, _, _, _ in todo:
             size = s.size or args.size
             bg = "background_%dx%d" % size
             if bg not in images:
@@ -548,19 +579,21 @@ def main():
         # Scenes are independent: encode two at a time.
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
             jobs = [pool.submit(write_scene, s, s.size or args.size, args.fps,
-                                images, mp4, js, truth)
-                    for s, mp4, js, truth in todo]
+                                images, mp4, js, truth, made_from)
+                    for s, mp4, js, truth, made_from in todo]
             for j in jobs:
                 j.result()
     return 0
 
 
-def write_scene(s, size, fps, images, mp4, js, truth):
+def write_scene(s, size, fps, images, mp4, js, truth, made_from):
     print("gen_scenes: %s ..." % s.name, flush=True)
     encode(s, size, fps, images, mp4)
     with open(js + ".part", "w") as f:
         f.write(truth)
     os.replace(js + ".part", js)
+    with open(recipe_path(js), "w") as f:
+        f.write(made_from + "\n")
 
 
 if __name__ == "__main__":

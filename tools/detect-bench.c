@@ -75,7 +75,8 @@ static void bench_detect(struct bench *b, const AVFrame *fr, double t)
 	f = (struct vigil_frame){ .data = b->scaler.out.data, .width = b->scaler.out.width,
 				  .height = b->scaler.out.height,
 				  .stride = b->scaler.out.stride,
-				  .pts_us = (int64_t)(t * 1e6), .wall_us = (int64_t)(t * 1e6) };
+				  .pts_us = (int64_t)(t * 1e6), .wall_us = (int64_t)(t * 1e6),
+				  .key = fr->key_frame || fr->pict_type == AV_PICTURE_TYPE_I };
 	for (int i = 0; i < b->npi; i++) {
 		plugin_instance_process(&b->pi[i], &f, &obs);
 		for (int k = 0; b->trace && k < obs.count; k++) {
