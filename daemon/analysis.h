@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "alert.h"
+#include "anomaly.h"
 #include "config.h"
 #include "engine.h"
 #include "luma.h"
@@ -37,6 +38,7 @@ struct analysis {
 	struct vigil_zone zones[ANALYSIS_MAX_ZONES];
 	struct vigil_zone masks[ANALYSIS_MAX_ZONES];
 	struct engine engine;
+	struct anomaly anomaly;     /* tracks, lines, loitering */
 
 	atomic_ulong frames_analysed;
 	atomic_ulong frames_corrupt;

@@ -81,6 +81,8 @@ static const struct cfg_key cfg_camera_keys[] = {
 	{ "zones", CFG_LIST, 0, 0, 0, 0, NULL, cfg_zones },
 	{ "masks", CFG_LIST, 0, 0, 0, 0, NULL, cfg_masks },
 	{ "detect", CFG_GROUP, 0, 0, 0, 0, NULL, cfg_detect },
+	{ "lines", CFG_LIST, 0, 0, 0, 0, NULL, cfg_lines },
+	{ "count_interval", CFG_INT, CAM(count_interval), 0, 1, 86400, NULL, NULL },
 	{ "recording", CFG_GROUP, 0, 0, 0, 0, cfg_camera_recording_keys, NULL },
 	{ "", CFG_INCLUDE, 0, 0, 0, 0, cfg_option_keys, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }

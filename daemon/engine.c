@@ -66,7 +66,7 @@ static void engine_queue(struct engine *e, struct alert *al)
 }
 
 /* Fill and queue one alert of the current frame, and log it. */
-static void engine_send(struct engine *e, struct alert *al, int zone)
+void engine_send(struct engine *e, struct alert *al, int zone)
 {
 	al->frame = e->frame;
 	al->severity = engine_severity(e, zone);

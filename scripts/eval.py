@@ -38,7 +38,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 WARMUP = 4.0            # seconds after the daemon starts before a loop counts
-START_TOL = {"motion": 1.0}   # start error allowed per type; others 3 s
+# Start error allowed per type; others 3 s. A crossing is an instant;
+# loitering starts dwell seconds after the object entered, within 1 s.
+START_TOL = {"motion": 1.0, "line.crossed": 1.0, "loitering": 1.0}
 DEFAULT_TOL = 3.0
 LAG = 3.0               # seconds an alert may come after its stream time
 IOU_TARGET = 0.5
@@ -112,9 +114,15 @@ def camera_config(truth, url):
         zs = []
         for z in truth["zones"]:
             poly = ", ".join("%.4f" % v for v in z["polygon"])
-            zs.append('{ name = "%s"; polygon = [%s]; schedule = "%s"; severity = "high"; }'
-                      % (z["name"], poly, schedule_for(z["armed"])))
+            dwell = "dwell = %g; " % z["dwell"] if z.get("dwell") else ""
+            zs.append('{ name = "%s"; polygon = [%s]; schedule = "%s"; severity = "high"; %s}'
+                      % (z["name"], poly, schedule_for(z["armed"]), dwell))
         lines.append("    zones = ( %s );" % ", ".join(zs))
+    if truth.get("lines"):
+        ls = ['{ name = "%s"; points = [%s]; direction = "%s"; }'
+              % (l["name"], ", ".join("%.4f" % v for v in l["points"]), l["direction"])
+              for l in truth["lines"]]
+        lines.append("    lines = ( %s );" % ", ".join(ls))
     lines.append("  }")
     return "\n".join(lines)
 
@@ -162,6 +170,7 @@ def judge(truth, loop, alerts):
     dur = truth["duration"]
     starts = [a for a in alerts if a["phase"] == "start"
               and a["type"] not in ("video_loss", "video_restored")
+              and (not truth.get("judge") or a["type"] in truth["judge"])
               and loop <= parse_ts(a["ts"]) < loop + dur]
     ends = {a["id"]: a for a in alerts if a["phase"] == "end"}
     res = {"scene": truth["scene"], "expected": 0, "detected": 0, "missed": 0,
@@ -172,6 +181,7 @@ def judge(truth, loop, alerts):
         t0, t1 = loop + ev["start"], loop + ev["end"]
         cands = [a for a in starts if a["type"] == ev["type"] and a["id"] not in used
                  and a.get("zone") == ev.get("zone")
+                 and all(a.get(k) == ev[k] for k in ("line", "direction") if k in ev)
                  and t0 - 1.0 <= parse_ts(a["ts"]) <= t1]
         if not cands:
             res["missed"] += 1

@@ -72,10 +72,22 @@ class Zone:
     """A zone the camera watching the scene is configured with.
 
     armed: whether its schedule is to be on while the scene plays (the
-    configuration makes the schedule from the current time)."""
+    configuration makes the schedule from the current time).
+    dwell: seconds one object may stay in it before `loitering` (0: none)."""
     name: str
     polygon: tuple
     armed: bool = True
+    dwell: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Line:
+    """A tripwire the camera is configured with: points x1, y1, x2, y2
+    (normalised); side a is on the left going from the first point to the
+    second, as seen on the picture."""
+    name: str
+    points: tuple
+    direction: str = "both"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +100,8 @@ class Scene:
     effects: tuple = ()
     size: tuple = None             # (w, h); None: the --size option
     zones: tuple = ()
+    lines: tuple = ()
+    judge: tuple = ()              # alert types judged (none: all)
 
 
 # The accuracy set is smaller and shorter than the 720p demo scenes so
@@ -126,6 +140,30 @@ SCENES = [
           effects=(Effect("frozen", at=5.0, amount=10.0),)),
     Scene("lowfps", duration=12.0, size=SMALL,
           effects=(Effect("lowfps", at=0.0, amount=2.0),)),
+    # Tripwires and loitering: judged on their own types only. The
+    # vertical line's side a is the right half (it runs downwards).
+    Scene("tripwire", duration=16.0, size=SMALL,
+          movers=(Mover(enter=0.5, leave=5.5),
+                  Mover(enter=5.0, leave=10.0, direction=-1, ground=0.80,
+                        width=90, height=200),
+                  Mover(enter=10.0, leave=15.0)),
+          lines=(Line("gate", (0.5, 0.3, 0.5, 1.0)),),
+          judge=("line.crossed",)),
+    Scene("tripwire_paths", duration=12.0, size=SMALL,
+          movers=(Mover(enter=1.0, leave=11.0),
+                  Mover(enter=1.0, leave=11.0, direction=-1, ground=0.80,
+                        width=90, height=200)),
+          lines=(Line("gate", (0.45, 0.3, 0.45, 1.0)),),
+          judge=("line.crossed",)),
+    Scene("tripwire_along", duration=12.0, size=SMALL,
+          movers=(Mover(enter=1.0, leave=11.0),),
+          lines=(Line("kerb", (0.05, 0.69, 0.95, 0.69)),),
+          judge=("line.crossed",)),
+    Scene("loiter", duration=24.0, size=SMALL,
+          movers=(Mover(enter=0.5, leave=5.0),
+                  Mover(enter=4.0, leave=22.0, direction=-1)),
+          zones=(Zone("square", (0.3, 0.0, 0.7, 0.0, 0.7, 1.0, 0.3, 1.0), dwell=4.0),),
+          judge=("loitering",)),
 ]
 
 
@@ -417,10 +455,78 @@ def filter_graph(scene, size, fps):
     return ";".join(parts)
 
 
+def centre_at(placed, t):
+    """Centre of a mover's whole box at time t, normalised."""
+    return ((placed.x_at(t) + placed.w / 2.0) / placed.fw,
+            (placed.y + placed.h / 2.0) / placed.fh)
+
+
+def crossing_events(scene, size, fps):
+    """line.crossed events: when a mover's centre passes each line, and
+    which way (the line's side of the centre before and after)."""
+    out = []
+    for line in scene.lines:
+        x1, y1, x2, y2 = line.points
+        for m in scene.movers:
+            p = Placed(m, *size)
+            side = lambda t: ((x2 - x1) * (centre_at(p, t)[1] - y1)
+                              - (y2 - y1) * (centre_at(p, t)[0] - x1))
+            prev = None
+            for n in range(int(math.ceil(m.enter * fps)), int(math.floor(m.leave * fps)) + 1):
+                t = n / fps
+                cx, cy = centre_at(p, t)
+                s = side(t)
+                if prev is not None and (s < 0) != (prev < 0):
+                    # Through the segment itself (its extension is no line).
+                    lo, hi = sorted((x1, x2)), sorted((y1, y2))
+                    if lo[0] - 0.01 <= cx <= lo[1] + 0.01 and hi[0] - 0.01 <= cy <= hi[1] + 0.01:
+                        d = "a-b" if prev < 0 else "b-a"
+                        if line.direction in ("both", d):
+                            out.append({"type": "line.crossed", "line": line.name,
+                                        "direction": d, "start": round(t, 3),
+                                        "end": round(t + 1.0, 3)})
+                prev = s
+    return out
+
+
+def loitering_events(scene, size, fps):
+    """loitering events: a mover whose centre stays in a dwell zone (a
+    rectangle here) longer than its dwell, from entry + dwell to exit."""
+    out = []
+    for z in scene.zones:
+        if not z.dwell:
+            continue
+        xs, ys = z.polygon[0::2], z.polygon[1::2]
+        for m in scene.movers:
+            p = Placed(m, *size)
+            inside = []
+            for n in range(int(math.ceil(m.enter * fps)), int(math.floor(m.leave * fps)) + 1):
+                cx, cy = centre_at(p, n / fps)
+                if min(xs) <= cx <= max(xs) and min(ys) <= cy <= max(ys):
+                    inside.append(n / fps)
+            if inside and inside[-1] - inside[0] >= z.dwell:
+                out.append({"type": "loitering", "zone": z.name,
+                            "start": round(inside[0] + z.dwell, 3),
+                            "end": round(inside[-1], 3)})
+    return out
+
+
 def ground_truth(scene, size, fps):
     """Expected alerts (events) and things that must not alert (nuisance)."""
     w, h = size
     events, nuisance = [], []
+    if scene.judge:
+        # Judged on these types only: the movers are there for them.
+        events = crossing_events(scene, size, fps) + loitering_events(scene, size, fps)
+        events.sort(key=lambda e: e["start"])
+        zones = [{"name": z.name, "polygon": list(z.polygon), "armed": z.armed,
+                  "dwell": z.dwell} for z in scene.zones]
+        return {"scene": scene.name, "width": w, "height": h, "fps": fps,
+                "duration": float(scene.duration), "codec": scene.codec,
+                "judge": list(scene.judge), "events": events, "nuisance": nuisance,
+                "zones": zones,
+                "lines": [{"name": l.name, "points": list(l.points),
+                           "direction": l.direction} for l in scene.lines]}
     for m in scene.movers:
         ev = mover_event(Placed(m, w, h), fps)
         if scene.zones:

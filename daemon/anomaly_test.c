@@ -1,0 +1,331 @@
+/* Tests of the tracker, the tripwire geometry and what anomaly.c builds
+ * on them: ids that stay with their objects through crossing paths and
+ * a short occlusion, crossings counted once by direction, none for an
+ * object walking along a line or passing beside its end, loitering
+ * after dwell seconds and its end, count messages on their own topic.
+ * The alerts are read back from a real alert queue as JSON. */
+#include "anomaly.h"
+
+#include <json-c/json.h>
+#include <stdlib.h>
+
+#include "alert_test.h"
+#include "testing.h"
+
+#define FRAME_US 40000
+
+/* A box of size w x h centred on (cx, cy). */
+static struct vigil_box box_at(float cx, float cy, float w, float h)
+{
+	return (struct vigil_box){ cx - w / 2, cy - h / 2, w, h };
+}
+
+static const struct vigil_track *find(const struct tracker *tk, uint32_t id)
+{
+	for (int i = 0; i < tk->n; i++)
+		if (tk->t[i].id == id)
+			return &tk->t[i];
+	return NULL;
+}
+
+/* The track whose box centre is nearest (x, y). */
+static uint32_t nearest(const struct tracker *tk, float x, float y)
+{
+	uint32_t best = 0;
+	float d = 1e9f;
+
+	for (int i = 0; i < tk->n; i++) {
+		float dx = tk->t[i].box.x + tk->t[i].box.w / 2 - x;
+		float dy = tk->t[i].box.y + tk->t[i].box.h / 2 - y;
+		if (dx * dx + dy * dy < d) {
+			d = dx * dx + dy * dy;
+			best = tk->t[i].id;
+		}
+	}
+	return best;
+}
+
+/* Two objects walking towards each other along nearly the same row
+ * merge into one box while they pass, then part: each keeps its id. */
+static void test_tracker_crossing_paths(void)
+{
+	struct tracker tk;
+	uint32_t left = 0, right = 0;
+	int64_t t = 1000000;
+
+	tracker_init(&tk, 1.0);
+	for (int i = 0; i <= 100; i++, t += FRAME_US) {
+		float a = 0.1f + 0.008f * i, b = 0.9f - 0.008f * i;   /* 0.2 a second */
+		struct vigil_box boxes[2] = { box_at(a, 0.6f, 0.08f, 0.3f),
+					      box_at(b, 0.62f, 0.07f, 0.26f) };
+		int n = 2;
+
+		if (a + 0.1f > b && b + 0.1f > a) {
+			/* Together: one box covering both. */
+			float x0 = a < b ? a - 0.04f : b - 0.04f, x1 = a < b ? b + 0.04f : a + 0.04f;
+			boxes[0] = (struct vigil_box){ x0, 0.45f, x1 - x0, 0.31f };
+			n = 1;
+		}
+		tracker_update(&tk, boxes, n, t);
+		if (i == 10) {
+			left = nearest(&tk, a, 0.6f);
+			right = nearest(&tk, b, 0.62f);
+			CHECK(tk.n == 2 && left != right);
+		}
+	}
+	/* Parted again: the one now on the right came from the left. */
+	CHECK(tk.n == 2);
+	CHECK(nearest(&tk, 0.9f, 0.6f) == left);
+	CHECK(nearest(&tk, 0.1f, 0.62f) == right);
+}
+
+/* An object hidden for 0.8 s comes back with its id, its box predicted
+ * along its way meanwhile; one gone for good ends after about 1 s. */
+static void test_tracker_occlusion(void)
+{
+	struct tracker tk;
+	int64_t t = 1000000;
+	uint32_t id = 0;
+
+	tracker_init(&tk, 1.0);
+	for (int i = 0; i < 80; i++, t += FRAME_US) {
+		float x = 0.1f + 0.01f * i;
+		struct vigil_box b = box_at(x, 0.5f, 0.06f, 0.2f);
+		int hidden = i >= 30 && i < 50;
+
+		tracker_update(&tk, &b, hidden ? 0 : 1, t);
+		if (i == 29)
+			id = tk.t[0].id;
+		if (i == 45) {
+			/* Predicted at constant velocity: near where it is. */
+			CHECK(tk.n == 1 && tk.t[0].hidden == 16);
+			CHECK(tk.t[0].box.x + tk.t[0].box.w / 2 > x - 0.03f &&
+			      tk.t[0].box.x + tk.t[0].box.w / 2 < x + 0.03f);
+		}
+	}
+	CHECK(tk.n == 1 && tk.t[0].id == id && tk.t[0].hidden == 0);
+	for (int i = 0; i < 24; i++, t += FRAME_US)
+		tracker_update(&tk, NULL, 0, t);
+	CHECK(tk.n == 1);                    /* 0.96 s unseen: coasting */
+	for (int i = 0; i < 3; i++, t += FRAME_US)
+		tracker_update(&tk, NULL, 0, t);
+	CHECK(tk.n == 0);
+	CHECK(!find(&tk, id));
+}
+
+/* A track does not jump to a small patch that does not overlap it. */
+static void test_tracker_size_gate(void)
+{
+	struct tracker tk;
+	struct vigil_box person = box_at(0.5f, 0.5f, 0.1f, 0.35f);
+	struct vigil_box patch = box_at(0.58f, 0.72f, 0.05f, 0.05f);
+
+	tracker_init(&tk, 1.0);
+	tracker_update(&tk, &person, 1, 1000000);
+	tracker_update(&tk, &patch, 1, 1040000);
+	CHECK(tk.n == 2 && tk.t[0].id == 1 && tk.t[0].hidden == 1 && tk.t[1].id == 2);
+}
+
+static void test_tripwire_geometry(void)
+{
+	const float down[4] = { 0.5f, 0.2f, 0.5f, 1.0f };    /* a: the right half */
+	const float across[4] = { 0.1f, 0.5f, 0.9f, 0.5f };  /* a: above */
+
+	CHECK(tripwire_side(down, 0.7f, 0.5f, 0.03f) == -1);
+	CHECK(tripwire_side(down, 0.3f, 0.5f, 0.03f) == 1);
+	CHECK(tripwire_side(down, 0.51f, 0.5f, 0.03f) == 0);
+	CHECK(tripwire_side(across, 0.5f, 0.3f, 0.03f) == -1);
+	CHECK(tripwire_side(across, 0.5f, 0.7f, 0.03f) == 1);
+	/* Through the segment, not beside its end. */
+	CHECK(tripwire_through(down, 0.3f, 0.5f, 0.7f, 0.5f, 0.01f));
+	CHECK(!tripwire_through(down, 0.3f, 0.1f, 0.7f, 0.1f, 0.01f));
+	CHECK(tripwire_through(across, 0.88f, 0.3f, 0.9f, 0.7f, 0.03f));
+	CHECK(!tripwire_through(across, 0.97f, 0.3f, 0.97f, 0.7f, 0.03f));
+	CHECK(!tripwire_through(across, 0.2f, 0.3f, 0.8f, 0.3f, 0.03f));   /* parallel */
+}
+
+/* Walk a track's centre from (x0, y) to (x1, y) over frames; returns
+ * the crossings as a-b and b-a counts of the line. */
+static void walk(struct tripwire *tw, float x0, float x1, float y0, float y1, int frames,
+		 float jitter)
+{
+	struct vigil_track t = { .id = 7, .box = { 0, 0, 0.06f, 0.2f } };
+	struct tripwire_crossing c[TRACK_MAX];
+
+	for (int i = 0; i <= frames; i++) {
+		float x = x0 + (x1 - x0) * (float)i / (float)frames;
+		float y = y0 + (y1 - y0) * (float)i / (float)frames + (i % 2 ? jitter : -jitter);
+		t.box.x = x - t.box.w / 2;
+		t.box.y = y - t.box.h / 2;
+		tripwire_step(tw, &t, 1, 1000000 + (int64_t)i * FRAME_US, c);
+	}
+}
+
+static void test_tripwire_counts(void)
+{
+	struct vigil_line_conf gate = { .name = "gate", .points = { 0.5f, 0.2f, 0.5f, 1.0f },
+					.direction = LINE_BOTH };
+	struct vigil_line_conf kerb = { .name = "kerb", .points = { 0.1f, 0.6f, 0.9f, 0.6f },
+					.direction = LINE_BOTH };
+	struct tripwire tw;
+
+	tripwire_init(&tw, &gate);
+	walk(&tw, 0.1f, 0.9f, 0.6f, 0.6f, 100, 0);        /* left to right: b-a */
+	CHECK(tw.total[0] == 0 && tw.total[1] == 1);
+	walk(&tw, 0.9f, 0.1f, 0.6f, 0.6f, 100, 0);        /* back: a-b */
+	CHECK(tw.total[0] == 1 && tw.total[1] == 1);
+	walk(&tw, 0.1f, 0.9f, 0.1f, 0.1f, 100, 0);        /* above its top end */
+	CHECK(tw.total[0] == 1 && tw.total[1] == 1);
+	/* Along a line, its centre jittering across it: nothing. */
+	tripwire_init(&tw, &kerb);
+	walk(&tw, 0.05f, 0.95f, 0.6f, 0.6f, 200, 0.02f);
+	CHECK(tw.total[0] == 0 && tw.total[1] == 0);
+	/* Standing on the line, swaying: nothing; then stepping off: still
+	 * nothing (it came from the band, not from the other side). */
+	walk(&tw, 0.5f, 0.5f, 0.6f, 0.62f, 100, 0.015f);
+	walk(&tw, 0.5f, 0.5f, 0.62f, 0.8f, 20, 0);
+	CHECK(tw.total[0] == 0 && tw.total[1] == 0);
+	CHECK(tw.count[0] == 0 && tw.count[1] == 0);
+}
+
+static struct vigil_zone_conf zones[1];
+static struct vigil_line_conf lines[1];
+static struct vigil_camera cam = {
+	.id = "cam1", .name = "cam1", .district = "d", .grid = "g", .site = "public",
+	.zones = zones, .nzones = 1, .lines = lines, .nlines = 1, .count_interval = 10,
+};
+
+/* Alerts queued so far: [topic, payload] pairs parsed. */
+static int drain(struct alert_queue *q, char **topics, json_object **out, int max)
+{
+	struct alert_msg m;
+	int n = 0;
+
+	while (alert_queue_take(q, &m)) {
+		if (n < max) {
+			topics[n] = strdup(m.topic);
+			out[n++] = json_tokener_parse(m.payload);
+		}
+		alert_msg_free(&m);
+	}
+	return n;
+}
+
+static const char *field(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) && v ? json_object_get_string(v) : NULL;
+}
+
+/* One object walks slowly into a dwell zone, stays 6 s (dwell 4 s),
+ * leaves across a line: loitering start at dwell, end when it leaves,
+ * one line.crossed (start and end), one count message after the
+ * interval with the crossing in its direction. */
+static void test_anomaly_alerts(void)
+{
+	struct alert_queue q;
+	struct engine e;
+	struct anomaly an;
+	char *topics[32];
+	json_object *a[32];
+	int64_t t = 1800000000000000LL, t0 = t;
+	int n, loiter_start = -1, loiter_end = -1, crossed = -1, count = -1;
+
+	memset(zones, 0, sizeof(zones));
+	zones[0].name = "square";
+	zones[0].dwell = 4;
+	zones[0].z.npoints = 4;
+	memcpy(zones[0].z.points, (float[]){ 0.3f, 0, 0.7f, 0, 0.7f, 1, 0.3f, 1 },
+	       sizeof(float) * 8);
+	lines[0] = (struct vigil_line_conf){ .name = "gate", .points = { 0.8f, 0, 0.8f, 1 },
+					     .direction = LINE_BOTH };
+	CHECK(alert_queue_init(&q, 64) == 0);
+	engine_init(&e, &cam, &q);
+	anomaly_init(&an, &cam);
+	/* 0.2 to 0.9 in 10 s: inside 0.3..0.7 from 1.43 s to 7.14 s. */
+	for (int i = 0; i <= 250; i++, t += FRAME_US) {
+		struct vigil_box b = box_at(0.2f + 0.7f * (float)i / 250.0f, 0.5f, 0.06f, 0.2f);
+		anomaly_frame(&an, &e, &b, 1, t);
+	}
+	n = drain(&q, topics, a, 32);
+	for (int i = 0; i < n; i++) {
+		const char *type = field(a[i], "type"), *phase = field(a[i], "phase");
+		if (!strcmp(type, "loitering") && !strcmp(phase, "start"))
+			loiter_start = i;
+		else if (!strcmp(type, "loitering") && !strcmp(phase, "end"))
+			loiter_end = i;
+		else if (!strcmp(type, "line.crossed") && !strcmp(phase, "start"))
+			crossed = i;
+		else if (!strcmp(type, "count"))
+			count = i;
+	}
+	CHECK(n == 5);   /* loitering start, end; crossed start, end; a count */
+	CHECK(loiter_start >= 0 && loiter_end > loiter_start && crossed > loiter_end);
+	CHECK(count >= 0);
+	if (loiter_start >= 0 && loiter_end >= 0 && crossed >= 0 && count >= 0) {
+		double dwell = atof(field(a[loiter_end], "dwell"));
+		CHECK(strcmp(field(a[loiter_start], "zone"), "square") == 0);
+		CHECK(strcmp(field(a[loiter_start], "track"), "1") == 0);
+		CHECK(dwell > 5.5 && dwell < 6.0);
+		CHECK(strcmp(topics[loiter_start], "alert.high.d.g.cam1.loitering") == 0);
+		CHECK(strcmp(field(a[crossed], "direction"), "b-a") == 0);
+		CHECK(strcmp(field(a[crossed], "line"), "gate") == 0);
+		CHECK(strcmp(topics[count], "count.d.g.cam1.gate") == 0);
+		CHECK(strcmp(field(a[count], "b_a"), "1") == 0);
+		CHECK(strcmp(field(a[count], "a_b"), "0") == 0);
+		CHECK(atof(field(a[count], "interval")) == 10);
+	}
+	CHECK(an.crossed == 1);
+	CHECK(t - t0 > 10000000);
+	for (int i = 0; i < n; i++) {
+		json_object_put(a[i]);
+		free(topics[i]);
+	}
+	alert_queue_destroy(&q);
+}
+
+/* Passing through the zone quicker than dwell raises nothing. */
+static void test_passing_is_not_loitering(void)
+{
+	struct alert_queue q;
+	struct engine e;
+	struct anomaly an;
+	char *topics[8];
+	json_object *a[8];
+	int64_t t = 1800000000000000LL;
+	int n;
+
+	lines[0].direction = LINE_A_B;        /* counted, not alerted */
+	CHECK(alert_queue_init(&q, 16) == 0);
+	engine_init(&e, &cam, &q);
+	anomaly_init(&an, &cam);
+	for (int i = 0; i <= 75; i++, t += FRAME_US) {
+		struct vigil_box b = box_at(0.2f + 0.7f * (float)i / 75.0f, 0.5f, 0.06f, 0.2f);
+		anomaly_frame(&an, &e, &b, 1, t);
+	}
+	n = drain(&q, topics, a, 8);
+	CHECK(n == 0);
+	CHECK(an.lines[0].total[1] == 1);
+	for (int i = 0; i < n; i++) {
+		json_object_put(a[i]);
+		free(topics[i]);
+	}
+	alert_queue_destroy(&q);
+}
+
+int main(void)
+{
+	static const struct test_case cases[] = {
+		TEST(test_tracker_crossing_paths),
+		TEST(test_tracker_occlusion),
+		TEST(test_tracker_size_gate),
+		TEST(test_tripwire_geometry),
+		TEST(test_tripwire_counts),
+		TEST(test_anomaly_alerts),
+		TEST(test_passing_is_not_loitering),
+		{ NULL, NULL }
+	};
+
+	return test_run("anomaly", cases);
+}
