@@ -71,7 +71,7 @@ int tripwire_step(struct tripwire *tw, const struct vigil_track *t, int n, int64
 		    tripwire_through(p, m->x, m->y, x, y, TRIPWIRE_MARGIN)) {
 			int dir = m->side < 0 ? LINE_A_B : LINE_B_A;
 			tw->count[dir - 1]++;
-			tw->total[dir - 1]++;
+			atomic_fetch_add(&tw->total[dir - 1], 1);
 			out[nout].track = i;
 			out[nout].dir = dir;
 			nout++;

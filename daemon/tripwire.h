@@ -11,6 +11,7 @@
 #ifndef VIGIL_TRIPWIRE_H
 #define VIGIL_TRIPWIRE_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -34,7 +35,7 @@ struct tripwire {
 	int nmarks;
 	struct tripwire_mark marks[TRACK_MAX];
 	unsigned long count[2];  /* this interval: a-b, b-a */
-	unsigned long total[2];  /* since start */
+	atomic_ulong total[2];   /* since start (read by the status) */
 };
 
 struct tripwire_crossing {
