@@ -40,7 +40,8 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 WARMUP = 4.0            # seconds after the daemon starts before a loop counts
 # Start error allowed per type; others 3 s. A crossing is an instant;
 # loitering starts dwell seconds after the object entered, within 1 s.
-START_TOL = {"motion": 1.0, "line.crossed": 1.0, "loitering": 1.0}
+# An object left: within 2 s of standing `stationary` seconds.
+START_TOL = {"motion": 1.0, "line.crossed": 1.0, "loitering": 1.0, "object.left": 2.0}
 DEFAULT_TOL = 3.0
 LAG = 3.0               # seconds an alert may come after its stream time
 IOU_TARGET = 0.5
@@ -123,6 +124,12 @@ def camera_config(truth, url):
               % (l["name"], ", ".join("%.4f" % v for v in l["points"]), l["direction"])
               for l in truth["lines"]]
         lines.append("    lines = ( %s );" % ", ".join(ls))
+    if truth.get("detect"):
+        # The default detectors, and those the scene adds with options.
+        ds = dict({"motion": {}, "tamper": {}}, **truth["detect"])
+        lines.append("    detect = { %s };" % " ".join(
+            "%s = { %s };" % (p, " ".join("%s = %s;" % kv for kv in o.items()))
+            for p, o in ds.items()))
     lines.append("  }")
     return "\n".join(lines)
 
@@ -196,6 +203,14 @@ def judge(truth, loop, alerts):
         if abs(err) > tol:
             res["problems"].append("%s start %.2f s from truth (allowed %.0f s)"
                                    % (ev["type"], err, tol))
+        if ev["type"] == "object.left":
+            # Ended when taken away (within the 1 s quiet gap and lag).
+            end = ends.get(a["id"])
+            e_t = parse_ts(end["ts"]) - loop if end else None
+            if e_t is None or not ev["end"] <= e_t <= ev["end"] + 3.0:
+                res["problems"].append("object.left ended at %s, taken away at %.1f s"
+                                       % ("never" if e_t is None else "%.1f s" % e_t,
+                                          ev["end"]))
         if "box" in ev:
             end = ends.get(a["id"])
             if not end:

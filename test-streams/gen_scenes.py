@@ -65,6 +65,7 @@ class Effect:
     kind: str
     at: float
     amount: float = 0.0
+    box: tuple = None              # prop: x, y, w, h normalised; grey level
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +103,7 @@ class Scene:
     zones: tuple = ()
     lines: tuple = ()
     judge: tuple = ()              # alert types judged (none: all)
+    detect: tuple = ()             # (plugin, ((option, value), ...)), ...
 
 
 # The accuracy set is smaller and shorter than the 720p demo scenes so
@@ -164,6 +166,13 @@ SCENES = [
                   Mover(enter=4.0, leave=22.0, direction=-1)),
           zones=(Zone("square", (0.3, 0.0, 0.7, 0.0, 0.7, 1.0, 0.3, 1.0), dwell=4.0),),
           judge=("loitering",)),
+    # A bag left at 3 s and taken at 27 s; someone standing 10 s; with
+    # stationary 12 s only the bag is reported, from 15 s to its removal.
+    Scene("left_bag", duration=32.0, size=SMALL,
+          effects=(Effect("prop", at=3.0, amount=24.0, box=(0.30, 0.74, 0.08, 0.10, 40)),
+                   Effect("prop", at=5.0, amount=10.0, box=(0.70, 0.50, 0.06, 0.30, 170))),
+          detect=(("still", (("stationary", 12), ("absorb", 120))),),
+          judge=("object.left",)),
 ]
 
 
@@ -416,11 +425,27 @@ def effect_lowfps(effect, fps):
                                        "forbid": "frozen"})
 
 
+def effect_prop(effect, fps):
+    """A thing standing still from `at` for `amount` seconds at `box`
+    (x, y, w, h normalised, then its grey level): a bag left and taken
+    away, or someone standing. Props of grey level 60 or darker are bags
+    (object.left expected once it stood `stationary` seconds); lighter
+    ones are people standing a while (nuisance)."""
+    a, b = effect.at, effect.at + effect.amount
+    x, y, w, h, grey = effect.box
+    filt = ("drawbox=x=iw*%r:y=ih*%r:w=iw*%r:h=ih*%r:color=0x%02x%02x%02x@1:t=fill"
+            ":enable='between(t,%r,%r)'" % (x, y, w, h, grey, grey, grey, a, b))
+    if grey <= 60:
+        return filt, "pre", ("event", {"type": "object.left", "placed": a, "start": a,
+                                       "end": b, "box": [x, y, w, h]})
+    return filt, "pre", ("nuisance", {"type": "standing", "start": a, "end": b})
+
+
 EFFECTS = {"lights": effect_lights, "flicker": effect_flicker,
            "headlights": effect_headlights,
            "covered": effect_covered, "defocus": effect_defocus,
            "moved": effect_moved, "frozen": effect_frozen,
-           "lowfps": effect_lowfps}
+           "lowfps": effect_lowfps, "prop": effect_prop}
 
 
 # ----------------------------------------------------------- scene → files
@@ -518,12 +543,20 @@ def ground_truth(scene, size, fps):
     if scene.judge:
         # Judged on these types only: the movers are there for them.
         events = crossing_events(scene, size, fps) + loitering_events(scene, size, fps)
+        opts = dict((k, v) for p, o in scene.detect for k, v in o)
+        for e in scene.effects:
+            kind, entry = EFFECTS[e.kind](e, fps)[2]
+            if kind == "event" and entry["type"] == "object.left":
+                # Reported once it stood `stationary` seconds.
+                entry = dict(entry, start=entry["start"] + opts.get("stationary", 30))
+            (events if kind == "event" else nuisance).append(entry)
         events.sort(key=lambda e: e["start"])
         zones = [{"name": z.name, "polygon": list(z.polygon), "armed": z.armed,
                   "dwell": z.dwell} for z in scene.zones]
         return {"scene": scene.name, "width": w, "height": h, "fps": fps,
                 "duration": float(scene.duration), "codec": scene.codec,
                 "judge": list(scene.judge), "events": events, "nuisance": nuisance,
+                "detect": {p: dict(o) for p, o in scene.detect},
                 "zones": zones,
                 "lines": [{"name": l.name, "points": list(l.points),
                            "direction": l.direction} for l in scene.lines]}
