@@ -33,7 +33,10 @@ static int still_init(void *st, const struct vigil_setup *setup)
 	s->since = calloc(nc, sizeof(*s->since));
 	s->stack = calloc(nc, sizeof(*s->stack));
 	s->label = calloc(nc, sizeof(*s->label));
-	if (!s->shortbg || !s->longbg || !s->cell || !s->since || !s->stack || !s->label)
+	s->flag = calloc((size_t)s->width, 1);
+	s->count = calloc((size_t)s->cw + 1, sizeof(*s->count));
+	if (!s->shortbg || !s->longbg || !s->cell || !s->since || !s->stack || !s->label ||
+	    !s->flag || !s->count)
 		return -ENOMEM;
 	if (s->absorb_s <= s->stationary_s)
 		s->log(s->log_ctx, VIGIL_LOG_WARNING, "absorb (%g s) is not after stationary "
@@ -51,6 +54,8 @@ static void still_destroy(void *st)
 	free(s->since);
 	free(s->stack);
 	free(s->label);
+	free(s->flag);
+	free(s->count);
 }
 
 /* Both backgrounds become this frame. */
@@ -65,35 +70,41 @@ static void still_reset(struct still_state *s, const struct vigil_frame *f)
 }
 
 /* Update the backgrounds and mark the cells where something new stands
- * still; returns the share of such cells. */
+ * still; returns the share of such cells. Plain branch-free per-pixel
+ * arithmetic (masks instead of ifs) so that the compiler vectorises it. */
 static double still_cells(struct still_state *s, const struct vigil_frame *f)
 {
-	const int ks = (int)fmax(1, 256.0 / (s->short_s * s->fps));
-	const int kl = (int)fmax(1, 256.0 / (s->long_s * s->fps));
+	const double rate = s->fps / s->every;     /* frames looked at per second */
+	const int ks = (int)fmax(1, 256.0 / (s->short_s * rate));
+	const int kl = (int)fmax(1, 256.0 / (s->long_s * rate));
+	const int thr = STILL_MIN_THR << 8;
+	const int need = (int)(STILL_CELL * STILL_CELL * STILL_CELL_SHARE);
 	int ncells = 0;
 
-	memset(s->cell, 0, (size_t)s->cw * (size_t)s->ch);
 	for (int cy = 0; cy < s->ch; cy++) {
+		memset(s->count, 0, (size_t)s->cw * sizeof(*s->count));
+		for (int y = cy * STILL_CELL; y < (cy + 1) * STILL_CELL; y++) {
+			const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
+			uint16_t *sb = s->shortbg + (size_t)y * (size_t)s->width;
+			uint16_t *lb = s->longbg + (size_t)y * (size_t)s->width;
+			uint8_t *flag = s->flag;
+			for (int x = 0; x < s->cw * STILL_CELL; x++) {
+				int v = row[x] << 8, ds = v - sb[x], dl = v - lb[x];
+				int fg = (dl > thr) | (dl < -thr);
+				sb[x] = (uint16_t)(sb[x] + ((ds * ks) >> 8));
+				lb[x] = (uint16_t)(lb[x] + (((dl * kl) >> 8) & (fg - 1)));
+				flag[x] = (uint8_t)(fg & (ds <= thr) & (ds >= -thr));
+			}
+			for (int cx = 0; cx < s->cw; cx++) {
+				int n = 0;
+				for (int k = 0; k < STILL_CELL; k++)
+					n += flag[cx * STILL_CELL + k];
+				s->count[cx] += n;
+			}
+		}
 		for (int cx = 0; cx < s->cw; cx++) {
-			int still_new = 0;
-			for (int y = cy * STILL_CELL; y < (cy + 1) * STILL_CELL; y++) {
-				const uint8_t *row = f->data + (size_t)y * (size_t)f->stride;
-				uint16_t *sb = s->shortbg + (size_t)y * (size_t)s->width;
-				uint16_t *lb = s->longbg + (size_t)y * (size_t)s->width;
-				for (int x = cx * STILL_CELL; x < (cx + 1) * STILL_CELL; x++) {
-					int v = row[x] << 8;
-					int ds = v - sb[x], dl = v - lb[x];
-					int fg_long = abs(dl) > STILL_MIN_THR << 8;
-					sb[x] = (uint16_t)(sb[x] + ds * ks / 256);
-					if (!fg_long)
-						lb[x] = (uint16_t)(lb[x] + dl * kl / 256);
-					still_new += fg_long && abs(ds) <= STILL_MIN_THR << 8;
-				}
-			}
-			if (still_new >= STILL_CELL * STILL_CELL * STILL_CELL_SHARE) {
-				s->cell[cy * s->cw + cx] = 1;
-				ncells++;
-			}
+			s->cell[cy * s->cw + cx] = s->count[cx] >= need;
+			ncells += s->count[cx] >= need;
 		}
 	}
 	return (double)ncells / (double)(s->cw * s->ch);
@@ -223,6 +234,13 @@ static int still_process(void *st, const struct vigil_frame *f, struct vigil_obs
 
 	if (f->width != s->width || f->height != s->height)
 		return -EINVAL;
+	/* Standing still lasts seconds: every few frames is enough, the
+	 * frames between repeat the last verdict. */
+	if (s->tick++ % (unsigned)s->every) {
+		*out = s->last;
+		return 0;
+	}
+	s->last.count = 0;
 	if (s->frames++ == 0) {
 		still_reset(s, f);
 		return 0;
@@ -238,6 +256,7 @@ static int still_process(void *st, const struct vigil_frame *f, struct vigil_obs
 	for (int c = 0; c < n; c++)
 		s->since[c] = !s->cell[c] ? 0 : s->since[c] ? s->since[c] : now;
 	still_objects(s, now, out);
+	s->last = *out;
 	return 0;
 }
 
@@ -254,6 +273,8 @@ static const struct vigil_option still_options[] = {
 			    "time constant of the long background where nothing stands, seconds"),
 	VIGIL_OPTION_DOUBLE("learn", OPT(learn_s), 2, 0.1, 600,
 			    "seconds of learning after start and after a global change"),
+	VIGIL_OPTION_INT("every", OPT(every), 2, 1, 25,
+			 "look at every n-th frame (standing still lasts seconds)"),
 	VIGIL_OPTIONS_END
 };
 

@@ -25,6 +25,7 @@ struct still_state {
 	double short_s;          /* time constant of the short background */
 	double long_s;           /* ... of the long one where nothing stands */
 	double learn_s;          /* learning after start and relearn */
+	int every;               /* look at every n-th frame */
 
 	/* setup */
 	const struct vigil_log_ctx *log_ctx;
@@ -41,8 +42,12 @@ struct still_state {
 	int64_t *since;              /* per cell: still since, 0: not */
 	int *stack;
 	uint16_t *label;
+	uint8_t *flag;               /* one row: pixel new and still */
+	int *count;                  /* one row of cells: such pixels */
 	int64_t start_us;            /* first frame after (re)learning */
 	unsigned frames;
+	unsigned tick;               /* frames seen: which are looked at */
+	struct vigil_observations last;   /* repeated on frames not looked at */
 };
 
 #endif
