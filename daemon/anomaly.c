@@ -124,6 +124,22 @@ static void anomaly_leave(struct engine *e, struct anomaly_dwell *d, int k,
 	d->stays[k] = d->stays[--d->nstays];
 }
 
+/* Whether track t's centre is inside the box of a larger track: the
+ * motion detector sometimes reports a piece of one object (its legs) as
+ * an object of its own for a while; the piece does not loiter apart. */
+static int anomaly_part_of_other(const struct anomaly *an, const struct vigil_track *t)
+{
+	float cx = t->box.x + t->box.w / 2, cy = t->box.y + t->box.h / 2;
+
+	for (int i = 0; i < an->tracker.n; i++) {
+		const struct vigil_track *o = &an->tracker.t[i];
+		if (o != t && o->box.w * o->box.h > t->box.w * t->box.h && cx >= o->box.x &&
+		    cx <= o->box.x + o->box.w && cy >= o->box.y && cy <= o->box.y + o->box.h)
+			return 1;
+	}
+	return 0;
+}
+
 static void anomaly_dwell(struct anomaly *an, struct engine *e, int64_t now_us)
 {
 	for (int z = 0; z < an->ndwell; z++) {
@@ -159,6 +175,8 @@ static void anomaly_dwell(struct anomaly *an, struct engine *e, int64_t now_us)
 			if (s->alerted || now_us - s->enter_us < dwell_us ||
 			    !schedule_armed(&zc->schedule, (time_t)(now_us / 1000000)))
 				continue;
+			if (anomaly_part_of_other(an, t))
+				continue;            /* a piece of another object */
 			s->alerted = 1;
 			snprintf(s->id, sizeof(s->id), "%s-loitering-%s-%lld-%u", an->conf->id,
 				 zc->name, (long long)(now_us / 1000), t->id);

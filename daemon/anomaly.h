@@ -33,7 +33,7 @@
 struct anomaly_stay {
 	uint32_t track;
 	int64_t enter_us;
-	int alerted;
+	int alerted;             /* loitering sent */
 	char id[128];            /* the loitering event, once alerted */
 };
 

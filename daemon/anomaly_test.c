@@ -314,6 +314,40 @@ static void test_passing_is_not_loitering(void)
 	alert_queue_destroy(&q);
 }
 
+/* A piece of an object reported apart (its legs, inside its box) does
+ * not loiter on its own: one object, one loitering. */
+static void test_piece_does_not_loiter(void)
+{
+	struct alert_queue q;
+	struct engine e;
+	struct anomaly an;
+	char *topics[16];
+	json_object *a[16];
+	int64_t t = 1800000000000000LL;
+	int n, starts = 0;
+
+	lines[0].direction = LINE_BOTH;
+	CHECK(alert_queue_init(&q, 32) == 0);
+	engine_init(&e, &cam, &q);
+	anomaly_init(&an, &cam);
+	for (int i = 0; i <= 200; i++, t += FRAME_US) {
+		float x = 0.35f + 0.2f * (float)i / 200.0f;
+		struct vigil_box b[2] = { box_at(x, 0.5f, 0.08f, 0.3f),
+					  box_at(x, 0.6f, 0.05f, 0.06f) };
+		anomaly_frame(&an, &e, b, i >= 20 ? 2 : 1, t);
+	}
+	CHECK(an.tracker.n == 2);
+	n = drain(&q, topics, a, 16);
+	for (int i = 0; i < n; i++) {
+		starts += !strcmp(field(a[i], "type"), "loitering") &&
+			  !strcmp(field(a[i], "phase"), "start");
+		json_object_put(a[i]);
+		free(topics[i]);
+	}
+	CHECK(starts == 1);
+	alert_queue_destroy(&q);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -324,6 +358,7 @@ int main(void)
 		TEST(test_tripwire_counts),
 		TEST(test_anomaly_alerts),
 		TEST(test_passing_is_not_loitering),
+		TEST(test_piece_does_not_loiter),
 		{ NULL, NULL }
 	};
 
