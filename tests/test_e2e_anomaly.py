@@ -114,7 +114,8 @@ data_dir = "%s";
 alerts = { publish = "tcp://127.0.0.1:7700"; insecure = true; };
 cameras = ( { id = "c1"; url = "rtsp://h/a"; count_interval = -3;
   zones = ( { name = "z"; polygon = [0.0, 0.0, 1.0, 0.0, 1.0, 1.0]; dwell = true; } );
-  lines = ( { name = "gate"; points = [0.5, 0.3, 0.5, 1.0]; direction = "up"; } ); } );
+  lines = ( { name = "gate"; points = [0.5, 0.3, 0.5, 1.0]; direction = "up"; } );
+  detect = { still = { stationary = 0; }; }; } );
 """ % str(tmp_path / "data"))
     r = subprocess.run([VIGILD, "-t", "-c", path], capture_output=True, text=True, timeout=20)
     assert r.returncode != 0
@@ -122,4 +123,6 @@ cameras = ( { id = "c1"; url = "rtsp://h/a"; count_interval = -3;
     assert "%s:5: camera 'c1': zone 'z': dwell must be" % path in r.stderr, r.stderr
     assert ("%s:6: camera 'c1': line 'gate': direction must be \"a-b\", \"b-a\" or "
             "\"both\", not 'up'" % path) in r.stderr, r.stderr
+    assert ("%s:7: camera 'c1': detect.still.stationary must be between 1 and 3600, not 0"
+            % path) in r.stderr, r.stderr
     assert os.path.exists(path)
