@@ -1,6 +1,7 @@
 /* Per-camera analysis; see analysis.h. */
 #include "analysis.h"
 
+#include <libavutil/mathematics.h>
 #include <libavutil/pixdesc.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,6 +155,9 @@ static void analysis_detect(struct analysis *a, const struct luma_frame *lf,
 	a->engine.rec = a->rec;
 	a->engine.frame = frame;
 	anomaly_frame(&a->anomaly, &a->engine, boxes, nboxes, f.wall_us);
+	activity_frame(&a->anomaly.activity, &a->engine, &a->anomaly.tracker, f.wall_us,
+		       a->time_base.num > 0 && f.pts_us != AV_NOPTS_VALUE
+		       ? av_rescale_q(f.pts_us, a->time_base, AV_TIME_BASE_Q) : 0);
 	engine_step(&a->engine, f.wall_us);
 	a->engine.frame = NULL;
 }

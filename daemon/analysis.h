@@ -8,6 +8,7 @@
 #define VIGIL_ANALYSIS_H
 
 #include <libavutil/frame.h>
+#include <libavutil/rational.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -28,6 +29,7 @@ struct analysis {
 	struct recorder *rec;       /* clips of this camera's events, or NULL */
 	int width;                  /* analysis width in pixels */
 	double rate;                /* analysed frames per second */
+	AVRational time_base;       /* of the frames' timestamps (0/0: unknown) */
 
 	struct luma_scaler scaler;
 	struct plugin_instance plugins[ANALYSIS_MAX_PLUGINS];

@@ -14,6 +14,7 @@ void anomaly_init(struct anomaly *an, const struct vigil_camera *conf)
 	memset(an, 0, sizeof(*an));
 	an->conf = conf;
 	tracker_init(&an->tracker, ANOMALY_COAST_S);
+	activity_init(&an->activity, conf);
 	for (int i = 0; i < conf->nlines && an->nlines < ANOMALY_MAX_LINES; i++)
 		tripwire_init(&an->lines[an->nlines++], &conf->lines[i]);
 	for (int z = 0; z < conf->nzones && an->ndwell < ANOMALY_MAX_DWELL; z++)

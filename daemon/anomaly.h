@@ -19,6 +19,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "activity.h"
 #include "config.h"
 #include "engine.h"
 #include "track.h"
@@ -51,6 +52,7 @@ struct anomaly {
 	int64_t count_from_us;   /* start of the current count interval */
 	int ndwell;
 	struct anomaly_dwell dwell[ANOMALY_MAX_DWELL];
+	struct activity activity;  /* baseline of objects entering */
 	/* For the status report: crossings since start, all lines. */
 	atomic_ulong crossed;
 };

@@ -7,6 +7,8 @@
 #include "anomaly.h"
 
 #include <json-c/json.h>
+#include <math.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 #include "alert_test.h"
@@ -348,6 +350,119 @@ static void test_piece_does_not_loiter(void)
 	alert_queue_destroy(&q);
 }
 
+static void test_poisson_tails(void)
+{
+	CHECK(activity_tail_high(2, 0) == 1);
+	CHECK(fabs(activity_tail_high(2, 1) - (1 - exp(-2))) < 1e-12);
+	CHECK(fabs(activity_tail_low(2, 0) - exp(-2)) < 1e-12);
+	CHECK(fabs(activity_tail_low(2, 1) - 3 * exp(-2)) < 1e-12);
+	/* P(X >= 10 | 2) = 4.6498e-5; P(X <= 0 | 12) = 6.144e-6. */
+	CHECK(fabs(activity_tail_high(2, 10) - 4.6498e-5) < 1e-8);
+	CHECK(fabs(activity_tail_low(12, 0) - 6.1442e-6) < 1e-9);
+	CHECK(fabs(activity_tail_high(12, 5) + activity_tail_low(12, 4) - 1) < 1e-12);
+	CHECK(activity_tail_high(0, 1) == 0 && activity_tail_low(0, 0) == 1);
+}
+
+/* One 15-minute interval at [start, start + 15 min) with k objects
+ * entering (new track ids), in stream time. */
+static void interval(struct activity *ac, struct engine *e, int64_t start, int k,
+		     uint32_t *next_id)
+{
+	struct tracker tk;
+
+	tracker_init(&tk, 1.0);
+	for (int i = 0; i < k && i < TRACK_MAX; i++) {
+		tk.t[i].id = (*next_id)++;
+		tk.t[i].box = box_at(0.5f, 0.5f, 0.1f, 0.2f);
+	}
+	tk.n = k < TRACK_MAX ? k : TRACK_MAX;
+	activity_frame(ac, e, &tk, 0, start + 60000000);
+	tk.n = 0;
+	activity_frame(ac, e, &tk, 0, start + 120000000);
+}
+
+/* A fortnight of 11 to 13 objects a quarter of an hour learns every hour
+ * of the week; nothing is raised while learning, however unusual; then
+ * two quarters of 30 raise activity.high (one alone does not), two
+ * empty ones activity.low, each ending with the next ordinary quarter.
+ * The learned slots come back from the file. */
+static void test_activity_baseline(void)
+{
+	static struct vigil_camera acam = {
+		.id = "cam2", .name = "cam2", .district = "d", .grid = "g", .site = "normal",
+		.activity = { .enabled = 1, .learn_days = 14, .tail = 4, .consecutive = 2,
+			      .stream_clock = 1 },
+	};
+	char dir[] = "/tmp/vigil-activity-test-XXXXXX";
+	struct alert_queue q;
+	struct engine e;
+	struct activity *ac = calloc(2, sizeof(*ac));
+	char *topics[16];
+	json_object *a[16];
+	/* Monday 2026-01-05 00:00 UTC. */
+	const int64_t day = 86400LL * 1000000, t0 = 1767571200LL * 1000000;
+	int64_t t = t0;
+	uint32_t id = 1;
+	int n;
+
+	CHECK(ac && mkdtemp(dir) != NULL);
+	CHECK(activity_slot(t0, 1) == 0 && activity_slot(t0 + day + 3 * 3600000000LL, 1) == 27);
+	CHECK(alert_queue_init(&q, 16) == 0);
+	engine_init(&e, &acam, &q);
+	activity_init(ac, &acam);
+	activity_recover(ac, dir);
+	for (int i = 0; t < t0 + 14 * day; i++, t += ACTIVITY_INTERVAL_US)
+		interval(ac, &e, t, i == 300 || i == 301 ? 40 : 11 + i % 3, &id);
+	n = drain(&q, topics, a, 16);
+	CHECK(n == 0);                 /* learning: nothing, even the 40s */
+	CHECK(ac->z[0].n[0] == 8 && fabs(ac->z[0].sum[0] / 8 - 12) < 1);
+	interval(ac, &e, t, 30, &id);
+	t += ACTIVITY_INTERVAL_US;
+	interval(ac, &e, t, 12, &id);  /* closes the 30: one alone, nothing */
+	t += ACTIVITY_INTERVAL_US;
+	CHECK(drain(&q, topics, a, 16) == 0);
+	interval(ac, &e, t, 30, &id);
+	t += ACTIVITY_INTERVAL_US;
+	interval(ac, &e, t, 30, &id);
+	t += ACTIVITY_INTERVAL_US;
+	interval(ac, &e, t, 0, &id);   /* closes the second 30: high */
+	t += ACTIVITY_INTERVAL_US;
+	interval(ac, &e, t, 0, &id);   /* the first 0 ends it */
+	t += ACTIVITY_INTERVAL_US;
+	interval(ac, &e, t, 12, &id);  /* the second 0: low */
+	t += ACTIVITY_INTERVAL_US;
+	interval(ac, &e, t, 12, &id);  /* ordinary: ends it */
+	n = drain(&q, topics, a, 16);
+	CHECK(n == 4);
+	if (n == 4) {
+		CHECK(!strcmp(field(a[0], "type"), "activity.high") &&
+		      !strcmp(field(a[0], "phase"), "start"));
+		CHECK(strstr(field(a[0], "detail"), "30 object(s) in 15 min") != NULL);
+		CHECK(!strcmp(field(a[1], "type"), "activity.high") &&
+		      !strcmp(field(a[1], "phase"), "end"));
+		CHECK(!strcmp(field(a[2], "type"), "activity.low") &&
+		      !strcmp(field(a[2], "phase"), "start"));
+		CHECK(!strcmp(field(a[3], "type"), "activity.low") &&
+		      !strcmp(field(a[3], "phase"), "end"));
+		CHECK(!strcmp(topics[0], "alert.medium.d.g.cam2.activity.high"));
+	}
+	for (int i = 0; i < n; i++) {
+		json_object_put(a[i]);
+		free(topics[i]);
+	}
+	/* Restarted: the same slots. */
+	activity_init(&ac[1], &acam);
+	activity_recover(&ac[1], dir);
+	CHECK(!memcmp(ac[1].z[0].n, ac[0].z[0].n, sizeof(ac->z[0].n)));
+	for (int s = 0; s < ACTIVITY_SLOTS; s++)
+		CHECK(ac[1].z[0].sum[s] == ac[0].z[0].sum[s]);
+	CHECK(unlink(ac[1].path) == 0);
+	*strrchr(ac[1].path, '/') = '\0';
+	CHECK(rmdir(ac[1].path) == 0 && rmdir(dir) == 0);
+	free(ac);
+	alert_queue_destroy(&q);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -359,6 +474,8 @@ int main(void)
 		TEST(test_anomaly_alerts),
 		TEST(test_passing_is_not_loitering),
 		TEST(test_piece_does_not_loiter),
+		TEST(test_poisson_tails),
+		TEST(test_activity_baseline),
 		{ NULL, NULL }
 	};
 

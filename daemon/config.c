@@ -82,6 +82,7 @@ static const struct cfg_key cfg_camera_keys[] = {
 	{ "masks", CFG_LIST, 0, 0, 0, 0, NULL, cfg_masks },
 	{ "detect", CFG_GROUP, 0, 0, 0, 0, NULL, cfg_detect },
 	{ "lines", CFG_LIST, 0, 0, 0, 0, NULL, cfg_lines },
+	{ "activity", CFG_GROUP, 0, 0, 0, 0, NULL, cfg_activity },
 	{ "count_interval", CFG_INT, CAM(count_interval), 0, 1, 86400, NULL, NULL },
 	{ "recording", CFG_GROUP, 0, 0, 0, 0, cfg_camera_recording_keys, NULL },
 	{ "", CFG_INCLUDE, 0, 0, 0, 0, cfg_option_keys, NULL },

@@ -376,6 +376,7 @@ int cfg_camera_dup_detect(struct vigil_camera *d, const struct vigil_camera *c)
 	    cfg_lines_dup(d, c) < 0)
 		return -1;
 	d->count_interval = c->count_interval;
+	d->activity = c->activity;
 	d->detectors = NULL;
 	d->ndetectors = 0;
 	if (c->ndetectors <= 0)
@@ -423,7 +424,8 @@ static int cfg_zone_equal(const struct vigil_zone_conf *a, const struct vigil_zo
 int cfg_camera_detect_equal(const struct vigil_camera *a, const struct vigil_camera *b)
 {
 	if (a->nzones != b->nzones || a->nmasks != b->nmasks || a->ndetectors != b->ndetectors ||
-	    a->count_interval != b->count_interval || !cfg_lines_equal(a, b))
+	    a->count_interval != b->count_interval || !cfg_lines_equal(a, b) ||
+	    memcmp(&a->activity, &b->activity, sizeof(a->activity)))
 		return 0;
 	for (int i = 0; i < a->nzones; i++)
 		if (!cfg_zone_equal(&a->zones[i], &b->zones[i]))

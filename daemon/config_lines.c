@@ -11,6 +11,7 @@
 #include "config_detect.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,4 +169,57 @@ void cfg_lines_free(struct vigil_camera *cam)
 	free(cam->lines);
 	cam->lines = NULL;
 	cam->nlines = 0;
+}
+
+/* activity = { learn_days = 14; tail = 4; consecutive = 2; clock = "wall"; }:
+ * whole numbers in range, clock "wall" or "stream". */
+void cfg_activity(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
+		  const char *where)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+		int min, max, def;
+	} keys[] = {
+		{ "learn_days", offsetof(struct vigil_activity_conf, learn_days), 1, 365, 14 },
+		{ "tail", offsetof(struct vigil_activity_conf, tail), 1, 12, 4 },
+		{ "consecutive", offsetof(struct vigil_activity_conf, consecutive), 1, 96, 2 },
+	};
+	struct vigil_activity_conf *a = &((struct vigil_camera *)base)->activity;
+
+	a->enabled = 1;
+	a->line = cfg_line(s);
+	for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		*(int *)((char *)a + keys[k].off) = keys[k].def;
+	for (int i = 0; i < config_setting_length(s); i++) {
+		const config_setting_t *m = config_setting_get_elem(s, (unsigned)i);
+		const char *key = config_setting_name(m);
+		size_t k;
+
+		if (strcmp(key, "clock") == 0) {
+			const char *v = config_setting_get_string(m);
+			if (!v || (strcmp(v, "wall") && strcmp(v, "stream")))
+				cfg_error(ctx, m, "%sactivity.clock must be \"wall\" or \"stream\"",
+					  where);
+			else
+				a->stream_clock = strcmp(v, "stream") == 0;
+			continue;
+		}
+		for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+			if (strcmp(key, keys[k].key) == 0)
+				break;
+		if (k == sizeof(keys) / sizeof(keys[0])) {
+			cfg_error(ctx, m, "%sactivity: unknown key '%s' (known: learn_days, tail, "
+				  "consecutive, clock)", where, key);
+			continue;
+		}
+		if (config_setting_type(m) != CONFIG_TYPE_INT ||
+		    config_setting_get_int(m) < keys[k].min ||
+		    config_setting_get_int(m) > keys[k].max) {
+			cfg_error(ctx, m, "%sactivity.%s must be a whole number from %d to %d", where,
+				  key, keys[k].min, keys[k].max);
+			continue;
+		}
+		*(int *)((char *)a + keys[k].off) = config_setting_get_int(m);
+	}
 }

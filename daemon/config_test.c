@@ -595,6 +595,36 @@ static void test_lines_and_dwell(void)
 	unload(&l);
 }
 
+static void test_activity(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\";\n"
+		 "  activity = { learn_days = 7; clock = \"stream\"; }; },\n"
+		 "  { id = \"b\"; url = \"rtsp://h/b\"; } );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 0);
+	CHECK(l.cfg.cameras[0].activity.enabled && l.cfg.cameras[0].activity.learn_days == 7);
+	CHECK(l.cfg.cameras[0].activity.tail == 4 && l.cfg.cameras[0].activity.consecutive == 2);
+	CHECK(l.cfg.cameras[0].activity.stream_clock == 1);
+	CHECK(!l.cfg.cameras[1].activity.enabled);
+	unload(&l);
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\";\n"
+		 "  activity = { learn_days = 0; tail = 2.5;\n"
+		 "               clock = \"sun\"; window = 3; }; } );\n");
+	load(&l, text);
+	expect_error(&l, 6, "camera 'a': activity.learn_days must be a whole number from 1 to 365");
+	expect_error(&l, 6, "camera 'a': activity.tail must be a whole number from 1 to 12");
+	expect_error(&l, 7, "camera 'a': activity.clock must be \"wall\" or \"stream\"");
+	expect_error(&l, 7, "camera 'a': activity: unknown key 'window'");
+	CHECK(l.nerrors == 4);
+	unload(&l);
+}
+
 static void test_line_errors(void)
 {
 	struct loaded l;
@@ -744,6 +774,7 @@ int main(void)
 		TEST(test_zone_errors),
 		TEST(test_lines_and_dwell),
 		TEST(test_line_errors),
+		TEST(test_activity),
 		TEST(test_detector_options),
 		TEST(test_cluster_and_status),
 		TEST(test_camera_dup_with_detection),
