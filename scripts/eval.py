@@ -328,16 +328,16 @@ def summarise(results):
 
 
 def table(results):
-    rows = ["%-13s %8s %8s %6s %5s %10s %6s" % ("scene", "expected", "detected",
+    rows = ["%-15s %8s %8s %6s %5s %10s %6s" % ("scene", "expected", "detected",
                                              "missed", "false", "start err", "IoU")]
     for r in results:
         err = ("%+.2f s" % (sum(r["start_errors"]) / len(r["start_errors"]))
                if r["start_errors"] else "-")
         io = "%.2f" % (sum(r["ious"]) / len(r["ious"])) if r["ious"] else "-"
-        rows.append("%-13s %8d %8d %6d %5d %10s %6s" % (r["scene"], r["expected"],
+        rows.append("%-15s %8d %8d %6d %5d %10s %6s" % (r["scene"], r["expected"],
                     r["detected"], r["missed"], r["false"], err, io))
     s = summarise(results)
-    rows.append("%-13s %8d %8d %6d %5d %10s %6s" % (
+    rows.append("%-15s %8d %8d %6d %5d %10s %6s" % (
         "total", s["expected"], s["detected"], s["missed"], s["false"], "",
         "%.2f" % s["mean_iou"] if s["mean_iou"] is not None else "-"))
     return "\n".join(rows)
