@@ -166,6 +166,10 @@ static void activity_alert(struct activity *ac, struct engine *e, int z, const c
 	};
 
 	engine_send(e, &al, ac->conf->nzones ? z : -1);
+	if (!strcmp(phase, "start"))
+		engine_event_open(e, &al);
+	else
+		engine_event_closed(e, az->id);
 }
 
 /* The interval [start, start + 15 min) is over: judge and learn it. */

@@ -48,6 +48,11 @@ static void anomaly_alert(struct engine *e, const char *type, const char *phase,
 	};
 
 	engine_send(e, &al, zone);
+	/* Loitering lasts: kept open on disk until its end is sent. */
+	if (!strcmp(type, "loitering") && !strcmp(phase, "start"))
+		engine_event_open(e, &al);
+	else if (!strcmp(type, "loitering"))
+		engine_event_closed(e, id);
 }
 
 static void anomaly_lines(struct anomaly *an, struct engine *e, int64_t now_us)

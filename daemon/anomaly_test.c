@@ -197,6 +197,20 @@ static struct vigil_camera cam = {
 	.zones = zones, .nzones = 1, .lines = lines, .nlines = 1, .count_interval = 10,
 };
 
+/* The camera of the tests below: a square with dwell 4 s from x 0.3 to
+ * 0.7, a line at x 0.8. */
+static void setup_camera(void)
+{
+	memset(zones, 0, sizeof(zones));
+	zones[0].name = "square";
+	zones[0].dwell = 4;
+	zones[0].z.npoints = 4;
+	memcpy(zones[0].z.points, (float[]){ 0.3f, 0, 0.7f, 0, 0.7f, 1, 0.3f, 1 },
+	       sizeof(float) * 8);
+	lines[0] = (struct vigil_line_conf){ .name = "gate", .points = { 0.8f, 0, 0.8f, 1 },
+					     .direction = LINE_BOTH };
+}
+
 /* Alerts queued so far: [topic, payload] pairs parsed. */
 static int drain(struct alert_queue *q, char **topics, json_object **out, int max)
 {
@@ -234,14 +248,7 @@ static void test_anomaly_alerts(void)
 	int64_t t = 1800000000000000LL, t0 = t;
 	int n, loiter_start = -1, loiter_end = -1, crossed = -1, count = -1;
 
-	memset(zones, 0, sizeof(zones));
-	zones[0].name = "square";
-	zones[0].dwell = 4;
-	zones[0].z.npoints = 4;
-	memcpy(zones[0].z.points, (float[]){ 0.3f, 0, 0.7f, 0, 0.7f, 1, 0.3f, 1 },
-	       sizeof(float) * 8);
-	lines[0] = (struct vigil_line_conf){ .name = "gate", .points = { 0.8f, 0, 0.8f, 1 },
-					     .direction = LINE_BOTH };
+	setup_camera();
 	CHECK(alert_queue_init(&q, 64) == 0);
 	engine_init(&e, &cam, &q);
 	anomaly_init(&an, &cam);
@@ -298,6 +305,7 @@ static void test_passing_is_not_loitering(void)
 	int64_t t = 1800000000000000LL;
 	int n;
 
+	setup_camera();
 	lines[0].direction = LINE_A_B;        /* counted, not alerted */
 	CHECK(alert_queue_init(&q, 16) == 0);
 	engine_init(&e, &cam, &q);
@@ -328,7 +336,7 @@ static void test_piece_does_not_loiter(void)
 	int64_t t = 1800000000000000LL;
 	int n, starts = 0;
 
-	lines[0].direction = LINE_BOTH;
+	setup_camera();
 	CHECK(alert_queue_init(&q, 32) == 0);
 	engine_init(&e, &cam, &q);
 	anomaly_init(&an, &cam);
@@ -463,6 +471,58 @@ static void test_activity_baseline(void)
 	alert_queue_destroy(&q);
 }
 
+/* A loitering event open when the worker dies is ended, with reason
+ * worker_restart, by the camera's next run; one that ended is not. */
+static void test_loitering_open_across_restart(void)
+{
+	char dir[] = "/tmp/vigil-loiter-test-XXXXXX", cmd[128];
+	struct alert_queue q;
+	struct engine e;
+	struct anomaly an;
+	char *topics[16];
+	json_object *a[16];
+	int64_t t = 1800000000000000LL;
+	int n;
+
+	setup_camera();
+	CHECK(mkdtemp(dir) != NULL);
+	CHECK(alert_queue_init(&q, 32) == 0);
+	engine_init(&e, &cam, &q);
+	engine_recover(&e, dir);
+	anomaly_init(&an, &cam);
+	for (int i = 0; i <= 150; i++, t += FRAME_US) {      /* 6 s in the square */
+		struct vigil_box b = box_at(0.5f, 0.5f, 0.06f, 0.2f);
+		anomaly_frame(&an, &e, &b, 1, t);
+	}
+	n = drain(&q, topics, a, 16);
+	CHECK(n == 1 && !strcmp(field(a[0], "phase"), "start"));
+	for (int i = 0; i < n; i++) {
+		json_object_put(a[i]);
+		free(topics[i]);
+	}
+	/* The worker died here; the camera starts again. */
+	engine_init(&e, &cam, &q);
+	engine_recover(&e, dir);
+	n = drain(&q, topics, a, 16);
+	CHECK(n == 1);
+	if (n == 1) {
+		CHECK(!strcmp(field(a[0], "type"), "loitering") &&
+		      !strcmp(field(a[0], "phase"), "end"));
+		CHECK(!strcmp(field(a[0], "reason"), "worker_restart"));
+		CHECK(!strcmp(field(a[0], "zone"), "square"));
+	}
+	for (int i = 0; i < n; i++) {
+		json_object_put(a[i]);
+		free(topics[i]);
+	}
+	engine_init(&e, &cam, &q);
+	engine_recover(&e, dir);
+	CHECK(drain(&q, topics, a, 16) == 0);
+	snprintf(cmd, sizeof(cmd), "rm -r -- '%s'", dir);
+	CHECK(system(cmd) == 0);
+	alert_queue_destroy(&q);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -474,6 +534,7 @@ int main(void)
 		TEST(test_anomaly_alerts),
 		TEST(test_passing_is_not_loitering),
 		TEST(test_piece_does_not_loiter),
+		TEST(test_loitering_open_across_restart),
 		TEST(test_poisson_tails),
 		TEST(test_activity_baseline),
 		{ NULL, NULL }
