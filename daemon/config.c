@@ -290,10 +290,11 @@ static size_t cfg_strings(struct cfg_ctx *ctx, const config_setting_t *s, char *
 	return k;
 }
 
-/* Topic prefixes of an endpoint: they name alerts, printable, no spaces. */
+/* Topic prefixes of an endpoint: they name alerts or line counts,
+ * printable, no spaces. */
 static int cfg_topic_ok(const char *t)
 {
-	if (strncmp(t, "alert.", 6) != 0)
+	if (strncmp(t, "alert.", 6) != 0 && strncmp(t, "count.", 6) != 0)
 		return 0;
 	for (; *t; t++)
 		if (*t <= ' ' || *t > '~')
@@ -338,7 +339,8 @@ static void cfg_endpoints(struct cfg_ctx *ctx, const config_setting_t *list,
 								   "must name a key file (letters, digits, '_', '-')");
 				else
 					ep->ntopics = cfg_strings(ctx, m, &ep->topics, sub, cfg_topic_ok,
-								  "must start with 'alert.' and have no spaces");
+								  "must start with 'alert.' or 'count.' and have no "
+								  "spaces");
 			} else if (strcmp(name, "bind") == 0 || strcmp(name, "clients") == 0 ||
 				   strcmp(name, "topics") == 0) {
 				cfg_error(ctx, m, "%s: %s must be %s", what, name,

@@ -362,6 +362,16 @@ static void test_alert_security(void)
 		unload(&m);
 	}
 	unload(&l);
+	/* An endpoint may carry line counts too. */
+	load(&l, "alerts = { publish = \"tcp://127.0.0.1:7700\";\n"
+		 "  curve = { secret_key_file = \"/k/server.key\"; clients_dir = \"/k/clients\"; };\n"
+		 "  endpoints = ( { bind = \"tcp://127.0.0.1:7702\"; clients = [ \"p1\" ];\n"
+		 "                  topics = [ \"alert.critical.x.\", \"count.x.\" ]; } ); };\n"
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\"; } );\n");
+	CHECK(l.nerrors == 0);
+	CHECK(l.cfg.endpoints[0].ntopics == 2 &&
+	      strcmp(l.cfg.endpoints[0].topics[1], "count.x.") == 0);
+	unload(&l);
 }
 
 static void test_options_and_defaults(void)
