@@ -79,6 +79,14 @@ char *alert_to_json(const struct alert *a)
 		json_object_object_add(o, "detail", json_object_new_string(a->detail));
 	if (a->reason)
 		json_object_object_add(o, "reason", json_object_new_string(a->reason));
+	if (a->track)
+		json_object_object_add(o, "track", json_object_new_int64(a->track));
+	if (a->line)
+		json_object_object_add(o, "line", json_object_new_string(a->line));
+	if (a->direction)
+		json_object_object_add(o, "direction", json_object_new_string(a->direction));
+	if (a->dwell > 0)
+		json_object_object_add(o, "dwell", alert_round(a->dwell));
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return out;
@@ -152,21 +160,13 @@ static char *alert_topic(const struct alert *a)
 	return strdup(buf);
 }
 
-int alert_queue_push(struct alert_queue *q, const struct alert *a)
+/* Put a serialised message on the queue (which then owns its parts). */
+static int alert_queue_put(struct alert_queue *q, struct alert_msg *mp)
 {
-	struct alert_msg m = { 0 };
+	struct alert_msg m = *mp;
 	uint64_t one = 1;
 	int r = 0;
 
-	m.topic = alert_topic(a);
-	if (!m.topic)
-		return errno == EINVAL ? -EINVAL : -ENOMEM;
-	m.payload = alert_to_json(a);
-	if (!m.payload) {
-		free(m.topic);
-		return -ENOMEM;
-	}
-	alert_thumbnail(q, a, &m);
 	pthread_mutex_lock(&q->lock);
 	if (q->count == q->cap) {
 		q->dropped++;
@@ -182,6 +182,58 @@ int alert_queue_push(struct alert_queue *q, const struct alert *a)
 		/* Counter saturated: the reader is already awake. */
 	}
 	return r;
+}
+
+int alert_queue_push(struct alert_queue *q, const struct alert *a)
+{
+	struct alert_msg m = { 0 };
+
+	m.topic = alert_topic(a);
+	if (!m.topic)
+		return errno == EINVAL ? -EINVAL : -ENOMEM;
+	m.payload = alert_to_json(a);
+	if (!m.payload) {
+		free(m.topic);
+		return -ENOMEM;
+	}
+	alert_thumbnail(q, a, &m);
+	return alert_queue_put(q, &m);
+}
+
+int alert_queue_push_count(struct alert_queue *q, const struct vigil_camera *cam,
+			   const char *line, int64_t from_us, int64_t to_us,
+			   unsigned long a_b, unsigned long b_a)
+{
+	struct alert_msg m = { 0 };
+	char topic[TOPIC_MAX], ts[40];
+	json_object *o;
+
+	if (topic_format_count(topic, sizeof(topic), cam->district, cam->grid, cam->id,
+			       line) < 0)
+		return -EINVAL;
+	o = json_object_new_object();
+	json_object_object_add(o, "type", json_object_new_string("count"));
+	json_object_object_add(o, "camera", json_object_new_string(cam->id));
+	json_object_object_add(o, "name", json_object_new_string(cam->name));
+	json_object_object_add(o, "district", json_object_new_string(cam->district));
+	json_object_object_add(o, "grid", json_object_new_string(cam->grid));
+	json_object_object_add(o, "site", json_object_new_string(cam->site));
+	json_object_object_add(o, "line", json_object_new_string(line));
+	alert_format_time(from_us, ts, sizeof(ts));
+	json_object_object_add(o, "from", json_object_new_string(ts));
+	alert_format_time(to_us, ts, sizeof(ts));
+	json_object_object_add(o, "ts", json_object_new_string(ts));
+	json_object_object_add(o, "interval", alert_round((double)(to_us - from_us) / 1e6));
+	json_object_object_add(o, "a_b", json_object_new_int64((int64_t)a_b));
+	json_object_object_add(o, "b_a", json_object_new_int64((int64_t)b_a));
+	m.topic = strdup(topic);
+	m.payload = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	if (!m.topic || !m.payload) {
+		alert_msg_free(&m);
+		return -ENOMEM;
+	}
+	return alert_queue_put(q, &m);
 }
 
 int alert_queue_take(struct alert_queue *q, struct alert_msg *m)

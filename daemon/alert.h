@@ -39,6 +39,10 @@ struct alert {
 	double clip_duration;   /* end alerts: seconds recorded so far, or < 0 */
 	int64_t clip_size;      /* end alerts: bytes written so far, or < 0 */
 	const struct AVFrame *frame;  /* triggering picture (thumbnail), or NULL */
+	uint32_t track;         /* the tracked object's id, 0: none */
+	const char *line;       /* line.crossed: the line's name */
+	const char *direction;  /* line.crossed: "a-b" or "b-a" */
+	double dwell;           /* loitering: seconds the object stayed, or 0 */
 };
 
 /* JSON payload of an alert; caller frees. NULL when out of memory. */
@@ -73,6 +77,12 @@ void alert_queue_destroy(struct alert_queue *q);
  * severity, district, grid, camera id or type that is not a topic token,
  * logged: -EINVAL). */
 int alert_queue_push(struct alert_queue *q, const struct alert *a);
+/* Queue the count of a line's crossings over [from_us, to_us) by
+ * direction, on topic count.<district>.<grid>.<camera>.<line>. Returns
+ * as alert_queue_push. */
+int alert_queue_push_count(struct alert_queue *q, const struct vigil_camera *cam,
+			   const char *line, int64_t from_us, int64_t to_us,
+			   unsigned long a_b, unsigned long b_a);
 /* Take the oldest alert: 1, or 0 when empty. The caller owns *m. */
 int alert_queue_take(struct alert_queue *q, struct alert_msg *m);
 

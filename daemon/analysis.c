@@ -2,6 +2,7 @@
 #include "analysis.h"
 #include "snapshot.h"
 
+#include <libavutil/mathematics.h>
 #include <libavutil/pixdesc.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,6 +26,7 @@ void analysis_init(struct analysis *a, const struct vigil_camera *conf,
 	a->width = conf->analysis_width > 0 ? conf->analysis_width : 320;
 	a->rate = 25;
 	engine_init(&a->engine, conf, alerts);
+	anomaly_init(&a->anomaly, conf);
 	for (int i = 0; i < conf->nzones && i < ANALYSIS_MAX_ZONES; i++)
 		a->zones[i] = conf->zones[i].z;
 	for (int i = 0; i < conf->nmasks && i < ANALYSIS_MAX_ZONES; i++)
@@ -99,15 +101,36 @@ static void analysis_refused(struct analysis *a, int k)
 		 "refused (this is said once)", pi->p->name, pi->refused_type);
 }
 
-/* Every detector, then the event engine, on one downscaled frame (frame:
- * the decoded picture it came from, for snapshots). */
+/* Keep the boxes of a motion observation as objects for the tracker; an
+ * object in two zones is reported in both, and kept once. */
+static void analysis_objects(const struct vigil_observation *o, struct vigil_box *boxes,
+			     int *n, int max)
+{
+	if (strcmp(o->type, "motion") != 0)
+		return;
+	for (int b = 0; b < o->nboxes && b < VIGIL_MAX_BOXES && *n < max; b++) {
+		int dup = 0;
+		for (int k = 0; k < *n && !dup; k++)
+			dup = !memcmp(&boxes[k], &o->boxes[b], sizeof(boxes[k]));
+		if (!dup)
+			boxes[(*n)++] = o->boxes[b];
+	}
+}
+
+/* Every detector, then the tracks and what is built on them, then the
+ * event engine, on one downscaled frame (frame: the decoded picture it
+ * came from, for snapshots). */
 static void analysis_detect(struct analysis *a, const struct luma_frame *lf,
 			    const AVFrame *frame)
 {
 	struct vigil_frame f = {
 		.data = lf->data, .width = lf->width, .height = lf->height,
 		.stride = lf->stride, .pts_us = lf->pts_us, .wall_us = lf->wall_us,
+		.key = frame && (frame->key_frame || frame->pict_type == AV_PICTURE_TYPE_I),
+		.tracks = a->anomaly.tracker.t, .ntracks = a->anomaly.tracker.n,
 	};
+	struct vigil_box boxes[TRACK_MAX * 2];
+	int nboxes = 0;
 	struct vigil_observations obs;
 	int64_t t0 = analysis_mono_us();
 
@@ -123,6 +146,7 @@ static void analysis_detect(struct analysis *a, const struct luma_frame *lf,
 			const struct vigil_observation *o = &obs.obs[k];
 			if (o->zone >= a->conf->nzones || o->zone < -1 || !o->type)
 				continue;
+			analysis_objects(o, boxes, &nboxes, TRACK_MAX * 2);
 			engine_observe(&a->engine, o, plugin_kind(p, o->type), f.wall_us);
 		}
 	}
@@ -131,6 +155,10 @@ static void analysis_detect(struct analysis *a, const struct luma_frame *lf,
 	/* Events that start take their snapshot from this frame. */
 	a->engine.rec = a->rec;
 	a->engine.frame = frame;
+	anomaly_frame(&a->anomaly, &a->engine, boxes, nboxes, f.wall_us);
+	activity_frame(&a->anomaly.activity, &a->engine, &a->anomaly.tracker, f.wall_us,
+		       a->time_base.num > 0 && f.pts_us != AV_NOPTS_VALUE
+		       ? av_rescale_q(f.pts_us, a->time_base, AV_TIME_BASE_Q) : 0);
 	engine_step(&a->engine, f.wall_us);
 	a->engine.frame = NULL;
 }
@@ -205,6 +233,7 @@ void analysis_skip(struct analysis *a, const AVFrame *frame)
 void analysis_reset(struct analysis *a, int64_t wall_us, const char *reason)
 {
 	a->engine.rec = a->rec;
+	anomaly_reset(&a->anomaly, &a->engine, wall_us);
 	engine_reset(&a->engine, wall_us, reason);
 	analysis_stop_plugins(a);
 }

@@ -8,10 +8,12 @@
 #define VIGIL_ANALYSIS_H
 
 #include <libavutil/frame.h>
+#include <libavutil/rational.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
 #include "alert.h"
+#include "anomaly.h"
 #include "config.h"
 #include "engine.h"
 #include "luma.h"
@@ -27,6 +29,7 @@ struct analysis {
 	struct recorder *rec;       /* clips of this camera's events, or NULL */
 	int width;                  /* analysis width in pixels */
 	double rate;                /* analysed frames per second */
+	AVRational time_base;       /* of the frames' timestamps (0/0: unknown) */
 
 	struct luma_scaler scaler;
 	struct plugin_instance plugins[ANALYSIS_MAX_PLUGINS];
@@ -37,6 +40,7 @@ struct analysis {
 	struct vigil_zone zones[ANALYSIS_MAX_ZONES];
 	struct vigil_zone masks[ANALYSIS_MAX_ZONES];
 	struct engine engine;
+	struct anomaly anomaly;     /* tracks, lines, loitering */
 
 	/* The HTTP API's picture requests (status.h); NULL: none. */
 	atomic_uint *picture_asked, *picture_done;

@@ -199,6 +199,7 @@ static int camera_open(struct camera *c, struct camera_session *s)
 		av_rescale(1000000, st->avg_frame_rate.den, st->avg_frame_rate.num) : 40000;
 	s->prev_frame_us = AV_NOPTS_VALUE;
 	analysis_set_rate(&c->an, camera_analysis_rate(c, st));
+	c->an.time_base = st->time_base;
 	if (c->rec_shared)
 		recorder_set_stream(c->rec, st->codecpar, st->time_base);
 	s->next_analysis_us = AV_NOPTS_VALUE;
@@ -559,6 +560,7 @@ int camera_start(struct camera *c, const struct vigil_camera *conf,
 			 conf->id);
 		camera_loss_load(c);
 		engine_recover(&c->an.engine, data_dir);
+		activity_recover(&c->an.anomaly.activity, data_dir);
 	}
 	r = pthread_create(&c->thread, NULL, camera_main, c);
 	if (r) {

@@ -169,6 +169,10 @@ void camset_publish(struct camset *s)
 		atomic_store(&sl->bytes, by);
 		atomic_store(&sl->decode_us, atomic_load(&st->decode_us));
 		atomic_store(&sl->reconnects, atomic_load(&st->reconnects));
+		for (int l = 0; l < e->cam.an.anomaly.nlines && l < STATUS_MAX_LINES; l++)
+			for (int d = 0; d < 2; d++)
+				atomic_store(&sl->crossings[l][d],
+					     atomic_load(&e->cam.an.anomaly.lines[l].total[d]));
 		if (ms > 0) {
 			atomic_store(&sl->fps_in_milli, camset_rate_milli(pk, e->prev_packets, ms));
 			atomic_store(&sl->fps_an_milli, camset_rate_milli(an, e->prev_analysed, ms));

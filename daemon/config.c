@@ -82,6 +82,9 @@ static const struct cfg_key cfg_camera_keys[] = {
 	{ "zones", CFG_LIST, 0, 0, 0, 0, NULL, cfg_zones },
 	{ "masks", CFG_LIST, 0, 0, 0, 0, NULL, cfg_masks },
 	{ "detect", CFG_GROUP, 0, 0, 0, 0, NULL, cfg_detect },
+	{ "lines", CFG_LIST, 0, 0, 0, 0, NULL, cfg_lines },
+	{ "activity", CFG_GROUP, 0, 0, 0, 0, NULL, cfg_activity },
+	{ "count_interval", CFG_INT, CAM(count_interval), 0, 1, 86400, NULL, NULL },
 	{ "recording", CFG_GROUP, 0, 0, 0, 0, cfg_camera_recording_keys, NULL },
 	{ "", CFG_INCLUDE, 0, 0, 0, 0, cfg_option_keys, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
@@ -297,10 +300,11 @@ static size_t cfg_strings(struct cfg_ctx *ctx, const config_setting_t *s, char *
 	return k;
 }
 
-/* Topic prefixes of an endpoint: they name alerts, printable, no spaces. */
+/* Topic prefixes of an endpoint: they name alerts or line counts,
+ * printable, no spaces. */
 static int cfg_topic_ok(const char *t)
 {
-	if (strncmp(t, "alert.", 6) != 0)
+	if (strncmp(t, "alert.", 6) != 0 && strncmp(t, "count.", 6) != 0)
 		return 0;
 	for (; *t; t++)
 		if (*t <= ' ' || *t > '~')
@@ -345,7 +349,8 @@ static void cfg_endpoints(struct cfg_ctx *ctx, const config_setting_t *list,
 								   "must name a key file (letters, digits, '_', '-')");
 				else
 					ep->ntopics = cfg_strings(ctx, m, &ep->topics, sub, cfg_topic_ok,
-								  "must start with 'alert.' and have no spaces");
+								  "must start with 'alert.' or 'count.' and have no "
+								  "spaces");
 			} else if (strcmp(name, "bind") == 0 || strcmp(name, "clients") == 0 ||
 				   strcmp(name, "topics") == 0) {
 				cfg_error(ctx, m, "%s: %s must be %s", what, name,

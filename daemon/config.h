@@ -47,6 +47,30 @@ struct vigil_zone_conf {
 	char *name;
 	struct schedule schedule; /* count 0: always armed */
 	char *severity;           /* NULL: the camera's */
+	double dwell;             /* seconds one object may stay before
+				   * "loitering"; 0: no loitering alert */
+	int line;
+};
+
+/* A tripwire (camera key "lines"): a segment of the picture and the
+ * crossings to alert on. Side a is on the left of the segment going from
+ * its first point to its second, as seen on the picture. */
+enum vigil_line_dir { LINE_A_B = 1, LINE_B_A = 2, LINE_BOTH = 3 };
+
+/* Activity baseline (camera group "activity"; activity.h). */
+struct vigil_activity_conf {
+	int enabled;              /* the group is there */
+	int learn_days;           /* of data an hour of the week needs (14) */
+	int tail;                 /* improbable: Poisson tail below 10^-tail (4) */
+	int consecutive;          /* improbable intervals in a row (2) */
+	int stream_clock;         /* time from the stream's timestamps */
+	int line;
+};
+
+struct vigil_line_conf {
+	char *name;               /* a token: part of the count topic */
+	float points[4];          /* x1, y1, x2, y2, normalised */
+	int direction;            /* enum vigil_line_dir: which crossings alert */
 	int line;
 };
 
@@ -87,6 +111,10 @@ struct vigil_camera {
 	int nmasks;
 	struct vigil_detector *detectors; /* default: motion and tamper */
 	int ndetectors;
+	struct vigil_line_conf *lines;    /* tripwires */
+	int nlines;
+	int count_interval;   /* seconds between line counts; 0: default 60 */
+	struct vigil_activity_conf activity;
 
 	/* Ingest and analysis options; unset (-1 / NULL) while loading, then
 	 * taken from the config's defaults group, then from built-ins. */

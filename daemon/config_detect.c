@@ -2,7 +2,7 @@
  *
  *   zones = ( { name = "yard"; polygon = [x1, y1, x2, y2, ...];
  *               schedule = "mon-fri 20:00-04:00"; severity = "high";
- *               sensitivity = 0.5; min_size = 0.5; } );
+ *               sensitivity = 0.5; min_size = 0.5; dwell = 20; } );
  *   masks = ( { polygon = [ ... ]; } );
  *   detect = { motion = { option = value; ... }; tamper = { }; };
  *
@@ -136,6 +136,14 @@ static void cfg_zone(struct cfg_ctx *ctx, const config_setting_t *s,
 					  where);
 			else
 				zc->z.min_size = v;
+		} else if (!is_mask && strcmp(key, "dwell") == 0) {
+			if (cfg_number(ctx, m, &v) < 0 || config_setting_type(m) == CONFIG_TYPE_BOOL ||
+			    v < 1 || v > 86400)
+				cfg_error(ctx, m, "%sdwell must be a number of seconds from 1 to "
+					  "86400 (how long one object may stay before 'loitering')",
+					  where);
+			else
+				zc->dwell = v;
 		} else if (strcmp(key, "name") == 0 || strcmp(key, "schedule") == 0 ||
 			   strcmp(key, "severity") == 0) {
 			cfg_error(ctx, m, "%s%s must be a string", where, key);
@@ -143,7 +151,7 @@ static void cfg_zone(struct cfg_ctx *ctx, const config_setting_t *s,
 			cfg_error(ctx, m, "%sunknown key '%s' (%s)", where, key,
 				  is_mask ? "a mask has: name, polygon"
 					  : "a zone has: name, polygon, schedule, severity, "
-					    "sensitivity, min_size");
+					    "sensitivity, min_size, dwell");
 		}
 	}
 	if (!config_setting_get_member(s, "polygon"))
@@ -332,6 +340,7 @@ void cfg_camera_free_detect(struct vigil_camera *cam)
 		free(cam->detectors[i].opts);
 	}
 	free(cam->detectors);
+	cfg_lines_free(cam);
 }
 
 /* Deep copy of the zones (or masks) of a camera; names point into the
@@ -363,8 +372,11 @@ static int cfg_zones_dup(struct vigil_zone_conf **dst, int *ndst,
 int cfg_camera_dup_detect(struct vigil_camera *d, const struct vigil_camera *c)
 {
 	if (cfg_zones_dup(&d->zones, &d->nzones, c->zones, c->nzones) < 0 ||
-	    cfg_zones_dup(&d->masks, &d->nmasks, c->masks, c->nmasks) < 0)
+	    cfg_zones_dup(&d->masks, &d->nmasks, c->masks, c->nmasks) < 0 ||
+	    cfg_lines_dup(d, c) < 0)
 		return -1;
+	d->count_interval = c->count_interval;
+	d->activity = c->activity;
 	d->detectors = NULL;
 	d->ndetectors = 0;
 	if (c->ndetectors <= 0)
@@ -405,12 +417,15 @@ static int cfg_zone_equal(const struct vigil_zone_conf *a, const struct vigil_zo
 	       a->z.npoints == b->z.npoints &&
 	       !memcmp(a->z.points, b->z.points, sizeof(a->z.points[0]) * 2 * (size_t)a->z.npoints) &&
 	       a->z.sensitivity == b->z.sensitivity && a->z.min_size == b->z.min_size &&
+	       a->dwell == b->dwell &&
 	       !memcmp(&a->schedule, &b->schedule, sizeof(a->schedule));
 }
 
 int cfg_camera_detect_equal(const struct vigil_camera *a, const struct vigil_camera *b)
 {
-	if (a->nzones != b->nzones || a->nmasks != b->nmasks || a->ndetectors != b->ndetectors)
+	if (a->nzones != b->nzones || a->nmasks != b->nmasks || a->ndetectors != b->ndetectors ||
+	    a->count_interval != b->count_interval || !cfg_lines_equal(a, b) ||
+	    memcmp(&a->activity, &b->activity, sizeof(a->activity)))
 		return 0;
 	for (int i = 0; i < a->nzones; i++)
 		if (!cfg_zone_equal(&a->zones[i], &b->zones[i]))

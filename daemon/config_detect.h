@@ -14,6 +14,16 @@ void cfg_masks(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
 	       const char *where);
 void cfg_detect(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
 		const char *where);
+/* config_lines.c: the camera key lines (tripwires), and their copy,
+ * comparison and freeing. */
+void cfg_lines(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
+	       const char *where);
+int cfg_lines_dup(struct vigil_camera *d, const struct vigil_camera *c);
+int cfg_lines_equal(const struct vigil_camera *a, const struct vigil_camera *b);
+void cfg_lines_free(struct vigil_camera *cam);
+/* The camera group activity (the baseline's knobs). */
+void cfg_activity(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
+		  const char *where);
 /* After the walk: default detectors, and options checked against each
  * plugin's table (the plugins are loaded from the plugin directory). */
 void cfg_detect_finish(struct cfg_ctx *ctx, const config_t *lc);

@@ -362,6 +362,16 @@ static void test_alert_security(void)
 		unload(&m);
 	}
 	unload(&l);
+	/* An endpoint may carry line counts too. */
+	load(&l, "alerts = { publish = \"tcp://127.0.0.1:7700\";\n"
+		 "  curve = { secret_key_file = \"/k/server.key\"; clients_dir = \"/k/clients\"; };\n"
+		 "  endpoints = ( { bind = \"tcp://127.0.0.1:7702\"; clients = [ \"p1\" ];\n"
+		 "                  topics = [ \"alert.critical.x.\", \"count.x.\" ]; } ); };\n"
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\"; } );\n");
+	CHECK(l.nerrors == 0);
+	CHECK(l.cfg.endpoints[0].ntopics == 2 &&
+	      strcmp(l.cfg.endpoints[0].topics[1], "count.x.") == 0);
+	unload(&l);
 }
 
 static void test_options_and_defaults(void)
@@ -559,6 +569,103 @@ static void test_zone_errors(void)
 	unload(&l);
 }
 
+/* Tripwires, dwell and the count interval: read, copied, compared. */
+static void test_lines_and_dwell(void)
+{
+	struct loaded l;
+	char text[2048];
+	const struct vigil_camera *c;
+	struct vigil_camera *copy;
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\"; count_interval = 15;\n"
+		 "  zones = ( { name = \"square\"; polygon = [0.3, 0.0, 0.7, 0.0, 0.7, 1.0];\n"
+		 "              dwell = 20; } );\n"
+		 "  lines = ( { name = \"gate\"; points = [0.5, 0.3, 0.5, 1.0]; direction = \"a-b\"; },\n"
+		 "            { name = \"kerb\"; points = [0.0, 0.7, 1.0, 0.7]; } );\n"
+		 "} );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 0);
+	if (l.errors && l.nerrors)
+		fprintf(stderr, "%s", l.errors);
+	c = &l.cfg.cameras[0];
+	CHECK(c->count_interval == 15 && c->zones[0].dwell == 20 && c->nlines == 2);
+	CHECK(strcmp(c->lines[0].name, "gate") == 0 && c->lines[0].direction == LINE_A_B);
+	CHECK(c->lines[0].points[3] == 1.0f && c->lines[1].direction == LINE_BOTH);
+	copy = config_camera_dup(c);
+	CHECK(copy && config_camera_equal(copy, c));
+	if (copy) {
+		copy->lines[1].direction = LINE_B_A;
+		CHECK(!config_camera_equal(copy, c));
+		copy->lines[1].direction = LINE_BOTH;
+		copy->zones[0].dwell = 21;
+		CHECK(!config_camera_equal(copy, c));
+		config_camera_free(copy);
+	}
+	unload(&l);
+}
+
+static void test_activity(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\";\n"
+		 "  activity = { learn_days = 7; clock = \"stream\"; }; },\n"
+		 "  { id = \"b\"; url = \"rtsp://h/b\"; } );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 0);
+	CHECK(l.cfg.cameras[0].activity.enabled && l.cfg.cameras[0].activity.learn_days == 7);
+	CHECK(l.cfg.cameras[0].activity.tail == 4 && l.cfg.cameras[0].activity.consecutive == 2);
+	CHECK(l.cfg.cameras[0].activity.stream_clock == 1);
+	CHECK(!l.cfg.cameras[1].activity.enabled);
+	unload(&l);
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\";\n"
+		 "  activity = { learn_days = 0; tail = 2.5;\n"
+		 "               clock = \"sun\"; window = 3; }; } );\n");
+	load(&l, text);
+	expect_error(&l, 6, "camera 'a': activity.learn_days must be a whole number from 1 to 365");
+	expect_error(&l, 6, "camera 'a': activity.tail must be a whole number from 1 to 12");
+	expect_error(&l, 7, "camera 'a': activity.clock must be \"wall\" or \"stream\"");
+	expect_error(&l, 7, "camera 'a': activity: unknown key 'window'");
+	CHECK(l.nerrors == 4);
+	unload(&l);
+}
+
+static void test_line_errors(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\"; count_interval = 0;\n"
+		 "  zones = ( { name = \"square\"; polygon = [0.3, 0.0, 0.7, 0.0, 0.7, 1.0];\n"
+		 "              dwell = 0.5; } );\n"
+		 "  lines = ( { name = \"gate\"; points = [0.5, 0.3, 0.5]; direction = \"in\"; },\n"
+		 "            { name = \"gate\"; points = [0.5, 0.3, 0.5, 1.5]; },\n"
+		 "            { name = \"a.b\"; points = [0.5, 0.5, 0.5, 0.5]; colour = 1; },\n"
+		 "            { points = [0.1, 0.1, 0.9, 0.9]; } );\n"
+		 "} );\n");
+	load(&l, text);
+	expect_error(&l, 5, "camera 'a': count_interval");
+	expect_error(&l, 7, "camera 'a': zone 'square': dwell must be a number of seconds from 1 to 86400");
+	expect_error(&l, 8, "camera 'a': line 'gate': points must be [x1, y1, x2, y2]");
+	expect_error(&l, 8, "camera 'a': line 'gate': direction must be \"a-b\", \"b-a\" or \"both\", not 'in'");
+	expect_error(&l, 9, "camera 'a': line 'gate': points coordinate 4 must be a number from 0 to 1");
+	expect_error(&l, 9, "camera 'a': duplicate line name 'gate' (first at line 8)");
+	expect_error(&l, 10, "camera 'a': line 'a.b': name must be 1 to 32 letters, digits, '_' or '-'");
+	expect_error(&l, 10, "camera 'a': line 'a.b': points are the same place");
+	expect_error(&l, 10, "camera 'a': line 'a.b': unknown key 'colour'");
+	expect_error(&l, 11, "camera 'a': line '?': missing name");
+	CHECK(l.nerrors == 10);
+	if (l.nerrors != 10)
+		fprintf(stderr, "%s", l.errors);
+	unload(&l);
+}
+
 static void test_detector_options(void)
 {
 	struct loaded l;
@@ -720,6 +827,9 @@ int main(void)
 		TEST(test_names_are_utf8),
 		TEST(test_zones_and_masks),
 		TEST(test_zone_errors),
+		TEST(test_lines_and_dwell),
+		TEST(test_line_errors),
+		TEST(test_activity),
 		TEST(test_detector_options),
 		TEST(test_cluster_and_status),
 		TEST(test_http),

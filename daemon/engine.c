@@ -66,7 +66,7 @@ static void engine_queue(struct engine *e, struct alert *al)
 }
 
 /* Fill and queue one alert of the current frame, and log it. */
-static void engine_send(struct engine *e, struct alert *al, int zone)
+void engine_send(struct engine *e, struct alert *al, int zone)
 {
 	al->frame = e->frame;
 	al->severity = engine_severity(e, zone);
@@ -98,6 +98,22 @@ void engine_recover(struct engine *e, const char *data_dir)
 {
 	evstore_init(&e->store, data_dir, e->conf->id);
 	evstore_drain(&e->store, engine_end_left, e);
+}
+
+void engine_event_open(struct engine *e, const struct alert *al)
+{
+	struct evstore_event ev = { .start_us = al->ts_us };
+
+	snprintf(ev.id, sizeof(ev.id), "%s", al->id);
+	snprintf(ev.type, sizeof(ev.type), "%s", al->type);
+	snprintf(ev.zone, sizeof(ev.zone), "%s", al->zone ? al->zone : "");
+	snprintf(ev.severity, sizeof(ev.severity), "%s", al->severity ? al->severity : "");
+	evstore_save(&e->store, &ev);
+}
+
+void engine_event_closed(struct engine *e, const char *id)
+{
+	evstore_remove(&e->store, id);
 }
 
 void engine_emit(struct engine *e, const char *type, const char *phase,

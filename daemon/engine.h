@@ -62,6 +62,15 @@ void engine_step(struct engine *e, int64_t wall_us);
  * saying why in detail (reason; NULL: none). */
 void engine_reset(struct engine *e, int64_t wall_us, const char *reason);
 
+/* Queue an alert the caller filled (type, phase, id, times, boxes, ...):
+ * the engine adds the camera, the current frame (thumbnail), the
+ * severity and the zone's name (zone -1: none), and logs it. */
+void engine_send(struct engine *e, struct alert *al, int zone);
+/* An event started outside the engine's tracks (its start alert was
+ * sent, al as engine_send filled it) is kept open on disk, so that a
+ * restarted worker ends it (engine_recover); closed when it ended. */
+void engine_event_open(struct engine *e, const struct alert *al);
+void engine_event_closed(struct engine *e, const char *id);
 /* Queue one alert of this camera and log it. zone -1: none; o may be
  * NULL (no boxes). */
 void engine_emit(struct engine *e, const char *type, const char *phase,

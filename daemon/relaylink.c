@@ -276,7 +276,8 @@ int relaylink_check(const struct zmsg *m, struct relaylink_alert *a, const char 
 		a->thumb_size = zmsg_size(m, 4);
 	}
 	if (!topic_check(a->topic, a->topic_len))
-		*why = "the topic is not alert.<severity>.<district>.<grid>.<camera>.<type>";
+		*why = "the topic is not alert.<severity>.<district>.<grid>.<camera>.<type> "
+		       "nor count.<district>.<grid>.<camera>.<line>";
 	else if (a->payload_len > RELAYLINK_PAYLOAD_MAX)
 		*why = "the payload is over 64 KiB";
 	else if (!relaylink_payload_ok(a->payload, a->payload_len))

@@ -13,6 +13,7 @@ struct report_cam {
 	const char *state;
 	double fps_in, fps_analysed, decode_ms, kbps;
 	unsigned long long packets, decoded, analysed, bytes, decode_us, reconnects;
+	unsigned long long crossings[STATUS_MAX_LINES][2];
 	struct status_text text;
 };
 
@@ -41,6 +42,9 @@ static void report_camera(const struct report_view *v, const char *id, struct re
 			rc->bytes = atomic_load(&sl->bytes);
 			rc->decode_us = atomic_load(&sl->decode_us);
 			rc->reconnects = atomic_load(&sl->reconnects);
+			for (int l = 0; l < STATUS_MAX_LINES; l++)
+				for (int d = 0; d < 2; d++)
+					rc->crossings[l][d] = atomic_load(&sl->crossings[l][d]);
 			rc->decode_ms = rc->decoded ? rc->decode_us / 1000.0 / (double)rc->decoded : 0;
 			status_slot_get_text(sl, &rc->text);
 			return;
@@ -106,6 +110,25 @@ char *report_api_cameras(const struct report_view *v)
 	return out;
 }
 
+/* A camera's lines and their crossings by direction since it started. */
+static void report_lines(json_object *c, const struct vigil_camera *cam,
+			 const struct report_cam *rc)
+{
+	json_object *lines;
+
+	if (!cam->nlines)
+		return;
+	lines = json_object_new_array();
+	for (int l = 0; l < cam->nlines && l < STATUS_MAX_LINES; l++) {
+		json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(cam->lines[l].name));
+		json_object_object_add(o, "a_b", json_object_new_int64((int64_t)rc->crossings[l][0]));
+		json_object_object_add(o, "b_a", json_object_new_int64((int64_t)rc->crossings[l][1]));
+		json_object_array_add(lines, o);
+	}
+	json_object_object_add(c, "lines", lines);
+}
+
 char *report_json(const struct report_view *v)
 {
 	json_object *o = json_object_new_object(), *kids = json_object_new_array();
@@ -153,6 +176,7 @@ char *report_json(const struct report_view *v)
 		json_object_object_add(c, "reconnects", json_object_new_int64((int64_t)rc.reconnects));
 		json_object_object_add(c, "last_alert", report_str_or_null(rc.text.last_alert));
 		json_object_object_add(c, "last_error", report_str_or_null(rc.text.last_error));
+		report_lines(c, &v->cfg->cameras[i], &rc);
 		json_object_array_add(cams, c);
 	}
 	json_object_object_add(o, "cameras", cams);
@@ -184,19 +208,26 @@ char *report_metrics(const struct report_view *v)
 		{ "vigil_camera_decode_seconds_total", "counter", "time spent decoding" },
 	};
 	struct report_cam *rcs = calloc(v->cfg->ncameras + 1, sizeof(*rcs));
+	const struct vigil_camera **cams = calloc(v->cfg->ncameras + 1, sizeof(*cams));
 	long long now = status_now_ms();
 	size_t n = 0, len = 0;
 	char *out = NULL;
 	FILE *f;
 
-	if (!rcs)
+	if (!rcs || !cams) {
+		free(rcs);
+		free(cams);
 		return NULL;
+	}
 	for (size_t i = 0; i < v->cfg->ncameras; i++)
-		if (config_camera_local(v->cfg, i))
+		if (config_camera_local(v->cfg, i)) {
+			cams[n] = &v->cfg->cameras[i];
 			report_camera(v, v->cfg->cameras[i].id, &rcs[n++]);
+		}
 	f = open_memstream(&out, &len);
 	if (!f) {
 		free(rcs);
+		free(cams);
 		return NULL;
 	}
 	for (size_t m = 0; m < sizeof(fam) / sizeof(fam[0]); m++) {
@@ -209,6 +240,14 @@ char *report_metrics(const struct report_view *v)
 			fprintf(f, "%s{camera=\"%s\"} %.12g\n", fam[m].name, r->id, v[m]);
 		}
 	}
+	report_family(f, "vigil_line_crossings_total", "counter",
+		      "objects that crossed a line, by direction");
+	for (size_t i = 0; i < n; i++)
+		for (int l = 0; l < cams[i]->nlines && l < STATUS_MAX_LINES; l++)
+			for (int d = 0; d < 2; d++)
+				fprintf(f, "vigil_line_crossings_total{camera=\"%s\",direction=\"%s\","
+					"line=\"%s\"} %llu\n", rcs[i].id, d ? "b-a" : "a-b",
+					cams[i]->lines[l].name, rcs[i].crossings[l][d]);
 	report_family(f, "vigil_child_up", "gauge", "1 while the child process runs");
 	for (int i = 0; i < v->nkids; i++)
 		fprintf(f, "vigil_child_up{role=\"%s\"} %d\n", v->kids[i].role, v->kids[i].pid > 0);
@@ -222,5 +261,6 @@ char *report_metrics(const struct report_view *v)
 			v->kids[i].restarts);
 	fclose(f);
 	free(rcs);
+	free(cams);
 	return out;
 }

@@ -128,6 +128,8 @@ struct status_slot *status_slot_claim(struct status_page *page, const char *id)
 	atomic_store(&s->fps_in_milli, 0);
 	atomic_store(&s->fps_an_milli, 0);
 	atomic_store(&s->kbps, 0);
+	for (int l = 0; l < STATUS_MAX_LINES; l++)
+		atomic_store(&s->crossings[l][0], 0), atomic_store(&s->crossings[l][1], 0);
 	atomic_fetch_add(&s->gen, 1);
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	s->last_error[0] = s->last_alert[0] = '\0';

@@ -27,6 +27,9 @@
 #define STATUS_CRASH_LIMIT      3
 #define STATUS_CRASH_WINDOW_MS  (10 * 60 * 1000)
 
+/* Lines of a camera whose counts the status shows. */
+#define STATUS_MAX_LINES 8
+
 /* A camera's state in its slot, written by the camera thread. */
 enum camera_state { CAMERA_CONNECTING, CAMERA_STREAMING, CAMERA_DOWN };
 
@@ -49,6 +52,9 @@ struct status_slot {
 	 * analysed frame and then sets picture_done to what it saw. */
 	atomic_uint picture_asked;
 	atomic_uint picture_done;
+	/* Crossings of the camera's lines (in configuration order) since the
+	 * camera started: [line][0] a-b, [line][1] b-a. */
+	atomic_ullong crossings[STATUS_MAX_LINES][2];
 	char id[STATUS_ID_LEN];
 	char last_error[STATUS_TEXT_LEN];
 	char last_alert[STATUS_TEXT_LEN];

@@ -3,7 +3,9 @@
  * nothing; a covered lens, a defocused lens, a camera turned to another
  * view and a frozen picture each give their own type, only after the
  * condition held for the configured time, and stop when the picture is
- * normal again. */
+ * normal again. A picture that changes only a few times a second (the
+ * frames between repeating it) is not frozen, and a frozen picture stays
+ * frozen through the keyframes that re-code it. */
 #include "plugin.h"
 
 #include <limits.h>
@@ -20,6 +22,8 @@ enum scene { NORMAL, COVERED, DEFOCUS, MOVED, FROZEN };
 
 static unsigned seed = 4242;
 static int64_t frame_no;
+static int repeat = 1;       /* a new picture every repeat-th frame */
+static int key_every;        /* a keyframe every key_every-th frame (0: none) */
 
 /* The camera's normal view: large shapes with fine texture on them
  * (sensor noise is added per frame). */
@@ -103,7 +107,9 @@ static struct run run(struct plugin_instance *pi, enum scene s, int n, const cha
 	for (int i = 0; i < n; i++) {
 		int seen = 0, other = 0;
 
-		make_frame(buf, s);
+		if (frame_no % repeat == 0)
+			make_frame(buf, s);
+		f.key = key_every && frame_no % key_every == 0;
 		f.pts_us = f.wall_us = 1000000 * frame_no++ / FPS;
 		CHECK(plugin_instance_process(pi, &f, &o) == 0);
 		for (int k = 0; k < o.count; k++) {
@@ -133,19 +139,21 @@ static void test_normal_picture_quiet(void)
 	plugin_instance_free(&pi);
 }
 
-/* The condition is reported once it held for hold (1.5 s; frozen: 2 s),
+/* The condition is reported once it held for hold (1.5 s; frozen: 2 s
+ * since the last frame that differed, the one before the first repeat),
  * measured on every second frame, and no sooner; it ends within the
  * clear time (0.5 s) of the picture coming back. */
 static void check_condition(enum scene s, const char *type, double hold_s)
 {
 	struct plugin_instance pi;
 	struct run r;
+	int early = s == FROZEN ? 2 : 0;
 
 	CHECK(start(&pi) == 0);
 	r = run(&pi, NORMAL, 3 * FPS, NULL);        /* learn (2 s) and settle */
 	CHECK(r.other == 0);
 	r = run(&pi, s, 5 * FPS, type);
-	CHECK(r.first >= (int)(hold_s * FPS) && r.first <= (int)(hold_s * FPS) + 3);
+	CHECK(r.first >= (int)(hold_s * FPS) - early && r.first <= (int)(hold_s * FPS) + 3);
 	CHECK(r.last == 1);
 	CHECK(r.other == 0);
 	r = run(&pi, NORMAL, FPS, type);
@@ -171,6 +179,60 @@ static void test_moved(void)
 static void test_frozen(void)
 {
 	check_condition(FROZEN, "frozen", 2.0);
+}
+
+/* 25 frames a second of which only 2.5 differ (a slow shutter, a
+ * re-streamer), from the start (learning) or from later: never frozen,
+ * for longer than the frozen time many times over. A keyframe every 2 s
+ * of such a stream changes nothing either. */
+static void test_low_frame_rate_not_frozen(void)
+{
+	struct plugin_instance pi;
+	struct run r;
+
+	for (int from_start = 0; from_start < 2; from_start++) {
+		CHECK(start(&pi) == 0);
+		if (!from_start) {
+			r = run(&pi, NORMAL, 3 * FPS, NULL);
+			CHECK(r.other == 0);
+		}
+		repeat = 10;
+		key_every = 2 * FPS;
+		r = run(&pi, NORMAL, 20 * FPS, "frozen");
+		CHECK(r.first == -1 && r.other == 0);
+		/* ... while the same stream frozen is frozen. */
+		r = run(&pi, FROZEN, 5 * FPS, "frozen");
+		CHECK(r.first >= 0 && r.first <= 2 * FPS + 3 && r.last == 1);
+		repeat = 1;
+		key_every = 0;
+		plugin_instance_free(&pi);
+	}
+}
+
+/* A frozen picture whose encoder still sends a keyframe every second or
+ * two (each differs from the frame before by its coding) is frozen; an
+ * intra-only stream (every frame a keyframe) that changes is not. */
+static void test_keyframes(void)
+{
+	struct plugin_instance pi;
+	struct run r;
+
+	CHECK(start(&pi) == 0);
+	run(&pi, NORMAL, 3 * FPS, NULL);
+	r = run(&pi, FROZEN, 2 * FPS + 4, "frozen");
+	CHECK(r.last == 1);
+	for (int i = 0; i < 3; i++) {
+		key_every = 1;
+		run(&pi, NORMAL, 1, NULL);            /* a keyframe's coding noise */
+		key_every = 0;
+		r = run(&pi, FROZEN, FPS, "frozen");
+		CHECK(r.first == 0 && r.last == 1);
+	}
+	key_every = 1;
+	r = run(&pi, NORMAL, 5 * FPS, "frozen");
+	CHECK(r.last == 0);
+	key_every = 0;
+	plugin_instance_free(&pi);
 }
 
 /* Options reach the plugin: a shorter hold reports sooner. */
@@ -200,6 +262,8 @@ int main(void)
 		TEST(test_defocus),
 		TEST(test_moved),
 		TEST(test_frozen),
+		TEST(test_low_frame_rate_not_frozen),
+		TEST(test_keyframes),
 		TEST(test_hold_option),
 		{ NULL, NULL }
 	};

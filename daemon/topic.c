@@ -74,8 +74,42 @@ int topic_format(char *buf, size_t len, const char *severity, const char *distri
 	return 0;
 }
 
+int topic_format_count(char *buf, size_t len, const char *district, const char *grid,
+		       const char *camera, const char *line)
+{
+	const char *parts[] = { district, grid, camera, line };
+
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (!parts[i] || !topic_token_ok(parts[i]))
+			return -EINVAL;
+	if ((size_t)snprintf(buf, len, "count.%s.%s.%s.%s", district, grid, camera, line) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* count.<district>.<grid>.<camera>.<line>: four tokens. */
+static int topic_check_count(const char *s, size_t n)
+{
+	s += 6;
+	n -= 6;
+	for (int i = 0; i < 4; i++) {
+		size_t t = topic_span(s, n);
+		if (t == 0 || t > TOPIC_TOKEN_MAX)
+			return 0;
+		if (i == 3)
+			return t == n;
+		if (t == n || s[t] != '.')
+			return 0;
+		s += t + 1;
+		n -= t + 1;
+	}
+	return 0;
+}
+
 int topic_check(const char *s, size_t n)
 {
+	if (n >= 6 && memcmp(s, "count.", 6) == 0)
+		return topic_check_count(s, n);
 	if (n < 6 || memcmp(s, "alert.", 6) != 0)
 		return 0;
 	s += 6;

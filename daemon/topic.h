@@ -1,6 +1,7 @@
 /* Alert topics and the tokens they are made of.
  *
  *   alert.<severity>.<district>.<grid>.<camera>.<type>
+ *   count.<district>.<grid>.<camera>.<line>     (a tripwire's counts)
  *
  * Subscribers pick alerts by topic prefix, so every part is a token that
  * cannot contain the separator: 1 to TOPIC_TOKEN_MAX letters, digits,
@@ -36,7 +37,11 @@ int topic_type_ok(const char *s);
 int topic_format(char *buf, size_t len, const char *severity, const char *district,
 		 const char *grid, const char *camera, const char *type);
 
-/* Whether the n bytes at s are a whole alert topic (no NUL). */
+/* Write the topic of a line's counts into buf; returns as topic_format. */
+int topic_format_count(char *buf, size_t len, const char *district, const char *grid,
+		       const char *camera, const char *line);
+
+/* Whether the n bytes at s are a whole alert or count topic (no NUL). */
 int topic_check(const char *s, size_t n);
 
 #endif

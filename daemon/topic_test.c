@@ -125,6 +125,30 @@ static void test_check(void)
 	CHECK(!topic_check("alert.high.d.g.c.motion", 17));
 }
 
+/* Count topics: count.<district>.<grid>.<camera>.<line>, four tokens. */
+static void test_count_topics(void)
+{
+	static const char *const bad[] = {
+		"count.d.g.c", "count.d.g.c.", "count.d.g.c.gate.x", "count..g.c.gate",
+		"count.d.g.c.ga te", "counts.d.g.c.gate", "count.d.g.c.gate.",
+		"count.d.g.c.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+	};
+	char buf[TOPIC_MAX];
+
+	CHECK(topic_format_count(buf, sizeof(buf), "d", "g", "c", "gate") == 0);
+	CHECK(strcmp(buf, "count.d.g.c.gate") == 0);
+	CHECK(topic_check(buf, strlen(buf)));
+	CHECK(topic_format_count(buf, sizeof(buf), "d", "g", "c", "a.b") == -EINVAL);
+	CHECK(topic_format_count(buf, sizeof(buf), "d", NULL, "c", "gate") == -EINVAL);
+	CHECK(topic_format_count(buf, 8, "d", "g", "c", "gate") == -ENAMETOOLONG);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (topic_check(bad[i], strlen(bad[i]))) {
+			fprintf(stderr, "accepted: %s\n", bad[i]);
+			CHECK(0);
+		}
+	}
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -133,6 +157,7 @@ int main(void)
 		TEST(test_types),
 		TEST(test_format),
 		TEST(test_check),
+		TEST(test_count_topics),
 		{ NULL, NULL },
 	};
 	return test_run("topic", cases);

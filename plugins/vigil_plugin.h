@@ -163,16 +163,37 @@ struct vigil_setup {
 	void *shared;              /* what load stored, or NULL */
 };
 
+struct vigil_box {
+	float x, y, w, h;
+};
+
+/* An object the host follows from frame to frame (see vigil_frame's
+ * tracks): the moving objects the camera's detectors reported as boxes,
+ * matched across frames. id stays the same while the object is seen or
+ * coasts (hidden for up to about a second, its box then predicted). */
+struct vigil_track {
+	uint32_t id;               /* 1, 2, ... per camera; never reused */
+	struct vigil_box box;      /* normalised, current or predicted */
+	float vx, vy;              /* velocity of the box centre, picture per s */
+	int64_t first_us;          /* wall time first seen */
+	int hidden;                /* frames since last seen (0: seen now) */
+	void *reserved[2];
+};
+
 struct vigil_frame {
 	size_t struct_size;
 	const uint8_t *data;       /* luma, width x height, rows stride apart */
 	int width, height, stride;
 	int64_t pts_us;            /* stream time */
 	int64_t wall_us;           /* wall-clock arrival, CLOCK_REALTIME */
-};
-
-struct vigil_box {
-	float x, y, w, h;
+	/* Appended fields (ABI 2 continued; read them with VIGIL_HAS_FIELD:
+	 * an older host leaves them out). */
+	int key;                   /* 1: a keyframe (intra-coded; its difference
+				    * from the frame before is partly coding) */
+	int ntracks;
+	const struct vigil_track *tracks;  /* the host's tracks as of the
+				    * previous frame (this frame's detectors are
+				    * what updates them); valid during process */
 };
 
 /* A condition present in this frame. The host's event engine turns runs

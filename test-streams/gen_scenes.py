@@ -65,6 +65,7 @@ class Effect:
     kind: str
     at: float
     amount: float = 0.0
+    box: tuple = None              # prop: x, y, w, h normalised; grey level
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,10 +73,22 @@ class Zone:
     """A zone the camera watching the scene is configured with.
 
     armed: whether its schedule is to be on while the scene plays (the
-    configuration makes the schedule from the current time)."""
+    configuration makes the schedule from the current time).
+    dwell: seconds one object may stay in it before `loitering` (0: none)."""
     name: str
     polygon: tuple
     armed: bool = True
+    dwell: float = 0.0
+
+
+@dataclasses.dataclass(frozen=True)
+class Line:
+    """A tripwire the camera is configured with: points x1, y1, x2, y2
+    (normalised); side a is on the left going from the first point to the
+    second, as seen on the picture."""
+    name: str
+    points: tuple
+    direction: str = "both"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +101,9 @@ class Scene:
     effects: tuple = ()
     size: tuple = None             # (w, h); None: the --size option
     zones: tuple = ()
+    lines: tuple = ()
+    judge: tuple = ()              # alert types judged (none: all)
+    detect: tuple = ()             # (plugin, ((option, value), ...)), ...
 
 
 # The accuracy set is smaller and shorter than the 720p demo scenes so
@@ -124,6 +140,41 @@ SCENES = [
           effects=(Effect("moved", at=5.0, amount=10.0),)),
     Scene("frozen", duration=12.0, size=SMALL,
           effects=(Effect("frozen", at=5.0, amount=10.0),)),
+    Scene("lowfps", duration=12.0, size=SMALL,
+          effects=(Effect("lowfps", at=0.0, amount=2.0),)),
+    # Tripwires and loitering: judged on their own types only. The
+    # vertical line's side a is the right half (it runs downwards).
+    Scene("tripwire", duration=16.0, size=SMALL,
+          movers=(Mover(enter=0.5, leave=5.5),
+                  Mover(enter=5.0, leave=10.0, direction=-1, ground=0.80,
+                        width=90, height=200),
+                  Mover(enter=10.0, leave=15.0)),
+          lines=(Line("gate", (0.5, 0.3, 0.5, 1.0)),),
+          judge=("line.crossed",)),
+    Scene("tripwire_paths", duration=12.0, size=SMALL,
+          movers=(Mover(enter=1.0, leave=11.0),
+                  Mover(enter=1.0, leave=11.0, direction=-1, ground=0.80,
+                        width=90, height=200)),
+          lines=(Line("gate", (0.45, 0.3, 0.45, 1.0)),),
+          judge=("line.crossed",)),
+    Scene("tripwire_along", duration=12.0, size=SMALL,
+          movers=(Mover(enter=1.0, leave=11.0),),
+          lines=(Line("kerb", (0.05, 0.69, 0.95, 0.69)),),
+          judge=("line.crossed",)),
+    Scene("loiter", duration=18.0, size=SMALL,
+          movers=(Mover(enter=0.5, leave=4.5),
+                  Mover(enter=3.0, leave=17.0, direction=-1)),
+          zones=(Zone("square", (0.3, 0.0, 0.7, 0.0, 0.7, 1.0, 0.3, 1.0), dwell=3.0),),
+          judge=("loitering",)),
+    # A bag left at 2 s and taken at 16 s; someone standing 5 s; with
+    # stationary 7 s only the bag is reported, from 9 s to its removal.
+    # (The default, 30 s, would make the scene, and every run of the
+    # accuracy set, three times as long.)
+    Scene("left_bag", duration=20.0, size=SMALL,
+          effects=(Effect("prop", at=2.0, amount=14.0, box=(0.30, 0.74, 0.08, 0.10, 40)),
+                   Effect("prop", at=4.0, amount=5.0, box=(0.70, 0.50, 0.06, 0.30, 170))),
+          detect=(("still", (("stationary", 7), ("absorb", 120))),),
+          judge=("object.left",)),
 ]
 
 
@@ -366,10 +417,37 @@ def effect_frozen(effect, fps):
     return filt, "post", ("event", {"type": "frozen", "start": a, "end": b})
 
 
+def effect_lowfps(effect, fps):
+    """A slow shutter or a re-streamer: from `at` on the picture changes
+    only `amount` times a second, the frames between repeating it (noise
+    included). Nothing is frozen: it must not alert."""
+    filt = "fps=%r,fps=%d" % (effect.amount, fps)
+    return filt, "post", ("nuisance", {"type": "lowfps", "at": effect.at,
+                                       "changes_per_s": effect.amount,
+                                       "forbid": "frozen"})
+
+
+def effect_prop(effect, fps):
+    """A thing standing still from `at` for `amount` seconds at `box`
+    (x, y, w, h normalised, then its grey level): a bag left and taken
+    away, or someone standing. Props of grey level 60 or darker are bags
+    (object.left expected once it stood `stationary` seconds); lighter
+    ones are people standing a while (nuisance)."""
+    a, b = effect.at, effect.at + effect.amount
+    x, y, w, h, grey = effect.box
+    filt = ("drawbox=x=iw*%r:y=ih*%r:w=iw*%r:h=ih*%r:color=0x%02x%02x%02x@1:t=fill"
+            ":enable='between(t,%r,%r)'" % (x, y, w, h, grey, grey, grey, a, b))
+    if grey <= 60:
+        return filt, "pre", ("event", {"type": "object.left", "placed": a, "start": a,
+                                       "end": b, "box": [x, y, w, h]})
+    return filt, "pre", ("nuisance", {"type": "standing", "start": a, "end": b})
+
+
 EFFECTS = {"lights": effect_lights, "flicker": effect_flicker,
            "headlights": effect_headlights,
            "covered": effect_covered, "defocus": effect_defocus,
-           "moved": effect_moved, "frozen": effect_frozen}
+           "moved": effect_moved, "frozen": effect_frozen,
+           "lowfps": effect_lowfps, "prop": effect_prop}
 
 
 # ----------------------------------------------------------- scene → files
@@ -404,10 +482,86 @@ def filter_graph(scene, size, fps):
     return ";".join(parts)
 
 
+def centre_at(placed, t):
+    """Centre of a mover's whole box at time t, normalised."""
+    return ((placed.x_at(t) + placed.w / 2.0) / placed.fw,
+            (placed.y + placed.h / 2.0) / placed.fh)
+
+
+def crossing_events(scene, size, fps):
+    """line.crossed events: when a mover's centre passes each line, and
+    which way (the line's side of the centre before and after)."""
+    out = []
+    for line in scene.lines:
+        x1, y1, x2, y2 = line.points
+        for m in scene.movers:
+            p = Placed(m, *size)
+            side = lambda t: ((x2 - x1) * (centre_at(p, t)[1] - y1)
+                              - (y2 - y1) * (centre_at(p, t)[0] - x1))
+            prev = None
+            for n in range(int(math.ceil(m.enter * fps)), int(math.floor(m.leave * fps)) + 1):
+                t = n / fps
+                cx, cy = centre_at(p, t)
+                s = side(t)
+                if prev is not None and (s < 0) != (prev < 0):
+                    # Through the segment itself (its extension is no line).
+                    lo, hi = sorted((x1, x2)), sorted((y1, y2))
+                    if lo[0] - 0.01 <= cx <= lo[1] + 0.01 and hi[0] - 0.01 <= cy <= hi[1] + 0.01:
+                        d = "a-b" if prev < 0 else "b-a"
+                        if line.direction in ("both", d):
+                            out.append({"type": "line.crossed", "line": line.name,
+                                        "direction": d, "start": round(t, 3),
+                                        "end": round(t + 1.0, 3)})
+                prev = s
+    return out
+
+
+def loitering_events(scene, size, fps):
+    """loitering events: a mover whose centre stays in a dwell zone (a
+    rectangle here) longer than its dwell, from entry + dwell to exit."""
+    out = []
+    for z in scene.zones:
+        if not z.dwell:
+            continue
+        xs, ys = z.polygon[0::2], z.polygon[1::2]
+        for m in scene.movers:
+            p = Placed(m, *size)
+            inside = []
+            for n in range(int(math.ceil(m.enter * fps)), int(math.floor(m.leave * fps)) + 1):
+                cx, cy = centre_at(p, n / fps)
+                if min(xs) <= cx <= max(xs) and min(ys) <= cy <= max(ys):
+                    inside.append(n / fps)
+            if inside and inside[-1] - inside[0] >= z.dwell:
+                out.append({"type": "loitering", "zone": z.name,
+                            "start": round(inside[0] + z.dwell, 3),
+                            "end": round(inside[-1], 3)})
+    return out
+
+
 def ground_truth(scene, size, fps):
     """Expected alerts (events) and things that must not alert (nuisance)."""
     w, h = size
     events, nuisance = [], []
+    if scene.judge:
+        # Judged on these types only: the movers are there for them.
+        events = crossing_events(scene, size, fps) + loitering_events(scene, size, fps)
+        opts = dict((k, v) for p, o in scene.detect for k, v in o)
+        for e in scene.effects:
+            kind, entry = EFFECTS[e.kind](e, fps)[2]
+            if kind == "event" and entry["type"] == "object.left":
+                # Reported once it stood `stationary` seconds.
+                entry = dict(entry, start=entry["start"] + opts.get("stationary", 30))
+            (events if kind == "event" else nuisance).append(entry)
+        events.sort(key=lambda e: e["start"])
+        zones = [{"name": z.name, "polygon": list(z.polygon), "armed": z.armed,
+                  "dwell": z.dwell} for z in scene.zones]
+        return {"scene": scene.name, "width": w, "height": h, "fps": fps,
+                "duration": float(scene.duration), "codec": scene.codec,
+                "judge": list(scene.judge), "events": events, "nuisance": nuisance,
+                "detect": {p: dict(o) for p, o in scene.detect},
+                "zones": zones,
+                "lines": [{"name": l.name, "points": list(l.points),
+                           "direction": l.direction} for l in scene.lines]}
     for m in scene.movers:
         ev = mover_event(Placed(m, w, h), fps)
         if scene.zones:
@@ -474,13 +628,30 @@ def truth_json(truth):
                   text) + "\n"
 
 
-def up_to_date(mp4, js, truth_text):
-    """True when both outputs exist, are newer than this generator and
-    the stored ground truth matches what would be written now."""
+def recipe(scene, size, fps):
+    """What the video of a scene is made from (filter graph, encoder,
+    length), as a short hash: a scene whose recipe did not change need
+    not be encoded again when this generator changes elsewhere."""
+    text = repr((filter_graph(scene, size, fps), encoder_args(scene.codec, fps),
+                 scene.duration, BITRATE, [look_key(Placed(m, *size)) for m in scene.movers],
+                 street_geq(), [LOOKS[m.look]() for m in scene.movers]))
+    return "%08x" % zlib.crc32(text.encode())
+
+
+def recipe_path(js):
+    return os.path.join(os.path.dirname(js), "." + os.path.basename(js)[:-5] + ".recipe")
+
+
+def up_to_date(mp4, js, truth_text, made_from=None):
+    """True when both outputs exist, the stored ground truth matches what
+    would be written now, and they were made from this recipe (without a
+    stored recipe: are newer than this generator)."""
     try:
-        src = os.path.getmtime(os.path.abspath(__file__))
-        if min(os.path.getmtime(mp4), os.path.getmtime(js)) < src:
-            return False
+        if min(os.path.getmtime(mp4), os.path.getmtime(js)) < os.path.getmtime(
+                os.path.abspath(__file__)):
+            with open(recipe_path(js)) as f:
+                if f.read().strip() != made_from:
+                    return False
         with open(js) as f:
             return f.read() == truth_text
     except OSError:
@@ -521,16 +692,17 @@ def main():
         truth = truth_json(ground_truth(s, s.size or args.size, args.fps))
         mp4 = os.path.join(args.out, s.name + ".mp4")
         js = os.path.join(args.out, s.name + ".json")
-        if up_to_date(mp4, js, truth):
+        made_from = recipe(s, s.size or args.size, args.fps)
+        if up_to_date(mp4, js, truth, made_from):
             print("gen_scenes: %s up to date" % s.name)
         else:
-            todo.append((s, mp4, js, truth))
+            todo.append((s, mp4, js, truth, made_from))
     if not todo:
         return 0
 
     with tempfile.TemporaryDirectory(prefix="scenes-") as tmp:
         images = {}
-        for s, _, _, _ in todo:
+        for s, _, _, _, _ in todo:
             size = s.size or args.size
             bg = "background_%dx%d" % size
             if bg not in images:
@@ -548,19 +720,21 @@ def main():
         # Scenes are independent: encode two at a time.
         with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
             jobs = [pool.submit(write_scene, s, s.size or args.size, args.fps,
-                                images, mp4, js, truth)
-                    for s, mp4, js, truth in todo]
+                                images, mp4, js, truth, made_from)
+                    for s, mp4, js, truth, made_from in todo]
             for j in jobs:
                 j.result()
     return 0
 
 
-def write_scene(s, size, fps, images, mp4, js, truth):
+def write_scene(s, size, fps, images, mp4, js, truth, made_from):
     print("gen_scenes: %s ..." % s.name, flush=True)
     encode(s, size, fps, images, mp4)
     with open(js + ".part", "w") as f:
         f.write(truth)
     os.replace(js + ".part", js)
+    with open(recipe_path(js), "w") as f:
+        f.write(made_from + "\n")
 
 
 if __name__ == "__main__":

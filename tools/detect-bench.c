@@ -6,9 +6,13 @@
  * and runs detector plugins over every frame, timing decode and detection
  * separately with the thread's CPU clock. Prints both and their ratio;
  * with --trace, also every observation (frame time, type, zone, boxes).
+ * With --line x1,y1,x2,y2 the host's tracker and that tripwire run on
+ * the motion boxes too (timed with detection, and shown on their own);
+ * --trace then also prints tracks and crossings.
  *
  * Usage: detect-bench [--plugins DIR] [--detectors motion,tamper]
- *                     [--width 320] [--repeat N] [--trace] FILE */
+ *                     [--width 320] [--repeat N] [--trace]
+ *                     [--line x1,y1,x2,y2] FILE */
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <limits.h>
@@ -20,6 +24,8 @@
 #include "log.h"
 #include "luma.h"
 #include "plugin.h"
+#include "track.h"
+#include "tripwire.h"
 
 #define BENCH_MAX 8
 
@@ -37,9 +43,37 @@ struct bench {
 	struct plugin_instance pi[BENCH_MAX];
 	int npi;
 	struct luma_scaler scaler;
-	int64_t decode_ns, full_ns, detect_ns, scale_ns;
+	int64_t decode_ns, full_ns, detect_ns, scale_ns, track_ns;
 	long frames;
+	int lines;                       /* --line given: track and count */
+	struct vigil_line_conf line;
+	struct tracker tracker;
+	struct tripwire wire;
 };
+
+/* The tracker and the tripwire on this frame's motion boxes. */
+static void bench_track(struct bench *b, const struct vigil_observations *obs, double t)
+{
+	struct vigil_box boxes[64];
+	struct tripwire_crossing cross[TRACK_MAX];
+	int n = 0, nc;
+
+	for (int k = 0; k < obs->count; k++)
+		for (int j = 0; !strcmp(obs->obs[k].type, "motion") && j < obs->obs[k].nboxes &&
+				n < 64; j++)
+			boxes[n++] = obs->obs[k].boxes[j];
+	tracker_update(&b->tracker, boxes, n, (int64_t)(t * 1e6));
+	nc = tripwire_step(&b->wire, b->tracker.t, b->tracker.n, (int64_t)(t * 1e6), cross);
+	for (int i = 0; b->trace && i < b->tracker.n; i++) {
+		const struct vigil_track *tr = &b->tracker.t[i];
+		printf("%.2f track %u%s [%.3f %.3f %.3f %.3f] v %.3f %.3f\n", t, tr->id,
+		       tr->hidden ? " hidden" : "", tr->box.x, tr->box.y, tr->box.w, tr->box.h,
+		       tr->vx, tr->vy);
+	}
+	for (int i = 0; b->trace && i < nc; i++)
+		printf("%.2f crossed track %u %s\n", t, b->tracker.t[cross[i].track].id,
+		       cross[i].dir == LINE_A_B ? "a-b" : "b-a");
+}
 
 static int bench_start(struct bench *b, double fps)
 {
@@ -75,9 +109,17 @@ static void bench_detect(struct bench *b, const AVFrame *fr, double t)
 	f = (struct vigil_frame){ .data = b->scaler.out.data, .width = b->scaler.out.width,
 				  .height = b->scaler.out.height,
 				  .stride = b->scaler.out.stride,
-				  .pts_us = (int64_t)(t * 1e6), .wall_us = (int64_t)(t * 1e6) };
+				  .pts_us = (int64_t)(t * 1e6), .wall_us = (int64_t)(t * 1e6),
+				  .key = fr->key_frame || fr->pict_type == AV_PICTURE_TYPE_I };
+	f.tracks = b->tracker.t;
+	f.ntracks = b->tracker.n;
 	for (int i = 0; i < b->npi; i++) {
 		plugin_instance_process(&b->pi[i], &f, &obs);
+		if (b->lines) {
+			int64_t t2 = bench_cpu_ns();
+			bench_track(b, &obs, t);
+			b->track_ns += bench_cpu_ns() - t2;
+		}
 		for (int k = 0; b->trace && k < obs.count; k++) {
 			const struct vigil_observation *o = &obs.obs[k];
 			printf("%.2f %s zone=%d score=%.3f", t, o->type, o->zone, o->score);
@@ -174,11 +216,21 @@ int main(int argc, char **argv)
 			b.repeat = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--trace"))
 			b.trace = 1;
+		else if (!strcmp(argv[i], "--line") && i + 1 < argc) {
+			float *p = b.line.points;
+			if (sscanf(argv[++i], "%f,%f,%f,%f", &p[0], &p[1], &p[2], &p[3]) != 4) {
+				fprintf(stderr, "detect-bench: --line wants x1,y1,x2,y2\n");
+				return 2;
+			}
+			b.line.name = "line";
+			b.line.direction = LINE_BOTH;
+			b.lines = 1;
+		}
 		else if (argv[i][0] != '-')
 			b.file = argv[i];
 		else {
 			fprintf(stderr, "usage: detect-bench [--plugins DIR] [--detectors LIST] "
-				"[--width N] [--repeat N] [--trace] FILE\n");
+				"[--width N] [--repeat N] [--trace] [--line x1,y1,x2,y2] FILE\n");
 			return 2;
 		}
 	}
@@ -186,6 +238,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "detect-bench: no input file\n");
 		return 2;
 	}
+	tracker_init(&b.tracker, 1.0);
+	tripwire_init(&b.wire, &b.line);
 	av_log_set_level(AV_LOG_ERROR);
 	/* The plugins' own lines: warnings and errors only. */
 	log_set_level(LOG_WARNING);
@@ -210,6 +264,12 @@ int main(int argc, char **argv)
 		printf("downscale  %8.1f us/frame  %5.1f%% of decode\n", sc, 100 * sc / dec);
 		printf("detect     %8.1f us/frame  %5.1f%% of decode, %5.1f%% of full\n", det,
 		       100 * det / dec, 100 * det / full);
+		if (b.lines) {
+			double tr = (double)b.track_ns / (double)b.frames / 1e3;
+			printf("tracking   %8.1f us/frame  %5.1f%% of decode (tracker and line, "
+			       "within detect)\n", tr, 100 * tr / dec);
+			printf("crossings  a-b %lu  b-a %lu\n", b.wire.total[0], b.wire.total[1]);
+		}
 	}
 	for (int i = 0; i < b.npi; i++)
 		plugin_instance_free(&b.pi[i]);

@@ -12,7 +12,8 @@
  *   tamper.moved    most of the thumbnail no longer matches the reference
  *                   (an object passing changes only a few blocks); after
  *                   relearn seconds the new view becomes the reference;
- *   frozen          frames keep coming but no pixel changes.
+ *   frozen          frames keep coming but none differs from the one
+ *                   before for frozen seconds (tamper_frozen.c).
  * Each condition must hold for a while before it is reported, and is
  * reported on every frame while it lasts; the event engine makes start
  * and end of it. */
@@ -88,7 +89,6 @@ static void tamper_learn(struct tamper_state *t, const struct tamper_stats *s,
 	t->normal.mean += (s->mean - t->normal.mean) * a;
 	t->normal.detail += (s->detail - t->normal.detail) * a;
 	t->normal.sharp += (s->sharp - t->normal.sharp) * a;
-	t->normal.change += (s->change - t->normal.change) * a;
 	for (int i = 0; i < n; i++)
 		t->ref[i] = (int16_t)(t->ref[i] + (int)((t->thumb[i] - t->ref[i]) * a));
 }
@@ -123,6 +123,8 @@ static int tamper_process(void *st, const struct vigil_frame *f,
 		return -EINVAL;
 	/* Tampering lasts seconds: measuring every few frames is enough, and
 	 * the frames between repeat the last verdict. */
+	if (VIGIL_HAS_FIELD(f, key) && f->key)
+		t->key_pending = 1;
 	if (t->tick++ % (unsigned)t->every) {
 		*out = t->last;
 		return 0;
@@ -136,6 +138,7 @@ static int tamper_process(void *st, const struct vigil_frame *f,
 		if (t->frames++ == 0)
 			s.change = 0;
 		tamper_learn(t, &s, 1.0 / t->frames);
+		tamper_frozen_learn(t, &s);
 		return 0;
 	}
 	mism = tamper_mismatch(t);
@@ -148,8 +151,9 @@ static int tamper_process(void *st, const struct vigil_frame *f,
 		  sharp < 0.75 * s.detail / (t->normal.detail + 1e-9);
 	moved = !covered && !defocus && mism > t->mismatch;
 	/* A live picture always changes a little (sensor noise, coding):
-	 * frozen is far less change than this camera's normal. */
-	frozen = s.change < t->still * t->normal.change;
+	 * frozen is no frame differing from the one before (by a fair part
+	 * of this camera's normal change) for frozen seconds. */
+	frozen = tamper_frozen(t, &s, now, (int64_t)(t->frozen_s * 1e6));
 
 	if (tamper_latch(&t->latch[TAMPER_COVERED], covered, now, hold, clear))
 		tamper_report(out, TAMPER_COVERED, 1.0 - s.detail / (t->normal.detail + 1e-9));
@@ -164,13 +168,12 @@ static int tamper_process(void *st, const struct vigil_frame *f,
 			memset(&t->latch[TAMPER_MOVED], 0, sizeof(t->latch[0]));
 		}
 	}
-	if (tamper_latch(&t->latch[TAMPER_FROZEN], frozen, now,
-			 (int64_t)(t->frozen_s * 1e6), clear))
+	if (frozen)
 		tamper_report(out, TAMPER_FROZEN, 1.0 - s.change / (t->normal.change + 1e-9));
 
 	for (int k = 0; k < TAMPER_KINDS; k++)
 		busy |= t->latch[k].since_us != 0;
-	if (!busy && !covered && !defocus && !moved)
+	if (!busy && !frozen && !covered && !defocus && !moved)
 		tamper_learn(t, &s, t->every / (60.0 * t->fps));
 	t->last = *out;
 	return 0;
@@ -185,8 +188,8 @@ static const struct vigil_option tamper_options[] = {
 			    "seconds covered, defocused or moved before alerting"),
 	VIGIL_OPTION_DOUBLE("frozen", OPT(frozen_s), 2.0, 0.2, 600,
 			    "seconds without any change before the picture counts as frozen"),
-	VIGIL_OPTION_DOUBLE("still", OPT(still), 0.15, 0, 1,
-			    "frozen: change between frames below this fraction of normal"),
+	VIGIL_OPTION_DOUBLE("still", OPT(still), 0.7, 0, 1,
+			    "frozen: a frame differs when it changes this fraction of a live picture's change"),
 	VIGIL_OPTION_DOUBLE("learn", OPT(learn_s), 2.0, 0.2, 600,
 			    "seconds to learn the normal picture after start"),
 	VIGIL_OPTION_DOUBLE("dark", OPT(dark), 0.35, 0, 1,

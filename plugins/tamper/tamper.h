@@ -59,9 +59,20 @@ struct tamper_state {
 	int16_t *ref;            /* learned thumbnail */
 	int frames;
 	int learn_frames;
-	struct tamper_stats normal;
+	struct tamper_stats normal;   /* normal.change: of frames that differ */
+	double learn_change_max;      /* largest change seen while learning */
+	int normal_pairs;             /* distinct pairs in normal.change */
+	int64_t changed_us;           /* last frame that differed from the one before */
+	int key_pending;              /* a keyframe since the last measurement */
+	int64_t key_us;               /* the measurement after the last keyframe */
 	struct tamper_latch latch[TAMPER_KINDS];
 };
+
+/* tamper_frozen.c: whether the picture has stood still frozen_us, and the
+ * change a live picture makes from one differing frame to the next. */
+int tamper_frozen(struct tamper_state *t, const struct tamper_stats *s, int64_t now,
+		  int64_t frozen_us);
+void tamper_frozen_learn(struct tamper_state *t, const struct tamper_stats *s);
 
 /* tamper_stats.c */
 void tamper_measure(struct tamper_state *t, const struct vigil_frame *f,
