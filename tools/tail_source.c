@@ -273,6 +273,10 @@ static int tail_catch_up(struct tail_source *s)
 		int n = snprintf(req, sizeof(req), "since %" PRId64 " %" PRId64,
 				 s->epoch < 0 ? 0 : s->epoch, s->pos < 0 ? 0 : s->pos);
 
+		/* Replay what the live socket subscribes to: with no prefixes
+		 * given, alerts only (not count messages and the like). */
+		if (s->opts->nprefixes == 0)
+			n += snprintf(req + n, sizeof(req) - (size_t)n, " alert.");
 		for (int i = 0; i < s->opts->nprefixes && n < (int)sizeof(req); i++)
 			n += snprintf(req + n, sizeof(req) - (size_t)n, " %s", s->opts->prefixes[i]);
 		if (!m || zmq_send(s->req, "", 0, ZMQ_SNDMORE) < 0 ||
