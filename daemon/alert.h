@@ -73,6 +73,9 @@ void alert_queue_destroy(struct alert_queue *q);
  * severity, district, grid, camera id or type that is not a topic token,
  * logged: -EINVAL). */
 int alert_queue_push(struct alert_queue *q, const struct alert *a);
+/* Drop the queued alerts for which keep() returns 0; returns how many. */
+size_t alert_queue_filter(struct alert_queue *q,
+			  int (*keep)(const struct alert_msg *m, void *arg), void *arg);
 /* Take the oldest alert: 1, or 0 when empty. The caller owns *m. */
 int alert_queue_take(struct alert_queue *q, struct alert_msg *m);
 

@@ -19,7 +19,8 @@ static char *sup_report_on(const struct supervisor *s,
 {
 	struct report_child *kids = calloc((size_t)s->nkids + 1, sizeof(*kids));
 	struct report_view v = { .cfg = s->cfg, .started_ms = s->started_ms,
-				 .ready = s->ready_sent, .kids = kids, .nkids = s->nkids };
+				 .ready = s->ready_sent, .kids = kids, .nkids = s->nkids,
+				 .cluster = s->cluster };
 	char *out;
 
 	if (!kids)

@@ -13,6 +13,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "shard-plan", ctl_shard_plan, "which cluster node owns which camera" },
 	{ "keygen", ctl_keygen, "make a CURVE key pair: NAME.key and NAME.pub" },
 	{ "clips", ctl_clips, "list, show, play and export recorded clips" },
+	{ "cluster", ctl_cluster, "members and camera claims in ZooKeeper" },
 	{ NULL, NULL, NULL }
 };
 

@@ -16,5 +16,6 @@ int ctl_status(int argc, char **argv);
 int ctl_shard_plan(int argc, char **argv);
 int ctl_keygen(int argc, char **argv);
 int ctl_clips(int argc, char **argv);
+int ctl_cluster(int argc, char **argv);
 
 #endif

@@ -1,0 +1,65 @@
+/* The cluster's state, shared by cluster.c (session, members, claims) and
+ * cluster_report.c (status and metrics). Not for use elsewhere. */
+#ifndef VIGIL_CLUSTER_INT_H
+#define VIGIL_CLUSTER_INT_H
+
+#include <pthread.h>
+#include <zookeeper/zookeeper.h>
+
+#include "cluster.h"
+
+struct cl_member {
+	char name[VIGIL_TOKEN_MAX + 1];
+	int ready;
+	long long czxid;          /* the member node's: one per registration */
+	long long owner;          /* its session */
+};
+
+enum cl_cam_state { CL_NONE, CL_OWNED, CL_RELEASING };
+
+struct cl_cam {
+	int state;                /* enum cl_cam_state */
+	long long epoch;          /* the claim's czxid while owned */
+	unsigned release_gen;     /* releasing: owned-set generation without it */
+	long long retry_ms;       /* claim held elsewhere: look again then */
+};
+
+struct cluster {
+	const struct vigil_config *cfg;
+	char root[300];           /* /vigil/<cluster.name> */
+	char me[VIGIL_TOKEN_MAX + 1];
+	zhandle_t *zh;
+	int evfd;
+
+	/* Written by the client library's thread, under lock. */
+	pthread_mutex_t lock;
+	zhandle_t *zh_seen;       /* events of other (closed) handles are ignored */
+	int ev_state, ev_expired, ev_dirty;
+	int confirm_done, confirm_rc;
+	long long confirm_owner;
+
+	/* The supervisor loop's. */
+	int state;                /* ZOO_CONNECTED_STATE, ZOO_CONNECTING_STATE */
+	long long session_id, my_czxid;
+	int registered, ready, dirty, suspect, confirm_sent, unreachable_logged;
+	long long connect_at_ms, connecting_since_ms, registered_ms, dup_since_ms;
+	long long last_step_ms, next_scan_ms, batch_start_ms;
+	int batch_used;
+	struct cl_member *members;
+	size_t nmembers;
+	int members_loaded;
+	struct cl_cam *cams;      /* one per configured camera */
+	struct owned_set owned;
+	unsigned gen, applied_gen;
+	struct cluster_alert *alerts;
+	size_t nalerts;
+	char **warned;            /* malformed nodes already logged */
+	size_t nwarned;
+
+	/* Figures. */
+	unsigned long claims_taken, released, expiries;
+	long long last_loss_ms;   /* a ready member was seen leaving */
+	long long last_failover_ms, last_failover_wall_us;
+};
+
+#endif
