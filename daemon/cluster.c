@@ -14,6 +14,7 @@
 #include "cluster_int.h"
 #include "log.h"
 #include "shard.h"
+#include "status.h"
 #include "topic.h"
 
 #define CL_SCAN_MS      1000   /* full look at members and claims */
@@ -764,7 +765,14 @@ void cluster_applied(struct cluster *c, unsigned gen)
 
 int cluster_fenced(const struct cluster *c)
 {
-	return c && !c->suspect;
+	/* A late turn is caught here too, before the step that notes it:
+	 * a status request served first must not vouch for the claims. */
+	return c && !c->suspect && status_now_ms() - c->last_step_ms <= CL_GAP_MS;
+}
+
+void cluster_set_publishing(struct cluster *c, int open)
+{
+	c->publishing = open;
 }
 
 int cluster_take_alert(struct cluster *c, struct cluster_alert *a)

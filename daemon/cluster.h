@@ -80,6 +80,10 @@ void cluster_applied(struct cluster *c, unsigned gen);
  * the node was not found stopped since ZooKeeper last answered. */
 int cluster_fenced(const struct cluster *c);
 
+/* The supervisor opened (1) or left closed (0) its workers' alert fence
+ * this turn: what the status shows as "publishing". */
+void cluster_set_publishing(struct cluster *c, int open);
+
 /* Take the next alert to raise (1), or 0. The caller frees detail and
  * moved_json. */
 int cluster_take_alert(struct cluster *c, struct cluster_alert *a);

@@ -42,6 +42,7 @@ struct cluster {
 	int state;                /* ZOO_CONNECTED_STATE, ZOO_CONNECTING_STATE */
 	long long session_id, my_czxid;
 	int registered, ready, dirty, suspect, confirm_sent, unreachable_logged;
+	int publishing;           /* the supervisor opened the workers' fence */
 	long long connect_at_ms, connecting_since_ms, registered_ms, dup_since_ms;
 	long long last_step_ms, next_scan_ms, batch_start_ms;
 	int batch_used;

@@ -28,7 +28,8 @@ void cluster_report_json(const struct cluster *c, FILE *f)
 	json_object_object_add(o, "cluster", json_object_new_string(c->cfg->zk_cluster));
 	json_object_object_add(o, "state", json_object_new_string(cl_state_name(c)));
 	json_object_object_add(o, "session", json_object_new_int64(c->session_id));
-	json_object_object_add(o, "publishing", json_object_new_boolean(!c->suspect));
+	json_object_object_add(o, "publishing", json_object_new_boolean(c->publishing &&
+									  cluster_fenced(c)));
 	for (size_t i = 0; i < c->nmembers; i++) {
 		json_object *x = json_object_new_object();
 		json_object_object_add(x, "name", json_object_new_string(c->members[i].name));

@@ -697,7 +697,7 @@ static int sup_cluster(struct supervisor *s, long long now)
 {
 	struct cluster_alert a;
 	unsigned gen;
-	int flags, settled;
+	int flags, settled, open;
 	long long horizon;
 
 	if (!s->cluster)
@@ -717,7 +717,9 @@ static int sup_cluster(struct supervisor *s, long long now)
 	horizon = (long long)s->cfg->zk_session_timeout * 1000 / 3;
 	if (horizon > 1500)
 		horizon = 1500;
-	if (settled && cluster_fenced(s->cluster))
+	open = settled && cluster_fenced(s->cluster);
+	cluster_set_publishing(s->cluster, open);
+	if (open)
 		for (int i = 0; i < s->nkids; i++)
 			if (s->kids[i].kind != SUP_RELAY)
 				atomic_store(&s->kids[i].page->fence_ms, now + horizon);

@@ -203,6 +203,13 @@ static void worker_read_owned(const struct vigil_config *cfg, struct owned_set *
 			 dropped);
 }
 
+/* Cluster mode: alerts wait while the supervisor cannot vouch for this
+ * node's claims (the fence on the status page, see cluster.h). */
+static int worker_held(const struct camset_filter *f, const struct status_page *page)
+{
+	return f->owned && (!page || status_now_ms() >= atomic_load(&page->fence_ms));
+}
+
 static void worker_set_thumbnails(struct alert_queue *q, const struct vigil_config *cfg)
 {
 	atomic_store(&q->thumb_width, cfg->thumbnail ? cfg->thumbnail_width : 0);
@@ -235,8 +242,11 @@ static void worker_reload(const struct worker_opts *o, struct camset *cams,
 		camset_apply(cams, &next, f);
 		/* After the cameras stopped: what they said while stopping
 		 * goes too, when they are no longer ours. */
-		if (f->owned)
-			alert_queue_filter(cams->alerts, worker_alert_owned, owned);
+		size_t dropped = f->owned ?
+			alert_queue_filter(cams->alerts, worker_alert_owned, owned) : 0;
+		if (dropped)
+			log_warn(NULL, "dropped %zu queued alert(s) of cameras this node no longer "
+				 "owns", dropped);
 		*stats_every = next.stats_interval;
 		worker_set_thumbnails(cams->alerts, &next);
 	}
@@ -357,7 +367,7 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 		struct signalfd_siginfo si;
 		/* Cluster mode: alerts wait while the supervisor cannot vouch
 		 * for this node's claims (see cluster.h). */
-		int hold = filter.owned && (!page || status_now_ms() >= atomic_load(&page->fence_ms));
+		int hold = worker_held(&filter, page);
 		/* While the outbox is full the queue stays readable: leave it
 		 * out of the poll until acknowledgements make room. */
 		int nitems = outbox_full(&link.out) || hold ? 2 : 3;
@@ -368,7 +378,9 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 			break;
 		}
 		worker_acks(&link);
-		if (!hold)
+		/* Again after the wait: the process may have been stopped in
+		 * it, and woken by the very alerts made on waking. */
+		if (!worker_held(&filter, page))
 			worker_flush(&link, &q, 1);
 		if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
