@@ -108,11 +108,11 @@ $(BUILD)/camsim: $(CAMSIM_SRC:%.c=$(BUILD)/%.o)
 
 $(BUILD)/tools/%.o: tools/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(call pc_cflags,$(TAIL_PKGS)) -c $< -o $@
+	$(CC) $(CFLAGS) $(call pc_cflags,$(TAIL_PKGS)) $(ZK_CFLAGS) -c $< -o $@
 
 TAIL_SRC := tools/vigil-tail.c $(wildcard tools/tail_*.c)
 $(BUILD)/vigil-tail: $(TAIL_SRC:%.c=$(BUILD)/%.o)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(TAIL_PKGS))
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(TAIL_PKGS)) $(ZK_LIBS)
 
 # vigilctl: a dispatcher plus one tools/ctl_<name>.c per subcommand; it may
 # use the daemon's modules (config, ...).

@@ -24,8 +24,8 @@ import time
 
 import pytest
 
-from conftest import (BUILD, SCENES, Camsim, Subscriber, derived_scene, free_port,
-                      parse_ts, sanitizer_reports, write_config)
+from conftest import (BUILD, SCENES, TAIL, Camsim, Proc, Subscriber, derived_scene,
+                      free_port, parse_ts, sanitizer_reports, write_config)
 from svc import start_vigild, status
 
 ZKSERVER = "/usr/share/zookeeper/bin/zkServer.sh"
@@ -276,11 +276,17 @@ def balanced(nodes):
     return pred
 
 
-def test_kill_moves_cameras(cluster):
+def test_kill_moves_cameras(cluster, zk, procs):
     a, b, c = cluster
     owners, claims = wait_for(cluster, balanced(cluster), 40, "three balanced nodes")
     lost = sorted(cid for cid, o in owners.items() if o == "srv-c")
     assert lost
+    # A subscriber that finds the nodes through ZooKeeper follows all three.
+    tail = Proc([TAIL, "--zookeeper", zk.hosts, "--cluster", "kill_moves_cameras", "--json",
+                 "alert.high.cluster."], "vigil-tail")
+    procs.append(tail)
+    for n in cluster:
+        tail.wait_seen(lambda l: l == "vigil-tail: member %s" % n.name, 10)
     t0 = time.monotonic()
     c.signal_all(signal.SIGKILL)
     c.proc.p.wait(10)
@@ -307,6 +313,8 @@ def test_kill_moves_cameras(cluster):
     assert d["node"] == "srv-c" and d["severity"] == "high" and d["moved"] == len(lost)
     assert sum(d["moved_to"].values()) == len(lost)
     assert d["_topic"].startswith("alert.high.cluster.")
+    line = tail.wait_seen(lambda l: l.startswith("{") and '"node_down"' in l, 10)
+    assert json.loads(line)["seq"] == d["seq"]
     # Alerts of cluster cameras name their node and claim.
     cams = [x for n in (a, b) for x in n.sub.alerts if x["type"] not in ("node_down", "node_up")]
     for x in cams:
