@@ -614,7 +614,7 @@ static int cl_claim(struct cluster *c, size_t i, long long now)
  * ready member's now. */
 static int cl_assign(struct cluster *c, long long now)
 {
-	int changed = 0, released = 0;
+	int changed = 0, released = 0, claimed = 0;
 
 	if (now - c->batch_start_ms >= 1000) {
 		c->batch_start_ms = now;
@@ -627,7 +627,7 @@ static int cl_assign(struct cluster *c, long long now)
 
 		if (k->state == CL_NONE && mine && now >= k->retry_ms && c->ready) {
 			if (cl_claim(c, i, now)) {
-				changed = 1;
+				changed = claimed = 1;
 				c->claims_taken++;
 				if (c->last_loss_ms) {
 					c->last_failover_ms = now - c->last_loss_ms;
@@ -642,6 +642,10 @@ static int cl_assign(struct cluster *c, long long now)
 			changed = released = 1;
 		}
 	}
+	/* The failover time is that of the pass that took the lost cameras,
+	 * not of later planned moves. */
+	if (claimed)
+		c->last_loss_ms = 0;
 	if (!changed)
 		return 0;
 	cl_rebuild_owned(c);

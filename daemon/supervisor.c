@@ -616,7 +616,8 @@ static void sup_reload(struct supervisor *s)
 	restart_workers = strcmp(old.data_dir, next.data_dir) != 0 ||
 			  config_worker_count(&old) != config_worker_count(&next) ||
 			  old.nodes != next.nodes || old.node != next.node ||
-			  config_zk_mode(&old) != config_zk_mode(&next);
+			  config_zk_mode(&old) != config_zk_mode(&next) ||
+			  !sup_str_equal(old.zk_node, next.zk_node);
 	sup_prune_isolated(s);
 	if (restart_relay) {
 		log_info(NULL, "reload: relay settings changed, restarting the relay");
