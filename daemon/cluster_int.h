@@ -22,6 +22,7 @@ struct cl_cam {
 	long long epoch;          /* the claim's czxid while owned */
 	unsigned release_gen;     /* releasing: owned-set generation without it */
 	long long retry_ms;       /* claim held elsewhere: look again then */
+	char loss[128];           /* open video_loss as mirrored, "" none */
 };
 
 struct cluster {
@@ -62,5 +63,12 @@ struct cluster {
 	long long last_loss_ms;   /* a ready member was seen leaving */
 	long long last_failover_ms, last_failover_wall_us;
 };
+
+/* cluster_loss.c: open video_loss events across owners. Adopt before a
+ * claimed camera starts; mirror while owned; release once its worker
+ * stopped it (the next owner adopts). */
+void cl_loss_adopt(struct cluster *c, size_t i);
+void cl_loss_mirror(struct cluster *c, size_t i);
+void cl_loss_release(struct cluster *c, size_t i);
 
 #endif

@@ -722,8 +722,7 @@ static int sup_cluster(struct supervisor *s, long long now)
 	cluster_set_publishing(s->cluster, open);
 	if (open)
 		for (int i = 0; i < s->nkids; i++)
-			if (s->kids[i].kind != SUP_RELAY)
-				atomic_store(&s->kids[i].page->fence_ms, now + horizon);
+			atomic_store(&s->kids[i].page->fence_ms, now + horizon);
 	while (cluster_take_alert(s->cluster, &a)) {
 		nodealert_push(s->nodealert, &a);
 		free(a.detail);

@@ -218,7 +218,7 @@ static void worker_set_thumbnails(struct alert_queue *q, const struct vigil_conf
 /* Re-read the configuration after SIGHUP. An invalid file changes nothing.
  * The cameras and the statistics interval follow the file. */
 static void worker_reload(const struct worker_opts *o, struct camset *cams,
-			  struct camset_filter *f, struct owned_set *owned,
+			  struct camset_filter *f, struct owned_set *owned, struct outbox *out,
 			  struct status_page *page, int *stats_every)
 {
 	struct vigil_config next;
@@ -243,7 +243,8 @@ static void worker_reload(const struct worker_opts *o, struct camset *cams,
 		/* After the cameras stopped: what they said while stopping
 		 * goes too, when they are no longer ours. */
 		size_t dropped = f->owned ?
-			alert_queue_filter(cams->alerts, worker_alert_owned, owned) : 0;
+			alert_queue_filter(cams->alerts, worker_alert_owned, owned) +
+			outbox_drop_if(out, worker_alert_owned, owned) : 0;
 		if (dropped)
 			log_warn(NULL, "dropped %zu queued alert(s) of cameras this node no longer "
 				 "owns", dropped);
@@ -384,7 +385,8 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 			worker_flush(&link, &q, 1);
 		if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
-				worker_reload(o, &cams, &filter, &owned, page, &stats_every);
+				worker_reload(o, &cams, &filter, &owned, &link.out, page,
+					      &stats_every);
 			} else {
 				log_info(NULL, "signal %d, stopping", (int)si.ssi_signo);
 				status = 0;

@@ -19,11 +19,14 @@ static void ctl_cluster_usage(FILE *out)
 		"  -c, --config FILE      take cluster.zookeeper and cluster.name from FILE\n"
 		"  -z, --zookeeper HOSTS  host:port[,host:port...]\n"
 		"  -n, --name CLUSTER     cluster.name (default \"default\")\n"
-		"prints {\"members\": {NAME: DATA}, \"claims\": {CAMERA: {node, epoch, session}}}\n");
+		"prints {\"members\": {NAME: DATA}, \"claims\": {CAMERA: {node, epoch, session}},\n"
+		"        \"losses\": {CAMERA: {\"event\": \"ID START_US\"}}} (open video_loss events)\n");
 }
 
+enum { CTL_MEMBERS, CTL_CLAIMS, CTL_LOSSES };
+
 /* Children of path with their data and stat, as an object. */
-static json_object *ctl_cluster_list(zhandle_t *zh, const char *path, int claims)
+static json_object *ctl_cluster_list(zhandle_t *zh, const char *path, int kind)
 {
 	struct String_vector sv = { 0 };
 	json_object *out = json_object_new_object();
@@ -39,13 +42,14 @@ static json_object *ctl_cluster_list(zhandle_t *zh, const char *path, int claims
 		if (zoo_get(zh, child, 0, buf, &len, &st) != ZOK)
 			continue;
 		buf[len < 0 ? 0 : len] = '\0';
-		d = json_tokener_parse(buf);
+		d = kind == CTL_LOSSES ? NULL : json_tokener_parse(buf);
 		o = d && json_object_is_type(d, json_type_object) ? d : json_object_new_object();
 		if (o != d) {
 			json_object_put(d);
-			json_object_object_add(o, "malformed", json_object_new_string(buf));
+			json_object_object_add(o, kind == CTL_LOSSES ? "event" : "malformed",
+					       json_object_new_string(buf));
 		}
-		if (claims)
+		if (kind == CTL_CLAIMS)
 			json_object_object_add(o, "epoch", json_object_new_int64(st.czxid));
 		json_object_object_add(o, "session", json_object_new_int64(st.ephemeralOwner));
 		json_object_object_add(out, sv.data[i], o);
@@ -114,9 +118,11 @@ int ctl_cluster(int argc, char **argv)
 	}
 	o = json_object_new_object();
 	snprintf(path, sizeof(path), "/vigil/%s/members", name);
-	json_object_object_add(o, "members", ctl_cluster_list(zh, path, 0));
+	json_object_object_add(o, "members", ctl_cluster_list(zh, path, CTL_MEMBERS));
 	snprintf(path, sizeof(path), "/vigil/%s/claims", name);
-	json_object_object_add(o, "claims", ctl_cluster_list(zh, path, 1));
+	json_object_object_add(o, "claims", ctl_cluster_list(zh, path, CTL_CLAIMS));
+	snprintf(path, sizeof(path), "/vigil/%s/losses", name);
+	json_object_object_add(o, "losses", ctl_cluster_list(zh, path, CTL_LOSSES));
 	printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	zookeeper_close(zh);
