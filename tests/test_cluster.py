@@ -147,15 +147,16 @@ def camsim():
 class Node:
     """One vigild of the cluster, its config and its subscriber."""
 
-    def __init__(self, tmp, name, zk_hosts, cluster, camsim, ncams=NCAMS, node_name=None):
+    def __init__(self, tmp, name, zk_hosts, cluster, camsim, ncams=NCAMS, node_name=None,
+                 metrics_port=0):
         self.name = name
         self.dir = os.path.join(str(tmp), name)
         os.makedirs(self.dir, exist_ok=True)
         self.publish = "tcp://127.0.0.1:%d" % free_port()
         extra = ('cluster = { zookeeper = "%s"; node = "%s"; name = "%s"; '
                  'session_timeout = %d; rejoin_delay = %d; batch = 8; };\n'
-                 'defaults = { read_timeout = 3; };'
-                 % (zk_hosts, node_name or name, cluster, SESSION, REJOIN))
+                 'defaults = { read_timeout = 3; };\nstatus = { metrics_port = %d; };'
+                 % (zk_hosts, node_name or name, cluster, SESSION, REJOIN, metrics_port))
         cams = [{"id": "cam%02d" % i, "url": camsim.url("cam%02d" % i), "district": "d1",
                  "grid": "g%d" % (i % 4)} for i in range(ncams)]
         self.conf = write_config(os.path.join(self.dir, "vigil.conf"), cams, self.publish,
@@ -483,7 +484,8 @@ def test_ensemble_member_lost(tmp_path, camsim):
 def test_unreachable_then_malformed_then_duplicate(tmp_path, camsim):
     # ZooKeeper not there yet: the daemon runs, says so, runs no camera.
     late = ZooKeeper(tmp_path / "late")
-    n = Node(tmp_path, "srv-a", late.hosts, "bad", camsim, ncams=6).start()
+    port = free_port()
+    n = Node(tmp_path, "srv-a", late.hosts, "bad", camsim, ncams=6, metrics_port=port).start()
     ids = ["cam%02d" % i for i in range(6)]
     nodes = [n]
 
@@ -504,6 +506,12 @@ def test_unreachable_then_malformed_then_duplicate(tmp_path, camsim):
         late.start()
         late.wait_up()
         all_streaming(n)
+        import urllib.request
+        with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+            metrics = r.read().decode()
+        assert "\nvigil_cluster_members 1\n" in metrics
+        assert "\nvigil_cluster_owned_cameras 6\n" in metrics
+        assert "\nvigil_cluster_connected 1\n" in metrics
         # Junk under a cluster's path: a member that is not JSON, a member
         # name that is not a node name, a persistent node as a claim.
         out = late.cli(["create /vigil/junk ''", "create /vigil/junk/members ''",
