@@ -537,6 +537,28 @@ def test_unreachable_then_malformed_then_duplicate(tmp_path, camsim):
         assert "node name 'srv-a' is in use by another live vigild" in dup.proc.text()
         rep = n.status()
         assert rep["cluster"]["state"] == "member" and len(running(rep)) == 6
+        # A reload that drops a camera from the inventory releases its
+        # claim; one that brings it back claims it again.
+        with open(n.conf) as f:
+            full = f.read()
+        lines = full.splitlines()
+        k = [i for i, l in enumerate(lines) if 'id = "cam05"' in l][0]
+        lines[k - 1] = lines[k - 1].rstrip(",")
+        with open(n.conf, "w") as f:
+            f.write("\n".join(lines[:k] + lines[k + 1:]) + "\n")
+        n.proc.p.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if "cam05" not in zk_state(n.conf)["claims"] and "cam05" not in running(n.status()):
+                break
+            time.sleep(0.3)
+        assert "cam05" not in zk_state(n.conf)["claims"]
+        assert set(running(n.status())) == set(ids[:5])
+        with open(n.conf, "w") as f:
+            f.write(full)
+        n.proc.p.send_signal(signal.SIGHUP)
+        all_streaming(n)
+        assert zk_state(n.conf)["claims"]["cam05"]["node"] == "srv-a"
     finally:
         for x in nodes:
             x.close()
