@@ -287,6 +287,7 @@ static char *cl_member_json(const struct cluster *c, int ready)
 			       json_object_new_string(c->cfg->replay) : NULL);
 	json_object_object_add(o, "capacity", json_object_new_int(c->cfg->zk_capacity));
 	json_object_object_add(o, "cameras", json_object_new_int((int)c->cfg->ncameras));
+	json_object_object_add(o, "metrics_port", json_object_new_int(c->cfg->metrics_port));
 	json_object_object_add(o, "ready", json_object_new_boolean(ready));
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);

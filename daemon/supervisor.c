@@ -852,8 +852,12 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path, char *text
 	if (s.hang_ms < 2 * SUP_HEARTBEAT_STALE_MS)
 		s.hang_ms = 2 * SUP_HEARTBEAT_STALE_MS;
 	sup_endpoints_open(&s);
-	log_info(NULL, "instance %s: %zu of %zu camera(s) on this node, %d worker(s)",
-		 cfg->instance, config_local_count(cfg), cfg->ncameras, s.nworkers);
+	if (s.cluster)
+		log_info(NULL, "instance %s: cluster member, %zu camera(s) in the inventory, "
+			 "%d worker(s)", cfg->instance, cfg->ncameras, s.nworkers);
+	else
+		log_info(NULL, "instance %s: %zu of %zu camera(s) on this node, %d worker(s)",
+			 cfg->instance, config_local_count(cfg), cfg->ncameras, s.nworkers);
 	for (int i = 0; i < s.nkids; i++)
 		sup_spawn(&s, &s.kids[i]);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "control.h"
 #include "httpd.h"
 #include "log.h"
@@ -108,8 +109,11 @@ void sup_report(struct supervisor *s, long long now)
 				streaming += atomic_load(&p->slots[k].state) == CAMERA_STREAMING;
 			}
 		}
-		snprintf(line, sizeof(line), "%u/%zu cameras streaming, %d worker(s)",
-			 streaming, config_local_count(s->cfg), s->nkids - 1);
+		/* Cluster mode: of the cameras this node holds now. */
+		size_t mine = s->cluster ? cluster_owned(s->cluster, NULL)->n :
+			      config_local_count(s->cfg);
+		snprintf(line, sizeof(line), "%u/%zu cameras streaming, %d worker(s)%s",
+			 streaming, mine, s->nkids - 1, s->cluster ? ", cluster member" : "");
 		if (strcmp(line, s->status_line) != 0) {
 			snprintf(s->status_line, sizeof(s->status_line), "%s", line);
 			notify_status(line);
