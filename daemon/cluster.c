@@ -496,7 +496,8 @@ static int cl_load_members(struct cluster *c, long long now)
 /* Create the persistent folders (they may exist). */
 static int cl_make_paths(struct cluster *c)
 {
-	static const char *const sub[] = { "", "/members", "/claims", "/events", "/losses" };
+	static const char *const sub[] = { "", "/members", "/claims", "/events", "/losses",
+					   "/open" };
 	char path[512];
 	int rc = zoo_create(c->zh, "/vigil", NULL, -1, &ZOO_OPEN_ACL_UNSAFE, ZOO_PERSISTENT,
 			    NULL, 0);
@@ -609,6 +610,7 @@ static int cl_claim(struct cluster *c, size_t i, long long now)
 	c->cams[i].epoch = st.czxid;
 	log_info(id, "claimed (epoch %lld)", (long long)st.czxid);
 	cl_loss_adopt(c, i);
+	cl_open_adopt(c, i);
 	return 1;
 }
 
@@ -673,6 +675,7 @@ static void cl_finish_releases(struct cluster *c)
 		rc = zoo_exists(c->zh, path, 0, &st);
 		if (rc == ZOK && st.ephemeralOwner == c->session_id) {
 			cl_loss_release(c, i);
+			cl_open_release(c, i);
 			rc = zoo_delete(c->zh, path, st.version);
 		}
 		if (rc != ZOK && rc != ZNONODE) {
@@ -754,8 +757,10 @@ int cluster_step(struct cluster *c, long long now)
 		if (cl_load_members(c, now) == ZOK)
 			flags |= cl_assign(c, now);
 		for (size_t i = 0; i < c->cfg->ncameras; i++)
-			if (c->cams[i].state == CL_OWNED)
+			if (c->cams[i].state == CL_OWNED) {
 				cl_loss_mirror(c, i);
+				cl_open_mirror(c, i);
+			}
 	}
 	cl_finish_releases(c);
 	return flags;

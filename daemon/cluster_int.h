@@ -23,6 +23,7 @@ struct cl_cam {
 	unsigned release_gen;     /* releasing: owned-set generation without it */
 	long long retry_ms;       /* claim held elsewhere: look again then */
 	char loss[128];           /* open video_loss as mirrored, "" none */
+	unsigned long long open_hash;   /* open events as mirrored, 0 none */
 };
 
 struct cluster {
@@ -70,5 +71,9 @@ struct cluster {
 void cl_loss_adopt(struct cluster *c, size_t i);
 void cl_loss_mirror(struct cluster *c, size_t i);
 void cl_loss_release(struct cluster *c, size_t i);
+/* The same for the other open events (evstore.h). */
+void cl_open_adopt(struct cluster *c, size_t i);
+void cl_open_mirror(struct cluster *c, size_t i);
+void cl_open_release(struct cluster *c, size_t i);
 
 #endif

@@ -11,8 +11,11 @@
  * opened less than a second before its node died is raised again. */
 #include "cluster_int.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -112,4 +115,177 @@ void cl_loss_release(struct cluster *c, size_t i)
 	cl_loss_file(c, i, file, sizeof(file));
 	if (unlink(file) < 0 && errno != ENOENT)
 		log_warn(c->cfg->cameras[i].id, "cannot remove %s: %s", file, strerror(errno));
+}
+
+/* Open events other than video_loss (motion, tamper, ...) are files under
+ * DATA_DIR/events/<camera>/ (evstore.h): a camera that starts ends every
+ * event left there. The owner mirrors the directory into the persistent
+ * node /vigil/<name>/open/<camera> ("@NAME" line, then the file, per
+ * file); the next owner writes the files back before the camera starts,
+ * so the events a dead node left open are ended (reason worker_restart)
+ * by their new owner, once. */
+
+#define CL_OPEN_MAX 65536
+
+static int cl_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The directory as one text, files in name order; its length. */
+static size_t cl_open_read(const char *dir, char *buf, size_t cap)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char *names[256], path[4600];
+	size_t n = 0, len = 0;
+
+	buf[0] = '\0';
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) && n < sizeof(names) / sizeof(names[0]))
+		if (de->d_name[0] != '.')
+			names[n++] = strdup(de->d_name);
+	closedir(d);
+	qsort(names, n, sizeof(names[0]), cl_name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		FILE *f;
+		size_t r;
+		if (!names[i])
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
+		if ((f = fopen(path, "re")) && len + strlen(names[i]) + 3 < cap) {
+			len += (size_t)snprintf(buf + len, cap - len, "@%s\n", names[i]);
+			r = fread(buf + len, 1, cap - len - 1, f);
+			len += r;
+			buf[len] = '\0';
+		}
+		if (f)
+			fclose(f);
+		free(names[i]);
+	}
+	return len;
+}
+
+/* Remove the files of dir (not dir itself). */
+static void cl_open_clear(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char path[4600];
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			unlink(path);
+		}
+	closedir(d);
+}
+
+static uint64_t cl_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h ^ n;
+}
+
+static void cl_open_paths(const struct cluster *c, size_t i, char *dir, size_t dlen,
+			  char *node, size_t nlen)
+{
+	snprintf(dir, dlen, "%s/events/%s", c->cfg->data_dir, c->cfg->cameras[i].id);
+	snprintf(node, nlen, "%s/open/%s", c->root, c->cfg->cameras[i].id);
+}
+
+void cl_open_adopt(struct cluster *c, size_t i)
+{
+	char dir[4300], node[512], path[4700], *buf = malloc(CL_OPEN_MAX);
+	int len = CL_OPEN_MAX - 1, rc, files = 0;
+
+	if (!buf)
+		return;
+	cl_open_paths(c, i, dir, sizeof(dir), node, sizeof(node));
+	/* Local files are from an earlier ownership: their events were
+	 * ended by whoever took the camera then. */
+	cl_open_clear(dir);
+	c->cams[i].open_hash = 0;
+	rc = zoo_get(c->zh, node, 0, buf, &len, NULL);
+	if (rc != ZOK || len <= 0) {
+		free(buf);
+		return;
+	}
+	buf[len] = '\0';
+	snprintf(path, sizeof(path), "%s/events", c->cfg->data_dir);
+	mkdir(path, 0750);
+	mkdir(dir, 0750);
+	for (char *p = buf; p && *p == '@';) {
+		char *nl = strchr(p, '\n'), *next;
+		FILE *f;
+		if (!nl)
+			break;
+		*nl = '\0';
+		next = strstr(nl + 1, "\n@");
+		if (next)
+			*next++ = '\0';
+		if (!strchr(p + 1, '/') && p[1] != '.') {
+			snprintf(path, sizeof(path), "%s/%s", dir, p + 1);
+			f = fopen(path, "we");
+			if (f) {
+				fprintf(f, "%s%s", nl + 1, next ? "\n" : "");
+				fclose(f);
+				files++;
+			}
+		}
+		p = next;
+	}
+	if (files)
+		log_info(c->cfg->cameras[i].id, "taking over %d open event(s) of its previous "
+			 "owner: they end when the camera starts", files);
+	free(buf);
+}
+
+void cl_open_mirror(struct cluster *c, size_t i)
+{
+	char dir[4300], node[512], *buf = malloc(CL_OPEN_MAX);
+	size_t len;
+	uint64_t h;
+	int rc;
+
+	if (!buf)
+		return;
+	cl_open_paths(c, i, dir, sizeof(dir), node, sizeof(node));
+	len = cl_open_read(dir, buf, CL_OPEN_MAX);
+	h = len ? cl_hash(buf, len) : 0;
+	if (h != c->cams[i].open_hash) {
+		if (len) {
+			rc = zoo_set(c->zh, node, buf, (int)len, -1);
+			if (rc == ZNONODE)
+				rc = zoo_create(c->zh, node, buf, (int)len, &ZOO_OPEN_ACL_UNSAFE,
+						ZOO_PERSISTENT, NULL, 0);
+		} else {
+			rc = zoo_delete(c->zh, node, -1);
+			if (rc == ZNONODE)
+				rc = ZOK;
+		}
+		if (rc == ZOK)
+			c->cams[i].open_hash = h;
+		else
+			log_warn(c->cfg->cameras[i].id, "cannot record its open events in %s: %s, "
+				 "retrying", node, zerror(rc));
+	}
+	free(buf);
+}
+
+void cl_open_release(struct cluster *c, size_t i)
+{
+	char dir[4300], node[512];
+
+	cl_open_mirror(c, i);
+	cl_open_paths(c, i, dir, sizeof(dir), node, sizeof(node));
+	cl_open_clear(dir);
 }

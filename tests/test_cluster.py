@@ -311,6 +311,18 @@ def test_kill_moves_cameras(cluster, zk, camsim, procs):
     while dark not in zk_state(a.conf)["losses"] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert zk_state(a.conf)["losses"][dark]["event"].startswith(loss["id"] + " ")
+    # Motion events it has had open for a while (its open events are
+    # mirrored every second) are ended by the new owners: wait for one.
+    deadline = time.monotonic() + 20
+    open_events = set()
+    while not open_events and time.monotonic() < deadline:
+        c.sub.poll(0.3)
+        ended = {x["id"] for x in c.sub.alerts if x["phase"] == "end"}
+        open_events = {x["id"] for x in c.sub.alerts
+                       if x["type"] == "motion" and x["phase"] == "start"
+                       and x["id"] not in ended and x["camera"] != dark
+                       and time.time() - parse_ts(x["ts"]) > 2.5}
+    assert open_events, "no motion event open on the node to kill"
     t0 = time.monotonic()
     c.signal_all(signal.SIGKILL)
     c.proc.p.wait(10)
@@ -352,6 +364,17 @@ def test_kill_moves_cameras(cluster, zk, camsim, procs):
                 if x["camera"] == dark and x["type"] == "video_restored":
                     restored = x
     assert restored and restored["id"] == loss["id"], restored
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        ends = {x["id"]: x for s in subs for x in s.alerts if x["phase"] == "end"}
+        if open_events <= set(ends):
+            break
+        for s in subs:
+            s.poll(0.2)
+    assert open_events <= set(ends), (open_events, sorted(ends))
+    for eid in open_events:
+        assert ends[eid]["reason"] == "worker_restart" and ends[eid]["node"] in ("srv-a", "srv-b")
+    print("open events ended by the new owners: %d" % len(open_events))
     again = [x for s in subs for x in s.alerts
              if x["camera"] == dark and x["type"] == "video_loss"]
     assert not again, again
