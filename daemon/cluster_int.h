@@ -65,6 +65,18 @@ struct cluster {
 	long long last_failover_ms, last_failover_wall_us;
 };
 
+/* cluster.c: the ready member that owns camera id (rendezvous hashing
+ * over names), or NULL; wall-clock microseconds. */
+const char *cl_owner(const struct cl_member *m, size_t n, const char *id);
+long long cl_wall_us(void);
+
+/* cluster_alert.c: a member left (down) or arrived (up); the survivor
+ * that creates the event's node queues the alert. old/cur: the members
+ * before and after, for the cameras moved. */
+void cl_node_event(struct cluster *c, int down, const struct cl_member *who,
+		   const struct cl_member *old, size_t nold,
+		   const struct cl_member *cur, size_t ncur);
+
 /* cluster_loss.c: open video_loss events across owners. Adopt before a
  * claimed camera starts; mirror while owned; release once its worker
  * stopped it (the next owner adopts). */
