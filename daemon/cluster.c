@@ -289,6 +289,7 @@ static char *cl_member_json(const struct cluster *c, int ready)
 	json_object_object_add(o, "cameras", json_object_new_int((int)c->cfg->ncameras));
 	json_object_object_add(o, "metrics_port", json_object_new_int(c->cfg->metrics_port));
 	json_object_object_add(o, "ready", json_object_new_boolean(ready));
+	json_object_object_add(o, "since", json_object_new_int64(c->since_ms));
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return out;
@@ -345,6 +346,8 @@ static int cl_read_members(struct cluster *c, struct cl_member **out, size_t *no
 				   json_object_get_boolean(v);
 			x->czxid = st.czxid;
 			x->owner = st.ephemeralOwner;
+			x->since_ms = json_object_object_get_ex(o, "since", &v) ?
+				      json_object_get_int64(v) : 0;
 		} else {
 			snprintf(what, sizeof(what), "data:%s:%lld", name, (long long)st.mzxid);
 			if (cl_warn_once(c, what))
@@ -461,8 +464,14 @@ static int cl_register(struct cluster *c, long long now)
 		log_warn(CL_WHO, "cannot prepare %s: %s, retrying", c->root, zerror(rc));
 		return 0;
 	}
+	/* A member that has served a while: a node joining it waits the
+	 * rejoin delay. Members all younger than that are a cluster starting
+	 * up together, which every node joins at once. */
+	c->since_ms = cl_wall_us() / 1000;
 	for (size_t i = 0; i < c->nmembers; i++)
-		others_ready |= c->members[i].ready && strcmp(c->members[i].name, c->me) != 0;
+		others_ready |= c->members[i].ready && strcmp(c->members[i].name, c->me) != 0 &&
+				c->since_ms - c->members[i].since_ms >=
+				(long long)c->cfg->zk_rejoin_delay * 1000;
 	c->ready = !others_ready || c->cfg->zk_rejoin_delay == 0;
 	snprintf(path, sizeof(path), "%s/members/%s", c->root, c->me);
 	data = cl_member_json(c, c->ready);

@@ -13,6 +13,7 @@ struct cl_member {
 	int ready;
 	long long czxid;          /* the member node's: one per registration */
 	long long owner;          /* its session */
+	long long since_ms;       /* wall clock of its registration, 0 unknown */
 };
 
 enum cl_cam_state { CL_NONE, CL_OWNED, CL_RELEASING };
@@ -42,7 +43,7 @@ struct cluster {
 
 	/* The supervisor loop's. */
 	int state;                /* ZOO_CONNECTED_STATE, ZOO_CONNECTING_STATE */
-	long long session_id, my_czxid;
+	long long session_id, my_czxid, since_ms;
 	int registered, ready, dirty, suspect, confirm_sent, unreachable_logged;
 	int publishing;           /* the supervisor opened the workers' fence */
 	long long connect_at_ms, connecting_since_ms, registered_ms, dup_since_ms;

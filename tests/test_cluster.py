@@ -411,6 +411,13 @@ def test_stopped_node_rejoins(cluster):
     back, claims = wait_for(cluster, lambda o, cl: sum(1 for x in o.values() if x == "srv-c") > 0,
                             REJOIN + 20, "the rejoined node running cameras again")
     wait_for(cluster, balanced(cluster), 30, "balanced again")
+    # It claimed nothing before rejoin_delay had passed since it registered.
+    lines = c.proc.lines
+    reg = [i for i, l in enumerate(lines) if "registered as member srv-c" in l]
+    assert len(reg) == 2 and "after the rejoin delay" in lines[reg[1]], lines[reg[-1]]
+    first = next(l for l in lines[reg[1]:] if ": claimed (epoch" in l)
+    waited = parse_ts(first.split()[0]) - parse_ts(lines[reg[1]].split()[0])
+    assert waited >= REJOIN - 0.1, waited
     c.sub.poll(1.0)
     after = c.sub.alerts[before:]
     stale = [x for x in after if x.get("owner_epoch") and
