@@ -14,8 +14,9 @@
  * it is assigned; a claim another live session holds is waited for, never
  * overridden. A planned move (a member became ready) is released by the
  * old owner first: its workers stop the camera, then the claim is deleted,
- * at most cluster.batch cameras a second. A node that registers while
- * other members are ready becomes ready only after cluster.rejoin_delay.
+ * at most cluster.batch cameras a second. A node that registers while a
+ * member has served for cluster.rejoin_delay becomes ready only after that
+ * delay; nodes starting together are ready at once.
  *
  * Session states: connected; connecting (connection lost: the session may
  * be alive, cameras are kept); expired (every camera stops at once, the
