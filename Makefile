@@ -31,6 +31,10 @@ export UBSAN_OPTIONS := print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS  := suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0
 
 DAEMON_PKGS := libavformat libavcodec libavutil libzmq libconfig json-c sqlite3 libsystemd libmicrohttpd
+# The ZooKeeper C client (cluster.zookeeper) has no pkg-config file; its
+# synchronous calls are declared only with THREADED, for libzookeeper_mt.
+ZK_CFLAGS   := -DTHREADED
+ZK_LIBS     := -lzookeeper_mt
 CAMSIM_PKGS := gstreamer-rtsp-server-1.0 gstreamer-rtsp-1.0 gstreamer-app-1.0 gstreamer-1.0 libavformat libavcodec libavutil
 TAIL_PKGS   := libzmq json-c libconfig
 CONSOLE_PKGS := libmicrohttpd libzmq json-c sqlite3 libconfig libsodium
@@ -69,10 +73,10 @@ deps:
 
 $(BUILD)/daemon/%.o: daemon/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(call pc_cflags,$(DAEMON_PKGS)) -c $< -o $@
+	$(CC) $(CFLAGS) $(call pc_cflags,$(DAEMON_PKGS)) $(ZK_CFLAGS) -c $< -o $@
 
 $(BUILD)/vigild: $(DAEMON_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm -ldl
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) $(ZK_LIBS) -lm -ldl
 
 # The per-pixel loops of the analysis are written to be vectorised.
 $(BUILD)/daemon/luma.o $(BUILD)/plugins/%.o: CFLAGS += -O3
@@ -94,7 +98,7 @@ $(BUILD)/test-plugins/%.so: tests/plugins/testdet.c
 
 $(BUILD)/tests/%_test: $(BUILD)/daemon/%_test.o $(LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm -ldl
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) $(ZK_LIBS) -lm -ldl
 
 $(BUILD)/test-streams/%.o: test-streams/%.c
 	@mkdir -p $(@D)
@@ -106,18 +110,18 @@ $(BUILD)/camsim: $(CAMSIM_SRC:%.c=$(BUILD)/%.o)
 
 $(BUILD)/tools/%.o: tools/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(call pc_cflags,$(TAIL_PKGS)) -c $< -o $@
+	$(CC) $(CFLAGS) $(call pc_cflags,$(TAIL_PKGS)) $(ZK_CFLAGS) -c $< -o $@
 
 TAIL_SRC := tools/vigil-tail.c $(wildcard tools/tail_*.c)
 $(BUILD)/vigil-tail: $(TAIL_SRC:%.c=$(BUILD)/%.o)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(TAIL_PKGS))
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(TAIL_PKGS)) $(ZK_LIBS)
 
 # vigilctl: a dispatcher plus one tools/ctl_<name>.c per subcommand; it may
 # use the daemon's modules (config, ...).
 CTL_SRC := tools/vigilctl.c $(wildcard tools/ctl_*.c)
-$(BUILD)/tools/vigilctl.o $(CTL_SRC:%.c=$(BUILD)/%.o): CFLAGS += $(call pc_cflags,$(DAEMON_PKGS) libsodium) -Idaemon
+$(BUILD)/tools/vigilctl.o $(CTL_SRC:%.c=$(BUILD)/%.o): CFLAGS += $(call pc_cflags,$(DAEMON_PKGS) libsodium) $(ZK_CFLAGS) -Idaemon
 $(BUILD)/vigilctl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIB_OBJ) $(BUILD)/console/userdb.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS) libsodium) -lm -ldl
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS) libsodium) $(ZK_LIBS) -lm -ldl
 
 # vigil-console: the monitoring room's web console (console/). It follows
 # the nodes with vigil-tail's sources (tools/tail_source.c).
@@ -133,14 +137,14 @@ $(BUILD)/tests/%_test: $(BUILD)/console/%_test.o $(CONSOLE_LIB:%.c=$(BUILD)/%.o)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) -lm
 
 # detect-bench: decode and detection cost of a file (scripts/bench-detect.sh).
-$(BUILD)/tools/detect-bench.o: CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) -Idaemon
+$(BUILD)/tools/detect-bench.o: CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) $(ZK_CFLAGS) -Idaemon
 $(BUILD)/detect-bench: $(BUILD)/tools/detect-bench.o $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm -ldl
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) $(ZK_LIBS) -lm -ldl
 
 # Benchmark of the recorder against decoding (scripts/bench-recording.sh).
-$(BUILD)/tools/bench-recorder.o: CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) -Idaemon
+$(BUILD)/tools/bench-recorder.o: CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) $(ZK_CFLAGS) -Idaemon
 $(BUILD)/bench-recorder: $(BUILD)/tools/bench-recorder.o $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) $(ZK_LIBS) -lm
 
 # Synthetic scenes with ground truth (H.264 files + JSON), made once.
 scenes: $(SCENES)/.done
@@ -249,11 +253,11 @@ FUZZ_LIB     := $(DAEMON_LIB:daemon/%.c=build-fuzz/daemon/%.o)
 
 build-fuzz/daemon/%.o: daemon/%.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(call pc_cflags,$(DAEMON_PKGS)) -c $< -o $@
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link $(call pc_cflags,$(DAEMON_PKGS)) $(ZK_CFLAGS) -c $< -o $@
 
 build-fuzz/%_fuzz: fuzz/%_fuzz.c $(FUZZ_LIB)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Idaemon $(call pc_cflags,$(DAEMON_PKGS)) \
-		-o $@ $(filter %.c %.o,$^) $(call pc_libs,$(DAEMON_PKGS)) -lm -ldl
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Idaemon $(call pc_cflags,$(DAEMON_PKGS)) $(ZK_CFLAGS) \
+		-o $@ $(filter %.c %.o,$^) $(call pc_libs,$(DAEMON_PKGS)) $(ZK_LIBS) -lm -ldl
 
 # The plugin fuzz targets link their plugin's sources directly.
 build-fuzz/motion_fuzz: $(wildcard plugins/motion/*.c) fuzz/plugin_fuzz.h

@@ -50,6 +50,11 @@ char *alert_to_json(const struct alert *a)
 	json_object_object_add(o, "grid", json_object_new_string(a->cam->grid));
 	json_object_object_add(o, "site", json_object_new_string(a->cam->site));
 	json_object_object_add(o, "ts", json_object_new_string(ts));
+	/* A cluster-owned camera: who ran it, under which claim. */
+	if (a->cam->owner_epoch > 0) {
+		json_object_object_add(o, "node", json_object_new_string(a->cam->owner_node));
+		json_object_object_add(o, "owner_epoch", json_object_new_int64(a->cam->owner_epoch));
+	}
 	if (a->start_us && strcmp(a->phase, "end") == 0) {
 		alert_format_time(a->start_us, ts, sizeof(ts));
 		json_object_object_add(o, "started", json_object_new_string(ts));
@@ -234,6 +239,34 @@ int alert_queue_push_count(struct alert_queue *q, const struct vigil_camera *cam
 		return -ENOMEM;
 	}
 	return alert_queue_put(q, &m);
+}
+
+size_t alert_queue_filter(struct alert_queue *q,
+			  int (*keep)(const struct alert_msg *m, void *arg), void *arg)
+{
+	size_t dropped = 0, w = 0;
+
+	pthread_mutex_lock(&q->lock);
+	for (size_t k = 0; k < q->count; k++) {
+		struct alert_msg *m = &q->items[(q->head + k) % q->cap];
+		if (!keep(m, arg)) {
+			alert_msg_free(m);
+			dropped++;
+			continue;
+		}
+		if (w != k)
+			q->items[(q->head + w) % q->cap] = *m;
+		w++;
+	}
+	q->count = w;
+	if (!q->count) {
+		uint64_t v;
+		if (read(q->wake_fd, &v, sizeof(v)) < 0) {
+			/* Already drained. */
+		}
+	}
+	pthread_mutex_unlock(&q->lock);
+	return dropped;
 }
 
 int alert_queue_take(struct alert_queue *q, struct alert_msg *m)

@@ -83,6 +83,9 @@ int alert_queue_push(struct alert_queue *q, const struct alert *a);
 int alert_queue_push_count(struct alert_queue *q, const struct vigil_camera *cam,
 			   const char *line, int64_t from_us, int64_t to_us,
 			   unsigned long a_b, unsigned long b_a);
+/* Drop the queued alerts for which keep() returns 0; returns how many. */
+size_t alert_queue_filter(struct alert_queue *q,
+			  int (*keep)(const struct alert_msg *m, void *arg), void *arg);
 /* Take the oldest alert: 1, or 0 when empty. The caller owns *m. */
 int alert_queue_take(struct alert_queue *q, struct alert_msg *m);
 

@@ -14,6 +14,8 @@ int camset_wants(const struct camset_filter *f, const struct vigil_config *cfg, 
 
 	if (!config_camera_local(cfg, i))
 		return 0;
+	if (f->owned && !owned_epoch(f->owned, id))
+		return 0;
 	if (f->isolate)
 		return strcmp(f->isolate, id) == 0;
 	for (size_t k = 0; k < f->nexcluded; k++)
@@ -36,7 +38,8 @@ static void camset_entry_free(struct camset_entry *e)
 	free(e);
 }
 
-static int camset_start(struct camset *s, const struct vigil_camera *def)
+static int camset_start(struct camset *s, const struct vigil_camera *def,
+			const struct camset_filter *f)
 {
 	struct camset_entry *e = calloc(1, sizeof(*e));
 
@@ -44,6 +47,11 @@ static int camset_start(struct camset *s, const struct vigil_camera *def)
 		free(e);
 		log_err(def->id, "cannot start camera: out of memory");
 		return -1;
+	}
+	if (f->owned) {
+		e->conf->owner_epoch = owned_epoch(f->owned, def->id);
+		snprintf(e->conf->owner_node, sizeof(e->conf->owner_node), "%s",
+			 f->node ? f->node : "");
 	}
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
@@ -111,7 +119,9 @@ int camset_apply(struct camset *s, const struct vigil_config *cfg,
 		struct camset_entry *e = s->items[k];
 		long i = camset_find(cfg, f, e->conf->id);
 
-		if (i >= 0 && config_camera_equal(e->conf, &cfg->cameras[i])) {
+		/* A camera claimed again (a new epoch) starts afresh. */
+		if (i >= 0 && config_camera_equal(e->conf, &cfg->cameras[i]) &&
+		    (!f->owned || owned_epoch(f->owned, e->conf->id) == e->conf->owner_epoch)) {
 			s->items[w++] = e;
 			kept++;
 			continue;
@@ -133,7 +143,7 @@ int camset_apply(struct camset *s, const struct vigil_config *cfg,
 	for (size_t i = 0; i < cfg->ncameras; i++) {
 		if (!camset_wants(f, cfg, i) || camset_running(s, cfg->cameras[i].id))
 			continue;
-		if (camset_start(s, &cfg->cameras[i]) == 0)
+		if (camset_start(s, &cfg->cameras[i], f) == 0)
 			added++;
 	}
 	added -= changed < added ? changed : added;

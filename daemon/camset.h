@@ -16,6 +16,7 @@
 #include "alert.h"
 #include "camera.h"
 #include "config.h"
+#include "owned.h"
 #include "recorder.h"
 #include "recreader.h"
 #include "status.h"
@@ -26,6 +27,10 @@ struct camset_filter {
 	const char *isolate;    /* only this camera (an isolated worker), or NULL */
 	char **excluded;        /* cameras isolated in workers of their own */
 	size_t nexcluded;
+	/* Cluster mode: only the cameras this node holds claims for, stamped
+	 * with the claim's epoch and the node's name; NULL otherwise. */
+	const struct owned_set *owned;
+	const char *node;
 };
 
 struct camset_entry {

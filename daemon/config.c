@@ -130,11 +130,98 @@ static const struct cfg_key cfg_http_keys[] = {
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
-static const struct cfg_key cfg_cluster_keys[] = {
+/* Static split: node is this server's index among nodes. */
+static const struct cfg_key cfg_cluster_static_keys[] = {
 	{ "node", CFG_INT, TOP(node), 1, 0, 1023, NULL, NULL },
 	{ "nodes", CFG_INT, TOP(nodes), 1, 1, 1024, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
+
+/* ZooKeeper mode (the group has zookeeper): node is this server's name. */
+static const struct cfg_key cfg_cluster_zk_keys[] = {
+	{ "zookeeper", CFG_STR, TOP(zk_hosts), 1, 0, 0, NULL, NULL },
+	{ "node", CFG_STR, TOP(zk_node), 1, 0, 0, NULL, NULL },
+	{ "name", CFG_STR, TOP(zk_cluster), 0, 0, 0, NULL, NULL },
+	{ "session_timeout", CFG_INT, TOP(zk_session_timeout), 0, 2, 60, NULL, NULL },
+	{ "rejoin_delay", CFG_INT, TOP(zk_rejoin_delay), 0, 0, 3600, NULL, NULL },
+	{ "batch", CFG_INT, TOP(zk_batch), 0, 1, 100000, NULL, NULL },
+	{ "capacity", CFG_INT, TOP(zk_capacity), 0, 0, 100000, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
+/* "host:port[,host:port...]", each port 1..65535, no chroot suffix (the
+ * daemon keeps its nodes under /vigil/<cluster.name>). */
+static int cfg_zk_hosts_ok(const char *s)
+{
+	const char *p = s;
+
+	if (!*s)
+		return 0;
+	while (*p) {
+		const char *end = strchr(p, ','), *colon;
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char port[8];
+		char *tail;
+
+		colon = NULL;
+		for (const char *c = p; c < p + len; c++)
+			if (*c == ':')
+				colon = c;
+		if (!colon || colon == p || (size_t)(p + len - colon - 1) >= sizeof(port) ||
+		    p + len == colon + 1)
+			return 0;
+		for (const char *h = p; h < colon; h++)
+			if (*h == '/' || *h == ' ')
+				return 0;
+		memcpy(port, colon + 1, (size_t)(p + len - colon - 1));
+		port[p + len - colon - 1] = '\0';
+		long v = strtol(port, &tail, 10);
+		if (*tail || v < 1 || v > 65535)
+			return 0;
+		if (!end)
+			break;
+		p = end + 1;
+		if (!*p)
+			return 0;
+	}
+	return 1;
+}
+
+/* The cluster group: a static split (node = index; nodes = count) unless
+ * it names ZooKeeper, where node is a name and the rest is optional. */
+static void cfg_cluster(struct cfg_ctx *ctx, const config_setting_t *s, void *base,
+			const char *where)
+{
+	struct vigil_config *cfg = base;
+	const config_setting_t *node = config_setting_get_member(s, "node");
+
+	if (!config_setting_get_member(s, "zookeeper")) {
+		if (node && config_setting_type(node) == CONFIG_TYPE_STRING) {
+			cfg_error(ctx, node, "%scluster.node is a name only with cluster.zookeeper; "
+				  "for a static split it is this server's index (0..nodes-1)", where);
+			return;
+		}
+		cfg_walk(ctx, s, cfg_cluster_static_keys, base, where, "cluster.");
+		return;
+	}
+	if (node && config_setting_type(node) != CONFIG_TYPE_STRING) {
+		cfg_error(ctx, node, "%scluster.node must be this server's name (a string) "
+			  "with cluster.zookeeper", where);
+		return;
+	}
+	cfg_walk(ctx, s, cfg_cluster_zk_keys, base, where, "cluster.");
+	if (cfg->zk_hosts && !cfg_zk_hosts_ok(cfg->zk_hosts))
+		cfg_error(ctx, config_setting_get_member(s, "zookeeper"),
+			  "%scluster.zookeeper '%s' must be host:port[,host:port...]", where,
+			  cfg->zk_hosts);
+	if (cfg->zk_node && !topic_token_ok(cfg->zk_node))
+		cfg_error(ctx, node, "%scluster.node '%s' must be 1 to %d letters, digits, '_' "
+			  "or '-'", where, cfg->zk_node, VIGIL_TOKEN_MAX);
+	if (cfg->zk_cluster && !topic_token_ok(cfg->zk_cluster))
+		cfg_error(ctx, config_setting_get_member(s, "name"),
+			  "%scluster.name '%s' must be 1 to %d letters, digits, '_' or '-'", where,
+			  cfg->zk_cluster, VIGIL_TOKEN_MAX);
+}
 
 static const struct cfg_key cfg_top_keys[] = {
 	{ "instance", CFG_STR, TOP(instance), 0, 0, 0, NULL, NULL },
@@ -147,7 +234,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "recording", CFG_GROUP, 0, 0, 0, 0, cfg_recording_keys, NULL },
 	{ "status", CFG_GROUP, 0, 0, 0, 0, cfg_status_keys, NULL },
 	{ "http", CFG_GROUP, 0, 0, 0, 0, cfg_http_keys, NULL },
-	{ "cluster", CFG_GROUP, 0, 0, 0, 0, cfg_cluster_keys, NULL },
+	{ "cluster", CFG_GROUP, 0, 0, 0, 0, NULL, cfg_cluster },
 	{ "cameras", CFG_LIST, 0, 1, 0, 0, NULL, cfg_cameras },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
@@ -499,6 +586,8 @@ static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
 		cfg->stats_interval = 60;
 	cfg->instance = cfg_strdup_default(cfg->instance, "vigil");
 	cfg->data_dir = cfg_strdup_default(cfg->data_dir, "/var/lib/vigil");
+	if (config_zk_mode(cfg))
+		cfg->zk_cluster = cfg_strdup_default(cfg->zk_cluster, "default");
 	cfg_check_recording(ctx, lc);
 	cfg_check_http(ctx, lc);
 }
@@ -578,6 +667,9 @@ int config_load_text(const char *path, struct vigil_config *cfg, FILE *err, char
 	cfg->file = strdup(path);
 	cfg->workers = 1;
 	cfg->nodes = 1;
+	cfg->zk_session_timeout = 6;
+	cfg->zk_rejoin_delay = 30;
+	cfg->zk_batch = 32;
 	cfg->journal_days = 30;
 	cfg->thumbnail_width = 320;
 	cfg_options_unset(&cfg->defaults);

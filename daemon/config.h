@@ -127,6 +127,11 @@ struct vigil_camera {
 	int analysis_width;   /* analysis width in pixels, default 320 */
 	int max_width;        /* larger pictures are refused, default 4096 */
 	int max_height;       /* idem, default 2304 */
+
+	/* Not configuration: the worker sets them for a camera it runs under
+	 * a cluster claim (ZooKeeper mode); alerts carry them. */
+	char owner_node[VIGIL_TOKEN_MAX + 1];
+	long long owner_epoch;    /* the claim's czxid, 0 when unclaimed */
 };
 
 /* An extra publish endpoint (alerts.endpoints): its own socket, its own
@@ -165,6 +170,15 @@ struct vigil_config {
 	char *http_token_file; /* http.token_file: default DATA_DIR/http.token */
 	int node;         /* cluster.node: this server's index, 0..nodes-1 */
 	int nodes;        /* cluster.nodes: servers sharing the inventory */
+	/* ZooKeeper mode (cluster.zookeeper set): the cameras follow the
+	 * live members instead of node/nodes, see cluster.h. */
+	char *zk_hosts;       /* cluster.zookeeper: "host:port,host:port" */
+	char *zk_node;        /* cluster.node: this server's name */
+	char *zk_cluster;     /* cluster.name: the cluster's folder, "default" */
+	int zk_session_timeout;  /* cluster.session_timeout, seconds */
+	int zk_rejoin_delay;     /* cluster.rejoin_delay, seconds */
+	int zk_batch;            /* cluster.batch: cameras handed over per second */
+	int zk_capacity;         /* cluster.capacity: advertised, 0 unknown */
 	struct vigil_camera defaults;  /* the defaults group */
 	struct vigil_recording recording;
 	struct vigil_camera *cameras;
@@ -196,7 +210,14 @@ const char *config_severity_name(int rank);
 /* Number of worker processes to run for this config (resolves 0). */
 int config_worker_count(const struct vigil_config *cfg);
 
-/* Whether camera i belongs to this server's shard of the inventory. */
+/* Whether the cluster is coordinated through ZooKeeper. */
+static inline int config_zk_mode(const struct vigil_config *cfg)
+{
+	return cfg->zk_hosts != NULL;
+}
+
+/* Whether camera i belongs to this server's shard of the inventory (in
+ * ZooKeeper mode every camera may: the claims decide, see cluster.h). */
 int config_camera_local(const struct vigil_config *cfg, size_t i);
 
 /* Number of cameras in this server's shard. */

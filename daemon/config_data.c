@@ -55,6 +55,9 @@ void config_free(struct vigil_config *cfg)
 	}
 	free(cfg->endpoints);
 	free(cfg->recording.quota);
+	free(cfg->zk_hosts);
+	free(cfg->zk_node);
+	free(cfg->zk_cluster);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -71,7 +74,7 @@ int config_worker_count(const struct vigil_config *cfg)
 
 int config_camera_local(const struct vigil_config *cfg, size_t i)
 {
-	return cfg->nodes <= 1 || shard_owner(cfg->cameras[i].id, cfg->nodes) == cfg->node;
+	return config_zk_mode(cfg) || cfg->nodes <= 1 || shard_owner(cfg->cameras[i].id, cfg->nodes) == cfg->node;
 }
 
 size_t config_local_count(const struct vigil_config *cfg)
@@ -169,6 +172,8 @@ struct vigil_camera *config_camera_dup(const struct vigil_camera *c)
 	d->analysis_width = c->analysis_width;
 	d->max_width = c->max_width;
 	d->max_height = c->max_height;
+	memcpy(d->owner_node, c->owner_node, sizeof(d->owner_node));
+	d->owner_epoch = c->owner_epoch;
 	d->recording = c->recording;
 	d->recording.quota = NULL;      /* global only */
 	d->line = c->line;

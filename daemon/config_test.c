@@ -802,6 +802,58 @@ static void test_http(void)
 	unload(&l);
 }
 
+/* ZooKeeper mode: node is a name, defaults, and the errors of each key
+ * with its line; the static split refuses a name. */
+static void test_cluster_zookeeper(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cluster = { zookeeper = \"zk1:2181,zk2:2181\"; node = \"srv-a\"; };\n"
+		 "cameras = ( { id = \"a\"; url = \"x.mp4\"; } );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 0);
+	CHECK(config_zk_mode(&l.cfg));
+	CHECK(strcmp(l.cfg.zk_node, "srv-a") == 0 && strcmp(l.cfg.zk_cluster, "default") == 0);
+	CHECK(l.cfg.zk_session_timeout == 6 && l.cfg.zk_rejoin_delay == 30 && l.cfg.zk_batch == 32);
+	CHECK(config_camera_local(&l.cfg, 0) && config_local_count(&l.cfg) == 1);
+	unload(&l);
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cluster = {\n"
+		 "  zookeeper = \"zk1:2181,zk2\";\n"
+		 "  node = \"srv a\";\n"
+		 "  session_timeout = 1;\n"
+		 "  nodes = 3;\n"
+		 "};\n"
+		 "cameras = ( { id = \"a\"; url = \"x.mp4\"; } );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 4);
+	expect_error(&l, 6, "cluster.zookeeper 'zk1:2181,zk2' must be host:port[,host:port...]");
+	expect_error(&l, 7, "cluster.node 'srv a' must be 1 to 32 letters, digits, '_' or '-'");
+	expect_error(&l, 8, "cluster.session_timeout must be between 2 and 60, not 1");
+	expect_error(&l, 9, "unknown key 'cluster.nodes'");
+	unload(&l);
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cluster = { zookeeper = \"zk1:99999\"; node = 2; };\n"
+		 "cameras = ( { id = \"a\"; url = \"x.mp4\"; } );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 1);
+	expect_error(&l, 5, "cluster.node must be this server's name (a string) with "
+		     "cluster.zookeeper");
+	unload(&l);
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cluster = { node = \"srv-a\"; nodes = 2; };\n"
+		 "cameras = ( { id = \"a\"; url = \"x.mp4\"; } );\n");
+	load(&l, text);
+	CHECK(l.nerrors == 1);
+	expect_error(&l, 5, "cluster.node is a name only with cluster.zookeeper");
+	unload(&l);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
@@ -833,6 +885,7 @@ int main(void)
 		TEST(test_detector_options),
 		TEST(test_cluster_and_status),
 		TEST(test_http),
+		TEST(test_cluster_zookeeper),
 		TEST(test_camera_dup_with_detection),
 		{ NULL, NULL }
 	};

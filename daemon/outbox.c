@@ -150,8 +150,25 @@ void outbox_send_due(struct outbox *o, long long now_ms, long long timeout_ms,
 	}
 	while (o->unsent < o->count) {
 		struct outbox_item *it = &o->ring[(o->head + o->unsent) % o->cap];
-		if (outbox_send_one(o, it, now_ms, fn, arg) < 0)
+		/* Dropped before it was ever sent (outbox_drop_if). */
+		if (!it->acked && outbox_send_one(o, it, now_ms, fn, arg) < 0)
 			return;
 		o->unsent++;
 	}
+}
+
+size_t outbox_drop_if(struct outbox *o, int (*keep)(const struct alert_msg *m, void *arg),
+		      void *arg)
+{
+	size_t dropped = 0;
+
+	for (size_t i = 0; i < o->count; i++) {
+		struct outbox_item *it = &o->ring[(o->head + i) % o->cap];
+		if (!it->acked && !keep(&it->msg, arg)) {
+			it->acked = 1;
+			dropped++;
+		}
+	}
+	outbox_trim(o);
+	return dropped;
 }

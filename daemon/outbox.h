@@ -52,6 +52,11 @@ int outbox_add_msg(struct outbox *o, struct alert_msg *m);
  * waiting, 0 otherwise (a stale or foreign key). */
 int outbox_ack(struct outbox *o, const char *key);
 
+/* Forget (as if acknowledged) the waiting alerts for which keep()
+ * returns 0; returns how many. */
+size_t outbox_drop_if(struct outbox *o, int (*keep)(const struct alert_msg *m, void *arg),
+		      void *arg);
+
 /* Send never-sent items, and items sent more than timeout_ms ago and
  * still unacknowledged, through fn (0: sent; <0: stop for now). A
  * negative timeout sends new items only (the resend scan is O(n)). */

@@ -58,6 +58,35 @@ static void test_ack_and_resend(void)
 	outbox_destroy(NULL);
 }
 
+static int keep_not_b(const struct alert_msg *m, void *arg)
+{
+	(void)arg;
+	return strcmp(m->payload, "b") != 0;
+}
+
+/* Dropped alerts (a lost cluster claim) are never sent, nor sent again. */
+static void test_drop_if(void)
+{
+	struct outbox o;
+	struct sent s = { 0 };
+
+	CHECK(outbox_init(&o, 4, "w0-x-") == 0);
+	CHECK(outbox_add(&o, strdup("a")) == 0);
+	CHECK(outbox_add(&o, strdup("b")) == 0);
+	outbox_send_due(&o, 1000, 500, record, &s);
+	CHECK(s.n == 2);
+	CHECK(outbox_add(&o, strdup("b")) == 0);
+	CHECK(outbox_add(&o, strdup("c")) == 0);
+	CHECK(outbox_drop_if(&o, keep_not_b, NULL) == 2);
+	CHECK(outbox_waiting(&o) == 2);
+	/* c is sent, the new b is not; after the timeout only a again. */
+	outbox_send_due(&o, 1100, 500, record, &s);
+	CHECK(s.n == 3 && strstr(s.keys[2], "-4"));
+	outbox_send_due(&o, 1550, 500, record, &s);
+	CHECK(s.n == 4 && strcmp(s.keys[3], s.keys[0]) == 0);
+	outbox_destroy(&o);
+}
+
 static void test_full_and_refused_send(void)
 {
 	struct outbox o;
@@ -84,6 +113,7 @@ int main(void)
 	static const struct test_case cases[] = {
 		TEST(test_ack_and_resend),
 		TEST(test_full_and_refused_send),
+		TEST(test_drop_if),
 		{ NULL, NULL }
 	};
 	return test_run("outbox", cases);

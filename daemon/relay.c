@@ -35,6 +35,7 @@
 #include "log.h"
 #include "status.h"
 #include "stoporder.h"
+#include "relay_fence.h"
 #include "relay_held.h"
 #include "relaylink.h"
 #include "replay.h"
@@ -71,6 +72,7 @@ struct relay {
 	long long batch_deadline_ms;    /* 0: no open batch */
 	unsigned long dropped, duplicates, refused;
 	struct relay_held held;         /* published, not journaled */
+	struct relay_fence fence;       /* cluster mode, see relay_fence.h */
 };
 
 static long long relay_now_ms(void)
@@ -288,6 +290,13 @@ static void relay_handle(struct relay *r, const struct zmsg *m)
 		r->duplicates++;
 		log_debug(NULL, "alert %s already stored as seq %" PRIu64 ", acknowledged again",
 			  in.key, seq);
+		relay_owe_ack(r, m, in.key);
+		if (!r->batch_deadline_ms)
+			relay_flush(r);
+	} else if (relay_fence_superseded(&r->fence, &in)) {
+		r->dropped++;
+		log_warn(NULL, "alert %s: its camera's claim is no longer this node's (a newer "
+			 "owner took it), dropped", in.key);
 		relay_owe_ack(r, m, in.key);
 		if (!r->batch_deadline_ms)
 			relay_flush(r);
@@ -525,6 +534,7 @@ int relay_run(const struct vigil_config *cfg, int status_fd)
 		goto out;
 	}
 	r->cfg = cfg;
+	relay_fence_init(&r->fence, cfg, page);
 	if (relay_open_journal(r) < 0 || relay_start_curve(r, ctx) < 0 ||
 	    relay_open_sockets(r, ctx) < 0)
 		goto out;
@@ -545,7 +555,12 @@ int relay_run(const struct vigil_config *cfg, int status_fd)
 			{ .socket = r->replay_sock, .events = ZMQ_POLLIN },
 		};
 		struct signalfd_siginfo si;
+		/* Cluster mode: nothing comes in while the node's claims are
+		 * in doubt (relay_fence.h); look again soon. */
+		int fenced = relay_fence_closed(&r->fence);
 
+		if (fenced)
+			items[0].events = 0;
 		if (relay_now_ms() >= next_hb) {
 			relay_heartbeat(r);
 			status_beat(page);
@@ -559,12 +574,16 @@ int relay_run(const struct vigil_config *cfg, int status_fd)
 
 		if (orphan && wait > RELAY_ORPHAN_POLL_MS)
 			wait = RELAY_ORPHAN_POLL_MS;
+		if (fenced && wait > 100)
+			wait = 100;
 		if (zmq_poll(items, r->replay_sock ? 3 : 2, wait) < 0 &&
 		    errno != EINTR) {
 			log_err(NULL, "poll: %s", zmq_strerror(errno));
 			break;
 		}
-		relay_receive(r);
+		/* Again after the wait, which a stop may have interrupted. */
+		if (!relay_fence_closed(&r->fence))
+			relay_receive(r);
 		if (r->batch_deadline_ms && relay_now_ms() >= r->batch_deadline_ms)
 			relay_commit(r);
 		if (r->held.retry_ms && relay_now_ms() >= r->held.retry_ms)
@@ -597,6 +616,7 @@ int relay_run(const struct vigil_config *cfg, int status_fd)
 out:
 	if (r) {
 		relay_held_free(&r->held);
+		relay_fence_free(&r->fence);
 		zmq_close(r->intake);
 		zmq_close(r->pub);
 		zmq_close(r->replay_sock);

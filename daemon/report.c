@@ -162,7 +162,18 @@ char *report_json(const struct report_view *v)
 			continue;
 		}
 		report_camera(v, v->cfg->cameras[i].id, &rc);
+		/* Cluster mode: the cameras this node runs or holds, not the
+		 * whole inventory. */
+		long long epoch = v->cluster ?
+			owned_epoch(cluster_owned(v->cluster, NULL), rc.id) : 0;
+		if (v->cluster && !rc.child && !epoch) {
+			json_object_put(c);
+			continue;
+		}
 		json_object_object_add(c, "id", json_object_new_string(rc.id));
+		if (v->cluster)
+			json_object_object_add(c, "owner_epoch", epoch ?
+					       json_object_new_int64(epoch) : NULL);
 		json_object_object_add(c, "child", report_str_or_null(rc.child ? rc.child->role : NULL));
 		json_object_object_add(c, "pid", json_object_new_int(rc.child ? rc.child->pid : 0));
 		json_object_object_add(c, "state", json_object_new_string(rc.state));
@@ -180,6 +191,17 @@ char *report_json(const struct report_view *v)
 		json_object_array_add(cams, c);
 	}
 	json_object_object_add(o, "cameras", cams);
+	if (v->cluster) {
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&text, &len);
+		if (f) {
+			cluster_report_json(v->cluster, f);
+			fclose(f);
+			json_object_object_add(o, "cluster", json_tokener_parse(text));
+			free(text);
+		}
+	}
 	out = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 	json_object_put(o);
 	return out;
@@ -259,6 +281,8 @@ char *report_metrics(const struct report_view *v)
 	for (int i = 0; i < v->nkids; i++)
 		fprintf(f, "vigil_child_restarts_total{role=\"%s\"} %u\n", v->kids[i].role,
 			v->kids[i].restarts);
+	if (v->cluster)
+		cluster_report_metrics(v->cluster, f);
 	fclose(f);
 	free(rcs);
 	free(cams);

@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include "cluster.h"
 #include "config.h"
 #include "status.h"
 
@@ -26,6 +27,7 @@ struct report_view {
 	int ready;                  /* READY=1 was sent */
 	const struct report_child *kids;
 	int nkids;
+	const struct cluster *cluster; /* ZooKeeper mode, else NULL */
 };
 
 /* Caller frees; NULL when out of memory. */

@@ -31,3 +31,15 @@ int shard_owner(const char *id, int count)
 	}
 	return owner;
 }
+
+uint64_t shard_score_name(const char *id, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		h ^= *p;
+		h *= 1099511628211ULL;
+	}
+	/* Fold the name into a candidate number, then score as usual. */
+	return shard_score(id, (int)(h ^ (h >> 32)));
+}

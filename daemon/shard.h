@@ -14,6 +14,10 @@
 /* 64-bit score of an id for one candidate (FNV-1a, then a mixer). */
 uint64_t shard_score(const char *id, int candidate);
 
+/* Score of an id for a named candidate (a cluster member): the same
+ * hashing, the name standing for the candidate number. */
+uint64_t shard_score_name(const char *id, const char *name);
+
 /* The candidate 0..count-1 that owns id; 0 when count <= 1. */
 int shard_owner(const char *id, int count);
 

@@ -84,6 +84,7 @@ void status_page_reset(struct status_page *page)
 	atomic_store(&page->ready, 0);
 	atomic_store(&page->reloads, 0);
 	atomic_store(&page->reload_wanted, 0);
+	atomic_store(&page->fence_ms, 0);
 	if (n > page->capacity)
 		n = page->capacity;
 	memset(page->slots, 0, n * sizeof(page->slots[0]));

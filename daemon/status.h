@@ -67,6 +67,10 @@ struct status_page {
 	atomic_uint restarts;        /* set by the supervisor before each start */
 	atomic_uint reload_wanted;   /* set by the supervisor before each SIGHUP */
 	atomic_uint reloads;         /* the child: reload_wanted as of its last reload */
+	/* Cluster mode (ZooKeeper): the worker sends alerts only while
+	 * status_now_ms() is below this; the supervisor moves it forward
+	 * while this node's claims are known to be valid (see cluster.h). */
+	atomic_llong fence_ms;
 	unsigned capacity;           /* slots, fixed by the supervisor */
 	struct status_slot slots[];
 };

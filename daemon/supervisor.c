@@ -21,12 +21,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cluster.h"
 #include "control.h"
 #include "fault.h"
 #include "httpapi.h"
 #include "httpd.h"
 #include "log.h"
+#include "nodealert.h"
 #include "notify.h"
+#include "owned.h"
 #include "shard.h"
 #include "stoporder.h"
 
@@ -41,6 +44,7 @@ _Static_assert(sizeof(((struct sup_child *)0)->isolate) > VIGIL_TOKEN_MAX, "isol
 #define SUP_STABLE_MS        10000   /* a child up this long resets backoff */
 #define SUP_STOP_TIMEOUT_MS  10000
 #define SUP_TICK_MS          200
+#define SUP_NFIXED           4   /* poll: signals, /metrics, HTTP API, cluster */
 
 /* mkdir -p with mode 0750 for each missing component. */
 static int sup_mkdirs(const char *path)
@@ -510,7 +514,37 @@ static void sup_log_errors(const char *errs)
 
 static int sup_str_equal(const char *a, const char *b)
 {
-	return a == b || (a && b && strcmp(a, b) == 0);
+	return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Whether the cluster runs the same under both configs. */
+static int sup_cluster_equal(const struct vigil_config *a, const struct vigil_config *b)
+{
+	return sup_str_equal(a->zk_hosts, b->zk_hosts) && sup_str_equal(a->zk_node, b->zk_node) &&
+	       sup_str_equal(a->zk_cluster, b->zk_cluster) &&
+	       a->zk_session_timeout == b->zk_session_timeout;
+}
+
+static int sup_cluster_open(struct supervisor *s);
+
+/* After a reload: the same cluster follows the new inventory; another
+ * one (or none) is a new registration. */
+static void sup_cluster_reload(struct supervisor *s, const struct vigil_config *old)
+{
+	if (s->cluster && config_zk_mode(s->cfg) && sup_cluster_equal(old, s->cfg)) {
+		cluster_remap(s->cluster, old);
+		return;
+	}
+	if (!s->cluster && !config_zk_mode(s->cfg))
+		return;
+	log_info(NULL, "reload: cluster settings changed, registering again");
+	cluster_close(s->cluster);
+	nodealert_close(s->nodealert);
+	s->cluster = NULL;
+	s->nodealert = NULL;
+	s->owned_gen = 0;
+	if (sup_cluster_open(s) < 0)
+		log_err(NULL, "reload: cannot start the cluster session");
 }
 
 /* SIGHUP: check the new config; apply it or keep the old one. Workers
@@ -585,7 +619,9 @@ static void sup_reload(struct supervisor *s)
 	/* Workers reach the relay through data_dir; the rest is theirs. */
 	restart_workers = strcmp(old.data_dir, next.data_dir) != 0 ||
 			  config_worker_count(&old) != config_worker_count(&next) ||
-			  old.nodes != next.nodes || old.node != next.node;
+			  old.nodes != next.nodes || old.node != next.node ||
+			  config_zk_mode(&old) != config_zk_mode(&next) ||
+			  !sup_str_equal(old.zk_node, next.zk_node);
 	sup_prune_isolated(s);
 	if (restart_relay) {
 		log_info(NULL, "reload: relay settings changed, restarting the relay");
@@ -615,9 +651,111 @@ static void sup_reload(struct supervisor *s)
 	for (int i = 0; i < s->nkids; i++)
 		if (s->kids[i].pid == 0)
 			s->kids[i].restart_at_ms = 0;
+	sup_cluster_reload(s, &old);
 	config_free(&old);
 	s->reloading = 1;
 	s->ready_sent = 0;
+}
+
+/* Hand the cluster's owned set to the workers: the file, then SIGHUP
+ * (once each is ready). A failed write is tried again next turn: until
+ * then the workers keep what they had, and no claim is released. */
+static void sup_hand_owned(struct supervisor *s)
+{
+	unsigned gen;
+	const struct owned_set *o = cluster_owned(s->cluster, &gen);
+	int r = owned_write(s->owned_path, o);
+
+	if (r < 0) {
+		log_err("cluster", "cannot write %s: %s, retrying", s->owned_path, strerror(-r));
+		return;
+	}
+	s->owned_gen = gen;
+	for (int i = 0; i < s->nkids; i++) {
+		struct sup_child *ch = &s->kids[i];
+		if (ch->kind == SUP_RELAY || ch->pid <= 0)
+			continue;
+		atomic_store(&ch->page->reload_wanted, ++ch->hups);
+		ch->hup_pending = 1;
+	}
+	sup_send_hups(s);
+}
+
+/* Whether every running worker has applied the latest owned set. */
+static int sup_workers_settled(const struct supervisor *s)
+{
+	for (int i = 0; i < s->nkids; i++) {
+		const struct sup_child *ch = &s->kids[i];
+		if (ch->kind == SUP_RELAY || ch->pid <= 0)
+			continue;
+		if (!atomic_load(&ch->page->ready) || ch->hup_pending ||
+		    atomic_load(&ch->page->reloads) < ch->hups)
+			return 0;
+	}
+	return 1;
+}
+
+/* One turn of the cluster (ZooKeeper mode): claims and releases, the
+ * owned set to the workers, their alert fence, node alerts. Returns -1
+ * when the cluster refused this node. */
+static int sup_cluster(struct supervisor *s, long long now)
+{
+	struct cluster_alert a;
+	unsigned gen;
+	int flags, settled, open;
+	long long horizon;
+
+	if (!s->cluster)
+		return 0;
+	flags = cluster_step(s->cluster, now);
+	if (flags & CLUSTER_FATAL)
+		return -1;
+	cluster_owned(s->cluster, &gen);
+	if (gen != s->owned_gen)
+		sup_hand_owned(s);
+	settled = gen == s->owned_gen && sup_workers_settled(s);
+	if (settled)
+		cluster_applied(s->cluster, s->owned_gen);
+	/* Workers publish until shortly after the latest turn that vouched
+	 * for the claims, well within a session timeout: a node frozen
+	 * longer stops publishing before its session can expire. */
+	horizon = (long long)s->cfg->zk_session_timeout * 1000 / 3;
+	if (horizon > 1500)
+		horizon = 1500;
+	open = settled && cluster_fenced(s->cluster);
+	cluster_set_publishing(s->cluster, open);
+	if (open)
+		for (int i = 0; i < s->nkids; i++)
+			atomic_store(&s->kids[i].page->fence_ms, now + horizon);
+	while (cluster_take_alert(s->cluster, &a)) {
+		nodealert_push(s->nodealert, &a);
+		free(a.detail);
+		free(a.moved_json);
+	}
+	nodealert_pump(s->nodealert);
+	return 0;
+}
+
+/* ZooKeeper mode: no camera is owned until claimed (a stale file from a
+ * previous run is replaced), then the session starts. */
+static int sup_cluster_open(struct supervisor *s)
+{
+	struct owned_set none = { 0 };
+	int r;
+
+	if (!config_zk_mode(s->cfg))
+		return 0;
+	owned_path(s->cfg->data_dir, s->owned_path, sizeof(s->owned_path));
+	r = owned_write(s->owned_path, &none);
+	if (r < 0) {
+		log_err("cluster", "cannot write %s: %s", s->owned_path, strerror(-r));
+		return r;
+	}
+	s->cluster = cluster_open(s->cfg);
+	if (!s->cluster)
+		return -ENOMEM;
+	s->nodealert = nodealert_open(s->cfg);
+	return 0;
 }
 
 /* Kill children that stopped beating for hang_ms (or never started to);
@@ -679,6 +817,9 @@ static void sup_free(struct supervisor *s)
 	free(s->isolated);
 	free(s->suspects);
 	free(s->text);
+	/* After the workers stopped: the claims go with the session. */
+	cluster_close(s->cluster);
+	nodealert_close(s->nodealert);
 	if (s->sfd >= 0)
 		close(s->sfd);
 }
@@ -689,7 +830,7 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path, char *text
 	struct supervisor s = { .cfg = cfg, .config_path = config_path, .sfd = -1,
 				.text = text, .text_len = text_len };
 	long long stop_deadline;
-	int r;
+	int r, status = 0;
 
 	r = sup_mkdirs(cfg->data_dir);
 	if (r < 0) {
@@ -700,7 +841,7 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path, char *text
 	signal(SIGXFSZ, SIG_IGN);
 	s.sfd = sup_signalfd();
 	if (s.sfd < 0 || !sup_add_child(&s, SUP_RELAY, "relay", NULL) ||
-	    sup_plan_workers(&s) < 0) {
+	    sup_plan_workers(&s) < 0 || sup_cluster_open(&s) < 0) {
 		log_err(NULL, "cannot set up the supervisor: %s", strerror(errno));
 		sup_free(&s);
 		return 1;
@@ -715,18 +856,23 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path, char *text
 	if (s.hang_ms < 2 * SUP_HEARTBEAT_STALE_MS)
 		s.hang_ms = 2 * SUP_HEARTBEAT_STALE_MS;
 	sup_endpoints_open(&s);
-	log_info(NULL, "instance %s: %zu of %zu camera(s) on this node, %d worker(s)",
-		 cfg->instance, config_local_count(cfg), cfg->ncameras, s.nworkers);
+	if (s.cluster)
+		log_info(NULL, "instance %s: cluster member, %zu camera(s) in the inventory, "
+			 "%d worker(s)", cfg->instance, cfg->ncameras, s.nworkers);
+	else
+		log_info(NULL, "instance %s: %zu of %zu camera(s) on this node, %d worker(s)",
+			 cfg->instance, config_local_count(cfg), cfg->ncameras, s.nworkers);
 	for (int i = 0; i < s.nkids; i++)
 		sup_spawn(&s, &s.kids[i]);
 
 	for (;;) {
-		struct pollfd fds[3 + CONTROL_NPOLL] = {
+		struct pollfd fds[SUP_NFIXED + CONTROL_NPOLL] = {
 			{ .fd = s.sfd, .events = POLLIN },
 			{ .fd = httpd_pollfd(s.httpd), .events = POLLIN },
 			{ .fd = httpapi_pollfd(s.httpapi), .events = POLLIN },
+			{ .fd = cluster_pollfd(s.cluster), .events = POLLIN },
 		};
-		int nctl = control_pollfds(s.control, fds + 3, CONTROL_NPOLL);
+		int nctl = control_pollfds(s.control, fds + SUP_NFIXED, CONTROL_NPOLL);
 		int tick = SUP_TICK_MS, t;
 		long long now;
 
@@ -737,16 +883,20 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path, char *text
 		t = httpd_timeout_ms(s.httpd);
 		if (t >= 0 && t < tick)
 			tick = t;
-		if (poll(fds, (nfds_t)(3 + nctl), tick) < 0 && errno != EINTR) {
+		if (poll(fds, (nfds_t)(SUP_NFIXED + nctl), tick) < 0 && errno != EINTR) {
 			log_err(NULL, "poll: %s", strerror(errno));
 			break;
 		}
 		if (sup_take_signals(&s))
 			break;
-		control_dispatch(s.control, fds + 3, nctl);
+		control_dispatch(s.control, fds + SUP_NFIXED, nctl);
 		httpd_run(s.httpd);
 		httpapi_run(s.httpapi);
 		now = status_now_ms();
+		if (sup_cluster(&s, now) < 0) {
+			status = 1;
+			break;
+		}
 		for (int i = 0; i < s.nkids; i++)
 			if (s.kids[i].pid == 0 && now >= s.kids[i].restart_at_ms)
 				sup_spawn(&s, &s.kids[i]);
@@ -764,5 +914,5 @@ int supervisor_run(struct vigil_config *cfg, const char *config_path, char *text
 	sup_endpoints_close(&s);
 	log_info(NULL, "stopped");
 	sup_free(&s);
-	return 0;
+	return status;
 }

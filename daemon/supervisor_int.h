@@ -20,9 +20,11 @@
  * but never below twice the stale time. */
 #define SUP_HANG_KILL_MS 20000
 
+struct cluster;
 struct control;
 struct httpd;
 struct httpapi;
+struct nodealert;
 
 enum sup_kind { SUP_RELAY, SUP_WORKER, SUP_ISOLATED };
 
@@ -74,6 +76,10 @@ struct supervisor {
 	struct control *control;      /* control socket, see control.h */
 	struct httpd *httpd;          /* /metrics, see httpd.h; NULL when off */
 	struct httpapi *httpapi;      /* the HTTP API, see httpapi.h; NULL when off */
+	struct cluster *cluster;      /* ZooKeeper mode, see cluster.h; else NULL */
+	struct nodealert *nodealert;  /* its node_down / node_up alerts */
+	char owned_path[4200];        /* DATA_DIR/owned: the claims for the workers */
+	unsigned owned_gen;           /* generation of the owned set written */
 };
 
 /* supervisor_status.c: open and close the control socket, /metrics and

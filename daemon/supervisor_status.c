@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "control.h"
 #include "httpapi.h"
 #include "httpd.h"
@@ -20,7 +21,8 @@ static char *sup_report_on(const struct supervisor *s,
 {
 	struct report_child *kids = calloc((size_t)s->nkids + 1, sizeof(*kids));
 	struct report_view v = { .cfg = s->cfg, .started_ms = s->started_ms,
-				 .ready = s->ready_sent, .kids = kids, .nkids = s->nkids };
+				 .ready = s->ready_sent, .kids = kids, .nkids = s->nkids,
+				 .cluster = s->cluster };
 	char *out;
 
 	if (!kids)
@@ -137,8 +139,11 @@ void sup_report(struct supervisor *s, long long now)
 				streaming += atomic_load(&p->slots[k].state) == CAMERA_STREAMING;
 			}
 		}
-		snprintf(line, sizeof(line), "%u/%zu cameras streaming, %d worker(s)",
-			 streaming, config_local_count(s->cfg), s->nkids - 1);
+		/* Cluster mode: of the cameras this node holds now. */
+		size_t mine = s->cluster ? cluster_owned(s->cluster, NULL)->n :
+			      config_local_count(s->cfg);
+		snprintf(line, sizeof(line), "%u/%zu cameras streaming, %d worker(s)%s",
+			 streaming, mine, s->nkids - 1, s->cluster ? ", cluster member" : "");
 		if (strcmp(line, s->status_line) != 0) {
 			snprintf(s->status_line, sizeof(s->status_line), "%s", line);
 			notify_status(line);

@@ -21,6 +21,7 @@
 #include "camset.h"
 #include "log.h"
 #include "outbox.h"
+#include "owned.h"
 #include "relaylink.h"
 #include "stoporder.h"
 #include "status.h"
@@ -158,6 +159,57 @@ static void worker_announce_isolation(const struct vigil_config *cfg, const char
 	}
 }
 
+/* Cluster mode: an alert stays queued only for a camera this node still
+ * holds under the same claim (the epoch in its payload). Alerts made
+ * before a lost session are dropped, not published late. */
+static int worker_alert_owned(const struct alert_msg *m, void *arg)
+{
+	const struct owned_set *owned = arg;
+	char cam[VIGIL_TOKEN_MAX + 1] = "";
+	const char *p = m->topic, *e;
+	long long epoch;
+
+	/* alert.<severity>.<district>.<grid>.<camera>.<type> */
+	for (int dots = 0; p && dots < 4; dots++)
+		p = strchr(p, '.') ? strchr(p, '.') + 1 : NULL;
+	e = p ? strchr(p, '.') : NULL;
+	if (!e || (size_t)(e - p) >= sizeof(cam))
+		return 1;
+	memcpy(cam, p, (size_t)(e - p));
+	cam[e - p] = '\0';
+	epoch = owned_epoch(owned, cam);
+	p = strstr(m->payload, "\"owner_epoch\":");
+	if (!epoch)
+		return 0;
+	return !p || strtoll(p + 14, NULL, 10) == epoch;
+}
+
+/* Cluster mode: re-read the owned cameras and forget the alerts of those
+ * that are not ours any more. */
+static void worker_read_owned(const struct vigil_config *cfg, struct owned_set *owned,
+			      struct alert_queue *q)
+{
+	char path[4200];
+	size_t dropped;
+	int r;
+
+	owned_path(cfg->data_dir, path, sizeof(path));
+	r = owned_read(path, owned);
+	if (r < 0)
+		log_err(NULL, "cannot read %s: %s, running no camera", path, strerror(-r));
+	dropped = q ? alert_queue_filter(q, worker_alert_owned, owned) : 0;
+	if (dropped)
+		log_warn(NULL, "dropped %zu queued alert(s) of cameras this node no longer owns",
+			 dropped);
+}
+
+/* Cluster mode: alerts wait while the supervisor cannot vouch for this
+ * node's claims (the fence on the status page, see cluster.h). */
+static int worker_held(const struct camset_filter *f, const struct status_page *page)
+{
+	return f->owned && (!page || status_now_ms() >= atomic_load(&page->fence_ms));
+}
+
 static void worker_set_thumbnails(struct alert_queue *q, const struct vigil_config *cfg)
 {
 	atomic_store(&q->thumb_width, cfg->thumbnail ? cfg->thumbnail_width : 0);
@@ -166,8 +218,8 @@ static void worker_set_thumbnails(struct alert_queue *q, const struct vigil_conf
 /* Re-read the configuration after SIGHUP. An invalid file changes nothing.
  * The cameras and the statistics interval follow the file. */
 static void worker_reload(const struct worker_opts *o, struct camset *cams,
-			  const struct camset_filter *f, struct status_page *page,
-			  int *stats_every)
+			  struct camset_filter *f, struct owned_set *owned, struct outbox *out,
+			  struct status_page *page, int *stats_every)
 {
 	struct vigil_config next;
 	char *errs = NULL;
@@ -185,7 +237,17 @@ static void worker_reload(const struct worker_opts *o, struct camset *cams,
 			o->config_path, n);
 	} else {
 		log_info(NULL, "reload: applying %s", o->config_path);
+		if (f->owned)
+			worker_read_owned(&next, owned, NULL);
 		camset_apply(cams, &next, f);
+		/* After the cameras stopped: what they said while stopping
+		 * goes too, when they are no longer ours. */
+		size_t dropped = f->owned ?
+			alert_queue_filter(cams->alerts, worker_alert_owned, owned) +
+			outbox_drop_if(out, worker_alert_owned, owned) : 0;
+		if (dropped)
+			log_warn(NULL, "dropped %zu queued alert(s) of cameras this node no longer "
+				 "owns", dropped);
 		*stats_every = next.stats_interval;
 		worker_set_thumbnails(cams->alerts, &next);
 	}
@@ -247,6 +309,7 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 	struct camset_filter filter = { .index = o->index, .count = o->count,
 					.isolate = o->isolate };
 	struct camset cams = { 0 };
+	struct owned_set owned = { 0 };
 	struct status_page *page = NULL;
 	struct alert_queue q;
 	struct worker_link link = { 0 };
@@ -285,6 +348,11 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 		worker_announce_isolation(cfg, o->isolate, &q, page);
 		worker_flush(&link, &q, 0);
 	}
+	if (config_zk_mode(cfg)) {
+		filter.owned = &owned;
+		filter.node = cfg->zk_node;
+		worker_read_owned(cfg, &owned, NULL);
+	}
 	camset_apply(&cams, cfg, &filter);
 	camset_publish(&cams);
 	status_beat(page);
@@ -298,20 +366,27 @@ int worker_run(const struct vigil_config *cfg, const struct worker_opts *o)
 			{ .fd = q.wake_fd, .events = ZMQ_POLLIN },
 		};
 		struct signalfd_siginfo si;
+		/* Cluster mode: alerts wait while the supervisor cannot vouch
+		 * for this node's claims (see cluster.h). */
+		int hold = worker_held(&filter, page);
 		/* While the outbox is full the queue stays readable: leave it
 		 * out of the poll until acknowledgements make room. */
-		int nitems = outbox_full(&link.out) ? 2 : 3;
+		int nitems = outbox_full(&link.out) || hold ? 2 : 3;
 
-		if (zmq_poll(items, nitems, outbox_waiting(&link.out) ? 100 : 1000) < 0 &&
+		if (zmq_poll(items, nitems, outbox_waiting(&link.out) || hold ? 100 : 1000) < 0 &&
 		    errno != EINTR) {
 			log_err(NULL, "poll: %s", zmq_strerror(errno));
 			break;
 		}
 		worker_acks(&link);
-		worker_flush(&link, &q, 1);
+		/* Again after the wait: the process may have been stopped in
+		 * it, and woken by the very alerts made on waking. */
+		if (!worker_held(&filter, page))
+			worker_flush(&link, &q, 1);
 		if (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 			if (si.ssi_signo == SIGHUP) {
-				worker_reload(o, &cams, &filter, page, &stats_every);
+				worker_reload(o, &cams, &filter, &owned, &link.out, page,
+					      &stats_every);
 			} else {
 				log_info(NULL, "signal %d, stopping", (int)si.ssi_signo);
 				status = 0;
@@ -345,5 +420,6 @@ out_sfd:
 		close(lock_fd);
 	free(filter.excluded);
 	free(exbuf);
+	owned_free(&owned);
 	return status;
 }

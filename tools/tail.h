@@ -66,6 +66,12 @@ int tail_source_receive(struct tail_source *s, const struct tail_cursor *cursors
 /* Warn once when an instance stayed silent (no heartbeat) too long. */
 void tail_source_check_hb(struct tail_source *s, double now, double limit);
 
+/* tail_zk.c: members of a cluster (vigil-tail --zookeeper). */
+struct tail_zk;
+struct tail_zk *tail_zk_open(const char *hosts, const char *cluster);
+void tail_zk_close(struct tail_zk *z);
+int tail_zk_discover(struct tail_zk *z, struct tail_source *srcs, int *nsrcs, int max);
+
 /* tail_print.c: print one alert (readable line or JSON). */
 void tail_print(const struct tail_opts *o, json_object *a, const char *payload);
 double tail_now(void);

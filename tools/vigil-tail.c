@@ -3,7 +3,7 @@
  *   vigil-tail [--connect PUB [--replay ROUTER]]... [-c CONFIG]...
  *              [--cursor FILE] [--json] [--hb] [--count N]
  *              [--timeout SECONDS] [--server-key FILE --key FILE]
- *              [--thumbnails DIR]
+ *              [--thumbnails DIR] [--zookeeper HOSTS [--cluster NAME]]
  *              [PREFIX ...]
  *
  * Subscribes to the given topic prefixes (default "alert.") of one or
@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <zmq.h>
 
 #include "tail.h"
@@ -39,7 +40,8 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: vigil-tail [--connect PUB [--replay ROUTER]]... [-c CONFIG]...\n"
 		"                  [--cursor FILE] [--json] [--hb] [--count N] [--timeout SECONDS]\n"
-		"                  [--server-key FILE --key FILE] [--thumbnails DIR] [PREFIX ...]\n"
+		"                  [--server-key FILE --key FILE] [--thumbnails DIR]\n"
+		"                  [--zookeeper HOSTS [--cluster NAME]] [PREFIX ...]\n"
 		"  --connect PUB       an instance's publish endpoint (default tcp://127.0.0.1:7700);\n"
 		"                      repeat for several instances\n"
 		"  --replay ROUTER     replay endpoint of the instance named by the last --connect\n"
@@ -52,6 +54,9 @@ static void usage(FILE *out)
 		"  --server-key FILE   the server's public key (CURVE); with --key\n"
 		"  --key FILE          this client's key file (vigilctl keygen NAME: NAME.key)\n"
 		"  --thumbnails DIR    save the JPEG thumbnail that comes with a live alert\n"
+		"  --zookeeper HOSTS   follow every live member of a vigil cluster (host:port,...),\n"
+		"                      found again every few seconds\n"
+		"  --cluster NAME      the cluster's cluster.name (default \"default\")\n"
 		"                      (alerts.thumbnail) as DIR/INSTANCE-SEQ.jpg\n"
 		"  PREFIX              topic prefixes (default: alert.)\n");
 }
@@ -94,13 +99,17 @@ int main(int argc, char **argv)
 		{ "server-key", required_argument, NULL, 'S' },
 		{ "key", required_argument, NULL, 'K' },
 		{ "thumbnails", required_argument, NULL, 'M' },
+		{ "zookeeper", required_argument, NULL, 'Z' },
+		{ "cluster", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct tail_source srcs[TAIL_MAX_SOURCES];
 	struct tail_opts t = { .deliver = tail_print };
 	struct tail_cursor *cursors = NULL;
-	const char *cursor_path = NULL;
+	const char *cursor_path = NULL, *zk_hosts = NULL, *zk_cluster = "default";
+	struct tail_zk *zk = NULL;
+	double next_discover = 0;
 	int nsrcs = 0, ncursors = 0, opt, status = 0;
 	double timeout = 0, last;
 	void *ctx;
@@ -134,6 +143,8 @@ int main(int argc, char **argv)
 		case 'S': t.server_key_file = optarg; break;
 		case 'K': t.key_file = optarg; break;
 		case 'M': t.thumb_dir = optarg; break;
+		case 'Z': zk_hosts = optarg; break;
+		case 'L': zk_cluster = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -146,7 +157,16 @@ int main(int argc, char **argv)
 		}
 		t.prefixes[t.nprefixes++] = argv[i];
 	}
-	if (nsrcs == 0)
+	if (zk_hosts) {
+		zk = tail_zk_open(zk_hosts, zk_cluster);
+		if (!zk) {
+			fprintf(stderr, "vigil-tail: cannot start a ZooKeeper client for %s\n", zk_hosts);
+			return 2;
+		}
+		tail_zk_discover(zk, srcs, &nsrcs, TAIL_MAX_SOURCES);
+		next_discover = tail_now() + 2;
+	}
+	if (nsrcs == 0 && !zk)
 		srcs[nsrcs++].publish = strdup("tcp://127.0.0.1:7700");
 	if (cursor_path && tail_cursor_load(cursor_path, &cursors, &ncursors) < 0) {
 		fprintf(stderr, "vigil-tail: cannot read cursor %s: %s\n", cursor_path,
@@ -168,10 +188,22 @@ int main(int argc, char **argv)
 		zmq_pollitem_t items[TAIL_MAX_SOURCES];
 		int dirty = 0;
 
+		if (zk && tail_now() >= next_discover) {
+			int from = nsrcs;
+			tail_zk_discover(zk, srcs, &nsrcs, TAIL_MAX_SOURCES);
+			for (int i = from; i < nsrcs; i++)
+				if (tail_source_open(&srcs[i], ctx, &t) < 0)
+					return 2;
+			next_discover = tail_now() + 2;
+		}
 		for (int i = 0; i < nsrcs; i++)
 			items[i] = (zmq_pollitem_t){ .socket = srcs[i].sub, .events = ZMQ_POLLIN };
-		if (zmq_poll(items, nsrcs, 200) > 0)
+		if (nsrcs == 0) {
+			struct timespec ts = { 0, 200000000 };
+			nanosleep(&ts, NULL);
+		} else if (zmq_poll(items, nsrcs, 200) > 0) {
 			last = tail_now();
+		}
 		for (int i = 0; i < nsrcs; i++) {
 			tail_source_receive(&srcs[i], cursors, ncursors);
 			tail_source_check_hb(&srcs[i], tail_now(), TAIL_HB_LIMIT_S);
@@ -193,6 +225,7 @@ int main(int argc, char **argv)
 		free(srcs[i].replay);
 	}
 	zmq_ctx_term(ctx);
+	tail_zk_close(zk);
 	free(cursors);
 	return status;
 }

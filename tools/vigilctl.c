@@ -14,6 +14,7 @@ static const struct ctl_command ctl_commands[] = {
 	{ "keygen", ctl_keygen, "make a CURVE key pair: NAME.key and NAME.pub" },
 	{ "clips", ctl_clips, "list, show, play and export recorded clips" },
 	{ "user", ctl_user, "add, delete or change users of vigil-console" },
+	{ "cluster", ctl_cluster, "members and camera claims in ZooKeeper" },
 	{ NULL, NULL, NULL }
 };
 

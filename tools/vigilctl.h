@@ -17,5 +17,6 @@ int ctl_shard_plan(int argc, char **argv);
 int ctl_keygen(int argc, char **argv);
 int ctl_clips(int argc, char **argv);
 int ctl_user(int argc, char **argv);
+int ctl_cluster(int argc, char **argv);
 
 #endif
