@@ -169,6 +169,11 @@ void camset_publish(struct camset *s)
 		atomic_store(&sl->bytes, by);
 		atomic_store(&sl->decode_us, atomic_load(&st->decode_us));
 		atomic_store(&sl->reconnects, atomic_load(&st->reconnects));
+		atomic_store(&sl->gated_us, atomic_load(&st->gated_us));
+		atomic_store(&sl->watched_us, atomic_load(&st->watched_us));
+		atomic_store(&sl->gate_openings, atomic_load(&st->openings));
+		atomic_store(&sl->catchup_us, atomic_load(&st->catchup_us));
+		atomic_store(&sl->catchup_median_us, atomic_load(&st->catchup_median_us));
 		if (ms > 0) {
 			atomic_store(&sl->fps_in_milli, camset_rate_milli(pk, e->prev_packets, ms));
 			atomic_store(&sl->fps_an_milli, camset_rate_milli(an, e->prev_analysed, ms));

@@ -128,6 +128,11 @@ struct status_slot *status_slot_claim(struct status_page *page, const char *id)
 	atomic_store(&s->fps_in_milli, 0);
 	atomic_store(&s->fps_an_milli, 0);
 	atomic_store(&s->kbps, 0);
+	atomic_store(&s->gated_us, 0);
+	atomic_store(&s->watched_us, 0);
+	atomic_store(&s->gate_openings, 0);
+	atomic_store(&s->catchup_us, 0);
+	atomic_store(&s->catchup_median_us, 0);
 	atomic_fetch_add(&s->gen, 1);
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	s->last_error[0] = s->last_alert[0] = '\0';

@@ -43,6 +43,8 @@ struct status_slot {
 	atomic_uint fps_in_milli;    /* packets per second x 1000, last second */
 	atomic_uint fps_an_milli;    /* frames analysed per second x 1000 */
 	atomic_uint kbps;            /* input bitrate, last second */
+	/* "gated" analysis mode (gate.h); zero in the other modes */
+	atomic_ullong gated_us, watched_us, gate_openings, catchup_us, catchup_median_us;
 	char id[STATUS_ID_LEN];
 	char last_error[STATUS_TEXT_LEN];
 	char last_alert[STATUS_TEXT_LEN];
