@@ -12,8 +12,7 @@
 #define GATE_KEY_K         5.0    /* usual changes a cell must exceed */
 #define GATE_KEY_MIN       5.0    /* luma levels, whatever the noise */
 #define GATE_KEY_STILL     0.15   /* frozen: change below this of usual */
-#define GATE_KEY_ADAPT     0.25   /* background weight of a quiet keyframe */
-#define GATE_KEY_ABSORB    0.0625 /* and of a changed cell: parked things fade */
+#define GATE_KEY_ADAPT     0.25   /* background weight of a keyframe */
 #define GATE_GAP_US        1000000
 
 static int gate_cmp_i32(const void *a, const void *b)
@@ -128,7 +127,7 @@ enum gate_key_verdict gate_keys_test(struct gate_keys *g, const uint8_t *luma, i
 {
 	const int n = GATE_GRID_W * GATE_GRID_H;
 	enum gate_key_verdict v = GATE_KEY_QUIET;
-	float off_bg, off_prev;
+	float off_bg, off_prev = 0;
 	double step = 0, thr, dev_max = 0;
 	int over = 0;
 
@@ -148,11 +147,16 @@ enum gate_key_verdict gate_keys_test(struct gate_keys *g, const uint8_t *luma, i
 		thr = GATE_KEY_K * g->change;
 		if (thr < GATE_KEY_MIN)
 			thr = GATE_KEY_MIN;
+		/* A cell changed when it departs from the background and from
+		 * the keyframe before: something that arrived, not something
+		 * that stayed (a parked car, the trace of one that left, which
+		 * the background absorbs over a few keyframes). */
 		for (int i = 0; i < n; i++) {
 			double d = fabs(g->cur[i] - g->bg[i] - off_bg);
+			double p = fabs(g->cur[i] - g->prev[i] - off_prev);
 			if (d > dev_max)
 				dev_max = d;
-			over += d > thr;
+			over += d > thr && p > thr;
 		}
 		g->last_dev = dev_max;
 		if (over)
@@ -161,13 +165,8 @@ enum gate_key_verdict gate_keys_test(struct gate_keys *g, const uint8_t *luma, i
 			v = GATE_KEY_FROZEN;
 	}
 	if (learn || g->keys < GATE_KEY_LEARN) {
-		off_bg = gate_keys_offset(g->cur, g->bg);
-		thr = GATE_KEY_K * g->change > GATE_KEY_MIN ? GATE_KEY_K * g->change : GATE_KEY_MIN;
-		for (int i = 0; i < n; i++) {
-			float d = g->cur[i] - g->bg[i];
-			float a = fabsf(d - off_bg) > thr ? GATE_KEY_ABSORB : GATE_KEY_ADAPT;
-			g->bg[i] += d * (g->keys == 0 ? 1.0f : a);
-		}
+		for (int i = 0; i < n && g->keys > 0; i++)
+			g->bg[i] += (g->cur[i] - g->bg[i]) * GATE_KEY_ADAPT;
 		/* The usual change is learnt from quiet keyframes only: an
 		 * object crossing must not teach the gate to expect objects. */
 		if (g->keys > 0 && v == GATE_KEY_QUIET)
