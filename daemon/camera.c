@@ -505,6 +505,7 @@ static void camera_gate_publish(struct camera *c)
 {
 	const struct gate *g = &c->gate;
 
+	atomic_store(&c->stats.gate_open, g->open);
 	atomic_store(&c->stats.gated_us, (unsigned long)g->gated_us);
 	atomic_store(&c->stats.watched_us, (unsigned long)g->total_us);
 	atomic_store(&c->stats.openings, (unsigned long)g->openings);

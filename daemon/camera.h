@@ -27,6 +27,7 @@ struct camera_stats {
 	/* "gated" mode (gate.h): stream time gated and watched, openings,
 	 * catch-up times of the newest opening and median of the recent. */
 	atomic_ulong gated_us, watched_us, openings, catchup_us, catchup_median_us;
+	atomic_int gate_open;       /* decoding everything now */
 	char last_error[128];       /* written by the camera thread only */
 };
 

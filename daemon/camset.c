@@ -170,6 +170,7 @@ void camset_publish(struct camset *s)
 		atomic_store(&sl->decode_us, atomic_load(&st->decode_us));
 		atomic_store(&sl->reconnects, atomic_load(&st->reconnects));
 		atomic_store(&sl->gated_us, atomic_load(&st->gated_us));
+		atomic_store(&sl->gate_open, atomic_load(&st->gate_open));
 		atomic_store(&sl->watched_us, atomic_load(&st->watched_us));
 		atomic_store(&sl->gate_openings, atomic_load(&st->openings));
 		atomic_store(&sl->catchup_us, atomic_load(&st->catchup_us));

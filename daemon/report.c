@@ -15,6 +15,7 @@ struct report_cam {
 	int gated;                          /* the camera runs in "gated" mode */
 	double gated_share, openings_per_hour, catchup_ms, catchup_median_ms;
 	unsigned long long openings;
+	int gate_open;
 	unsigned long long packets, decoded, analysed, bytes, decode_us, reconnects;
 	struct status_text text;
 };
@@ -26,6 +27,7 @@ static void report_gate(struct status_slot *sl, struct report_cam *rc)
 	unsigned long long watched = atomic_load(&sl->watched_us);
 
 	rc->openings = atomic_load(&sl->gate_openings);
+	rc->gate_open = atomic_load(&sl->gate_open);
 	rc->gated_share = watched ? (double)atomic_load(&sl->gated_us) / (double)watched : 0;
 	rc->openings_per_hour = watched ? (double)rc->openings * 3.6e9 / (double)watched : 0;
 	rc->catchup_ms = atomic_load(&sl->catchup_us) / 1000.0;
@@ -127,6 +129,7 @@ char *report_json(const struct report_view *v)
 		json_object_object_add(c, "reconnects", json_object_new_int64((int64_t)rc.reconnects));
 		if (rc.gated) {
 			json_object *g = json_object_new_object();
+			json_object_object_add(g, "open", json_object_new_boolean(rc.gate_open));
 			json_object_object_add(g, "share", report_num(rc.gated_share));
 			json_object_object_add(g, "openings", json_object_new_int64((int64_t)rc.openings));
 			json_object_object_add(g, "openings_per_hour", report_num(rc.openings_per_hour));

@@ -129,6 +129,7 @@ struct status_slot *status_slot_claim(struct status_page *page, const char *id)
 	atomic_store(&s->fps_an_milli, 0);
 	atomic_store(&s->kbps, 0);
 	atomic_store(&s->gated_us, 0);
+	atomic_store(&s->gate_open, 0);
 	atomic_store(&s->watched_us, 0);
 	atomic_store(&s->gate_openings, 0);
 	atomic_store(&s->catchup_us, 0);

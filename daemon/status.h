@@ -45,6 +45,7 @@ struct status_slot {
 	atomic_uint kbps;            /* input bitrate, last second */
 	/* "gated" analysis mode (gate.h); zero in the other modes */
 	atomic_ullong gated_us, watched_us, gate_openings, catchup_us, catchup_median_us;
+	atomic_int gate_open;
 	char id[STATUS_ID_LEN];
 	char last_error[STATUS_TEXT_LEN];
 	char last_alert[STATUS_TEXT_LEN];
