@@ -47,6 +47,7 @@ struct camera_session {
 	int64_t analysed_pts;   /* newest frame analysed (stream time base) */
 	int replaying;          /* decoding the backlog: frames already seen skip */
 	int wait_key;           /* opened with no keyframe held: wait for one */
+	int since_key;          /* packets since the newest keyframe */
 	enum gate_key_verdict verdict;  /* closed: what the keyframe showed */
 };
 
@@ -488,14 +489,15 @@ static void camera_check_picture(struct camera *c, struct camera_session *s, int
 	camera_lost(c);
 }
 
-/* Has the analysis something going: an event open, or observations
- * that may start one? Then the gate stays open. */
+/* Has the analysis something going: an event open, or observations in
+ * consecutive frames that may start one (a single frame's is mostly
+ * noise)? Then the gate stays open. */
 static int camera_scene_busy(const struct camera *c)
 {
 	const struct engine *e = &c->an.engine;
 
 	for (int i = 0; i < e->ntracks; i++)
-		if (e->tracks[i].ev.active || e->tracks[i].ev.run > 0)
+		if (e->tracks[i].ev.active || e->tracks[i].ev.run >= 2)
 			return 1;
 	return 0;
 }
@@ -559,7 +561,7 @@ static int camera_gated(struct camera *c, struct camera_session *s, int64_t wall
 {
 	struct gate *g = &c->gate;
 	int key = (s->pkt->flags & AV_PKT_FLAG_KEY) != 0;
-	int r;
+	int r, sizes;
 
 	if (!s->gate_started) {
 		gate_start(g, (int64_t)c->conf->analysis_hold * 1000000, wall_us);
@@ -568,13 +570,15 @@ static int camera_gated(struct camera *c, struct camera_session *s, int64_t wall
 	gate_tick(g, wall_us);
 	if (backlog_push(&s->backlog, s->pkt, wall_us) < 0)
 		return AVERROR(ENOMEM);
+	s->since_key = key ? 0 : s->since_key + 1;
+	sizes = !key && s->since_key > GATE_SIZES_SKIP;
 	if (g->open) {
 		if (s->wait_key && !key)
 			return 0;
 		if (s->wait_key)
 			avcodec_flush_buffers(s->dec);
 		s->wait_key = 0;
-		if (!key && gate_sizes_test(&g->sizes, s->pkt->size))
+		if (sizes && gate_sizes_test(&g->sizes, s->pkt->size))
 			gate_activity(g, wall_us);
 		r = camera_decode(c, s, wall_us);
 		if (camera_scene_busy(c))
@@ -584,6 +588,8 @@ static int camera_gated(struct camera *c, struct camera_session *s, int64_t wall
 		return r;
 	}
 	if (!key) {
+		if (!sizes)
+			return 0;
 		if (!gate_sizes_test(&g->sizes, s->pkt->size)) {
 			gate_sizes_learn(&g->sizes, s->pkt->size);
 			return 0;

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GATE_SIZE_K        6.0    /* MADs (as sigmas) above the median */
-#define GATE_SIZE_REL      0.5    /* and at least this fraction above it */
+#define GATE_SIZE_K        8.0    /* MADs (as sigmas) above the median */
+#define GATE_SIZE_REL      1.0    /* and at least this fraction above it */
 #define GATE_SIZE_REFIT    8      /* sizes between refits of the floor */
 #define GATE_KEY_LEARN     3      /* first keyframes only teach */
 #define GATE_KEY_K         5.0    /* usual changes a cell must exceed */

@@ -26,8 +26,10 @@
 
 #include <stdint.h>
 
-#define GATE_SIZES      128   /* quiet non-key packet sizes remembered */
-#define GATE_SIZES_MIN   32   /* judged only once this many are known */
+#define GATE_SIZES      256   /* quiet non-key packet sizes remembered */
+#define GATE_SIZES_MIN   64   /* judged only once this many are known */
+#define GATE_SIZES_SKIP   2   /* packets after a keyframe neither judged nor
+				 learnt: rate control refills its buffer there */
 #define GATE_GRID_W      64   /* keyframe grid, cells across */
 #define GATE_GRID_H      36   /* and down */
 #define GATE_CATCHUPS    15   /* catch-up times kept for the median */
@@ -46,7 +48,7 @@ void gate_sizes_learn(struct gate_sizes *g, int size);
 /* Is a non-key packet this large well above the noise floor? 0 while
  * fewer than GATE_SIZES_MIN sizes are known. */
 int gate_sizes_test(struct gate_sizes *g, int size);
-/* The current floor: median and threshold (bytes); 0 when not known. */
+/* The current threshold (bytes); 0 when not known. */
 double gate_sizes_threshold(struct gate_sizes *g);
 
 enum gate_key_verdict { GATE_KEY_QUIET, GATE_KEY_CHANGED, GATE_KEY_FROZEN };

@@ -110,7 +110,10 @@ def quiet_stream(name):
         enc = ["-c:v", "libx265", "-preset", "veryfast", "-tag:v", "hvc1", "-x265-params",
                "keyint=%d:min-keyint=%d:scenecut=0:bframes=0:log-level=error" % (gop, gop)]
     tmp = out + ".part.mp4"
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", base, "-vf", vf, *enc, "-b:v", "2M",
+    # The scene's first second is the encoder settling (tiny P frames):
+    # left out, so that the loop's seam is only a new GOP.
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", "1", "-i", base, "-vf", vf, *enc,
+                    "-b:v", "2M",
                     "-maxrate", "2.5M", "-bufsize", "4M", "-pix_fmt", "yuv420p", tmp], check=True)
     os.rename(tmp, out)
     return out
