@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backlog.h"
 #include "fault.h"
 #include "ingest.h"
 #include "log.h"
@@ -37,6 +38,17 @@ struct camera_session {
 	int keys_since_picture; /* keyframes the decoder got since then */
 	int picture;            /* pictures decode: the camera is streaming */
 	int pictureless;        /* no picture for too long: video_loss raised */
+
+	/* "gated" mode: while c->gate is closed only keyframes are decoded;
+	 * an opening decodes the backlog from a keyframe to the present. */
+	int gated;
+	int gate_started;       /* the gate knows this session's stream */
+	struct backlog backlog;
+	int64_t analysed_pts;   /* newest frame analysed (stream time base) */
+	int replaying;          /* decoding the backlog: frames already seen skip */
+	int wait_key;           /* opened with no keyframe held: wait for one */
+	int since_key;          /* packets since the newest keyframe */
+	enum gate_key_verdict verdict;  /* closed: what the keyframe showed */
 };
 
 #define CAMERA_MAX_BAD_PACKETS 50   /* then the decoder is rebuilt */
@@ -46,6 +58,7 @@ struct camera_session {
 static void camera_close(struct camera_session *s)
 {
 	avcodec_free_context(&s->dec);
+	backlog_free(&s->backlog);
 	ingest_close(&s->in);
 	av_packet_free(&s->pkt);
 	av_frame_free(&s->frame);
@@ -153,6 +166,7 @@ static double camera_analysis_rate(struct camera *c, const AVStream *st)
 	case ANALYSIS_FPS:
 		return fps < c->conf->analysis_fps ? fps : c->conf->analysis_fps;
 	case ANALYSIS_FULL:
+	case ANALYSIS_GATED:   /* the detectors run at full rate when it matters */
 		break;
 	}
 	return fps;
@@ -203,6 +217,8 @@ static int camera_open(struct camera *c, struct camera_session *s)
 	if (c->rec_shared)
 		recorder_set_stream(c->rec, st->codecpar, st->time_base);
 	s->next_analysis_us = AV_NOPTS_VALUE;
+	s->gated = config_analysis_mode(c->conf) == ANALYSIS_GATED;
+	s->analysed_pts = AV_NOPTS_VALUE;
 	log_info(c->conf->id, "connected to %s (%s): %s %dx%d, analysis %s", s->in.url_log,
 		 s->in.is_file ? "file" : c->conf->transport, s->in.codec->name,
 		 st->codecpar->width, st->codecpar->height, c->conf->analysis_mode);
@@ -270,6 +286,35 @@ static void camera_picture(struct camera *c, struct camera_session *s, int64_t w
 	camera_streaming(c, wall_us);
 }
 
+/* "gated" mode: should this trusted frame be analysed? A keyframe is
+ * judged by the gate first (once, not again when the backlog is
+ * replayed): while the gate is closed, one that shows change or a frozen
+ * picture is held back for the opening to analyse in its turn. Frames
+ * the analysis saw before the opening are not seen twice. */
+static int camera_gate_frame(struct camera *c, struct camera_session *s, int64_t wall_us)
+{
+	const AVFrame *f = s->frame;
+	int64_t pts = f->best_effort_timestamp;
+	enum gate_key_verdict v;
+
+	if (!s->gated)
+		return 1;
+	if (s->replaying)
+		return pts == AV_NOPTS_VALUE || s->analysed_pts == AV_NOPTS_VALUE ||
+		       pts > s->analysed_pts;
+	if (!(f->key_frame || f->pict_type == AV_PICTURE_TYPE_I) || f->format < 0)
+		return 1;
+	v = gate_keys_test(&c->gate.keys, f->data[0], f->linesize[0], f->width, f->height, 1);
+	if (v == GATE_KEY_QUIET)
+		return 1;
+	if (c->gate.open) {
+		gate_activity(&c->gate, wall_us);
+		return 1;
+	}
+	s->verdict = v;
+	return 0;
+}
+
 /* Decode one packet and analyse every frame it yields. New parameter
  * sets in side data, or a decoder that keeps rejecting packets (the
  * stream changed under it), rebuild the decoder; analysis state follows
@@ -316,10 +361,12 @@ static int camera_decode(struct camera *c, struct camera_session *s, int64_t wal
 		trusted = camera_frame_trusted(c, s, s->frame);
 		if (trusted)
 			camera_picture(c, s, wall_us);
-		if (trusted && camera_want_frame(s, s->frame))
+		if (trusted && camera_want_frame(s, s->frame) && camera_gate_frame(c, s, wall_us)) {
 			analysis_frame(&c->an, s->frame, wall_us);
-		else
+			s->analysed_pts = s->frame->best_effort_timestamp;
+		} else {
 			analysis_skip(&c->an, s->frame);
+		}
 		av_frame_unref(s->frame);
 		t0 = ingest_mono_us();
 	}
@@ -443,6 +490,120 @@ static void camera_check_picture(struct camera *c, struct camera_session *s, int
 	camera_lost(c);
 }
 
+/* Has the analysis something going: an event open, or observations in
+ * consecutive frames that may start one (a single frame's is mostly
+ * noise)? Then the gate stays open. */
+static int camera_scene_busy(const struct camera *c)
+{
+	const struct engine *e = &c->an.engine;
+
+	for (int i = 0; i < e->ntracks; i++)
+		if (e->tracks[i].ev.active || e->tracks[i].ev.run >= 2)
+			return 1;
+	return 0;
+}
+
+/* The gate's figures for the status page. */
+static void camera_gate_publish(struct camera *c)
+{
+	const struct gate *g = &c->gate;
+
+	atomic_store(&c->stats.gate_open, g->open);
+	atomic_store(&c->stats.gated_us, (unsigned long)g->gated_us);
+	atomic_store(&c->stats.watched_us, (unsigned long)g->total_us);
+	atomic_store(&c->stats.openings, (unsigned long)g->openings);
+	atomic_store(&c->stats.catchup_us, (unsigned long)(g->ncatchup ?
+		g->catchup[(g->catchup_next + GATE_CATCHUPS - 1) % GATE_CATCHUPS] : 0));
+	atomic_store(&c->stats.catchup_median_us, (unsigned long)gate_catchup_median(g));
+}
+
+/* Open the gate: decode the backlog from its newest keyframe (back = 0)
+ * or the one before (back = 1: a keyframe showed the change, which
+ * began somewhere in the GOP before it) up to the present packet, as fast
+ * as the decoder goes. Each frame is analysed with its own packet's wall
+ * time, so events start where full decoding would have started them. */
+static int camera_gate_open(struct camera *c, struct camera_session *s, int back,
+			    int64_t wall_us)
+{
+	long k = backlog_key(&s->backlog, back);
+	AVPacket *present = s->pkt;
+	int64_t t0 = ingest_mono_us();
+	int r = 0;
+
+	if (k < 0)
+		k = backlog_key(&s->backlog, 0);
+	gate_activity(&c->gate, wall_us);
+	log_debug(c->conf->id, "gate opens (%s)", back ? "keyframe changed" : "packet size");
+	if (k < 0) {
+		/* No keyframe held (a GOP over the backlog's bound): the
+		 * decoder cannot start mid-GOP, full decoding starts at the
+		 * next keyframe. */
+		s->wait_key = 1;
+		return 0;
+	}
+	avcodec_flush_buffers(s->dec);
+	s->replaying = 1;
+	for (size_t i = (size_t)k; i < s->backlog.n && r >= 0; i++) {
+		struct backlog_item *it = backlog_at(&s->backlog, i);
+		s->pkt = it->pkt;
+		r = camera_decode(c, s, it->wall_us);
+	}
+	s->pkt = present;
+	s->replaying = 0;
+	gate_caught_up(&c->gate, ingest_mono_us() - t0);
+	return r;
+}
+
+/* One packet in "gated" mode. Closed: a non-key packet only feeds the
+ * size statistics unless it stands out; a keyframe is decoded and
+ * judged. Open: everything is decoded and analysed, and the gate closes
+ * once nothing has happened for the hold time. */
+static int camera_gated(struct camera *c, struct camera_session *s, int64_t wall_us)
+{
+	struct gate *g = &c->gate;
+	int key = (s->pkt->flags & AV_PKT_FLAG_KEY) != 0;
+	int r, sizes;
+
+	if (!s->gate_started) {
+		gate_start(g, (int64_t)c->conf->analysis_hold * 1000000, wall_us);
+		s->gate_started = 1;
+	}
+	gate_tick(g, wall_us);
+	if (backlog_push(&s->backlog, s->pkt, wall_us) < 0)
+		return AVERROR(ENOMEM);
+	s->since_key = key ? 0 : s->since_key + 1;
+	sizes = !key && s->since_key > GATE_SIZES_SKIP;
+	if (g->open) {
+		if (s->wait_key && !key)
+			return 0;
+		if (s->wait_key)
+			avcodec_flush_buffers(s->dec);
+		s->wait_key = 0;
+		if (sizes && gate_sizes_test(&g->sizes, s->pkt->size))
+			gate_activity(g, wall_us);
+		r = camera_decode(c, s, wall_us);
+		if (camera_scene_busy(c))
+			gate_activity(g, wall_us);
+		if (gate_settle(g, wall_us))
+			log_debug(c->conf->id, "gate closes: quiet for %d s", c->conf->analysis_hold);
+		return r;
+	}
+	if (!key) {
+		if (!sizes)
+			return 0;
+		if (!gate_sizes_test(&g->sizes, s->pkt->size)) {
+			gate_sizes_learn(&g->sizes, s->pkt->size);
+			return 0;
+		}
+		return camera_gate_open(c, s, 0, wall_us);
+	}
+	s->verdict = GATE_KEY_QUIET;
+	r = camera_decode(c, s, wall_us);
+	if (r < 0 || s->verdict == GATE_KEY_QUIET)
+		return r;
+	return camera_gate_open(c, s, 1, wall_us);
+}
+
 /* Read until the stream fails or stop is asked. Returns how long the
  * session streamed, in microseconds (0: never produced a packet). */
 static int64_t camera_session(struct camera *c, struct camera_session *s)
@@ -453,8 +614,12 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 	while (!atomic_load(&c->stop)) {
 		if (ingest_read(&s->in, s->pkt, &wall) < 0)
 			break;
-		if (s->in.rewound)
+		if (s->in.rewound) {
 			avcodec_flush_buffers(s->dec);
+			/* Time stamps start again: the backlog's are another pass. */
+			backlog_clear(&s->backlog);
+			s->analysed_pts = AV_NOPTS_VALUE;
+		}
 		if (!first) {
 			first = ingest_mono_us();
 			s->picture_mono = first;
@@ -473,10 +638,14 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 		 * other packets; they need not reach it at all. */
 		if (s->pkt->flags & AV_PKT_FLAG_KEY)
 			s->keys_since_picture++;
-		if (s->keyframes_only && !(s->pkt->flags & AV_PKT_FLAG_KEY))
+		if (s->gated) {
+			r = camera_gated(c, s, wall);
+			camera_gate_publish(c);
+		} else if (s->keyframes_only && !(s->pkt->flags & AV_PKT_FLAG_KEY)) {
 			r = 0;
-		else
+		} else {
 			r = camera_decode(c, s, wall);
+		}
 		if (c->busy)
 			atomic_store(c->busy, 0);
 		av_packet_unref(s->pkt);
@@ -492,7 +661,8 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 		 * next keyframe is analysed at most CAMERA_BATCH_US later.
 		 * Over TCP only, where the data waits in the socket: a UDP
 		 * buffer could overflow with a large keyframe. */
-		if (s->in.waited && s->keyframes_only && s->batch_reads)
+		if (s->in.waited && s->batch_reads &&
+		    (s->keyframes_only || (s->gated && !c->gate.open)))
 			ingest_sleep(&c->stop, CAMERA_BATCH_US);
 	}
 	return first ? ingest_mono_us() - first : 0;

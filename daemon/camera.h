@@ -14,6 +14,7 @@
 #include "alert.h"
 #include "analysis.h"
 #include "config.h"
+#include "gate.h"
 #include "status.h"   /* enum camera_state, camera_state_name */
 
 struct camera_stats {
@@ -23,6 +24,10 @@ struct camera_stats {
 	atomic_ulong decode_us;     /* total time spent in the decoder */
 	atomic_ulong reconnects;
 	atomic_int state;
+	/* "gated" mode (gate.h): stream time gated and watched, openings,
+	 * catch-up times of the newest opening and median of the recent. */
+	atomic_ulong gated_us, watched_us, openings, catchup_us, catchup_median_us;
+	atomic_int gate_open;       /* decoding everything now */
 	char last_error[128];       /* written by the camera thread only */
 };
 
@@ -44,6 +49,7 @@ struct camera {
 	char loss_file[4200];       /* where an open video_loss outlives us */
 	int refused_w, refused_h;   /* picture size the decoder was refused, if any */
 	int fault_armed;            /* tests: abort when decoding starts (fault.h) */
+	struct gate gate;           /* "gated" mode: its state outlives sessions */
 
 	struct camera_stats stats;
 	atomic_int *busy;           /* optional: held while decoding (crash attribution) */

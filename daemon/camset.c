@@ -183,6 +183,12 @@ void camset_publish(struct camset *s)
 			for (int d = 0; d < 2; d++)
 				atomic_store(&sl->crossings[l][d],
 					     atomic_load(&e->cam.an.anomaly.lines[l].total[d]));
+		atomic_store(&sl->gated_us, atomic_load(&st->gated_us));
+		atomic_store(&sl->gate_open, atomic_load(&st->gate_open));
+		atomic_store(&sl->watched_us, atomic_load(&st->watched_us));
+		atomic_store(&sl->gate_openings, atomic_load(&st->openings));
+		atomic_store(&sl->catchup_us, atomic_load(&st->catchup_us));
+		atomic_store(&sl->catchup_median_us, atomic_load(&st->catchup_median_us));
 		if (ms > 0) {
 			atomic_store(&sl->fps_in_milli, camset_rate_milli(pk, e->prev_packets, ms));
 			atomic_store(&sl->fps_an_milli, camset_rate_milli(an, e->prev_analysed, ms));

@@ -122,9 +122,10 @@ struct vigil_camera {
 	int open_timeout;     /* seconds to connect and probe, default 10 */
 	int read_timeout;     /* seconds without data before "down", default 5 */
 	int loop;             /* file input: start again at the end, default 0 */
-	char *analysis_mode;  /* "full" (default), "fps" or "keyframes" */
+	char *analysis_mode;  /* "full" (default), "fps", "keyframes" or "gated" */
 	int analysis_fps;     /* frames analysed per second in "fps" mode, default 5 */
 	int analysis_width;   /* analysis width in pixels, default 320 */
+	int analysis_hold;    /* "gated": quiet seconds before decoding stops, default 5 */
 	int max_width;        /* larger pictures are refused, default 4096 */
 	int max_height;       /* idem, default 2304 */
 
@@ -145,7 +146,7 @@ struct vigil_endpoint {
 	size_t ntopics;
 	int line;
 };
-enum vigil_analysis_mode { ANALYSIS_FULL, ANALYSIS_FPS, ANALYSIS_KEYFRAMES };
+enum vigil_analysis_mode { ANALYSIS_FULL, ANALYSIS_FPS, ANALYSIS_KEYFRAMES, ANALYSIS_GATED };
 
 struct vigil_config {
 	char *file;       /* path the config was read from */

@@ -8,7 +8,7 @@
 #include <string.h>
 
 static const char *const cfg_transports[] = { "tcp", "udp", NULL };
-static const char *const cfg_modes[] = { "full", "fps", "keyframes", NULL };
+static const char *const cfg_modes[] = { "full", "fps", "keyframes", "gated", NULL };
 
 static int cfg_choice(const char *v, const char *const *choices)
 {
@@ -22,7 +22,7 @@ static int cfg_choice(const char *v, const char *const *choices)
 void cfg_options_unset(struct vigil_camera *c)
 {
 	c->open_timeout = c->read_timeout = c->loop = -1;
-	c->analysis_fps = c->analysis_width = -1;
+	c->analysis_fps = c->analysis_width = c->analysis_hold = -1;
 	c->max_width = c->max_height = -1;
 }
 
@@ -37,7 +37,8 @@ void cfg_options_check(struct cfg_ctx *ctx, const config_setting_t *s,
 			  "%stransport must be \"tcp\" or \"udp\", not '%s'", where, c->transport);
 	if (c->analysis_mode && an && cfg_choice(c->analysis_mode, cfg_modes) < 0)
 		cfg_error(ctx, config_setting_get_member(an, "mode"),
-			  "%sanalysis.mode must be \"full\", \"fps\" or \"keyframes\", not '%s'",
+			  "%sanalysis.mode must be \"full\", \"fps\", \"keyframes\" or \"gated\", "
+			  "not '%s'",
 			  where, c->analysis_mode);
 }
 
@@ -63,6 +64,7 @@ void cfg_options_inherit(struct vigil_camera *c, const struct vigil_camera *d)
 	cfg_inherit_str(&c->analysis_mode, d->analysis_mode, "full");
 	cfg_inherit_int(&c->analysis_fps, d->analysis_fps, 5);
 	cfg_inherit_int(&c->analysis_width, d->analysis_width, 320);
+	cfg_inherit_int(&c->analysis_hold, d->analysis_hold, 5);
 	cfg_inherit_int(&c->max_width, d->max_width, 4096);
 	cfg_inherit_int(&c->max_height, d->max_height, 2304);
 }

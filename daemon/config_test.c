@@ -387,7 +387,8 @@ static void test_options_and_defaults(void)
 		 "  { id = \"a\"; url = \"rtsp://h/a\"; },\n"
 		 "  { id = \"b\"; url = \"/srv/b.mp4\"; loop = true; transport = \"tcp\";\n"
 		 "    max_width = 7680; max_height = 4320;\n"
-		 "    analysis = { mode = \"fps\"; fps = 2; width = 160; }; }\n"
+		 "    analysis = { mode = \"fps\"; fps = 2; width = 160; }; },\n"
+		 "  { id = \"c\"; url = \"rtsp://h/c\"; analysis = { mode = \"gated\"; hold = 12; }; }\n"
 		 ");\n");
 	load(&l, text);
 	CHECK(l.nerrors == 0);
@@ -405,6 +406,9 @@ static void test_options_and_defaults(void)
 	CHECK(config_analysis_mode(&l.cfg.cameras[1]) == ANALYSIS_FPS);
 	CHECK(l.cfg.cameras[1].analysis_fps == 2);
 	CHECK(l.cfg.cameras[1].analysis_width == 160);
+	CHECK(l.cfg.cameras[1].analysis_hold == 5);
+	CHECK(config_analysis_mode(&l.cfg.cameras[2]) == ANALYSIS_GATED);
+	CHECK(l.cfg.cameras[2].analysis_hold == 12);
 	unload(&l);
 }
 
@@ -426,7 +430,8 @@ static void test_option_errors(void)
 	expect_error(&l, 7, "camera 'a': read_timeout must be between 1 and 300, not 0");
 	expect_error(&l, 8, "camera 'a': loop must be true or false");
 	expect_error(&l, 9, "camera 'a': analysis.fps must be between 1 and 100, not 500");
-	expect_error(&l, 9, "camera 'a': analysis.mode must be \"full\", \"fps\" or \"keyframes\", not 'sometimes'");
+	expect_error(&l, 9, "camera 'a': analysis.mode must be \"full\", \"fps\", \"keyframes\" or \"gated\", "
+		     "not 'sometimes'");
 	expect_error(&l, 10, "camera 'a': unknown key 'analysis.colour'");
 	expect_error(&l, 10, "camera 'a': max_width must be between 16 and 16384, not 100000");
 	expect_error(&l, 10, "camera 'a': max_height must be between 16 and 16384, not 8");

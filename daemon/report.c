@@ -12,10 +12,28 @@ struct report_cam {
 	const struct report_child *child;   /* NULL: not running */
 	const char *state;
 	double fps_in, fps_analysed, decode_ms, kbps;
+	int gated;                          /* the camera runs in "gated" mode */
+	double gated_share, openings_per_hour, catchup_ms, catchup_median_ms;
+	unsigned long long openings;
+	int gate_open;
 	unsigned long long packets, decoded, analysed, bytes, decode_us, reconnects;
 	unsigned long long crossings[STATUS_MAX_LINES][2];
 	struct status_text text;
 };
+
+/* The gate's figures of a slot ("gated" mode): share of the watched
+ * stream time spent gated, openings per hour of it, catch-up times. */
+static void report_gate(struct status_slot *sl, struct report_cam *rc)
+{
+	unsigned long long watched = atomic_load(&sl->watched_us);
+
+	rc->openings = atomic_load(&sl->gate_openings);
+	rc->gate_open = atomic_load(&sl->gate_open);
+	rc->gated_share = watched ? (double)atomic_load(&sl->gated_us) / (double)watched : 0;
+	rc->openings_per_hour = watched ? (double)rc->openings * 3.6e9 / (double)watched : 0;
+	rc->catchup_ms = atomic_load(&sl->catchup_us) / 1000.0;
+	rc->catchup_median_ms = atomic_load(&sl->catchup_median_us) / 1000.0;
+}
 
 static void report_camera(const struct report_view *v, const char *id, struct report_cam *rc)
 {
@@ -46,6 +64,7 @@ static void report_camera(const struct report_view *v, const char *id, struct re
 				for (int d = 0; d < 2; d++)
 					rc->crossings[l][d] = atomic_load(&sl->crossings[l][d]);
 			rc->decode_ms = rc->decoded ? rc->decode_us / 1000.0 / (double)rc->decoded : 0;
+			report_gate(sl, rc);
 			status_slot_get_text(sl, &rc->text);
 			return;
 		}
@@ -170,6 +189,7 @@ char *report_json(const struct report_view *v)
 			json_object_put(c);
 			continue;
 		}
+		rc.gated = config_analysis_mode(&v->cfg->cameras[i]) == ANALYSIS_GATED;
 		json_object_object_add(c, "id", json_object_new_string(rc.id));
 		if (v->cluster)
 			json_object_object_add(c, "owner_epoch", epoch ?
@@ -185,6 +205,16 @@ char *report_json(const struct report_view *v)
 		json_object_object_add(c, "packets", json_object_new_int64((int64_t)rc.packets));
 		json_object_object_add(c, "frames_analysed", json_object_new_int64((int64_t)rc.analysed));
 		json_object_object_add(c, "reconnects", json_object_new_int64((int64_t)rc.reconnects));
+		if (rc.gated) {
+			json_object *g = json_object_new_object();
+			json_object_object_add(g, "open", json_object_new_boolean(rc.gate_open));
+			json_object_object_add(g, "share", report_num(rc.gated_share));
+			json_object_object_add(g, "openings", json_object_new_int64((int64_t)rc.openings));
+			json_object_object_add(g, "openings_per_hour", report_num(rc.openings_per_hour));
+			json_object_object_add(g, "catchup_ms", report_num(rc.catchup_ms));
+			json_object_object_add(g, "catchup_median_ms", report_num(rc.catchup_median_ms));
+			json_object_object_add(c, "gate", g);
+		}
 		json_object_object_add(c, "last_alert", report_str_or_null(rc.text.last_alert));
 		json_object_object_add(c, "last_error", report_str_or_null(rc.text.last_error));
 		report_lines(c, &v->cfg->cameras[i], &rc);
@@ -207,6 +237,9 @@ char *report_json(const struct report_view *v)
 	return out;
 }
 
+/* Families from this index on are the gate's ("gated" mode only). */
+#define REPORT_GATE_FAMILIES 10
+
 /* One metric family: HELP and TYPE lines. */
 static void report_family(FILE *f, const char *name, const char *type, const char *help)
 {
@@ -228,6 +261,15 @@ char *report_metrics(const struct report_view *v)
 		{ "vigil_camera_bytes_total", "counter", "bytes received" },
 		{ "vigil_camera_frames_analysed_total", "counter", "frames analysed" },
 		{ "vigil_camera_decode_seconds_total", "counter", "time spent decoding" },
+		{ "vigil_camera_gated_ratio", "gauge",
+		  "gated mode: share of stream time decoding keyframes only" },
+		{ "vigil_camera_gate_openings_total", "counter", "gated mode: gate openings" },
+		{ "vigil_camera_gate_openings_per_hour", "gauge",
+		  "gated mode: gate openings per hour of stream" },
+		{ "vigil_camera_gate_catchup_seconds", "gauge",
+		  "gated mode: catch-up time of the newest opening" },
+		{ "vigil_camera_gate_catchup_median_seconds", "gauge",
+		  "gated mode: median catch-up time of recent openings" },
 	};
 	struct report_cam *rcs = calloc(v->cfg->ncameras + 1, sizeof(*rcs));
 	const struct vigil_camera **cams = calloc(v->cfg->ncameras + 1, sizeof(*cams));
@@ -244,7 +286,9 @@ char *report_metrics(const struct report_view *v)
 	for (size_t i = 0; i < v->cfg->ncameras; i++)
 		if (config_camera_local(v->cfg, i)) {
 			cams[n] = &v->cfg->cameras[i];
-			report_camera(v, v->cfg->cameras[i].id, &rcs[n++]);
+			report_camera(v, v->cfg->cameras[i].id, &rcs[n]);
+			rcs[n].gated = config_analysis_mode(&v->cfg->cameras[i]) == ANALYSIS_GATED;
+			n++;
 		}
 	f = open_memstream(&out, &len);
 	if (!f) {
@@ -256,9 +300,13 @@ char *report_metrics(const struct report_view *v)
 		report_family(f, fam[m].name, fam[m].type, fam[m].help);
 		for (size_t i = 0; i < n; i++) {
 			const struct report_cam *r = &rcs[i];
+			if (m >= REPORT_GATE_FAMILIES && !r->gated)
+				continue;   /* gate figures: gated cameras only */
 			double v[] = { strcmp(r->state, "streaming") == 0, r->fps_in, r->fps_analysed,
 				       r->decode_ms, r->kbps, (double)r->reconnects, (double)r->packets,
-				       (double)r->bytes, (double)r->analysed, r->decode_us / 1e6 };
+				       (double)r->bytes, (double)r->analysed, r->decode_us / 1e6,
+				       r->gated_share, (double)r->openings, r->openings_per_hour,
+				       r->catchup_ms / 1e3, r->catchup_median_ms / 1e3 };
 			fprintf(f, "%s{camera=\"%s\"} %.12g\n", fam[m].name, r->id, v[m]);
 		}
 	}

@@ -131,6 +131,12 @@ struct status_slot *status_slot_claim(struct status_page *page, const char *id)
 	atomic_store(&s->kbps, 0);
 	for (int l = 0; l < STATUS_MAX_LINES; l++)
 		atomic_store(&s->crossings[l][0], 0), atomic_store(&s->crossings[l][1], 0);
+	atomic_store(&s->gated_us, 0);
+	atomic_store(&s->gate_open, 0);
+	atomic_store(&s->watched_us, 0);
+	atomic_store(&s->gate_openings, 0);
+	atomic_store(&s->catchup_us, 0);
+	atomic_store(&s->catchup_median_us, 0);
 	atomic_fetch_add(&s->gen, 1);
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	s->last_error[0] = s->last_alert[0] = '\0';

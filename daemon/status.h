@@ -55,6 +55,9 @@ struct status_slot {
 	/* Crossings of the camera's lines (in configuration order) since the
 	 * camera started: [line][0] a-b, [line][1] b-a. */
 	atomic_ullong crossings[STATUS_MAX_LINES][2];
+	/* "gated" analysis mode (gate.h); zero in the other modes */
+	atomic_ullong gated_us, watched_us, gate_openings, catchup_us, catchup_median_us;
+	atomic_int gate_open;
 	char id[STATUS_ID_LEN];
 	char last_error[STATUS_TEXT_LEN];
 	char last_alert[STATUS_TEXT_LEN];

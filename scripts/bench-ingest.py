@@ -12,6 +12,14 @@ seconds per camera-second, and their ratio is what the targets are about.
 
     scripts/bench-ingest.py [--cameras 8] [--seconds 60] [--modes full,fps,keyframes]
                             [--repeat 1]
+    scripts/bench-ingest.py --gated [--cameras 4] [--seconds 20] [--repeat 3]
+
+--gated measures the "gated" mode instead: for each kind of stream
+(quiet streets with sensor noise by day and by night, GOP 2 s and 4 s,
+H.264 and H.265, and the busy stream) --cameras cameras of it, gated
+against plain decoding (and against full mode for the busy one), then a
+mixed set of 16 cameras, 12 quiet and 4 busy, in gated and full mode,
+totals against full and against plain decoding.
 
 Prints one table (CPU per camera-second, ratio, RSS and PSS per camera,
 frames lagging) and vigild's CPU split by thread kind (camera threads,
@@ -77,16 +85,67 @@ def measure(pids_fn, seconds, threads=None):
     return cpu, time.monotonic() - t0, pids
 
 
-def run_vigild(urls, mode, seconds, tmp, threads):
+# Streams of the gated benchmark: name -> (night, codec, GOP in frames).
+# Made from the static scene (a textured street with sensor noise); the
+# night ones darker, flatter and far noisier, as a camera's gain at night.
+QUIET = {"day-h264-gop2": (False, "h264", 50), "day-h264-gop4": (False, "h264", 100),
+         "night-h264-gop2": (True, "h264", 50), "night-h264-gop4": (True, "h264", 100),
+         "day-h265-gop2": (False, "hevc", 50), "night-h265-gop4": (True, "hevc", 100)}
+
+
+def quiet_stream(name):
+    """A quiet 720p25 street for the gated benchmark (build/bench): the
+    first picture of the static scene held still, with fresh sensor noise
+    in every frame, encoded as a camera would (never re-encoding a coded
+    stream, whose own keyframes would show as bursts)."""
+    night, codec, gop = QUIET[name]
+    out = os.path.join(BUILD, "bench", "quiet-%s.mp4" % name)
+    if os.path.exists(out):
+        return out
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    base = os.path.join(BUILD, "scenes", "static.mp4")
+    still = os.path.join(BUILD, "bench", "street.png")
+    if not os.path.exists(still):
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", base, "-frames:v", "1", still],
+                       check=True)
+    vf = ("eq=brightness=-0.22:contrast=0.7,noise=c0s=22:c0f=t:c1s=6:c1f=t:c2s=6:c2f=t"
+          if night else "noise=c0s=9:c0f=t:c1s=3:c1f=t:c2s=3:c2f=t")
+    if codec == "h264":
+        enc = ["-c:v", "libx264", "-preset", "veryfast", "-g", str(gop), "-keyint_min", str(gop),
+               "-sc_threshold", "0", "-bf", "0"]
+    else:
+        enc = ["-c:v", "libx265", "-preset", "veryfast", "-tag:v", "hvc1", "-x265-params",
+               "keyint=%d:min-keyint=%d:scenecut=0:bframes=0:log-level=error" % (gop, gop)]
+    # Rate control settles over the first GOP (tiny, then large P
+    # frames): cut it off by stream copy, so that the loop's seam is
+    # only a new GOP.
+    tmp, tmp2 = out + ".part.mp4", out + ".cut.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-loop", "1", "-framerate", "25", "-i", still,
+                    "-t", "20", "-vf", vf + ",format=yuv420p", *enc, "-b:v", "2M",
+                    "-maxrate", "2.5M", "-bufsize", "4M", tmp], check=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", "4", "-i", tmp, "-c", "copy", tmp2],
+                   check=True)
+    os.unlink(tmp)
+    os.rename(tmp2, out)
+    return out
+
+
+def run_vigild(urls, mode, seconds, tmp, threads, modes=None):
+    """vigild watching urls in one mode (or modes[i] for urls[i]) for
+    the window, after a warm-up (gated: the hold too, so that quiet gates
+    have closed)."""
     publish = "tcp://127.0.0.1:%d" % free_port()
     conf = os.path.join(tmp, "bench.conf")
     analysis = {"full": "", "fps": 'analysis = { mode = "fps"; fps = 5; };',
-                "keyframes": 'analysis = { mode = "keyframes"; };'}[mode]
+                "keyframes": 'analysis = { mode = "keyframes"; };',
+                "gated": 'analysis = { mode = "gated"; };'}
+    modes = modes or [mode] * len(urls)
     with open(conf, "w") as f:
         f.write('instance = "bench"; workers = 2; data_dir = "%s/data";\n' % tmp)
         f.write('stats_interval = 5;\nalerts = { publish = "%s"; insecure = true; };\n' % publish)
-        f.write("defaults = { %s };\ncameras = (\n" % analysis)
-        f.write(",\n".join('  { id = "b%02d"; url = "%s"; }' % (i, u) for i, u in enumerate(urls)))
+        f.write("cameras = (\n")
+        f.write(",\n".join('  { id = "b%02d"; url = "%s"; %s }' % (i, u, analysis[m])
+                           for i, (u, m) in enumerate(zip(urls, modes))))
         f.write("\n);\n")
     cmd = [os.path.join(BUILD, "vigild"), "-c", conf] + (["--allow-root"] if os.geteuid() == 0 else [])
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -96,6 +155,8 @@ def run_vigild(urls, mode, seconds, tmp, threads):
         out.expect(lambda l: False if len([x for x in out.lines if ": analysing " in x]) < len(urls)
                    else True, 60)
         out.expect(lambda l: ": stats: " in l, 15)
+        if "gated" in modes:
+            time.sleep(7)   # the default hold (5 s) and a keyframe
         n0 = len(out.lines)
         cpu, wall, pids = measure(lambda: tree([p.pid]), seconds, threads)
         workers = [q for q in pids if q != p.pid]
@@ -143,13 +204,96 @@ def run_ffmpeg(urls, seconds, extra=()):
     return cpu, wall
 
 
+def start_camsim(streams):
+    """camsim serving streams (a list of files) as m00, m01, ...; returns
+    (process, urls)."""
+    port = free_port()
+    mounts = ["m%02d=%s" % (i, f) for i, f in enumerate(streams)]
+    cam = subprocess.Popen([os.path.join(BUILD, "camsim"), "--port", str(port), *mounts],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    Lines(cam).expect(lambda l: l.startswith("camsim: ready"), 30)
+    return cam, ["rtsp://127.0.0.1:%d/m%02d" % (port, i) for i in range(len(streams))]
+
+
+def bench_set(name, streams, modes, args, tmp):
+    """One set of cameras: CPU per camera-second of vigild in each of
+    modes (a mode, or a list of one per camera) and of plain decoding,
+    medians of the repeats; returns a row."""
+    cam, urls = start_camsim(streams)
+    n, cpu = len(urls), {}
+    try:
+        for _ in range(args.repeat):
+            for label, m in modes:
+                c, wall, _, _, _ = run_vigild(urls, None, args.seconds, tmp, None,
+                                              m if isinstance(m, list) else [m] * n)
+                cpu.setdefault(label, []).append(c / (n * wall))
+            rc, rwall = run_ffmpeg(urls, args.seconds)
+            cpu.setdefault("plain", []).append(rc / (n * rwall))
+    finally:
+        cam.terminate()
+        cam.wait(20)
+    # Ratios are taken run by run (the same minute of a shared machine),
+    # then their median.
+    ratio = {k: statistics.median(a / b for a, b in zip(v, cpu["plain"]))
+             for k, v in cpu.items() if k != "plain"}
+    if "full" in cpu:
+        ratio["vs full"] = statistics.median(a / b for a, b in zip(cpu["gated"], cpu["full"]))
+    row = (name, n, {k: statistics.median(v) for k, v in cpu.items()}, ratio)
+    print_row(row)
+    return row
+
+
+def print_row(row):
+    name, n, cpu, ratio = row
+    print("%-18s %3d  gated %.4f  full %s  plain %.4f  gated/plain %.3f  full/plain %s  "
+          "gated/full %s" % (
+              name, n, cpu["gated"], "%.4f" % cpu["full"] if "full" in cpu else "-",
+              cpu["plain"], ratio["gated"],
+              "%.3f" % ratio["full"] if "full" in ratio else "-",
+              "%.3f" % ratio["vs full"] if "vs full" in ratio else "-"), flush=True)
+
+
+def main_gated(args):
+    rows = []
+    busy = bench_stream()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in QUIET:
+            rows.append(bench_set("quiet " + name, [quiet_stream(name)] * args.cameras,
+                                  [("gated", "gated")], args, tmp))
+        rows.append(bench_set("busy h264-gop2", [busy] * args.cameras,
+                              [("gated", "gated"), ("full", "full")], args, tmp))
+        quiet = [quiet_stream(n) for n in QUIET]
+        mixed = [quiet[i % len(quiet)] for i in range(12)] + [busy] * 4
+        rows.append(bench_set("mixed 12+4", mixed, [("gated", "gated"), ("full", "full")],
+                              args, tmp))
+    print("\nCPU seconds per camera-second, median of %d run(s) of %.0f s, %d cores; "
+          "ratios run by run, then their median" % (args.repeat, args.seconds, os.cpu_count()))
+    print("%-18s %4s %8s %8s %8s %12s %11s %11s" % ("set", "cams", "gated", "full", "plain",
+                                                  "gated/plain", "full/plain", "gated/full"))
+    for name, n, cpu, ratio in rows:
+        print("%-18s %4d %8.4f %8s %8.4f %12.3f %11s %11s" % (
+            name, n, cpu["gated"], "%.4f" % cpu["full"] if "full" in cpu else "-",
+            cpu["plain"], ratio["gated"], "%.3f" % ratio["full"] if "full" in ratio else "-",
+            "%.3f" % ratio["vs full"] if "vs full" in ratio else "-"))
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cameras", type=int, default=8)
-    ap.add_argument("--seconds", type=float, default=60)
+    ap.add_argument("--cameras", type=int, default=None)
+    ap.add_argument("--seconds", type=float, default=None)
     ap.add_argument("--modes", default="full,fps,keyframes")
-    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--repeat", type=int, default=None)
+    ap.add_argument("--gated", action="store_true", help="measure the gated mode (see above)")
     args = ap.parse_args()
+    if args.gated:
+        args.cameras = args.cameras or 4
+        args.seconds = args.seconds or 20
+        args.repeat = args.repeat or 3
+        return main_gated(args)
+    args.cameras = args.cameras or 8
+    args.seconds = args.seconds or 60
+    args.repeat = args.repeat or 1
 
     stream = bench_stream()
     port = free_port()

@@ -20,7 +20,12 @@ the daemon had time to connect and learn the picture. In it:
   IoU       of the event's box (sent with its `end` alert) and the truth
             box
 
-Usage: eval.py [--build DIR] [--scenes NAME,...] [--json FILE]
+With --modes full,gated (as `make eval` runs it) every scene is played
+again to a daemon watching it in "gated" analysis mode, and compared
+with full decoding: the same events, and motion starting at most
+GATED_LATE seconds later (start errors against the truth compared).
+
+Usage: eval.py [--build DIR] [--scenes NAME,...] [--modes M,...] [--json FILE]
 (--build: where vigild and camsim are; the scenes are build/scenes, or
 the directory VIGIL_SCENES names)
 Exit status 0 when every target is met, 1 when not; 2 when there are no
@@ -45,6 +50,7 @@ START_TOL = {"motion": 1.0, "line.crossed": 1.0, "loitering": 1.0, "object.left"
 DEFAULT_TOL = 3.0
 LAG = 3.0               # seconds an alert may come after its stream time
 IOU_TARGET = 0.5
+GATED_LATE = 0.3        # gated mode: motion may start this much later than full
 
 
 def parse_ts(ts):
@@ -106,11 +112,19 @@ def schedule_for(armed, now=None):
     return "daily %02d:%02d-%02d:%02d" % (a // 60, a % 60, b // 60, b % 60)
 
 
-def camera_config(truth, url):
+def camera_id(truth, mode):
+    """The camera watching a scene in an analysis mode: the scene's name
+    for full decoding, NAME-MODE for the others."""
+    return truth["scene"] if mode == "full" else "%s-%s" % (truth["scene"], mode)
+
+
+def camera_config(truth, url, mode="full"):
     """One camera entry (libconfig text) for a scene."""
-    cid = truth["scene"]
+    cid = camera_id(truth, mode)
     lines = ['  { id = "%s"; name = "scene %s"; district = "eval"; grid = "g1";'
              % (cid, cid), '    site = "normal"; url = "%s";' % url]
+    if mode != "full":
+        lines.append('    analysis = { mode = "%s"; };' % mode)
     if truth.get("zones"):
         zs = []
         for z in truth["zones"]:
@@ -134,8 +148,8 @@ def camera_config(truth, url):
     return "\n".join(lines)
 
 
-def write_config(path, scenes, cam, publish, data_dir):
-    cams = ",\n".join(camera_config(t, cam.url(t["scene"])) for t in scenes)
+def write_config(path, scenes, cam, publish, data_dir, modes=("full",)):
+    cams = ",\n".join(camera_config(t, cam.url(t["scene"]), m) for t in scenes for m in modes)
     text = ('instance = "eval";\nworkers = 2;\ndata_dir = "%s";\n'
             'alerts = { publish = "%s"; insecure = true; };\ncameras = (\n%s\n);\n'
             % (data_dir, publish, cams))
@@ -181,9 +195,9 @@ def judge(truth, loop, alerts):
               and loop <= parse_ts(a["ts"]) < loop + dur]
     ends = {a["id"]: a for a in alerts if a["phase"] == "end"}
     res = {"scene": truth["scene"], "expected": 0, "detected": 0, "missed": 0,
-           "false": 0, "start_errors": [], "ious": [], "problems": []}
+           "false": 0, "start_errors": [], "ious": [], "problems": [], "matched": {}}
     used = set()
-    for ev in expected_events(truth):
+    for k, ev in enumerate(expected_events(truth)):
         res["expected"] += 1
         t0, t1 = loop + ev["start"], loop + ev["end"]
         cands = [a for a in starts if a["type"] == ev["type"] and a["id"] not in used
@@ -199,6 +213,7 @@ def judge(truth, loop, alerts):
         res["detected"] += 1
         err = parse_ts(a["ts"]) - t0
         res["start_errors"].append(err)
+        res["matched"][k] = (ev["type"], err)
         tol = START_TOL.get(ev["type"], DEFAULT_TOL)
         if abs(err) > tol:
             res["problems"].append("%s start %.2f s from truth (allowed %.0f s)"
@@ -251,9 +266,10 @@ def open_events(scenes, judged, alerts):
     return out
 
 
-def run(names=None):
+def run(names=None, modes=("full",)):
     """Run every scene once (programs from VIGIL_BUILD, default build/;
-    scenes from scene_dir()); returns (results, daemon log). NoScenes
+    scenes from scene_dir()), watched by one camera per analysis mode;
+    returns (results, daemon log), a result per scene and mode. NoScenes
     when there is nothing to play."""
     from conftest import Camsim, Subscriber, Vigild, free_port
     scenes = load_scenes(scene_dir(), names)
@@ -264,7 +280,7 @@ def run(names=None):
             procs.append(cam)
             publish = "tcp://127.0.0.1:%d" % free_port()
             conf = os.path.join(tmp, "eval.conf")
-            write_config(conf, scenes, cam, publish, os.path.join(tmp, "data"))
+            write_config(conf, scenes, cam, publish, os.path.join(tmp, "data"), modes)
             sub = Subscriber(publish)
             started = time.time()
             d = Vigild(conf)
@@ -297,15 +313,16 @@ def run(names=None):
             for p in reversed(procs):
                 p.stop()
     results = []
-    for t in scenes:
+    for t, mode in ((t, m) for t in scenes for m in modes):
         if t["scene"] not in judged:
-            results.append({"scene": t["scene"], "expected": len(t["events"]),
+            results.append({"scene": t["scene"], "mode": mode, "expected": len(t["events"]),
                             "detected": 0, "missed": len(t["events"]), "false": 0,
-                            "start_errors": [], "ious": [],
+                            "start_errors": [], "ious": [], "matched": {},
                             "problems": ["no loop judged"]})
             continue
-        mine = [a for a in sub.alerts if a["camera"] == t["scene"]]
+        mine = [a for a in sub.alerts if a["camera"] == camera_id(t, mode)]
         r = judge(t, judged[t["scene"]], mine)
+        r["mode"] = mode
         r["loops"] = [round(x - judged[t["scene"]], 2) for x in cam.loop_starts(t["scene"])]
         r["alerts"] = [dict(phase=a["phase"], type=a["type"], zone=a.get("zone"),
                             severity=a["severity"], topic=a["_topic"],
@@ -323,23 +340,57 @@ def summarise(results):
         "missed": sum(r["missed"] for r in results),
         "false": sum(r["false"] for r in results),
         "mean_iou": sum(ious) / len(ious) if ious else None,
-        "problems": [(r["scene"], p) for r in results for p in r["problems"]],
+        "problems": [(r["scene"] if r.get("mode", "full") == "full"
+                      else "%s (%s)" % (r["scene"], r["mode"]), p)
+                     for r in results for p in r["problems"]],
     }
 
 
+def compare(results, mode="gated"):
+    """Problems of mode against full decoding, scene by scene: events
+    full found and mode did not (or the other way round), motion that
+    started more than GATED_LATE s later. Returns (rows, problems): rows
+    of (scene, [start delays in seconds])."""
+    full = {r["scene"]: r for r in results if r.get("mode", "full") == "full"}
+    rows, problems = [], []
+    for r in results:
+        if r.get("mode") != mode or r["scene"] not in full:
+            continue
+        f, delays = full[r["scene"]], []
+        for k, (typ, err) in sorted(f["matched"].items()):
+            if k not in r["matched"]:
+                problems.append((r["scene"], "%s: %s event %d found by full only"
+                                 % (mode, typ, k)))
+                continue
+            d = r["matched"][k][1] - err
+            delays.append(d)
+            if typ == "motion" and d > GATED_LATE:
+                problems.append((r["scene"], "%s: motion starts %.2f s after full (allowed %.1f)"
+                                 % (mode, d, GATED_LATE)))
+        for k in sorted(set(r["matched"]) - set(f["matched"])):
+            problems.append((r["scene"], "%s: event %d found by %s only" % (mode, k, mode)))
+        if r["false"] != f["false"]:
+            problems.append((r["scene"], "%s: %d false alerts, full %d"
+                             % (mode, r["false"], f["false"])))
+        rows.append((r["scene"], delays))
+    return rows, problems
+
+
 def table(results):
-    rows = ["%-15s %8s %8s %6s %5s %10s %6s" % ("scene", "expected", "detected",
-                                             "missed", "false", "start err", "IoU")]
+    rows = ["%-15s %-6s %8s %8s %6s %5s %10s %6s" % (
+        "scene", "mode", "expected", "detected", "missed", "false", "start err", "IoU")]
     for r in results:
         err = ("%+.2f s" % (sum(r["start_errors"]) / len(r["start_errors"]))
                if r["start_errors"] else "-")
         io = "%.2f" % (sum(r["ious"]) / len(r["ious"])) if r["ious"] else "-"
-        rows.append("%-15s %8d %8d %6d %5d %10s %6s" % (r["scene"], r["expected"],
-                    r["detected"], r["missed"], r["false"], err, io))
-    s = summarise(results)
-    rows.append("%-15s %8d %8d %6d %5d %10s %6s" % (
-        "total", s["expected"], s["detected"], s["missed"], s["false"], "",
-        "%.2f" % s["mean_iou"] if s["mean_iou"] is not None else "-"))
+        rows.append("%-15s %-6s %8d %8d %6d %5d %10s %6s" % (
+            r["scene"], r.get("mode", "full"), r["expected"], r["detected"], r["missed"],
+            r["false"], err, io))
+    for mode in sorted({r.get("mode", "full") for r in results}):
+        s = summarise([r for r in results if r.get("mode", "full") == mode])
+        rows.append("%-15s %-6s %8d %8d %6d %5d %10s %6s" % (
+            "total", mode, s["expected"], s["detected"], s["missed"], s["false"], "",
+            "%.2f" % s["mean_iou"] if s["mean_iou"] is not None else "-"))
     return "\n".join(rows)
 
 
@@ -347,18 +398,32 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", help="where the programs are (default: build)")
     ap.add_argument("--scenes", help="comma-separated scene names")
+    ap.add_argument("--modes", default="full",
+                    help="analysis modes, comma-separated (full is always one)")
     ap.add_argument("--json", help="also write the results here")
     args = ap.parse_args()
     names = set(args.scenes.split(",")) if args.scenes else None
+    modes = ["full"] + [m for m in args.modes.split(",") if m and m != "full"]
     if args.build:
         os.environ["VIGIL_BUILD"] = os.path.abspath(args.build)
     try:
-        results, _ = run(names)
+        # One daemon per mode: in one daemon the full cameras' load
+        # delays every camera's packets, and the stream clock of a camera
+        # thread behind real time (ingest.h) shifts its time stamps.
+        results = []
+        for mode in modes:
+            results += run(names, (mode,))[0]
     except NoScenes as e:
         print("eval.py: %s" % e, file=sys.stderr)
         return 2
     print(table(results))
     s = summarise(results)
+    for mode in modes[1:]:
+        rows, probs = compare(results, mode)
+        print("\n%s against full: motion start later by (s)" % mode)
+        for scene, delays in rows:
+            print("  %-13s %s" % (scene, " ".join("%+.2f" % d for d in delays) or "-"))
+        s["problems"] += probs
     for scene, p in s["problems"]:
         print("%s: %s" % (scene, p))
     if args.json:

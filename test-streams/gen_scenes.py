@@ -175,6 +175,17 @@ SCENES = [
                    Effect("prop", at=4.0, amount=5.0, box=(0.70, 0.50, 0.06, 0.30, 170))),
           detect=(("still", (("stationary", 7), ("absorb", 120))),),
           judge=("object.left",)),
+    # Hard for a gate that decodes keyframes only while quiet: a small
+    # person far away, walking slowly; a person who appears one frame
+    # after a keyframe (GOP 2 s); lights coming up slowly while someone
+    # crosses.
+    Scene("far_slow", duration=16.0, size=SMALL,
+          movers=(Mover(enter=3.0, leave=15.0, width=48, height=104, ground=0.66),)),
+    Scene("after_key", duration=12.0, size=SMALL,
+          movers=(Mover(enter=4.04, leave=9.0),)),
+    Scene("slow_light", duration=14.0, size=SMALL,
+          movers=(Mover(enter=8.0, leave=13.0),),
+          effects=(Effect("ramp", at=2.0, amount=40),)),
 ]
 
 
@@ -336,6 +347,15 @@ def effect_lights(effect, fps):
     return filt, "pre", ("nuisance", {"type": "lights", "at": effect.at})
 
 
+def effect_ramp(effect, fps):
+    """Brightness rising by `amount` luma levels over 8 s from `at` (dusk
+    lights, a cloud passing)."""
+    filt = "eq=brightness='%r*clip((t-%r)/8,0,1)':eval=frame" % (
+        effect.amount / 255.0, effect.at)
+    return filt, "pre", ("nuisance", {"type": "ramp", "start": effect.at,
+                                      "end": effect.at + 8.0})
+
+
 def effect_flicker(effect, fps):
     """Brightness swinging by +-amount (fraction of full scale) at 1.5 Hz."""
     filt = "eq=brightness='if(gte(t,%r),%r*sin(2*PI*1.5*t),0)':eval=frame" % (
@@ -443,7 +463,7 @@ def effect_prop(effect, fps):
     return filt, "pre", ("nuisance", {"type": "standing", "start": a, "end": b})
 
 
-EFFECTS = {"lights": effect_lights, "flicker": effect_flicker,
+EFFECTS = {"lights": effect_lights, "flicker": effect_flicker, "ramp": effect_ramp,
            "headlights": effect_headlights,
            "covered": effect_covered, "defocus": effect_defocus,
            "moved": effect_moved, "frozen": effect_frozen,

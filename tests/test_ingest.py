@@ -157,6 +157,7 @@ def test_every_mode_transport_and_codec_sees_the_walker(tmp_path, procs):
         "full": dict(url=cam.url("walker")),
         "fps": dict(url=cam.url("walker"), analysis=dict(mode="fps", fps=5)),
         "key": dict(url=cam.url("walker"), analysis=dict(mode="keyframes")),
+        "gated": dict(url=cam.url("walker"), analysis=dict(mode="gated", hold=2)),
         "udp": dict(detect_url=cam.url("walker"), transport="udp"),
         "h265": dict(url=cam.url("hevc")),
         "bfr": dict(url=cam.url("bframes")),
