@@ -23,6 +23,7 @@ enum scene { NORMAL, COVERED, DEFOCUS, MOVED, FROZEN };
 static unsigned seed = 4242;
 static int64_t frame_no;
 static int repeat = 1;       /* a new picture every repeat-th frame */
+static int step = 1;         /* frames of the stream per frame analysed */
 static int key_every;        /* a keyframe every key_every-th frame (0: none) */
 
 /* The camera's normal view: large shapes with fine texture on them
@@ -107,10 +108,11 @@ static struct run run(struct plugin_instance *pi, enum scene s, int n, const cha
 	for (int i = 0; i < n; i++) {
 		int seen = 0, other = 0;
 
-		if (frame_no % repeat == 0)
+		if (frame_no % repeat == 0 || step > 1)
 			make_frame(buf, s);
 		f.key = key_every && frame_no % key_every == 0;
-		f.pts_us = f.wall_us = 1000000 * frame_no++ / FPS;
+		f.pts_us = f.wall_us = 1000000 * frame_no / FPS;
+		frame_no += step;
 		CHECK(plugin_instance_process(pi, &f, &o) == 0);
 		for (int k = 0; k < o.count; k++) {
 			CHECK(o.obs[k].zone == -1 && o.obs[k].nboxes == 0);
@@ -235,6 +237,29 @@ static void test_keyframes(void)
 	plugin_instance_free(&pi);
 }
 
+/* Keyframes only analysed (keyframes mode, or gated while quiet): one
+ * frame every 2 s, each a keyframe. Two keyframes of a live picture
+ * differ by its noise, which is life: not frozen; two of a frozen
+ * picture are alike: frozen. */
+static void test_keyframes_only(void)
+{
+	struct plugin_instance pi;
+	struct run r;
+
+	CHECK(start(&pi) == 0);
+	step = 2 * FPS;
+	key_every = 1;
+	r = run(&pi, NORMAL, 60, "frozen");
+	CHECK(r.first < 0 && r.other == 0);
+	r = run(&pi, FROZEN, 6, "frozen");
+	CHECK(r.first >= 1 && r.last == 1);
+	r = run(&pi, NORMAL, 4, "frozen");
+	CHECK(r.last == 0);
+	step = 1;
+	key_every = 0;
+	plugin_instance_free(&pi);
+}
+
 /* Options reach the plugin: a shorter hold reports sooner. */
 static void test_hold_option(void)
 {
@@ -264,6 +289,7 @@ int main(void)
 		TEST(test_frozen),
 		TEST(test_low_frame_rate_not_frozen),
 		TEST(test_keyframes),
+		TEST(test_keyframes_only),
 		TEST(test_hold_option),
 		{ NULL, NULL }
 	};

@@ -125,6 +125,8 @@ static int tamper_process(void *st, const struct vigil_frame *f,
 	 * the frames between repeat the last verdict. */
 	if (VIGIL_HAS_FIELD(f, key) && f->key)
 		t->key_pending = 1;
+	else if (VIGIL_HAS_FIELD(f, key))
+		t->nonkey_us = now;
 	if (t->tick++ % (unsigned)t->every) {
 		*out = t->last;
 		return 0;

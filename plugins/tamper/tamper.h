@@ -65,6 +65,7 @@ struct tamper_state {
 	int64_t changed_us;           /* last frame that differed from the one before */
 	int key_pending;              /* a keyframe since the last measurement */
 	int64_t key_us;               /* the measurement after the last keyframe */
+	int64_t nonkey_us;            /* the last frame that was not a keyframe */
 	struct tamper_latch latch[TAMPER_KINDS];
 };
 

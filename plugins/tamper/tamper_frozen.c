@@ -17,7 +17,11 @@
  * A keyframe re-codes the whole picture: from a frozen source it differs
  * from the frame before about as much as a live frame does. So a change
  * that comes with a keyframe does not count, unless keyframes come often
- * (TAMPER_KEY_GAP_US: an intra-only stream, where every frame is one). */
+ * (TAMPER_KEY_GAP_US: an intra-only stream, where every frame is one),
+ * or the frames analysed are keyframes only (keyframes mode, gated mode
+ * while quiet): two keyframes of a frozen source code it alike, so their
+ * change is a real one. The rule holds only while frames that are not
+ * keyframes are analysed too (one within the last TAMPER_KEY_GAP_US). */
 #include "tamper.h"
 
 /* A pair of frames counts toward the normal change when it changed at
@@ -44,7 +48,8 @@ int tamper_frozen(struct tamper_state *t, const struct tamper_stats *s, int64_t 
 	if (!t->changed_us)
 		t->changed_us = now;
 	if (t->key_pending) {
-		recoded = !t->key_us || now - t->key_us >= TAMPER_KEY_GAP_US;
+		recoded = (!t->key_us || now - t->key_us >= TAMPER_KEY_GAP_US) &&
+			  t->nonkey_us && now - t->nonkey_us < TAMPER_KEY_GAP_US;
 		t->key_us = now;
 		t->key_pending = 0;
 	}
