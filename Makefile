@@ -124,17 +124,18 @@ $(BUILD)/vigilctl: $(CTL_SRC:%.c=$(BUILD)/%.o) $(LIB_OBJ) $(BUILD)/console/userd
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS) libsodium) $(ZK_LIBS) -lm -ldl
 
 # vigil-console: the monitoring room's web console (console/). It follows
-# the nodes with vigil-tail's sources (tools/tail_source.c).
+# the nodes with vigil-tail's sources (tools/tail_source.c), configured or
+# found in ZooKeeper (console/members.c).
 CONSOLE_SRC := $(filter-out %_test.c,$(wildcard console/*.c))
 CONSOLE_LIB := $(filter-out console/main.c,$(CONSOLE_SRC))
 $(BUILD)/console/%.o: console/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(call pc_cflags,$(CONSOLE_PKGS)) -Itools -c $< -o $@
+	$(CC) $(CFLAGS) $(call pc_cflags,$(CONSOLE_PKGS)) $(ZK_CFLAGS) -Itools -c $< -o $@
 $(BUILD)/vigil-console: $(CONSOLE_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tools/tail_source.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) $(ZK_LIBS) -lm
 $(BUILD)/tests/%_test: $(BUILD)/console/%_test.o $(CONSOLE_LIB:%.c=$(BUILD)/%.o) $(BUILD)/tools/tail_source.o
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) -lm
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(CONSOLE_PKGS)) $(ZK_LIBS) -lm
 
 # detect-bench: decode and detection cost of a file (scripts/bench-detect.sh).
 $(BUILD)/tools/detect-bench.o: CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) $(ZK_CFLAGS) -Idaemon

@@ -159,9 +159,71 @@ static int cconf_node(const char *path, config_setting_t *s, struct console_conf
 	return 0;
 }
 
+/* cluster = { zookeeper = "h:p,..."; name = "default"; server_key; token_file; } */
+static int cconf_cluster(const char *path, config_setting_t *s, struct console_config *c)
+{
+	struct console_cluster *k = &c->cluster;
+	int r = 0;
+
+	if (config_setting_type(s) != CONFIG_TYPE_GROUP)
+		return cconf_err(path, s, "cluster: a group { zookeeper = \"host:port,...\"; }");
+	r |= cconf_str(path, s, "zookeeper", NULL, &k->zookeeper);
+	r |= cconf_str(path, s, "name", "default", &k->name);
+	r |= cconf_str(path, s, "server_key", NULL, &k->server_key);
+	r |= cconf_str(path, s, "token_file", NULL, &k->token_file);
+	if (r)
+		return -EINVAL;
+	if (!k->zookeeper || !k->zookeeper[0] || strchr(k->zookeeper, ' '))
+		return cconf_err(path, s, "cluster: zookeeper = \"host:port,...\" is required");
+	if (!name_ok(k->name))
+		return cconf_err(path, s, "cluster: name: 1 to 32 letters, digits, _ or -");
+	if (k->server_key && !c->client_key)
+		return cconf_err(path, s, "cluster: server_key needs client_key at the top level");
+	if (k->token_file) {
+		struct console_node n = { .token_file = k->token_file };
+		snprintf(n.name, sizeof(n.name), "(cluster)");
+		cconf_check_token(path, s, &n);
+	}
+	return 0;
+}
+
+int cconf_add_member(struct console_config *c, const char *name, const char *alerts,
+		     const char *replay, const char *http)
+{
+	int i = c->nnodes;
+	struct console_node *n;
+
+	if (!name_ok(name))
+		return -EINVAL;
+	for (int k = 0; k < i; k++)
+		if (strcmp(c->nodes[k].name, name) == 0)
+			return -EEXIST;
+	if (i >= CONSOLE_MAX_NODES)
+		return -ENOSPC;
+	n = &c->nodes[i];
+	memset(n, 0, sizeof(*n));
+	snprintf(n->name, sizeof(n->name), "%s", name);
+	n->alerts = strdup(alerts);
+	n->replay = replay ? strdup(replay) : NULL;
+	n->http = http ? strdup(http) : NULL;
+	n->server_key = c->cluster.server_key ? strdup(c->cluster.server_key) : NULL;
+	n->token_file = c->cluster.token_file ? strdup(c->cluster.token_file) : NULL;
+	if (!n->alerts || (n->http && cconf_http(n) < 0)) {
+		free(n->alerts);
+		free(n->replay);
+		free(n->http);
+		free(n->server_key);
+		free(n->token_file);
+		memset(n, 0, sizeof(*n));
+		return -EINVAL;
+	}
+	c->nnodes = i + 1;      /* publishes the node (atomic) */
+	return 0;
+}
+
 int cconf_load(struct console_config *c, const char *path)
 {
-	config_setting_t *root, *listen, *targets, *nodes;
+	config_setting_t *root, *listen, *targets, *nodes, *cluster;
 	config_t lc;
 	int r = 0;
 
@@ -210,6 +272,9 @@ int cconf_load(struct console_config *c, const char *path)
 	else
 		for (int i = 0; nodes && i < config_setting_length(nodes); i++)
 			r |= cconf_node(path, config_setting_get_elem(nodes, (unsigned)i), c);
+	cluster = config_setting_get_member(root, "cluster");
+	if (cluster)
+		r |= cconf_cluster(path, cluster, c);
 	config_destroy(&lc);
 	return r ? -EINVAL : 0;
 }
@@ -222,6 +287,10 @@ void cconf_free(struct console_config *c)
 	free(c->db);
 	free(c->web_root);
 	free(c->client_key);
+	free(c->cluster.zookeeper);
+	free(c->cluster.name);
+	free(c->cluster.server_key);
+	free(c->cluster.token_file);
 	for (int i = 0; i < c->nnodes; i++) {
 		struct console_node *n = &c->nodes[i];
 		free(n->alerts);

@@ -30,6 +30,13 @@ struct console_node {
 	int port;
 };
 
+/* cluster = { ... }: the nodes are the live members of a vigil cluster. */
+struct console_cluster {
+	char *zookeeper;                /* "host:port,...", NULL: no cluster */
+	char *name;                     /* cluster.name of the nodes */
+	char *server_key, *token_file;  /* shared by the members' nodes */
+};
+
 struct console_config {
 	char *bind;
 	int port;
@@ -38,8 +45,14 @@ struct console_config {
 	char *web_root;
 	char *client_key;               /* CURVE key file (vigilctl keygen), or NULL */
 	int targets[SITE_COUNT];        /* response targets in seconds */
+	/* Configured nodes first, then members found in ZooKeeper. Only the
+	 * ingest's member lookup adds nodes, and only at the end: it fills
+	 * nodes[nnodes] and then increments nnodes, so a reader that loads
+	 * nnodes once may use nodes[0 .. nnodes-1] without a lock. Nodes are
+	 * never changed or removed while the console runs. */
 	struct console_node nodes[CONSOLE_MAX_NODES];
-	int nnodes;
+	_Atomic int nnodes;
+	struct console_cluster cluster;
 	int max_sse;                    /* event streams at once */
 	int max_requests;               /* other requests at once */
 	int request_timeout;            /* seconds to send a whole request */
@@ -52,6 +65,11 @@ void cconf_free(struct console_config *c);
 int cconf_token(const struct console_node *n, char *buf, size_t size);
 const char *site_name(enum site_class s);
 int site_parse(const char *s);
+/* Add a member of the cluster as a node (endpoints copied, the
+ * cluster's server_key and token_file): 0, -EEXIST (a node of that
+ * name), -ENOSPC, -EINVAL (bad name or http). Only one thread may add. */
+int cconf_add_member(struct console_config *c, const char *name, const char *alerts,
+		     const char *replay, const char *http);
 
 /* util.c */
 int64_t now_us(void);
@@ -132,7 +150,16 @@ uint64_t hub_boot(struct hub *h);
 
 /* ingest.c */
 struct ingest;
-struct ingest *ingest_start(const struct console_config *c, struct hub *h);
+/* Follows the configured nodes, and with cluster.zookeeper the members
+ * of the cluster (looked up again every few seconds; members.c). */
+struct ingest *ingest_start(struct console_config *c, struct hub *h);
 void ingest_stop(struct ingest *in);
+/* Start following nodes[i] (ingest.c); 0 or -1. */
+int ingest_follow(struct ingest *in, int i);
+
+/* members.c: the cluster's members as nodes. */
+struct members;
+struct members *members_start(struct console_config *c, struct ingest *in);
+void members_stop(struct members *m);
 
 #endif

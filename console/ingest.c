@@ -1,4 +1,5 @@
-/* Following the nodes: one thread per configured node, with vigil-tail's
+/* Following the nodes: one thread per node (configured, or a member of
+ * the cluster found by members.c), with vigil-tail's
  * source (tools/tail_source.c) for the SUB and replay sockets, so gaps in
  * seq are filled by replay exactly as vigil-tail does. Each alert the
  * source delivers is stored (once: instance, epoch, seq) and, when new,
@@ -28,10 +29,11 @@ struct ingest_node {
 };
 
 struct ingest {
-	const struct console_config *cfg;
+	struct console_config *cfg;
 	struct hub *hub;
 	void *ctx;
 	_Atomic int stop;
+	struct members *members;
 	struct ingest_node nodes[CONSOLE_MAX_NODES];
 };
 
@@ -84,7 +86,34 @@ static void *ingest_run(void *arg)
 	return NULL;
 }
 
-struct ingest *ingest_start(const struct console_config *c, struct hub *h)
+int ingest_follow(struct ingest *in, int i)
+{
+	const struct console_config *c = in->cfg;
+	struct ingest_node *n = &in->nodes[i];
+
+	n->in = in;
+	n->node = &c->nodes[i];
+	n->opts = (struct tail_opts){ .deliver = ingest_deliver, .user = n,
+				      .prog = "vigil-console",
+				      .server_key_file = c->nodes[i].server_key,
+				      .key_file = c->nodes[i].server_key ? c->client_key : NULL };
+	n->src.publish = c->nodes[i].alerts;
+	n->src.replay = c->nodes[i].replay;
+	if (store_open(&n->store, c->db, c) < 0 ||
+	    tail_source_open(&n->src, in->ctx, &n->opts) < 0 ||
+	    pthread_create(&n->thread, NULL, ingest_run, n) != 0) {
+		fprintf(stderr, "vigil-console: node %s: cannot follow %s\n", n->node->name,
+			n->node->alerts);
+		return -1;
+	}
+	n->started = 1;
+	fprintf(stderr, "vigil-console: node %s: following %s%s%s%s\n", n->node->name,
+		n->node->alerts, n->node->replay ? ", replay " : "",
+		n->node->replay ? n->node->replay : "", n->node->server_key ? " (CURVE)" : "");
+	return 0;
+}
+
+struct ingest *ingest_start(struct console_config *c, struct hub *h)
 {
 	struct ingest *in = calloc(1, sizeof(*in));
 
@@ -93,28 +122,14 @@ struct ingest *ingest_start(const struct console_config *c, struct hub *h)
 	in->cfg = c;
 	in->hub = h;
 	in->ctx = zmq_ctx_new();
-	for (int i = 0; i < c->nnodes; i++) {
-		struct ingest_node *n = &in->nodes[i];
-		n->in = in;
-		n->node = &c->nodes[i];
-		n->opts = (struct tail_opts){ .deliver = ingest_deliver, .user = n,
-					      .prog = "vigil-console",
-					      .server_key_file = c->nodes[i].server_key,
-					      .key_file = c->nodes[i].server_key ? c->client_key : NULL };
-		n->src.publish = c->nodes[i].alerts;
-		n->src.replay = c->nodes[i].replay;
-		if (store_open(&n->store, c->db, c) < 0 ||
-		    tail_source_open(&n->src, in->ctx, &n->opts) < 0 ||
-		    pthread_create(&n->thread, NULL, ingest_run, n) != 0) {
-			fprintf(stderr, "vigil-console: node %s: cannot follow %s\n", n->node->name,
-				n->node->alerts);
+	for (int i = 0; i < c->nnodes; i++)
+		if (ingest_follow(in, i) < 0) {
 			ingest_stop(in);
 			return NULL;
 		}
-		n->started = 1;
-		fprintf(stderr, "vigil-console: node %s: following %s%s%s%s\n", n->node->name,
-			n->node->alerts, n->node->replay ? ", replay " : "",
-			n->node->replay ? n->node->replay : "", n->node->server_key ? " (CURVE)" : "");
+	if (c->cluster.zookeeper && !(in->members = members_start(c, in))) {
+		ingest_stop(in);
+		return NULL;
 	}
 	return in;
 }
@@ -123,6 +138,8 @@ void ingest_stop(struct ingest *in)
 {
 	if (!in)
 		return;
+	/* No node is added after this. */
+	members_stop(in->members);
 	in->stop = 1;
 	for (int i = 0; i < in->cfg->nnodes; i++) {
 		struct ingest_node *n = &in->nodes[i];

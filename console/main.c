@@ -64,8 +64,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (test) {
-		printf("%s: configuration OK (%d node%s)\n", path, cfg.nnodes,
-		       cfg.nnodes == 1 ? "" : "s");
+		int nn = cfg.nnodes;
+		printf("%s: configuration OK (%d node%s%s%s)\n", path, nn, nn == 1 ? "" : "s",
+		       cfg.cluster.zookeeper ? ", and the members of cluster " : "",
+		       cfg.cluster.zookeeper ? cfg.cluster.name : "");
 		cconf_free(&cfg);
 		return 0;
 	}

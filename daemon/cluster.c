@@ -274,6 +274,20 @@ static int cl_warn_once(struct cluster *c, const char *what)
 	return 1;
 }
 
+/* This node's HTTP API as "http://BIND:PORT" (an IPv6 address in
+ * brackets), or null when http.port is not set. */
+static json_object *cl_member_http(const struct cluster *c)
+{
+	const char *b = c->cfg->http_bind ? c->cfg->http_bind : "127.0.0.1";
+	char url[256];
+
+	if (c->cfg->http_port <= 0)
+		return NULL;
+	snprintf(url, sizeof(url), strchr(b, ':') ? "http://[%s]:%d" : "http://%s:%d", b,
+		 c->cfg->http_port);
+	return json_object_new_string(url);
+}
+
 /* This node's member data. */
 static char *cl_member_json(const struct cluster *c, int ready)
 {
@@ -285,6 +299,7 @@ static char *cl_member_json(const struct cluster *c, int ready)
 	json_object_object_add(o, "publish", json_object_new_string(c->cfg->publish));
 	json_object_object_add(o, "replay", c->cfg->replay ?
 			       json_object_new_string(c->cfg->replay) : NULL);
+	json_object_object_add(o, "http", cl_member_http(c));
 	json_object_object_add(o, "capacity", json_object_new_int(c->cfg->zk_capacity));
 	json_object_object_add(o, "cameras", json_object_new_int((int)c->cfg->ncameras));
 	json_object_object_add(o, "metrics_port", json_object_new_int(c->cfg->metrics_port));

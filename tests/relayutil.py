@@ -18,7 +18,7 @@ class Instance:
     once at start (settle() waits until it is stored); publish and replay
     on free ports."""
 
-    def __init__(self, tmp_path, procs, name="test", alerts_extra=None):
+    def __init__(self, tmp_path, procs, name="test", alerts_extra=None, extra=""):
         self.data = str(tmp_path / ("data-" + name))
         self.publish = "tcp://127.0.0.1:%d" % free_port()
         self.replay = "tcp://127.0.0.1:%d" % free_port()
@@ -26,7 +26,7 @@ class Instance:
             str(tmp_path / (name + ".conf")),
             [dict(id="idle", url="rtsp://127.0.0.1:%d/none" % free_port())],
             self.publish, self.data, workers=1, instance=name, replay=self.replay,
-            alerts_extra=alerts_extra)
+            alerts_extra=alerts_extra, extra=extra)
         self.procs = procs
         self.start()
 
