@@ -1,7 +1,8 @@
 /* libFuzzer target: an alert as a worker sends it to the relay, its topic
  * frame and its payload frame given as "topic\npayload". Any topic must be
- * refused or be a well-formed alert topic; any payload must be refused or,
- * numbered by the relay, be a JSON object that carries that number. */
+ * refused or be a well-formed alert (or line count) topic; any payload
+ * must be refused or, numbered by the relay, be a JSON object that carries
+ * that number. */
 #include <json-c/json.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,11 +14,15 @@
 static void check_topic(const char *t, size_t n)
 {
 	size_t dots = 0;
+	int count;
 
 	if (!topic_check(t, n))
 		return;
-	if (n >= TOPIC_MAX || n < 6 || memcmp(t, "alert.", 6) != 0)
+	/* An alert topic, or a line's count: count.<d>.<g>.<camera>.<line>. */
+	if (n >= TOPIC_MAX || n < 6 ||
+	    (memcmp(t, "alert.", 6) != 0 && memcmp(t, "count.", 6) != 0))
 		abort();
+	count = memcmp(t, "count.", 6) == 0;
 	for (size_t i = 0; i < n; i++) {
 		if (t[i] == '.' && (t[i + 1] == '.' || i + 1 == n))
 			abort();
@@ -26,7 +31,7 @@ static void check_topic(const char *t, size_t n)
 			abort();
 		dots += t[i] == '.';
 	}
-	if (dots < 5)
+	if (count ? dots != 4 : dots < 5)
 		abort();
 }
 
