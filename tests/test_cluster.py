@@ -26,24 +26,14 @@ import pytest
 from conftest import (BUILD, SCENES, TAIL, Camsim, Proc, Subscriber, derived_scene,
                       free_port, parse_ts, sanitizer_reports, write_config)
 from svc import start_vigild, status
-from zkutil import ZKSERVER, ZooKeeper
+from zkutil import ZooKeeper, needs_zookeeper, zk  # noqa: F401  (zk: the module's fixture)
 
 VIGILCTL = os.path.join(BUILD, "vigilctl")
 NCAMS = 30
 SESSION = 4
 REJOIN = 3
 
-pytestmark = pytest.mark.skipif(not os.path.exists(ZKSERVER),
-                                reason="ZooKeeper server not installed (scripts/install-deps.sh)")
-
-
-@pytest.fixture(scope="module")
-def zk(tmp_path_factory):
-    z = ZooKeeper(tmp_path_factory.mktemp("zk"))
-    z.start()
-    z.wait_up()
-    yield z
-    z.stop()
+pytestmark = needs_zookeeper
 
 
 def small_walker():

@@ -21,21 +21,11 @@ from consoleutil import (CONSOLE, Client, Console, add_user, send_alerts, web_ro
                          write_console_config)
 from conftest import free_port
 from relayutil import Instance, wait_until
-from zkutil import ZKSERVER, ZooKeeper
+from zkutil import needs_zookeeper, zk  # noqa: F401  (zk: the module's fixture)
 
 PW = "correct horse"
 
-pytestmark = pytest.mark.skipif(not os.path.exists(ZKSERVER),
-                                reason="ZooKeeper server not installed (scripts/install-deps.sh)")
-
-
-@pytest.fixture(scope="module")
-def zk(tmp_path_factory):
-    z = ZooKeeper(tmp_path_factory.mktemp("zk"))
-    z.start()
-    z.wait_up()
-    yield z
-    z.stop()
+pytestmark = needs_zookeeper
 
 
 class Member(Instance):

@@ -6,6 +6,8 @@ import socket
 import subprocess
 import time
 
+import pytest
+
 from conftest import free_port
 
 ZKSERVER = "/usr/share/zookeeper/bin/zkServer.sh"
@@ -89,3 +91,19 @@ class ZooKeeper:
                            capture_output=True, text=True, timeout=60,
                            env=dict(os.environ, ZOO_LOG_DIR=self.dir))
         return r.stdout + r.stderr
+
+
+# For the modules that need a ZooKeeper: skip them when it is not
+# installed, and one server for the whole module (import both names).
+needs_zookeeper = pytest.mark.skipif(
+    not os.path.exists(ZKSERVER),
+    reason="ZooKeeper server not installed (scripts/install-deps.sh)")
+
+
+@pytest.fixture(scope="module")
+def zk(tmp_path_factory):
+    z = ZooKeeper(tmp_path_factory.mktemp("zk"))
+    z.start()
+    z.wait_up()
+    yield z
+    z.stop()
