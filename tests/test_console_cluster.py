@@ -15,7 +15,6 @@ import shutil
 import subprocess
 import time
 
-import pytest
 
 from consoleutil import (CONSOLE, Client, Console, add_user, send_alerts, web_root,
                          write_console_config)
