@@ -8,6 +8,8 @@ and a console that has no node list, only the cluster.
   data) answers the camera list with the cluster's token.
 - A node that joins later is followed; a member with wildcard endpoints
   is skipped and logged once.
+- ZooKeeper stopped: the nodes found stay followed and their alerts keep
+  arriving; started again, a member that joins then is followed too.
 - vigil-console -t checks the cluster group with FILE:LINE errors.
 """
 import os
@@ -118,6 +120,27 @@ def test_console_follows_cluster_members(tmp_path, procs, zk):
     # The member with wildcard endpoints was looked at again since, and
     # logged only once.
     assert console.text().count("member srv-w of cluster %s skipped" % cluster) == 1
+    assert console.p.poll() is None
+
+    # ZooKeeper away: the nodes found stay followed, alerts keep coming.
+    zk.stop()
+    try:
+        send_alerts(a, 4, "north")
+        send_alerts(c, 2, "east")
+        assert wait_until(lambda: arrived({"srv-a": 9, "srv-b": 7, "srv-c": 5}), 15,
+                          lambda: time.sleep(0.05)), got
+        assert console.p.poll() is None
+    finally:
+        zk.start()
+        zk.wait_up()
+    # Back: lookups go on, so a member that joins now is followed too.
+    d = Member(tmp_path, procs, "srv-d", zk.hosts, cluster, token)
+    d.d.wait_line(lambda l: "registered as member srv-d" in l, 30)
+    console.wait_seen(lambda l: "member srv-d of cluster %s joined" % cluster in l, 20)
+    console.wait_seen(lambda l: "node srv-d: in contact with instance srv-d" in l, 15)
+    send_alerts(d, 2, "west")
+    assert wait_until(lambda: arrived({"srv-a": 9, "srv-b": 7, "srv-c": 5, "srv-d": 2}), 15,
+                      lambda: time.sleep(0.05)), got
     assert console.p.poll() is None
 
 
