@@ -99,6 +99,19 @@ static json_object *alert(int seq, const char *id, const char *district, const c
 	return json_tokener_parse(text);
 }
 
+/* Remove a test store (c.db and its WAL files) and its directory. */
+static void remove_store(const char *dir)
+{
+	static const char *const files[] = { "c.db", "c.db-wal", "c.db-shm" };
+	char path[160];
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 static void test_store_once_and_ack(void)
 {
 	char dir[] = "/tmp/console-test-XXXXXX", path[128], district[40], *view = NULL;
@@ -150,12 +163,7 @@ static void test_store_once_and_ack(void)
 	      cur[0].epoch == 7);
 	free(cur);
 	store_close(&st);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/c.db-wal", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/c.db-shm", dir);
-	unlink(path);
-	rmdir(dir);
+	remove_store(dir);
 }
 
 /* Ten key-site events that started 5, 15, ... 95 s ago, acknowledged
@@ -194,12 +202,7 @@ static void test_response_stats(void)
 							    "public"), "median_s") == NULL);
 	json_object_put(stats);
 	store_close(&st);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/c.db-wal", dir);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/c.db-shm", dir);
-	unlink(path);
-	rmdir(dir);
+	remove_store(dir);
 }
 
 static void test_throttle(void)
