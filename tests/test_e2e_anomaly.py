@@ -182,4 +182,7 @@ cameras = ( { id = "c1"; url = "rtsp://h/a"; count_interval = -3;
             "\"both\", not 'up'" % path) in r.stderr, r.stderr
     assert ("%s:7: camera 'c1': detect.still.stationary must be between 1 and 3600, not 0"
             % path) in r.stderr, r.stderr
+    # Its detectors leave motion out: the line could never be crossed.
+    assert ("%s:6: camera 'c1': line 'gate' needs the motion detector" % path) in r.stderr, \
+        r.stderr
     assert os.path.exists(path)
