@@ -34,11 +34,12 @@ int anomaly_inside(const float *p, int n, float x, float y)
 	return in;
 }
 
-/* One alert about a track. */
+/* One alert about a track, naming the clip of its event: a start's
+ * clip begins pre-roll before from_us. */
 static void anomaly_alert(struct engine *e, const char *type, const char *phase,
 			  const char *id, int64_t now_us, int64_t start_us, int zone,
 			  const struct vigil_track *t, const char *line, const char *dir,
-			  double dwell)
+			  double dwell, int64_t from_us)
 {
 	struct alert al = {
 		.type = type, .phase = phase, .id = id, .ts_us = now_us, .start_us = start_us,
@@ -47,7 +48,7 @@ static void anomaly_alert(struct engine *e, const char *type, const char *phase,
 		.clip_duration = -1, .clip_size = -1,
 	};
 
-	engine_send(e, &al, zone);
+	engine_send_recorded(e, &al, zone, from_us);
 	/* Loitering lasts: kept open on disk until its end is sent. */
 	if (!strcmp(type, "loitering") && !strcmp(phase, "start"))
 		engine_event_open(e, &al);
@@ -75,9 +76,9 @@ static void anomaly_lines(struct anomaly *an, struct engine *e, int64_t now_us)
 				 tw->conf->name, (long long)(now_us / 1000), t->id);
 			/* An instant: its start and its end together. */
 			anomaly_alert(e, "line.crossed", "start", id, now_us, 0, -1, t,
-				      tw->conf->name, dir, 0);
+				      tw->conf->name, dir, 0, now_us);
 			anomaly_alert(e, "line.crossed", "end", id, now_us, now_us, -1, t,
-				      tw->conf->name, dir, 0);
+				      tw->conf->name, dir, 0, now_us);
 		}
 	}
 }
@@ -126,7 +127,7 @@ static void anomaly_leave(struct engine *e, struct anomaly_dwell *d, int k,
 
 	if (s->alerted)
 		anomaly_alert(e, "loitering", "end", s->id, now_us, s->enter_us, d->zone, t, NULL,
-			      NULL, (double)(now_us - s->enter_us) / 1e6);
+			      NULL, (double)(now_us - s->enter_us) / 1e6, s->enter_us);
 	d->stays[k] = d->stays[--d->nstays];
 }
 
@@ -186,8 +187,10 @@ static void anomaly_dwell(struct anomaly *an, struct engine *e, int64_t now_us)
 			s->alerted = 1;
 			snprintf(s->id, sizeof(s->id), "%s-loitering-%s-%lld-%u", an->conf->id,
 				 zc->name, (long long)(now_us / 1000), t->id);
+			/* The clip shows the whole stay, as far as the
+			 * recorder's ring reaches back (recorder.h). */
 			anomaly_alert(e, "loitering", "start", s->id, now_us, 0, d->zone, t, NULL,
-				      NULL, (double)(now_us - s->enter_us) / 1e6);
+				      NULL, (double)(now_us - s->enter_us) / 1e6, s->enter_us);
 		}
 	}
 }

@@ -49,6 +49,7 @@ struct vigil_zone_conf {
 	char *severity;           /* NULL: the camera's */
 	double dwell;             /* seconds one object may stay before
 				   * "loitering"; 0: no loitering alert */
+	int dwell_line;           /* where dwell is set */
 	int line;
 };
 

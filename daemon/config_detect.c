@@ -144,6 +144,7 @@ static void cfg_zone(struct cfg_ctx *ctx, const config_setting_t *s,
 					  where);
 			else
 				zc->dwell = v;
+			zc->dwell_line = cfg_line(m);
 		} else if (strcmp(key, "name") == 0 || strcmp(key, "schedule") == 0 ||
 			   strcmp(key, "severity") == 0) {
 			cfg_error(ctx, m, "%s%s must be a string", where, key);
@@ -293,6 +294,33 @@ static void cfg_check_detector(struct cfg_ctx *ctx, const char *file,
 	}
 }
 
+/* Tripwires, loitering and the activity baseline follow the tracks the
+ * host makes of the motion detector's boxes: without that detector they
+ * would never fire. Refused, each where it is set, rather than loading
+ * motion behind the user's back (its own alerts would come with it). */
+static void cfg_check_tracks(struct cfg_ctx *ctx, const char *file,
+			     const struct vigil_camera *cam)
+{
+	static const char why[] = "needs the motion detector (tracks are made from its "
+				  "boxes), which detect leaves out: add motion = { }; to detect";
+
+	for (int k = 0; k < cam->ndetectors; k++)
+		if (cam->detectors[k].name && strcmp(cam->detectors[k].name, "motion") == 0)
+			return;
+	for (int i = 0; i < cam->nlines; i++)
+		cfg_error_at(ctx, file, cam->lines[i].line ? cam->lines[i].line : cam->line,
+			     "camera '%s': line '%s' %s", cam->id, cam->lines[i].name, why);
+	for (int z = 0; z < cam->nzones; z++)
+		if (cam->zones[z].dwell > 0)
+			cfg_error_at(ctx, file, cam->zones[z].dwell_line ? cam->zones[z].dwell_line
+					       : cam->line,
+				     "camera '%s': zone '%s': dwell %s", cam->id,
+				     cam->zones[z].name, why);
+	if (cam->activity.enabled)
+		cfg_error_at(ctx, file, cam->activity.line ? cam->activity.line : cam->line,
+			     "camera '%s': activity %s", cam->id, why);
+}
+
 void cfg_detect_finish(struct cfg_ctx *ctx, const config_t *lc)
 {
 	static const char *const defaults[] = { "motion", "tamper" };
@@ -316,6 +344,7 @@ void cfg_detect_finish(struct cfg_ctx *ctx, const config_t *lc)
 			continue;
 		for (int k = 0; k < cam->ndetectors; k++)
 			cfg_check_detector(ctx, file ? file : ctx->path, cam, &cam->detectors[k]);
+		cfg_check_tracks(ctx, file ? file : ctx->path, cam);
 	}
 }
 

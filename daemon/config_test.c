@@ -692,6 +692,37 @@ static void test_detector_options(void)
 	unload(&l);
 }
 
+/* Lines, dwell and activity follow tracks of the motion detector's
+ * boxes: refused, each at its own line, on a camera without motion. */
+static void test_tracks_need_motion(void)
+{
+	struct loaded l;
+	char text[2048];
+
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = ( { id = \"a\"; url = \"rtsp://h/a\";\n"
+		 "  detect = { tamper = { }; };\n"
+		 "  zones = ( { name = \"square\"; polygon = [0.3, 0.0, 0.7, 0.0, 0.7, 1.0];\n"
+		 "              dwell = 20; },\n"
+		 "            { name = \"road\"; polygon = [0.0, 0.5, 1.0, 0.5, 1.0, 1.0]; } );\n"
+		 "  lines = ( { name = \"gate\"; points = [0.5, 0.3, 0.5, 1.0]; } );\n"
+		 "  activity = { learn_days = 7; }; },\n"
+		 "  { id = \"b\"; url = \"rtsp://h/b\";\n"
+		 "    detect = { motion = { }; tamper = { }; };\n"
+		 "    lines = ( { name = \"gate\"; points = [0.5, 0.3, 0.5, 1.0]; } ); },\n"
+		 "  { id = \"c\"; url = \"rtsp://h/c\"; activity = { }; } );\n");
+	load(&l, text);
+	expect_error(&l, 8, "camera 'a': zone 'square': dwell needs the motion detector (tracks are "
+		     "made from its boxes), which detect leaves out: add motion = { }; to detect");
+	expect_error(&l, 10, "camera 'a': line 'gate' needs the motion detector");
+	expect_error(&l, 11, "camera 'a': activity needs the motion detector");
+	/* b runs motion; c the defaults, motion among them. */
+	CHECK(l.nerrors == 3);
+	if (l.nerrors != 3)
+		fprintf(stderr, "%s", l.errors);
+	unload(&l);
+}
+
 /* A reload compares cameras with their zones, masks and detectors. */
 static void test_camera_dup_with_detection(void)
 {
@@ -888,6 +919,7 @@ int main(void)
 		TEST(test_line_errors),
 		TEST(test_activity),
 		TEST(test_detector_options),
+		TEST(test_tracks_need_motion),
 		TEST(test_cluster_and_status),
 		TEST(test_http),
 		TEST(test_cluster_zookeeper),

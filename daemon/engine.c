@@ -108,7 +108,26 @@ void engine_event_open(struct engine *e, const struct alert *al)
 	snprintf(ev.type, sizeof(ev.type), "%s", al->type);
 	snprintf(ev.zone, sizeof(ev.zone), "%s", al->zone ? al->zone : "");
 	snprintf(ev.severity, sizeof(ev.severity), "%s", al->severity ? al->severity : "");
+	snprintf(ev.clip, sizeof(ev.clip), "%s", al->clip ? al->clip : "");
 	evstore_save(&e->store, &ev);
+}
+
+void engine_send_recorded(struct engine *e, struct alert *al, int zone, int64_t from_us)
+{
+	struct recorder_info ri = { .clip = "" };
+
+	if (e->rec && !strcmp(al->phase, "start")) {
+		recorder_event_start(e->rec, al->type, al->id, from_us, e->frame, al->boxes,
+				     al->nboxes, &ri);
+		al->clip = ri.clip;
+		al->snapshot = ri.snapshot;
+	} else if (e->rec) {
+		recorder_event_end(e->rec, al->id, al->ts_us, &ri);
+		al->clip = ri.clip;
+		al->clip_duration = ri.clip[0] ? ri.duration : -1;
+		al->clip_size = ri.size;
+	}
+	engine_send(e, al, zone);
 }
 
 void engine_event_closed(struct engine *e, const char *id)

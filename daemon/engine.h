@@ -70,6 +70,12 @@ void engine_send(struct engine *e, struct alert *al, int zone);
  * sent, al as engine_send filled it) is kept open on disk, so that a
  * restarted worker ends it (engine_recover); closed when it ended. */
 void engine_event_open(struct engine *e, const struct alert *al);
+/* engine_send for an event kept outside the engine's tracks (a line
+ * crossed, loitering), with a clip: a start opens the camera's clip (or
+ * joins the open one) from the keyframe before from_us - pre_seconds and
+ * takes the snapshot; an end lets the clip run post_seconds more. Both
+ * name the clip; an instant is a start and an end on the same frame. */
+void engine_send_recorded(struct engine *e, struct alert *al, int zone, int64_t from_us);
 void engine_event_closed(struct engine *e, const char *id);
 /* Queue one alert of this camera and log it. zone -1: none; o may be
  * NULL (no boxes). */

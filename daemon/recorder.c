@@ -183,8 +183,7 @@ static int rec_ring_push(struct recorder *r, const AVPacket *pkt, int64_t wall_u
  * detection latency), within the byte bound, starting at a keyframe. */
 static void rec_ring_trim(struct recorder *r, int64_t newest_us)
 {
-	int64_t keep_from = newest_us - (int64_t)r->conf.pre_seconds * 1000000 -
-			    RECORDER_SLACK_US;
+	int64_t keep_from = newest_us - r->keep_us - RECORDER_SLACK_US;
 	size_t key = 0;
 
 	for (size_t i = 0; i < r->count; i++) {
@@ -523,6 +522,13 @@ int recorder_start(struct recorder **out, const struct vigil_camera *cam,
 		return -ENOMEM;
 	r->cam = cam;
 	r->conf = cam->recording;
+	/* A loitering clip shows the stay from its start: keep the longest
+	 * dwell of the camera's zones too (within the byte bound). */
+	r->keep_us = (int64_t)r->conf.pre_seconds * 1000000;
+	for (int z = 0; z < cam->nzones; z++)
+		if (cam->zones[z].dwell > 0 &&
+		    (int64_t)((cam->zones[z].dwell + r->conf.pre_seconds) * 1e6) > r->keep_us)
+			r->keep_us = (int64_t)((cam->zones[z].dwell + r->conf.pre_seconds) * 1e6);
 	recorder_clip_dir(data_dir, r->clip_dir, sizeof(r->clip_dir));
 	recorder_db_path(data_dir, r->db_path, sizeof(r->db_path));
 	pthread_mutex_init(&r->lock, NULL);

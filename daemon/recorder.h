@@ -10,6 +10,9 @@
  * snapshots, the index, retention). A full queue costs clip data, counted
  * and logged, never a wait in the decode loop.
  *
+ * The ring of a camera with loitering zones also keeps the longest dwell,
+ * so that a loitering clip can start pre_seconds before the stay began.
+ *
  * Clips: DATA_DIR/clips/<camera>/<UTC date>/<event id>.mp4, starting at
  * the last keyframe at or before trigger - pre_seconds and ending
  * post_seconds after the last overlapping event ended; split into

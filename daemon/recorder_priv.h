@@ -55,6 +55,7 @@ struct recorder {
 	struct rec_slot *ring;
 	size_t cap, head, count;
 	int64_t ring_bytes;
+	int64_t keep_us;         /* ring history: pre-roll, and the longest dwell */
 	AVCodecParameters *par;
 	AVRational tb;
 	enum rec_clip_state state;

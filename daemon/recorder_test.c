@@ -99,9 +99,13 @@ struct fixture {
 	int fed;
 };
 
-static void fixture_start(struct fixture *f, int pre, int post, int max)
+/* A camera with zones (their dwell sets how far back the ring reaches). */
+static void fixture_start_zones(struct fixture *f, int pre, int post, int max,
+				struct vigil_zone_conf *zones, int nzones)
 {
 	memset(f, 0, sizeof(*f));
+	f->cam.zones = zones;
+	f->cam.nzones = nzones;
 	snprintf(f->dir, sizeof(f->dir), "/tmp/vigil-recorder-test-XXXXXX");
 	if (!mkdtemp(f->dir))
 		abort();
@@ -111,6 +115,11 @@ static void fixture_start(struct fixture *f, int pre, int post, int max)
 	encode(&f->s, 20);
 	CHECK(recorder_start(&f->rec, &f->cam, f->dir) == 0);
 	recorder_set_stream(f->rec, f->s.par, f->s.tb);
+}
+
+static void fixture_start(struct fixture *f, int pre, int post, int max)
+{
+	fixture_start_zones(f, pre, post, max, NULL, 0);
 }
 
 /* Feed packets up to stream time t seconds. */
@@ -192,6 +201,35 @@ static void test_overlapping_events_share_a_clip(void)
 	snprintf(path, sizeof(path), "%s/clips/cam/2023-11-14/cam-B.jpg", f.dir);
 	CHECK(access(path, R_OK) == 0);
 	fixture_stop(&f);
+}
+
+/* A loitering clip starts pre-roll before the stay: a camera with a
+ * dwell zone keeps that much in its ring, one without does not. */
+static void test_dwell_keeps_the_stay(void)
+{
+	struct vigil_zone_conf zone = { .dwell = 6 };
+	struct fixture f;
+	struct recorder_info a, e;
+	struct clipdb_row r[2];
+
+	for (int dwell = 1; dwell >= 0; dwell--) {
+		fixture_start_zones(&f, 1, 1, 300, dwell ? &zone : NULL, dwell);
+		feed_until(&f, 11.5);
+		/* In the zone since 5 s, for the dwell: the clip from 4 s. */
+		recorder_event_start(f.rec, "loitering", "cam-L", US(5), f.s.frame, NULL, 0, &a);
+		feed_until(&f, 13);
+		recorder_event_end(f.rec, "cam-L", US(13), &e);
+		feed_until(&f, 16);
+		recorder_stop(f.rec);
+		f.rec = NULL;
+		CHECK(rows(&f, r, 2) == 1);
+		if (dwell)
+			CHECK(r[0].start_us == US(4));
+		else            /* pre-roll, a second of slack, a GOP */
+			CHECK(r[0].start_us >= US(8));
+		CHECK(strcmp(r[0].state, "complete") == 0 && r[0].end_us >= US(14) - 100000);
+		fixture_stop(&f);
+	}
 }
 
 static void test_long_event_is_split(void)
@@ -364,6 +402,7 @@ int main(void)
 	static const struct test_case cases[] = {
 		TEST(test_overlapping_events_share_a_clip),
 		TEST(test_long_event_is_split),
+		TEST(test_dwell_keeps_the_stay),
 		TEST(test_no_clip_without_event),
 		TEST(test_pending_start_and_reconnect),
 		TEST(test_writer_behind_drops_and_clip_decodes),

@@ -80,6 +80,18 @@ def scene_names(directory):
     return names
 
 
+def quick_scene_names(directory):
+    """Names of the scenes short enough for every test run: all but
+    those whose ground truth says eval_only (a minute or more a loop;
+    `make eval` plays them)."""
+    out = []
+    for name in scene_names(directory):
+        with open(os.path.join(directory, name + ".json")) as f:
+            if not json.load(f).get("eval_only"):
+                out.append(name)
+    return out
+
+
 def load_scenes(scene_dir, names=None):
     """Ground truth of every scene (or of those named); NoScenes when
     there is none, or a name asked for is not there."""

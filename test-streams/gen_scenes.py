@@ -37,10 +37,13 @@ BITRATE = "2M"
 
 @dataclasses.dataclass(frozen=True)
 class Mover:
-    """An object crossing the frame horizontally at constant speed.
+    """An object crossing the frame horizontally at constant speed,
+    perhaps stopping once on the way.
 
     enter: time its leading edge reaches the entry edge (first visible)
     leave: time its trailing edge passes the far edge (fully gone)
+    stop_at, stop_for: it stands still from stop_at for stop_for seconds
+            (0: never), moving at one speed before and after
     width, height: size in pixels at REF_HEIGHT (scaled with the frame)
     ground: where its bottom edge sits, as a fraction of frame height
     direction: +1 enters on the left, -1 enters on the right
@@ -56,6 +59,8 @@ class Mover:
     direction: int = 1
     look: str = "person"
     expect: bool = True
+    stop_at: float = 0.0
+    stop_for: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +110,7 @@ class Scene:
     judge: tuple = ()              # alert types judged (none: all)
     detect: tuple = ()             # (plugin, ((option, value), ...)), ...
     gated_limit: str = ""          # why gated mode cannot see it (not a target)
+    eval_only: bool = False        # too long for every test run: make eval only
 
 
 # The accuracy set is smaller and shorter than the 720p demo scenes so
@@ -180,6 +186,19 @@ SCENES = [
     # person far away, walking slowly; a person who appears one frame
     # after a keyframe (GOP 2 s); lights coming up slowly while someone
     # crosses.
+    # A car stopping a minute in a no-stopping zone, with the still
+    # detector at its defaults (stationary 30 s): object.left from 30 s
+    # after it stops until it drives off. Someone on the pavement, inside
+    # the zone too, stands 10 s: nothing. A minute and more per loop is
+    # too long for the accuracy test of every run: `make eval` only.
+    Scene("stopped_car", duration=72.0, size=SMALL, eval_only=True,
+          movers=(Mover(enter=1.0, leave=69.0, stop_at=4.0, stop_for=60.0, look="car",
+                        width=300, height=130, ground=0.97),
+                  Mover(enter=16.0, leave=34.0, stop_at=20.0, stop_for=10.0,
+                        direction=-1, ground=0.70, width=90, height=200)),
+          zones=(Zone("no_stopping", (0.2, 0.45, 0.95, 0.45, 0.95, 1.0, 0.2, 1.0)),),
+          detect=(("still", ()),),
+          judge=("object.left",)),
     Scene("far_slow", duration=16.0, size=SMALL,
           movers=(Mover(enter=3.0, leave=15.0, width=48, height=104, ground=0.66),)),
     Scene("after_key", duration=12.0, size=SMALL,
@@ -220,15 +239,24 @@ class Placed:
             self.x0, self.x1 = -self.w, width
         else:
             self.x0, self.x1 = width, -self.w
-        self.speed = (self.x1 - self.x0) / (mover.leave - mover.enter)
+        self.speed = (self.x1 - self.x0) / (mover.leave - mover.enter - mover.stop_for)
 
     def x_expr(self):
         """Overlay x position as an ffmpeg expression of t."""
-        return "%r+%r*(t-%r)" % (float(self.x0), self.speed, self.m.enter)
+        m = self.m
+        if not m.stop_for:
+            return "%r+%r*(t-%r)" % (float(self.x0), self.speed, m.enter)
+        # Time spent moving: up to the stop, then from its end on.
+        return "%r+%r*(min(t,%r)-%r+max(0,t-%r))" % (
+            float(self.x0), self.speed, m.stop_at, m.enter, m.stop_at + m.stop_for)
 
     def x_at(self, t):
         """Left edge at time t, evaluated exactly like x_expr."""
-        return self.x0 + self.speed * (t - self.m.enter)
+        m = self.m
+        if not m.stop_for:
+            return self.x0 + self.speed * (t - m.enter)
+        return self.x0 + self.speed * (min(t, m.stop_at) - m.enter
+                                       + max(0, t - (m.stop_at + m.stop_for)))
 
     def visible_box(self, t):
         """Visible part of the object at time t in pixels, or None."""
@@ -329,7 +357,30 @@ def person_geq():
                chan(150, 40, 30, 95), alpha))
 
 
-LOOKS = {"person": person_geq}
+def car_geq():
+    """geq filter drawing a car seen from the side (RGBA): a light body
+    with a door line and a sheen, a cabin with dark windows, two black
+    wheels reaching the bottom edge. Textured, so that it does not look
+    still while it moves."""
+    u, v = "(X/W)", "(Y/H)"
+    wheel = ("lt(min(pow((%s-0.22)/0.09,2),pow((%s-0.78)/0.09,2))+pow((%s-0.82)/0.18,2),1)"
+             % (u, u, v))
+    body = "between(%s,0.40,0.86)*between(%s,0.02,0.98)" % (v, u)
+    cabin = "between(%s,0.04,0.40)*between(%s,0.24+0.12*(0.40-%s),0.74)" % (v, u, v)
+    glass = ("between(%s,0.10,0.38)*between(%s,0.30,0.70)*gt(abs(%s-0.50),0.015)"
+             % (v, u, u))
+    seam = "lt(abs(%s-0.50),0.006)+lt(abs(%s-0.58),0.02)" % (u, v)
+
+    def chan(paint, window, tyre):
+        return ("if(%s,%d+10*sin(X*0.7),if(%s+%s,if(%s,%d+8*sin(Y*1.1),"
+                "if(%s,%d,%d+14*sin(X*0.45+Y*0.8))),0))"
+                % (wheel, tyre, body, cabin, glass, window, seam, tyre, paint))
+    alpha = "255*gt(%s+%s+%s,0)" % (wheel, body, cabin)
+    return ("geq=r='%s':g='%s':b='%s':a='%s'"
+            % (chan(214, 45, 28), chan(206, 60, 28), chan(176, 80, 30), alpha))
+
+
+LOOKS = {"person": person_geq, "car": car_geq}
 
 
 def render_image(path, size, filt, work_fmt, out_fmt):
@@ -568,6 +619,40 @@ def loitering_events(scene, size, fps):
     return out
 
 
+def inside(polygon, x, y):
+    """Whether point (x, y) is inside a polygon (x0, y0, x1, y1, ...)."""
+    pts = list(zip(polygon[0::2], polygon[1::2]))
+    out = False
+    for (xi, yi), (xj, yj) in zip(pts, pts[-1:] + pts[:-1]):
+        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
+            out = not out
+    return out
+
+
+def stop_events(scene, size, stationary):
+    """Movers that stop: the still detector cannot tell a parked car from
+    a bag, so a stop longer than `stationary` is an object.left from its
+    start + stationary to its end, with the mover's box and the zone
+    holding its centre; a shorter one is someone standing (nuisance)."""
+    events, nuisance = [], []
+    for m in scene.movers:
+        if not m.stop_for:
+            continue
+        p = Placed(m, *size)
+        a, b = m.stop_at, m.stop_at + m.stop_for
+        if m.stop_for <= stationary:
+            nuisance.append({"type": "standing", "look": m.look, "start": a, "end": b})
+            continue
+        ev = {"type": "object.left", "look": m.look, "placed": a, "start": a + stationary,
+              "end": b, "box": p.norm(p.visible_box(a))}
+        cx, cy = centre_at(p, a)
+        zone = [z.name for z in scene.zones if inside(z.polygon, cx, cy)]
+        if zone:
+            ev["zone"] = zone[0]
+        events.append(ev)
+    return events, nuisance
+
+
 def ground_truth(scene, size, fps):
     """Expected alerts (events) and things that must not alert (nuisance)."""
     w, h = size
@@ -576,6 +661,8 @@ def ground_truth(scene, size, fps):
         # Judged on these types only: the movers are there for them.
         events = crossing_events(scene, size, fps) + loitering_events(scene, size, fps)
         opts = dict((k, v) for p, o in scene.detect for k, v in o)
+        stopped, nuisance = stop_events(scene, size, opts.get("stationary", 30))
+        events += stopped
         for e in scene.effects:
             kind, entry = EFFECTS[e.kind](e, fps)[2]
             if kind == "event" and entry["type"] == "object.left":
@@ -585,13 +672,14 @@ def ground_truth(scene, size, fps):
         events.sort(key=lambda e: e["start"])
         zones = [{"name": z.name, "polygon": list(z.polygon), "armed": z.armed,
                   "dwell": z.dwell} for z in scene.zones]
-        return {"scene": scene.name, "width": w, "height": h, "fps": fps,
-                "duration": float(scene.duration), "codec": scene.codec,
-                "judge": list(scene.judge), "events": events, "nuisance": nuisance,
-                "detect": {p: dict(o) for p, o in scene.detect},
-                "zones": zones,
-                "lines": [{"name": l.name, "points": list(l.points),
-                           "direction": l.direction} for l in scene.lines]}
+        truth = {"scene": scene.name, "width": w, "height": h, "fps": fps,
+                 "duration": float(scene.duration), "codec": scene.codec,
+                 "judge": list(scene.judge), "events": events, "nuisance": nuisance,
+                 "detect": {p: dict(o) for p, o in scene.detect},
+                 "zones": zones,
+                 "lines": [{"name": l.name, "points": list(l.points),
+                            "direction": l.direction} for l in scene.lines]}
+        return scene_flags(scene, truth)
     for m in scene.movers:
         ev = mover_event(Placed(m, w, h), fps)
         if scene.zones:
@@ -608,6 +696,13 @@ def ground_truth(scene, size, fps):
     truth = {"scene": scene.name, "width": w, "height": h, "fps": fps,
              "duration": float(scene.duration), "codec": scene.codec,
              "events": events, "nuisance": nuisance, "zones": zones}
+    return scene_flags(scene, truth)
+
+
+def scene_flags(scene, truth):
+    """What the truth says about how a scene is judged, where set."""
+    if scene.eval_only:
+        truth["eval_only"] = True
     if scene.gated_limit:
         truth["gated_limit"] = scene.gated_limit
     return truth

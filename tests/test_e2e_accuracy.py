@@ -10,6 +10,8 @@ of zone alerts are the zone's.
 
 The scenes are build/scenes (or VIGIL_SCENES); without any, collecting
 this file fails, saying so, rather than passing with nothing measured.
+Scenes marked eval_only (stopped_car: a loop of 72 s) are left to
+`make eval`: with them this test would take three times as long.
 """
 import os
 import sys
@@ -24,7 +26,7 @@ import eval as vigil_eval  # noqa: E402
 
 def _scene_names():
     try:
-        return vigil_eval.scene_names(vigil_eval.scene_dir()), None
+        return vigil_eval.quick_scene_names(vigil_eval.scene_dir()), None
     except vigil_eval.NoScenes as e:
         return [], str(e)
 
@@ -37,7 +39,7 @@ if _NO_SCENES:
 @pytest.fixture(scope="module")
 def results():
     """One run over all scenes (they play at the same time)."""
-    res, log = vigil_eval.run()
+    res, log = vigil_eval.run(NAMES)
     print(vigil_eval.table(res))
     return {r["scene"]: r for r in res}, log
 

@@ -4,13 +4,16 @@ camsim serves the `tripwire` scene (three people crossing a vertical
 line, two one way and one the other) and the `loiter` scene (one person
 passing a square quickly, one lingering); vigild watches both with a line
 and a dwell zone, a ZeroMQ subscriber takes alerts and count messages,
-and the status and /metrics show the crossings. vigild -t names file and
+and the status and /metrics show the crossings. A crossing and a stay
+come with a clip that plays and covers them. vigild -t names file and
 line of a bad line, dwell and count interval.
 """
 import os
 import subprocess
+import time
 
-from conftest import VIGILD, Camsim, Subscriber, free_port, parse_ts, scene
+from conftest import (VIGILD, Camsim, Subscriber, decode_errors, ffprobe, free_port,
+                      index_row, parse_ts, scene)
 from svc import cameras, start_vigild, wait_status
 from test_status import metrics, sample
 
@@ -21,6 +24,7 @@ workers = 1;
 data_dir = "%s";
 alerts = { publish = "%s"; insecure = true; };
 status = { metrics_port = %d; };
+recording = { pre_seconds = %d; post_seconds = %d; };
 cameras = (
   { id = "gate1"; district = "d1"; grid = "g1"; url = "%s"; count_interval = 4;
     lines = ( { name = "gate"; points = [0.5, 0.3, 0.5, 1.0]; direction = "both"; } ); },
@@ -28,7 +32,38 @@ cameras = (
     zones = ( { name = "square"; polygon = [0.3, 0.0, 0.7, 0.0, 0.7, 1.0, 0.3, 1.0];
                 dwell = 3; } ); }
 );
-""" % (data_dir, publish, port, cam.url("tripwire"), cam.url("loiter"))
+""" % (data_dir, publish, port, PRE, POST, cam.url("tripwire"), cam.url("loiter"))
+
+
+PRE, POST = 2, 2
+
+
+def check_clip(data, alert, first_us, last_us):
+    """The clip an alert names is in the index, starts PRE s before
+    first_us and, once written that far, plays past last_us + POST (a
+    second of slack for keyframes and lag). Overlapping events share a
+    clip (motion goes on all through the tripwire scene), so it may
+    still be recording: its fragments play as they are written."""
+    clip = alert["clip"]
+    assert clip and clip.startswith(alert["camera"] + "/"), alert
+    path = os.path.join(data, "clips", clip)
+    row = index_row(data, clip)
+    assert row and row["state"] in ("recording", "complete"), row
+    assert row["start_us"] <= first_us - (PRE - 0.2) * 1e6, (row, first_us)
+    want = (last_us - row["start_us"]) / 1e6 + POST - 1.0
+    deadline = time.monotonic() + 30
+    while True:
+        row = index_row(data, clip)
+        duration = float(ffprobe(path, "-show_format")["format"].get("duration", 0))
+        if duration >= want or row["state"] != "recording":
+            break
+        assert time.monotonic() < deadline, "clip %s: %.1f s, not %.1f" % (clip, duration, want)
+        time.sleep(0.5)
+    assert row["state"] != "truncated", row
+    assert duration >= want, (clip, duration, want)
+    if row["state"] == "complete":
+        assert abs(duration - (row["end_us"] - row["start_us"]) / 1e6) < 1.0, (duration, row)
+        assert decode_errors(path) == ""
 
 
 def test_crossings_counts_and_loitering(tmp_path, procs):
@@ -60,6 +95,8 @@ def test_crossings_counts_and_loitering(tmp_path, procs):
         assert min(abs(ts - t) for t in truths) <= 1.0, (ts, truths)
         end = sub.wait_alert(lambda e: e.get("id") == a["id"] and e.get("phase") == "end", 5)
         assert end["direction"] == direction
+        assert a["clip"] and end["clip"] == a["clip"] and end["clip_duration"] >= 0
+        assert a["snapshot"]
 
     # Counts every 4 s on their own topic; over a loop they add up to
     # the crossings (each count covers 4 s of frames).
@@ -83,6 +120,7 @@ def test_crossings_counts_and_loitering(tmp_path, procs):
     assert min(abs(ts - (s + truth["start"])) for s in cam.loop_starts("loiter")) <= 1.0
     end = sub.wait_alert(lambda a: a.get("id") == lo["id"] and a.get("phase") == "end", 10)
     assert end["dwell"] > lo["dwell"]
+    assert lo["clip"] and end["clip"] == lo["clip"]
     # The one passing (in the zone from about 1.5 s to 3.5 s of a loop)
     # raises nothing: no loitering before the lingering one's dwell.
     passing = [a for a in sub.alerts if a["type"] == "loitering" and a.get("phase") == "start"
@@ -103,6 +141,25 @@ def test_crossings_counts_and_loitering(tmp_path, procs):
                       direction="b-a"))
     assert total >= seen
     assert "lines" not in cameras(r)["sq1"]
+
+    # The clips: around a crossing (an instant), over a whole stay; of
+    # moments the camera had been streaming PRE s before (earlier ones
+    # cannot have their pre-roll).
+    def settled(cam_id, ts):
+        return ts - min(parse_ts(a["ts"]) for a in sub.alerts if a["camera"] == cam_id) > PRE + 0.5
+
+    data = str(tmp_path / "data")
+    for direction in ("a-b", "b-a"):
+        a = sub.wait_alert(lambda a: a["type"] == "line.crossed" and a.get("phase") == "start"
+                           and a["direction"] == direction
+                           and settled("gate1", parse_ts(a["ts"])), wait)
+        us = parse_ts(a["ts"]) * 1e6
+        check_clip(data, a, us, us)
+    lo = sub.wait_alert(lambda a: a["type"] == "loitering" and a.get("phase") == "start"
+                        and settled("sq1", parse_ts(a["ts"]) - a["dwell"]),
+                        2 * loiter["duration"] + 10)
+    end = sub.wait_alert(lambda a: a.get("id") == lo["id"] and a.get("phase") == "end", 20)
+    check_clip(data, lo, (parse_ts(lo["ts"]) - lo["dwell"]) * 1e6, parse_ts(end["ts"]) * 1e6)
     sub.close()
 
 
@@ -125,4 +182,7 @@ cameras = ( { id = "c1"; url = "rtsp://h/a"; count_interval = -3;
             "\"both\", not 'up'" % path) in r.stderr, r.stderr
     assert ("%s:7: camera 'c1': detect.still.stationary must be between 1 and 3600, not 0"
             % path) in r.stderr, r.stderr
+    # Its detectors leave motion out: the line could never be crossed.
+    assert ("%s:6: camera 'c1': line 'gate' needs the motion detector" % path) in r.stderr, \
+        r.stderr
     assert os.path.exists(path)
