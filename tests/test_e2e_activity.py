@@ -89,6 +89,8 @@ def check_alerts(t, got):
         assert after_start <= parse_ts(start["ts"]) < after_start + 900, (start, want)
         assert after_end <= parse_ts(end["ts"]) < after_end + 900, (end, want)
         assert start["camera"] == "street" and start["zone"] is None
+    for a in got:
+        print("%s: %s %s at %s: %s" % (t["scene"], a["type"], a["phase"], a["ts"], a["detail"]))
     return starts
 
 
