@@ -147,9 +147,10 @@ $(BUILD)/tools/bench-recorder.o: CFLAGS += $(call pc_cflags,$(DAEMON_PKGS)) $(ZK
 $(BUILD)/bench-recorder: $(BUILD)/tools/bench-recorder.o $(LIB_OBJ)
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,$(DAEMON_PKGS)) $(ZK_LIBS) -lm
 
-# Synthetic scenes with ground truth (H.264 files + JSON), made once.
+# Synthetic scenes with ground truth (H.264 files + JSON), made once; the
+# activity files (weeks in their timestamps) go to $(SCENES)/activity.
 scenes: $(SCENES)/.done
-$(SCENES)/.done: test-streams/gen_scenes.py
+$(SCENES)/.done: test-streams/gen_scenes.py test-streams/activity_scene.py
 	$(PYTHON) test-streams/gen_scenes.py --out $(SCENES)
 	@touch $@
 

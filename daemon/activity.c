@@ -195,6 +195,9 @@ static void activity_close(struct activity *ac, struct engine *e, int64_t start,
 		}
 		snprintf(detail, sizeof(detail), "%u object(s) in 15 min, usually %.1f", az->count,
 			 m);
+		log_debug(ac->conf->id, "activity: zone %s, quarter %lld s, hour %d of the week: %s%s",
+			  ac->conf->nzones ? ac->conf->zones[z].name : "-", (long long)(start / 1000000),
+			  slot, detail, az->n[slot] < need ? " (learning)" : odd ? " (improbable)" : "");
 		if (az->active && (odd == 0 || odd != az->active)) {
 			activity_alert(ac, e, z, "end", now, detail, 0);
 			az->active = 0;

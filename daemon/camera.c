@@ -38,6 +38,7 @@ struct camera_session {
 	int keys_since_picture; /* keyframes the decoder got since then */
 	int picture;            /* pictures decode: the camera is streaming */
 	int pictureless;        /* no picture for too long: video_loss raised */
+	int eof;                /* the session ended at the end of a file */
 
 	/* "gated" mode: while c->gate is closed only keyframes are decoded;
 	 * an opening decodes the backlog from a keyframe to the present. */
@@ -183,6 +184,7 @@ static int camera_open(struct camera *c, struct camera_session *s)
 		.read_timeout_us = c->read_timeout_us,
 		.max_pixels = (int64_t)c->conf->max_width * c->conf->max_height,
 		.loop = c->conf->loop,
+		.unpaced = !c->conf->pace,
 		.stop = &c->stop,
 		.error = c->stats.last_error,
 		.error_size = sizeof(c->stats.last_error),
@@ -448,11 +450,19 @@ static void camera_streaming(struct camera *c, int64_t wall_us)
 	}
 }
 
+/* Now, for events the camera thread raises on its own: the wall clock,
+ * or for a file read unpaced the file's clock (its newest packet), so
+ * that they fall on the same time line as the frames' events. */
+static int64_t camera_now(const struct camera *c)
+{
+	return !c->conf->pace && c->last_wall_us ? c->last_wall_us : ingest_wall_us();
+}
+
 /* The stream failed: end open events, open a video_loss event (once);
  * both say why (last_error). */
 static void camera_lost(struct camera *c)
 {
-	int64_t now = ingest_wall_us();
+	int64_t now = camera_now(c);
 	char reason[sizeof(c->stats.last_error) + 16];
 
 	snprintf(reason, sizeof(reason), "video lost: %s", c->stats.last_error);
@@ -612,8 +622,12 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 	int r;
 
 	while (!atomic_load(&c->stop)) {
-		if (ingest_read(&s->in, s->pkt, &wall) < 0)
+		r = ingest_read(&s->in, s->pkt, &wall);
+		if (r < 0) {
+			s->eof = r == AVERROR_EOF && s->in.is_file;
 			break;
+		}
+		c->last_wall_us = wall;
 		if (s->in.rewound) {
 			avcodec_flush_buffers(s->dec);
 			/* Time stamps start again: the backlog's are another pass. */
@@ -691,6 +705,15 @@ static void *camera_main(void *arg)
 		atomic_store(&c->stats.state, CAMERA_DOWN);
 		if (streamed > 0 || !c->ever_streamed)
 			camera_lost(c);
+		if (s.eof && !c->conf->pace) {
+			/* Read once: again would learn the same weeks twice. */
+			log_info(c->conf->id, "end of the file (pace = false): %.1f s of it read "
+				 "in %.1f s, not read again", (double)(c->last_wall_us -
+				 s.in.file_wall_us) / 1e6, (double)streamed / 1e6);
+			while (!atomic_load(&c->stop))
+				ingest_sleep(&c->stop, 1000000);
+			break;
+		}
 		wait = ingest_backoff_next(&backoff, streamed);
 		atomic_fetch_add(&c->stats.reconnects, 1);
 		log_warn(c->conf->id, "%s, retrying in %.1f s", c->stats.last_error,
@@ -698,7 +721,7 @@ static void *camera_main(void *arg)
 		ingest_sleep(&c->stop, wait);
 	}
 	/* Stopping (shutdown, reload) ends an open event with its end alert. */
-	analysis_reset(&c->an, ingest_wall_us(), NULL);
+	analysis_reset(&c->an, camera_now(c), NULL);
 	analysis_free(&c->an);
 	return NULL;
 }

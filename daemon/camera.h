@@ -50,6 +50,7 @@ struct camera {
 	int refused_w, refused_h;   /* picture size the decoder was refused, if any */
 	int fault_armed;            /* tests: abort when decoding starts (fault.h) */
 	struct gate gate;           /* "gated" mode: its state outlives sessions */
+	int64_t last_wall_us;       /* wall time of the newest packet */
 
 	struct camera_stats stats;
 	atomic_int *busy;           /* optional: held while decoding (crash attribution) */

@@ -86,6 +86,7 @@ static const struct cfg_key cfg_camera_keys[] = {
 	{ "lines", CFG_LIST, 0, 0, 0, 0, NULL, cfg_lines },
 	{ "activity", CFG_GROUP, 0, 0, 0, 0, NULL, cfg_activity },
 	{ "count_interval", CFG_INT, CAM(count_interval), 0, 1, 86400, NULL, NULL },
+	{ "pace", CFG_BOOL, CAM(pace), 0, 0, 0, NULL, NULL },
 	{ "recording", CFG_GROUP, 0, 0, 0, 0, cfg_camera_recording_keys, NULL },
 	{ "", CFG_INCLUDE, 0, 0, 0, 0, cfg_option_keys, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
@@ -320,6 +321,33 @@ static void cfg_camera_finish(struct cfg_ctx *ctx, const config_setting_t *s,
 	cam->name = cfg_strdup_default(cam->name, cam->id ? cam->id : "");
 }
 
+/* pace = false reads a file once, as fast as it decodes, on the file's
+ * clock: only for a camera whose one source is a file, and not looping
+ * (a loop would decode for ever at full speed with time racing ahead).
+ * Checked once loop is known (it may come from defaults). */
+static void cfg_check_pace(struct cfg_ctx *ctx, const config_setting_t *s,
+			   const struct vigil_camera *cam)
+{
+	const config_setting_t *p = s ? config_setting_get_member(s, "pace") : NULL;
+	const char *url = cam->detect_url;
+	char where[160], red[512];
+
+	if (!p || cam->pace)
+		return;
+	snprintf(where, sizeof(where), "camera '%s': ", cam->id ? cam->id : "?");
+	if (url && strstr(url, "://") && strncmp(url, "file://", 7) != 0) {
+		log_redact_url(url, red, sizeof(red));
+		cfg_error(ctx, p, "%space = false is for a file, not '%s': a live stream "
+			  "comes at its own rate", where, red);
+	} else if (url && cam->record_url && strcmp(url, cam->record_url) != 0) {
+		cfg_error(ctx, p, "%space = false needs one file for detection and "
+			  "recording (record_url differs)", where);
+	} else if (cam->loop) {
+		cfg_error(ctx, p, "%space = false reads the file once; it cannot be "
+			  "combined with loop = true", where);
+	}
+}
+
 static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list,
 			void *base, const char *where_unused)
 {
@@ -337,6 +365,7 @@ static void cfg_cameras(struct cfg_ctx *ctx, const config_setting_t *list,
 
 		cam->line = (int)config_setting_source_line(s);
 		cfg_options_unset(cam);
+		cam->pace = 1;
 		cam->recording.pre_seconds = -1;
 		cam->recording.post_seconds = -1;
 		cam->recording.max_seconds = -1;
@@ -581,8 +610,11 @@ static void cfg_check_top(struct cfg_ctx *ctx, const config_t *lc)
 	const config_setting_t *defaults = config_lookup(lc, "defaults");
 	if (defaults)
 		cfg_options_check(ctx, defaults, &cfg->defaults, "defaults: ");
-	for (size_t i = 0; i < cfg->ncameras; i++)
+	for (size_t i = 0; i < cfg->ncameras; i++) {
 		cfg_options_inherit(&cfg->cameras[i], &cfg->defaults);
+		cfg_check_pace(ctx, config_setting_get_elem(config_lookup(lc, "cameras"),
+							    (unsigned)i), &cfg->cameras[i]);
+	}
 	if (cfg->stats_interval <= 0)
 		cfg->stats_interval = 60;
 	cfg->instance = cfg_strdup_default(cfg->instance, "vigil");

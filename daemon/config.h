@@ -123,6 +123,9 @@ struct vigil_camera {
 	int open_timeout;     /* seconds to connect and probe, default 10 */
 	int read_timeout;     /* seconds without data before "down", default 5 */
 	int loop;             /* file input: start again at the end, default 0 */
+	int pace;             /* file input: read at the file's rate (default 1);
+			       * 0: as fast as it decodes, time from the file
+			       * (camera only: not in defaults) */
 	char *analysis_mode;  /* "full" (default), "fps", "keyframes" or "gated" */
 	int analysis_fps;     /* frames analysed per second in "fps" mode, default 5 */
 	int analysis_width;   /* analysis width in pixels, default 320 */

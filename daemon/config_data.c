@@ -130,7 +130,7 @@ int config_camera_equal(const struct vigil_camera *a, const struct vigil_camera 
 	       cfg_str_equal(a->transport, b->transport) &&
 	       cfg_str_equal(a->analysis_mode, b->analysis_mode) &&
 	       a->open_timeout == b->open_timeout && a->read_timeout == b->read_timeout &&
-	       a->loop == b->loop && a->analysis_fps == b->analysis_fps &&
+	       a->loop == b->loop && a->pace == b->pace && a->analysis_fps == b->analysis_fps &&
 	       a->analysis_width == b->analysis_width && a->analysis_hold == b->analysis_hold &&
 	       a->max_width == b->max_width && a->max_height == b->max_height &&
 	       a->recording.pre_seconds == b->recording.pre_seconds &&
@@ -168,6 +168,7 @@ struct vigil_camera *config_camera_dup(const struct vigil_camera *c)
 	d->open_timeout = c->open_timeout;
 	d->read_timeout = c->read_timeout;
 	d->loop = c->loop;
+	d->pace = c->pace;
 	d->analysis_fps = c->analysis_fps;
 	d->analysis_width = c->analysis_width;
 	d->analysis_hold = c->analysis_hold;

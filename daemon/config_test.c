@@ -388,10 +388,13 @@ static void test_options_and_defaults(void)
 		 "  { id = \"b\"; url = \"/srv/b.mp4\"; loop = true; transport = \"tcp\";\n"
 		 "    max_width = 7680; max_height = 4320;\n"
 		 "    analysis = { mode = \"fps\"; fps = 2; width = 160; }; },\n"
-		 "  { id = \"c\"; url = \"rtsp://h/c\"; analysis = { mode = \"gated\"; hold = 12; }; }\n"
+		 "  { id = \"c\"; url = \"rtsp://h/c\"; analysis = { mode = \"gated\"; hold = 12; }; },\n"
+		 "  { id = \"d\"; url = \"file:///srv/d.mkv\"; pace = false; }\n"
 		 ");\n");
 	load(&l, text);
 	CHECK(l.nerrors == 0);
+	CHECK(l.cfg.cameras[0].pace == 1 && l.cfg.cameras[1].pace == 1);
+	CHECK(l.cfg.cameras[3].pace == 0 && l.cfg.cameras[3].loop == 0);
 	CHECK(l.cfg.stats_interval == 10);
 	CHECK(strcmp(l.cfg.cameras[0].transport, "udp") == 0);
 	CHECK(l.cfg.cameras[0].read_timeout == 7);
@@ -436,6 +439,19 @@ static void test_option_errors(void)
 	expect_error(&l, 10, "camera 'a': max_width must be between 16 and 16384, not 100000");
 	expect_error(&l, 10, "camera 'a': max_height must be between 16 and 16384, not 8");
 	CHECK(l.nerrors == 8);
+	unload(&l);
+
+	/* pace = false: a file, read once, the same for recording. */
+	snprintf(text, sizeof(text), "%s%s", ok_head,
+		 "cameras = (\n"
+		 "  { id = \"a\"; url = \"rtsps://h/a\"; pace = false; },\n"
+		 "  { id = \"b\"; url = \"/srv/b.mkv\"; loop = true; pace = false; },\n"
+		 "  { id = \"c\"; url = \"/srv/c.mkv\"; pace = true; loop = true; }\n"
+		 ");\n");
+	load(&l, text);
+	expect_error(&l, 6, "camera 'a': pace = false is for a file, not 'rtsps://h/a'");
+	expect_error(&l, 7, "camera 'b': pace = false reads the file once");
+	CHECK(l.nerrors == 2);
 	unload(&l);
 }
 

@@ -228,6 +228,22 @@ int64_t ingest_clock_wall(struct ingest_clock *k, int64_t stream_us, int64_t arr
 	return stream_us + k->off;
 }
 
+/* Unpaced file: wall time is the first packet's arrival plus the stream
+ * time elapsed since, so a jump of the file's timestamps is a jump of
+ * time for everything downstream (tracks, events, clips). A packet
+ * without a timestamp keeps the previous one's time. */
+static int64_t ingest_file_wall(struct ingest *in, int64_t stream_us)
+{
+	if (stream_us == AV_NOPTS_VALUE)
+		return in->file_wall_us ? in->file_last_us : ingest_wall_us();
+	if (!in->file_wall_us) {
+		in->file_wall_us = ingest_wall_us();
+		in->file_first_us = stream_us;
+	}
+	in->file_last_us = in->file_wall_us + (stream_us - in->file_first_us);
+	return in->file_last_us;
+}
+
 int ingest_read(struct ingest *in, AVPacket *pkt, int64_t *wall_us)
 {
 	int64_t t0, us;
@@ -254,10 +270,15 @@ int ingest_read(struct ingest *in, AVPacket *pkt, int64_t *wall_us)
 			break;
 		av_packet_unref(pkt);
 	}
+	us = ingest_stream_us(in, pkt->pts, pkt->dts);
+	if (in->is_file && in->conf.unpaced) {
+		*wall_us = ingest_file_wall(in, us);
+		in->packets++;
+		return 0;
+	}
 	if (in->is_file)
 		ingest_pace(in, pkt);
 	*wall_us = ingest_wall_us();
-	us = ingest_stream_us(in, pkt->pts, pkt->dts);
 	if (us != AV_NOPTS_VALUE)
 		*wall_us = ingest_clock_wall(&in->clock, us, *wall_us);
 	in->packets++;

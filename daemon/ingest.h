@@ -8,7 +8,11 @@
  *   passed (a buffered packet cannot hide the timeout, and closing does
  *   not wait on a dead peer). Setting *stop ends any wait at once.
  * - Files are read at their own pace, as a camera would send them, and
- *   with loop start again at the end, time running on.
+ *   with loop start again at the end, time running on. With unpaced a
+ *   file is read as fast as its reader asks, and its wall time is the
+ *   wall time of its first packet plus the stream time since: the
+ *   file's own clock, jumps included (weeks of recorded time in
+ *   minutes, for tests and evaluation).
  * - Each packet gets a wall time by the stream's own clock (its time
  *   stamp plus the smallest arrival offset seen), so packets that waited
  *   in a socket buffer keep the time they were sent at.
@@ -31,6 +35,7 @@ struct ingest_conf {
 	int64_t read_timeout_us;    /* each read */
 	int64_t max_pixels;         /* probing decoders' picture limit; 0: none */
 	int loop;                   /* files: play again from the start at the end */
+	int unpaced;                /* files: no pacing, wall time from the file */
 	atomic_int *stop;           /* set by another thread: calls return soon */
 	char *error;                /* what failed last ("read: timed out") */
 	size_t error_size;
@@ -64,6 +69,9 @@ struct ingest {
 	int64_t first_pts_us;       /* pacing: stream time of that packet */
 	int64_t pts_offset_us;      /* stream time added by earlier passes */
 	int64_t last_pts_us;
+	int64_t file_wall_us;       /* unpaced: wall time of the first packet */
+	int64_t file_first_us;      /* ... and its stream time */
+	int64_t file_last_us;       /* wall time of the newest packet */
 	struct ingest_clock clock;
 };
 
@@ -76,7 +84,8 @@ void ingest_global_init(void);
  * ingest_close(). Returns 0 or an AVERROR. */
 int ingest_open(struct ingest *in, const struct ingest_conf *conf);
 /* The next packet of the video stream into pkt, with its wall time by
- * the stream clock. Files are paced and, with loop, rewound (rewound is
+ * the stream clock (unpaced files: by the file's clock). Files are paced
+ * unless unpaced and, with loop, rewound (rewound is
  * set on the first packet of a new pass). Returns 0 or an AVERROR (the
  * reason in conf->error; AVERROR(ETIMEDOUT) after read_timeout). */
 int ingest_read(struct ingest *in, AVPacket *pkt, int64_t *wall_us);

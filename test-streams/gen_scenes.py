@@ -15,6 +15,10 @@ Mover (moving objects) or into EFFECTS (changes of the picture such as a
 lighting step): each effect kind is one small function that returns its
 filter and its nuisance entry.
 
+The activity files (weeks of a street, time in their timestamps) are
+made by activity_scene.py into DIR/activity/, apart from the accuracy
+set: `--only activity` makes only them.
+
 Usage: gen_scenes.py --out DIR [--only NAME,...] [--size WxH] [--fps N]
 """
 
@@ -29,6 +33,8 @@ import re
 import subprocess
 import sys
 import tempfile
+
+import activity_scene
 
 REF_HEIGHT = 720          # object sizes below are given at this height
 TRACK_STEP = 0.5          # seconds between ground-truth track samples
@@ -721,11 +727,14 @@ def encoder_args(codec, fps):
     raise ValueError("unknown codec %r" % codec)
 
 
+# One filter thread: sliced noise is then drawn in a fixed order, and
+# a scene is the same file every time it is made.
+FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y",
+          "-filter_threads", "1", "-filter_complex_threads", "1"]
+
+
 def run_ffmpeg(args):
-    # One filter thread: sliced noise is then drawn in a fixed order, and
-    # a scene is the same file every time it is made.
-    cmd = ["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-           "-filter_threads", "1", "-filter_complex_threads", "1"] + args
+    cmd = FFMPEG + ["-nostdin"] + args
     r = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if r.returncode != 0:
         sys.stderr.write(r.stderr.decode(errors="replace"))
@@ -805,13 +814,16 @@ def main():
     args = ap.parse_args()
 
     scenes = SCENES
+    activity = True
     if args.only:
         wanted = [n.strip() for n in args.only.split(",") if n.strip()]
+        activity = "activity" in wanted
+        wanted = [n for n in wanted if n != "activity"]
         known = {s.name for s in SCENES}
         bad = [n for n in wanted if n not in known]
         if bad:
             ap.error("unknown scene(s): %s (known: %s)"
-                     % (", ".join(bad), ", ".join(sorted(known))))
+                     % (", ".join(bad), ", ".join(sorted(known) + ["activity"])))
         scenes = [s for s in SCENES if s.name in wanted]
 
     os.makedirs(args.out, exist_ok=True)
@@ -825,6 +837,8 @@ def main():
             print("gen_scenes: %s up to date" % s.name)
         else:
             todo.append((s, mp4, js, truth, made_from))
+    if activity:
+        activity_scene.make(args.out, street_geq(), FFMPEG)
     if not todo:
         return 0
 
