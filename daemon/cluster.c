@@ -363,6 +363,10 @@ static int cl_read_members(struct cluster *c, struct cl_member **out, size_t *no
 			x->owner = st.ephemeralOwner;
 			x->since_ms = json_object_object_get_ex(o, "since", &v) ?
 				      json_object_get_int64(v) : 0;
+			x->capacity = json_object_object_get_ex(o, "capacity", &v) ?
+				      json_object_get_int(v) : 0;
+			if (x->capacity < 0 || x->capacity > 100000)
+				x->capacity = 0;
 		} else {
 			snprintf(what, sizeof(what), "data:%s:%lld", name, (long long)st.mzxid);
 			if (cl_warn_once(c, what))
@@ -379,17 +383,25 @@ static int cl_read_members(struct cluster *c, struct cl_member **out, size_t *no
 	return ZOK;
 }
 
-/* The ready member that owns camera id, or NULL. */
 const char *cl_owner(const struct cl_member *m, size_t n, const char *id)
 {
 	const char *best = NULL;
-	uint64_t top = 0;
+	double top = 0, stated = 0, unstated = 1;
+	int nstated = 0;
 
+	for (size_t i = 0; i < n; i++)
+		if (m[i].ready && m[i].capacity > 0) {
+			stated += m[i].capacity;
+			nstated++;
+		}
+	if (nstated)
+		unstated = stated / nstated;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t s;
+		double s;
 		if (!m[i].ready)
 			continue;
-		s = shard_score_name(id, m[i].name);
+		s = shard_score_weighted(id, m[i].name,
+					 m[i].capacity > 0 ? m[i].capacity : unstated);
 		if (!best || s > top || (s == top && strcmp(m[i].name, best) < 0)) {
 			best = m[i].name;
 			top = s;

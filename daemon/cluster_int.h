@@ -14,6 +14,7 @@ struct cl_member {
 	long long czxid;          /* the member node's: one per registration */
 	long long owner;          /* its session */
 	long long since_ms;       /* wall clock of its registration, 0 unknown */
+	int capacity;             /* its share of the cameras, 0 unstated */
 };
 
 enum cl_cam_state { CL_NONE, CL_OWNED, CL_RELEASING };
@@ -68,6 +69,9 @@ struct cluster {
 
 /* cluster.c: the ready member that owns camera id (rendezvous hashing
  * over names), or NULL; wall-clock microseconds. */
+/* The ready member that owns camera id (NULL: none): rendezvous
+ * hashing weighted by the members' capacities; a member that states
+ * none counts as the mean of those that do (all equal when none do). */
 const char *cl_owner(const struct cl_member *m, size_t n, const char *id);
 long long cl_wall_us(void);
 

@@ -1,6 +1,8 @@
 /* Rendezvous hashing of camera ids; see shard.h. */
 #include "shard.h"
 
+#include <math.h>
+
 /* FNV-1a over the id and the candidate number, finished with the
  * splitmix64 mixer so that nearby candidates get unrelated scores. */
 uint64_t shard_score(const char *id, int candidate)
@@ -30,6 +32,16 @@ int shard_owner(const char *id, int count)
 		}
 	}
 	return owner;
+}
+
+double shard_score_weighted(const char *id, const char *name, double weight)
+{
+	/* The top 53 bits, plus one: u in (0, 1], exact in a double. */
+	double u = (double)((shard_score_name(id, name) >> 11) + 1) / 9007199254740992.0;
+
+	if (u >= 1.0)
+		return INFINITY;
+	return -weight / log(u);
 }
 
 uint64_t shard_score_name(const char *id, const char *name)

@@ -18,6 +18,14 @@ uint64_t shard_score(const char *id, int candidate);
  * hashing, the name standing for the candidate number. */
 uint64_t shard_score_name(const char *id, const char *name);
 
+/* Weighted score of an id for a named candidate: weight > 0 is the
+ * candidate's share relative to the others (a cluster member's
+ * capacity). -weight / ln(u), u the name score taken into (0, 1]:
+ * the highest wins, each candidate wins a share of ids proportional to
+ * its weight, and removing a candidate still moves only its own ids.
+ * With equal weights the order is that of shard_score_name. */
+double shard_score_weighted(const char *id, const char *name, double weight);
+
 /* The candidate 0..count-1 that owns id; 0 when count <= 1. */
 int shard_owner(const char *id, int count);
 
