@@ -38,10 +38,12 @@ CAMSIM = os.path.join(BUILD, "camsim")
 TAIL = os.path.join(BUILD, "vigil-tail")
 
 
-def scene(name):
+def scene(name, ext="mp4"):
+    """A scene's ground truth, with "file" its video (name may be in a
+    subdirectory of the scenes: "activity/fortnight")."""
     with open(os.path.join(SCENES, name + ".json")) as f:
         truth = json.load(f)
-    truth["file"] = os.path.join(SCENES, name + ".mp4")
+    truth["file"] = os.path.join(SCENES, name + "." + ext)
     return truth
 
 

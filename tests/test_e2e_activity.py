@@ -12,23 +12,17 @@ after.mkv (the next day, a crowd at 03:00) and raises at once: the
 baseline was kept, not learnt again. vigild -t refuses pace = false
 where it makes no sense.
 """
-import json
 import os
 import subprocess
 import time
 
-from conftest import SCENES, VIGILD, free_port, parse_ts, write_config
+from conftest import VIGILD, free_port, parse_ts, scene, write_config
 from replayclient import ReplayClient
 from svc import start_vigild
 
-ACTIVITY = os.path.join(SCENES, "activity")
-
 
 def truth(name):
-    with open(os.path.join(ACTIVITY, name + ".json")) as f:
-        t = json.load(f)
-    t["file"] = os.path.join(ACTIVITY, name + ".mkv")
-    return t
+    return scene("activity/" + name, "mkv")
 
 
 def camera(t):
