@@ -20,7 +20,6 @@
 #define CL_SCAN_MS      1000   /* full look at members and claims */
 #define CL_GAP_MS       1500   /* a step this late: the node was stopped */
 #define CL_RETRY_MS     1000
-#define CL_WHO          "cluster"
 
 long long cl_wall_us(void)
 {
@@ -116,6 +115,14 @@ struct cluster *cluster_open(const struct vigil_config *cfg)
 		free(c);
 		return NULL;
 	}
+	if (cl_watch_open(c) < 0) {
+		log_err(CL_WHO, "epoll: %s", strerror(errno));
+		cl_watch_close(c);
+		close(c->evfd);
+		free(c->cams);
+		free(c);
+		return NULL;
+	}
 	pthread_mutex_init(&c->lock, NULL);
 	snprintf(c->root, sizeof(c->root), "/vigil/%s", cfg->zk_cluster);
 	snprintf(c->me, sizeof(c->me), "%s", cfg->zk_node);
@@ -152,6 +159,7 @@ void cluster_close(struct cluster *c)
 		free(c->warned[i]);
 	free(c->warned);
 	owned_free(&c->owned);
+	cl_watch_close(c);
 	close(c->evfd);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -159,7 +167,7 @@ void cluster_close(struct cluster *c)
 
 int cluster_pollfd(const struct cluster *c)
 {
-	return c ? c->evfd : -1;
+	return c ? c->pollfd : -1;
 }
 
 /* Rebuild the owned set from the cameras' states; bump the generation. */
@@ -680,6 +688,7 @@ int cluster_step(struct cluster *c, long long now)
 {
 	int flags = 0;
 
+	cl_watch_take(c);         /* drained every turn: the poll is level-triggered */
 	if (c->last_step_ms && now - c->last_step_ms > CL_GAP_MS && c->registered &&
 	    !c->suspect) {
 		log_warn(CL_WHO, "this node was not running for %lld ms: holding alerts until "
@@ -728,8 +737,16 @@ int cluster_step(struct cluster *c, long long now)
 			if (c->cams[i].state == CL_OWNED) {
 				cl_loss_mirror(c, i);
 				cl_open_mirror(c, i);
+				c->cams[i].changed = 0;
 			}
 	}
+	/* Events that opened or ended since: mirrored now, not at the scan. */
+	for (size_t i = 0; i < c->cfg->ncameras; i++)
+		if (c->cams[i].changed) {
+			c->cams[i].changed = 0;
+			if (c->cams[i].state == CL_OWNED)
+				cl_open_mirror(c, i);
+		}
 	cl_finish_releases(c);
 	return flags;
 }
@@ -786,6 +803,7 @@ void cluster_remap(struct cluster *c, const struct vigil_config *old)
 	}
 	free(c->cams);
 	c->cams = cams;
+	cl_watch_rebuild(c);
 	cl_rebuild_owned(c);
 	c->dirty = 1;
 }

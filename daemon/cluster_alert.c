@@ -8,7 +8,6 @@
 
 #include "log.h"
 
-#define CL_WHO "cluster"
 
 static void cl_push_alert(struct cluster *c, const struct cluster_alert *a)
 {

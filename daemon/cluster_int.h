@@ -8,6 +8,8 @@
 
 #include "cluster.h"
 
+#define CL_WHO "cluster"          /* in the log, for the cluster as a whole */
+
 struct cl_member {
 	char name[VIGIL_TOKEN_MAX + 1];
 	int ready;
@@ -26,6 +28,8 @@ struct cl_cam {
 	long long retry_ms;       /* claim held elsewhere: look again then */
 	char loss[128];           /* open video_loss as mirrored, "" none */
 	unsigned long long open_hash;   /* open events as mirrored, 0 none */
+	int wd;                   /* inotify watch of its events directory */
+	int changed;              /* its open events changed since mirrored */
 };
 
 struct cluster {
@@ -33,7 +37,10 @@ struct cluster {
 	char root[300];           /* /vigil/<cluster.name> */
 	char me[VIGIL_TOKEN_MAX + 1];
 	zhandle_t *zh;
-	int evfd;
+	int evfd;                 /* woken by the client library's thread */
+	int ifd;                  /* inotify: the cameras' open events */
+	int pollfd;               /* epoll over both, for the supervisor */
+	int watch_warned;
 
 	/* Written by the client library's thread, under lock. */
 	pthread_mutex_t lock;
@@ -81,6 +88,15 @@ long long cl_wall_us(void);
 void cl_node_event(struct cluster *c, int down, const struct cl_member *who,
 		   const struct cl_member *old, size_t nold,
 		   const struct cl_member *cur, size_t ncur);
+
+/* cluster_watch.c: the open events of every camera watched (inotify),
+ * so that a change is mirrored in the turn it is seen. open: the epoll
+ * fd over evfd and the watches; rebuild: the watches again (a new
+ * inventory); take: mark the cameras whose events changed. */
+int cl_watch_open(struct cluster *c);
+void cl_watch_rebuild(struct cluster *c);
+void cl_watch_close(struct cluster *c);
+void cl_watch_take(struct cluster *c);
 
 /* cluster_loss.c: open video_loss events across owners. Adopt before a
  * claimed camera starts; mirror while owned; release once its worker

@@ -220,18 +220,21 @@ def test_kill_moves_cameras(cluster, zk, camsim, procs):
     while dark not in zk_state(a.conf)["losses"] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert zk_state(a.conf)["losses"][dark]["event"].startswith(loss["id"] + " ")
-    # Motion events it has had open for a while (its open events are
-    # mirrored every second) are ended by the new owners: wait for one.
-    deadline = time.monotonic() + 20
+    # A motion event it opened less than a second before it dies is ended
+    # by the new owner: open events are mirrored to ZooKeeper as soon as
+    # the engine writes them (the scan every second would miss most).
+    # Wait for one that starts now, and kill 0.3 to 0.8 s after its start.
+    deadline = time.monotonic() + 30
     open_events = set()
     while not open_events and time.monotonic() < deadline:
-        c.sub.poll(0.3)
+        c.sub.poll(0.05)
         ended = {x["id"] for x in c.sub.alerts if x["phase"] == "end"}
-        open_events = {x["id"] for x in c.sub.alerts
-                       if x["type"] == "motion" and x["phase"] == "start"
-                       and x["id"] not in ended and x["camera"] != dark
-                       and time.time() - parse_ts(x["ts"]) > 2.5}
-    assert open_events, "no motion event open on the node to kill"
+        fresh = [x for x in c.sub.alerts
+                 if x["type"] == "motion" and x["phase"] == "start"
+                 and x["id"] not in ended and x["camera"] != dark
+                 and 0.3 <= time.time() - parse_ts(x["ts"]) < 0.8]
+        open_events = {x["id"] for x in fresh}
+    assert open_events, "no motion event opened on the node to kill"
     t0 = time.monotonic()
     c.signal_all(signal.SIGKILL)
     c.proc.p.wait(10)
