@@ -213,6 +213,8 @@ static int camera_open(struct camera *c, struct camera_session *s)
 		av_rescale(1000000, st->avg_frame_rate.den, st->avg_frame_rate.num) : 40000;
 	s->prev_frame_us = AV_NOPTS_VALUE;
 	analysis_set_rate(&c->an, camera_analysis_rate(c, st));
+	analysis_skip_repeats(&c->an, config_analysis_mode(c->conf) == ANALYSIS_FULL &&
+				      c->conf->analysis_skip_repeats);
 	c->an.time_base = st->time_base;
 	if (c->rec_shared)
 		recorder_set_stream(c->rec, st->codecpar, st->time_base);
