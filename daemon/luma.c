@@ -193,18 +193,22 @@ static void luma_diff_row(const uint8_t *a, const uint8_t *b, int w, uint64_t *s
 
 #ifdef __SSE2__
 	const __m128i zero = _mm_setzero_si128(), level = _mm_set1_epi8(LUMA_REPEAT_LEVEL);
-	__m128i acc = zero;
+	const __m128i one = _mm_set1_epi8(1);
+	__m128i acc = zero, over = zero;
 
+	/* Both sums in 64-bit lanes by psadbw: the differences, and a 1 per
+	 * difference over the level (min(d - level, 1)). */
 	for (; x + 16 <= w; x += 16) {
 		__m128i p = _mm_loadu_si128((const __m128i *)(a + x));
 		__m128i q = _mm_loadu_si128((const __m128i *)(b + x));
 		__m128i d = _mm_or_si128(_mm_subs_epu8(p, q), _mm_subs_epu8(q, p));
-		__m128i over = _mm_cmpeq_epi8(_mm_subs_epu8(d, level), zero);
 
 		acc = _mm_add_epi64(acc, _mm_sad_epu8(d, zero));
-		*big += (unsigned)__builtin_popcount(~_mm_movemask_epi8(over) & 0xffff);
+		over = _mm_add_epi64(over, _mm_sad_epu8(_mm_min_epu8(_mm_subs_epu8(d, level), one),
+							zero));
 	}
 	*sad += (uint64_t)_mm_cvtsi128_si32(acc) + (uint64_t)_mm_cvtsi128_si32(_mm_srli_si128(acc, 8));
+	*big += (unsigned)_mm_cvtsi128_si32(over) + (unsigned)_mm_cvtsi128_si32(_mm_srli_si128(over, 8));
 #endif
 	for (; x < w; x++) {
 		int d = a[x] > b[x] ? a[x] - b[x] : b[x] - a[x];
