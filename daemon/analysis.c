@@ -45,6 +45,7 @@ void analysis_set_rate(struct analysis *a, double fps)
 void analysis_skip_repeats(struct analysis *a, int on)
 {
 	a->skip_repeats = on;
+	a->bframes = 0;
 }
 
 void analysis_emit(struct analysis *a, const char *type, const char *phase,
@@ -181,14 +182,20 @@ static int64_t analysis_frame_us(const struct analysis *a, const AVFrame *frame)
 }
 
 /* Does this frame repeat the last analysed picture, so that analysing
- * it again would tell nothing? Keyframes are always analysed (detectors
- * judge their re-coding), and a repeat at least every
- * ANALYSIS_REPEAT_GAP_US, so that time-based judgements (a frozen
- * picture, an event's end) still see time pass. */
-static int analysis_repeat(const struct analysis *a, const AVFrame *frame, int64_t t)
+ * it again would tell nothing? Only P frames of streams without B
+ * frames are taken for repeats, as encoders send them. Keyframes are
+ * always analysed (detectors judge their re-coding). B frames
+ * interpolate a still scene's noise away, so that they and the P frames
+ * they lean on look alike though the sensor sent new pictures: once one
+ * is seen, the connection's frames are all analysed. A repeat is
+ * analysed at least every ANALYSIS_REPEAT_GAP_US, so that time-based
+ * judgements (a frozen picture, an event's end) still see time pass. */
+static int analysis_repeat(struct analysis *a, const AVFrame *frame, int64_t t)
 {
-	if (!a->skip_repeats || !a->ref_ok || frame->key_frame ||
-	    frame->pict_type == AV_PICTURE_TYPE_I || t == AV_NOPTS_VALUE ||
+	if (frame->pict_type == AV_PICTURE_TYPE_B)
+		a->bframes = 1;
+	if (!a->skip_repeats || a->bframes || !a->ref_ok || frame->key_frame ||
+	    frame->pict_type != AV_PICTURE_TYPE_P || t == AV_NOPTS_VALUE ||
 	    a->ref_us == AV_NOPTS_VALUE || t < a->ref_us || t - a->ref_us >= ANALYSIS_REPEAT_GAP_US)
 		return 0;
 	return luma_repeat(&a->scaler.out, a->ref);

@@ -40,6 +40,7 @@ struct analysis {
 	 * passed; the rate the detectors see is then measured over the
 	 * first ANALYSIS_SETTLE_US of analysis and they are set up for it. */
 	int skip_repeats;
+	int bframes;                /* B frames seen: no repeats taken */
 	uint8_t *ref;
 	int ref_ok;
 	int64_t ref_us;
