@@ -5,6 +5,7 @@
 #include <libavutil/mathematics.h>
 #include <libavutil/pixdesc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -37,6 +38,14 @@ void analysis_set_rate(struct analysis *a, double fps)
 {
 	a->rate = fps;
 	engine_set_fps(&a->engine, fps);
+	a->settled = 0;
+	a->settle_frames = 0;
+}
+
+void analysis_skip_repeats(struct analysis *a, int on)
+{
+	a->skip_repeats = on;
+	a->bframes = 0;
 }
 
 void analysis_emit(struct analysis *a, const char *type, const char *phase,
@@ -85,6 +94,7 @@ static void analysis_start_plugins(struct analysis *a)
 		a->nplugins++;
 	}
 	a->ready = 1;
+	a->ref_ok = 0;
 }
 
 /* A plugin reported a type it did not declare: the host refused it. Said
@@ -163,6 +173,79 @@ static void analysis_detect(struct analysis *a, const struct luma_frame *lf,
 	a->engine.frame = NULL;
 }
 
+/* Stream time of a frame in microseconds, or AV_NOPTS_VALUE. */
+static int64_t analysis_frame_us(const struct analysis *a, const AVFrame *frame)
+{
+	if (frame->best_effort_timestamp == AV_NOPTS_VALUE || a->time_base.num <= 0)
+		return AV_NOPTS_VALUE;
+	return av_rescale_q(frame->best_effort_timestamp, a->time_base, AV_TIME_BASE_Q);
+}
+
+/* Does this frame repeat the last analysed picture, so that analysing
+ * it again would tell nothing? Only P frames of streams without B
+ * frames are taken for repeats, as encoders send them. Keyframes are
+ * always analysed (detectors judge their re-coding). B frames
+ * interpolate a still scene's noise away, so that they and the P frames
+ * they lean on look alike though the sensor sent new pictures: once one
+ * is seen, the connection's frames are all analysed. A repeat is
+ * analysed at least every ANALYSIS_REPEAT_GAP_US, so that time-based
+ * judgements (a frozen picture, an event's end) still see time pass. */
+static int analysis_repeat(struct analysis *a, const AVFrame *frame, int64_t t)
+{
+	if (frame->pict_type == AV_PICTURE_TYPE_B)
+		a->bframes = 1;
+	if (!a->skip_repeats || a->bframes || !a->ref_ok || frame->key_frame ||
+	    frame->pict_type != AV_PICTURE_TYPE_P || t == AV_NOPTS_VALUE ||
+	    a->ref_us == AV_NOPTS_VALUE || t < a->ref_us || t - a->ref_us >= ANALYSIS_REPEAT_GAP_US)
+		return 0;
+	return luma_repeat(&a->scaler.out, a->ref);
+}
+
+/* An analysed frame (stream time t) becomes the reference for the next
+ * ones. Over the first ANALYSIS_SETTLE_US, count them: a stream that
+ * repeats its pictures gives the detectors fewer frames a second than
+ * its frame rate says, and their timing (background adaptation,
+ * learning, frames to start an event) rests on that rate. When it is
+ * well below the nominal one, they are set up again for the measured
+ * rate (once per connection). */
+static void analysis_keep(struct analysis *a, int64_t t)
+{
+	const struct luma_frame *f = &a->scaler.out;
+	double fps;
+
+	if (!a->skip_repeats)
+		return;
+	if (!a->ref) {
+		a->ref = malloc((size_t)f->width * (size_t)f->height);
+		if (!a->ref)
+			return;
+	}
+	for (int y = 0; y < f->height; y++)
+		memcpy(a->ref + (size_t)y * (size_t)f->width, f->data + (size_t)y * (size_t)f->stride,
+		       (size_t)f->width);
+	a->ref_ok = 1;
+	a->ref_us = t;
+	if (a->settled || t == AV_NOPTS_VALUE)
+		return;
+	if (a->settle_frames == 0 || t < a->settle_from_us) {
+		a->settle_frames = 1;
+		a->settle_from_us = t;
+		return;
+	}
+	a->settle_frames++;
+	if (t - a->settle_from_us < ANALYSIS_SETTLE_US)
+		return;
+	a->settled = 1;
+	fps = (a->settle_frames - 1) * 1e6 / (double)(t - a->settle_from_us);
+	if (!(fps < 0.8 * a->rate))
+		return;
+	log_info(a->conf->id, "%.1f distinct pictures a second in a %.0f fps stream: "
+		 "detectors set up for that rate", fps, a->rate);
+	a->rate = fps;
+	engine_set_fps(&a->engine, fps);
+	analysis_start_plugins(a);
+}
+
 /* A picture was asked for (the HTTP API): write this analysed frame as
  * JPEG. Costs one encode per request, on this thread, only when asked;
  * requests that arrive together share it. */
@@ -188,6 +271,7 @@ void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
 {
 	const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(frame->format);
 	int banded = luma_band_take(&a->scaler, frame->data[0], frame->linesize[0]);
+	int64_t t;
 	int r;
 
 	if (frame->decode_error_flags || (frame->flags & AV_FRAME_FLAG_CORRUPT)) {
@@ -203,6 +287,10 @@ void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
 	r = luma_scaler_setup(&a->scaler, frame->width, frame->height, a->width);
 	if (r < 0)
 		return;
+	if (r > 0) {
+		free(a->ref);
+		a->ref = NULL;
+	}
 	if (r > 0 || !a->ready) {
 		log_info(a->conf->id, "analysing %dx%d as %dx%d", frame->width,
 			 frame->height, a->scaler.out.width, a->scaler.out.height);
@@ -210,9 +298,15 @@ void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us)
 	}
 	if (r > 0 || !banded)
 		luma_scale(&a->scaler, frame->data[0], frame->linesize[0]);
-	a->scaler.out.wall_us = wall_us;
-	a->scaler.out.pts_us = frame->best_effort_timestamp;
-	analysis_detect(a, &a->scaler.out, frame);
+	t = analysis_frame_us(a, frame);
+	if (analysis_repeat(a, frame, t)) {
+		atomic_fetch_add(&a->frames_repeated, 1);
+	} else {
+		a->scaler.out.wall_us = wall_us;
+		a->scaler.out.pts_us = frame->best_effort_timestamp;
+		analysis_detect(a, &a->scaler.out, frame);
+		analysis_keep(a, t);
+	}
 	analysis_picture(a, frame);
 }
 
@@ -244,4 +338,6 @@ void analysis_free(struct analysis *a)
 		return;
 	analysis_stop_plugins(a);
 	luma_scaler_free(&a->scaler);
+	free(a->ref);
+	a->ref = NULL;
 }

@@ -22,6 +22,8 @@
 
 #define ANALYSIS_MAX_PLUGINS 8
 #define ANALYSIS_MAX_ZONES 32
+#define ANALYSIS_REPEAT_GAP_US 200000   /* a repeat is analysed after this long */
+#define ANALYSIS_SETTLE_US 2000000      /* the analysed rate is measured over this */
 
 struct analysis {
 	const struct vigil_camera *conf;
@@ -32,6 +34,19 @@ struct analysis {
 	AVRational time_base;       /* of the frames' timestamps (0/0: unknown) */
 
 	struct luma_scaler scaler;
+	/* Repeated pictures (see luma_repeat): when skip_repeats is set, a
+	 * frame that repeats the last analysed one (ref, taken at ref_us,
+	 * stream time) is not analysed again, unless ANALYSIS_REPEAT_GAP_US
+	 * passed; the rate the detectors see is then measured over the
+	 * first ANALYSIS_SETTLE_US of analysis and they are set up for it. */
+	int skip_repeats;
+	int bframes;                /* B frames seen: no repeats taken */
+	uint8_t *ref;
+	int ref_ok;
+	int64_t ref_us;
+	int settled;                /* the analysed rate was measured */
+	int settle_frames;          /* frames analysed since settle_from_us */
+	int64_t settle_from_us;
 	struct plugin_instance plugins[ANALYSIS_MAX_PLUGINS];
 	int detector[ANALYSIS_MAX_PLUGINS];  /* plugins[k] runs conf->detectors[detector[k]] */
 	int nplugins;
@@ -48,6 +63,7 @@ struct analysis {
 
 	atomic_ulong frames_analysed;
 	atomic_ulong frames_corrupt;
+	atomic_ulong frames_repeated;  /* repeats left out of the analysis */
 	atomic_ulong detect_us;     /* time spent in the plugins */
 	char last_error[160];
 };
@@ -58,6 +74,8 @@ void analysis_init(struct analysis *a, const struct vigil_camera *conf,
  * engine tune their timing to it, so that every analysis mode keeps the
  * same behaviour in seconds. */
 void analysis_set_rate(struct analysis *a, double fps);
+/* Leave repeated pictures out of the analysis (full decoding). */
+void analysis_skip_repeats(struct analysis *a, int on);
 /* Analyse one decoded frame that arrived at wall_us. */
 void analysis_frame(struct analysis *a, const AVFrame *frame, int64_t wall_us);
 /* Rows [y, y + h) of the picture being decoded (width x height) are

@@ -53,7 +53,8 @@ struct camera_session {
 };
 
 #define CAMERA_MAX_BAD_PACKETS 50   /* then the decoder is rebuilt */
-#define CAMERA_BATCH_US 100000      /* keyframes mode: reads come in batches */
+#define CAMERA_BATCH_US 100000      /* gated mode, closed: reads come in batches */
+#define CAMERA_KEYFRAMES_BATCH_US 200000  /* keyframes mode: the same, longer */
 #define CAMERA_NOKEY_TIMEOUTS 4     /* no keyframe either: read_timeouts to wait */
 
 static void camera_close(struct camera_session *s)
@@ -215,6 +216,8 @@ static int camera_open(struct camera *c, struct camera_session *s)
 		av_rescale(1000000, st->avg_frame_rate.den, st->avg_frame_rate.num) : 40000;
 	s->prev_frame_us = AV_NOPTS_VALUE;
 	analysis_set_rate(&c->an, camera_analysis_rate(c, st));
+	analysis_skip_repeats(&c->an, config_analysis_mode(c->conf) == ANALYSIS_FULL &&
+				      c->conf->analysis_skip_repeats);
 	c->an.time_base = st->time_base;
 	if (c->rec_shared)
 		recorder_set_stream(c->rec, st->codecpar, st->time_base);
@@ -672,11 +675,14 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 		/* keyframes mode, and the camera's packets are all read: let
 		 * some arrive before reading on. A wake-up per frame (poll,
 		 * context switches) was a large part of this mode's cost; the
-		 * next keyframe is analysed at most CAMERA_BATCH_US later.
+		 * next keyframe is analysed at most CAMERA_BATCH_US later
+		 * (keyframes mode: CAMERA_KEYFRAMES_BATCH_US, against one
+		 * analysed frame a GOP).
 		 * Over TCP only, where the data waits in the socket: a UDP
 		 * buffer could overflow with a large keyframe. */
-		if (s->in.waited && s->batch_reads &&
-		    (s->keyframes_only || (s->gated && !c->gate.open)))
+		if (s->in.waited && s->batch_reads && s->keyframes_only)
+			ingest_sleep(&c->stop, CAMERA_KEYFRAMES_BATCH_US);
+		else if (s->in.waited && s->batch_reads && s->gated && !c->gate.open)
 			ingest_sleep(&c->stop, CAMERA_BATCH_US);
 	}
 	return first ? ingest_mono_us() - first : 0;

@@ -210,10 +210,11 @@ void camset_log_stats(const struct camset *s, double secs)
 		unsigned long dec = atomic_load(&st->frames_decoded);
 		log_info(c->conf->id,
 			 "stats: %s, packets %lu, decoded %lu, analysed %lu, corrupt %lu, "
-			 "%.2f ms/frame, %.0f kbit/s, reconnects %lu, clip packets dropped %lu%s%s",
+			 "repeats %lu, %.2f ms/frame, %.0f kbit/s, reconnects %lu, clip packets dropped %lu%s%s",
 			 camera_state_name(atomic_load(&st->state)),
 			 atomic_load(&st->packets_in), dec,
 			 atomic_load(&c->an.frames_analysed), atomic_load(&c->an.frames_corrupt),
+			 atomic_load(&c->an.frames_repeated),
 			 dec ? (double)atomic_load(&st->decode_us) / 1000.0 / (double)dec : 0.0,
 			 secs > 0 ? (double)atomic_load(&st->bytes_in) * 8 / 1000 / secs : 0.0,
 			 atomic_load(&st->reconnects), recorder_dropped(s->items[k]->rec),

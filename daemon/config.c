@@ -56,6 +56,7 @@ static const struct cfg_key cfg_analysis_keys[] = {
 	{ "fps", CFG_INT, CAM(analysis_fps), 0, 1, 100, NULL, NULL },
 	{ "width", CFG_INT, CAM(analysis_width), 0, 64, 4096, NULL, NULL },
 	{ "hold", CFG_INT, CAM(analysis_hold), 0, 1, 600, NULL, NULL },
+	{ "skip_repeats", CFG_BOOL, CAM(analysis_skip_repeats), 0, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 

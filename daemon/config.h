@@ -130,6 +130,7 @@ struct vigil_camera {
 	int analysis_fps;     /* frames analysed per second in "fps" mode, default 5 */
 	int analysis_width;   /* analysis width in pixels, default 320 */
 	int analysis_hold;    /* "gated": quiet seconds before decoding stops, default 5 */
+	int analysis_skip_repeats;  /* "full": leave repeated pictures out, default 1 */
 	int max_width;        /* larger pictures are refused, default 4096 */
 	int max_height;       /* idem, default 2304 */
 

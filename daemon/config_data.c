@@ -132,6 +132,7 @@ int config_camera_equal(const struct vigil_camera *a, const struct vigil_camera 
 	       a->open_timeout == b->open_timeout && a->read_timeout == b->read_timeout &&
 	       a->loop == b->loop && a->pace == b->pace && a->analysis_fps == b->analysis_fps &&
 	       a->analysis_width == b->analysis_width && a->analysis_hold == b->analysis_hold &&
+	       a->analysis_skip_repeats == b->analysis_skip_repeats &&
 	       a->max_width == b->max_width && a->max_height == b->max_height &&
 	       a->recording.pre_seconds == b->recording.pre_seconds &&
 	       a->recording.post_seconds == b->recording.post_seconds &&
@@ -172,6 +173,7 @@ struct vigil_camera *config_camera_dup(const struct vigil_camera *c)
 	d->analysis_fps = c->analysis_fps;
 	d->analysis_width = c->analysis_width;
 	d->analysis_hold = c->analysis_hold;
+	d->analysis_skip_repeats = c->analysis_skip_repeats;
 	d->max_width = c->max_width;
 	d->max_height = c->max_height;
 	memcpy(d->owner_node, c->owner_node, sizeof(d->owner_node));

@@ -23,6 +23,7 @@ void cfg_options_unset(struct vigil_camera *c)
 {
 	c->open_timeout = c->read_timeout = c->loop = -1;
 	c->analysis_fps = c->analysis_width = c->analysis_hold = -1;
+	c->analysis_skip_repeats = -1;
 	c->max_width = c->max_height = -1;
 }
 
@@ -65,6 +66,7 @@ void cfg_options_inherit(struct vigil_camera *c, const struct vigil_camera *d)
 	cfg_inherit_int(&c->analysis_fps, d->analysis_fps, 5);
 	cfg_inherit_int(&c->analysis_width, d->analysis_width, 320);
 	cfg_inherit_int(&c->analysis_hold, d->analysis_hold, 5);
+	cfg_inherit_int(&c->analysis_skip_repeats, d->analysis_skip_repeats, 1);
 	cfg_inherit_int(&c->max_width, d->max_width, 4096);
 	cfg_inherit_int(&c->max_height, d->max_height, 2304);
 }

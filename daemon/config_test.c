@@ -388,7 +388,8 @@ static void test_options_and_defaults(void)
 		 "  { id = \"b\"; url = \"/srv/b.mp4\"; loop = true; transport = \"tcp\";\n"
 		 "    max_width = 7680; max_height = 4320;\n"
 		 "    analysis = { mode = \"fps\"; fps = 2; width = 160; }; },\n"
-		 "  { id = \"c\"; url = \"rtsp://h/c\"; analysis = { mode = \"gated\"; hold = 12; }; },\n"
+		 "  { id = \"c\"; url = \"rtsp://h/c\"; analysis = { mode = \"gated\"; hold = 12;\n"
+		 "    skip_repeats = false; }; },\n"
 		 "  { id = \"d\"; url = \"file:///srv/d.mkv\"; pace = false; }\n"
 		 ");\n");
 	load(&l, text);
@@ -412,6 +413,8 @@ static void test_options_and_defaults(void)
 	CHECK(l.cfg.cameras[1].analysis_hold == 5);
 	CHECK(config_analysis_mode(&l.cfg.cameras[2]) == ANALYSIS_GATED);
 	CHECK(l.cfg.cameras[2].analysis_hold == 12);
+	CHECK(l.cfg.cameras[0].analysis_skip_repeats == 1);
+	CHECK(l.cfg.cameras[2].analysis_skip_repeats == 0);
 	unload(&l);
 }
 

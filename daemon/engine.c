@@ -19,10 +19,26 @@ void engine_init(struct engine *e, const struct vigil_camera *conf,
 	evstore_init(&e->store, NULL, conf->id);
 }
 
+/* A track's frames to start an event and its end gap, from its kind's
+ * times and the frame rate. */
+static void engine_track_timing(const struct engine *e, struct engine_track *t)
+{
+	int frames = t->start_s >= 0 ? (int)ceil(t->start_s * e->fps - 1e-6) : 1;
+
+	t->ev.start_frames = frames > 0 ? frames : 1;
+	t->ev.end_gap_us = t->end_s > 0 ? (int64_t)(t->end_s * 1e6) : 2000000;
+	/* At low analysis rates (one frame a GOP) a gap spans frames. */
+	if (t->ev.end_gap_us < (int64_t)(2.5e6 / e->fps))
+		t->ev.end_gap_us = (int64_t)(2.5e6 / e->fps);
+}
+
 void engine_set_fps(struct engine *e, double fps)
 {
-	if (fps > 0 && fps < 1000)
-		e->fps = fps;
+	if (!(fps > 0 && fps < 1000))
+		return;
+	e->fps = fps;
+	for (int i = 0; i < e->ntracks; i++)
+		engine_track_timing(e, &e->tracks[i]);
 }
 
 /* Severity: the camera site's, raised to the zone's own when higher. */
@@ -186,7 +202,6 @@ static struct engine_track *engine_track(struct engine *e, const char *type, int
 					 const struct vigil_event_kind *kind)
 {
 	struct engine_track *t;
-	int frames;
 
 	for (int i = 0; i < e->ntracks; i++)
 		if (e->tracks[i].zone == zone && strcmp(e->tracks[i].type, type) == 0)
@@ -204,13 +219,10 @@ static struct engine_track *engine_track(struct engine *e, const char *type, int
 	    strlen(type) >= sizeof(t->type))
 		log_warn(e->conf->id, "alert type '%s' is too long: its event ids are cut "
 			 "to %zu characters", type, sizeof(t->ev.id) - 1);
-	frames = kind ? (int)ceil(kind->start_s * e->fps - 1e-6) : 1;
-	event_init(&t->ev, frames);
-	if (kind && kind->end_s > 0)
-		t->ev.end_gap_us = (int64_t)(kind->end_s * 1e6);
-	/* At low analysis rates (one frame a GOP) a gap spans frames. */
-	if (t->ev.end_gap_us < (int64_t)(2.5e6 / e->fps))
-		t->ev.end_gap_us = (int64_t)(2.5e6 / e->fps);
+	event_init(&t->ev, 1);
+	t->start_s = kind ? kind->start_s : -1;
+	t->end_s = kind ? kind->end_s : 0;
+	engine_track_timing(e, t);
 	return t;
 }
 

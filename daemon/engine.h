@@ -27,6 +27,7 @@ struct engine_track {
 	char type[48];
 	int zone;                        /* index into the camera's zones, -1 */
 	struct event_state ev;
+	double start_s, end_s;           /* the kind's timing (start_s < 0: none) */
 	int seen;                        /* observed in the current frame */
 	struct vigil_observation last;   /* newest observation */
 	struct vigil_box span;           /* union of the event's boxes */
@@ -51,7 +52,8 @@ void engine_init(struct engine *e, const struct vigil_camera *conf,
  * "worker_restart", those an earlier run of the camera left open. Call
  * before the camera's first frame. */
 void engine_recover(struct engine *e, const char *data_dir);
-/* Frame rate used to turn a kind's start time into frames. */
+/* Frame rate used to turn a kind's start time into frames; tracks that
+ * exist already follow a change. */
 void engine_set_fps(struct engine *e, double fps);
 /* Record one observation of the current frame; kind may be NULL. */
 void engine_observe(struct engine *e, const struct vigil_observation *o,

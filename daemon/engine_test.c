@@ -130,11 +130,48 @@ static void test_site_severity_and_reset(void)
 	alert_queue_destroy(&q);
 }
 
+/* A track made at 25 fps needs 3 frames (0.12 s) to start; the rate
+ * then drops to 10 (a stream that repeats its pictures): it starts after
+ * 2 frames, and its end gap follows the slower rate too. */
+static void test_rate_change_reaches_tracks(void)
+{
+	static const struct vigil_event_kind kind = { .type = "motion", .start_s = 0.12, .end_s = 0.1 };
+	struct vigil_observation o = { .type = "motion", .score = 0.2f, .zone = -1, .nboxes = 1,
+				       .boxes = { { 0.1f, 0.2f, 0.1f, 0.3f } } };
+	struct alert_queue q;
+	struct engine e;
+	json_object *a[4];
+	int64_t t = 1000000;
+	int n;
+
+	setup_zones();
+	CHECK(alert_queue_init(&q, 16) == 0);
+	engine_init(&e, &cam, &q);
+	engine_set_fps(&e, 25);
+	engine_observe(&e, &o, &kind, t);   /* the track exists, one frame seen */
+	engine_step(&e, t);
+	engine_step(&e, t += 40000);        /* and the run is broken */
+	CHECK(e.ntracks == 1 && e.tracks[0].ev.start_frames == 3);
+	engine_set_fps(&e, 10);
+	CHECK(e.tracks[0].ev.start_frames == 2);
+	CHECK(e.tracks[0].ev.end_gap_us == 250000);
+	for (int i = 0; i < 2; i++) {
+		engine_observe(&e, &o, &kind, t += 100000);
+		engine_step(&e, t);
+	}
+	n = drain(&q, a, 4);
+	CHECK(n == 1 && strcmp(field(a[0], "phase"), "start") == 0);
+	for (int i = 0; i < n; i++)
+		json_object_put(a[i]);
+	alert_queue_destroy(&q);
+}
+
 int main(void)
 {
 	static const struct test_case cases[] = {
 		TEST(test_zone_event_phases),
 		TEST(test_site_severity_and_reset),
+		TEST(test_rate_change_reaches_tracks),
 		{ NULL, NULL }
 	};
 	return test_run("engine", cases);

@@ -184,6 +184,56 @@ int luma_band_take(struct luma_scaler *s, const uint8_t *src, int stride)
 	return done;
 }
 
+/* Over one row: the sum of absolute differences and how many of them
+ * exceed LUMA_REPEAT_LEVEL. */
+static void luma_diff_row(const uint8_t *a, const uint8_t *b, int w, uint64_t *sad,
+			  unsigned *big)
+{
+	int x = 0;
+
+#ifdef __SSE2__
+	const __m128i zero = _mm_setzero_si128(), level = _mm_set1_epi8(LUMA_REPEAT_LEVEL);
+	const __m128i one = _mm_set1_epi8(1);
+	__m128i acc = zero, over = zero;
+
+	/* Both sums in 64-bit lanes by psadbw: the differences, and a 1 per
+	 * difference over the level (min(d - level, 1)). */
+	for (; x + 16 <= w; x += 16) {
+		__m128i p = _mm_loadu_si128((const __m128i *)(a + x));
+		__m128i q = _mm_loadu_si128((const __m128i *)(b + x));
+		__m128i d = _mm_or_si128(_mm_subs_epu8(p, q), _mm_subs_epu8(q, p));
+
+		acc = _mm_add_epi64(acc, _mm_sad_epu8(d, zero));
+		over = _mm_add_epi64(over, _mm_sad_epu8(_mm_min_epu8(_mm_subs_epu8(d, level), one),
+							zero));
+	}
+	*sad += (uint64_t)_mm_cvtsi128_si32(acc) + (uint64_t)_mm_cvtsi128_si32(_mm_srli_si128(acc, 8));
+	*big += (unsigned)_mm_cvtsi128_si32(over) + (unsigned)_mm_cvtsi128_si32(_mm_srli_si128(over, 8));
+#endif
+	for (; x < w; x++) {
+		int d = a[x] > b[x] ? a[x] - b[x] : b[x] - a[x];
+		*sad += (uint64_t)d;
+		*big += d > LUMA_REPEAT_LEVEL;
+	}
+}
+
+int luma_repeat(const struct luma_frame *f, const uint8_t *ref)
+{
+	const uint64_t n = (uint64_t)f->width * (uint64_t)f->height;
+	uint64_t sad = 0;
+	unsigned big = 0;
+
+	if (!n)
+		return 0;
+	for (int y = 0; y < f->height; y++) {
+		luma_diff_row(f->data + (size_t)y * (size_t)f->stride,
+			      ref + (size_t)y * (size_t)f->width, f->width, &sad, &big);
+		if ((uint64_t)big * LUMA_REPEAT_FEW > n)
+			return 0;
+	}
+	return (double)sad < LUMA_REPEAT_MEAN * (double)n;
+}
+
 void luma_scaler_free(struct luma_scaler *s)
 {
 	if (!s)

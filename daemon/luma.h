@@ -43,4 +43,18 @@ void luma_scale_band(struct luma_scaler *s, const uint8_t *src, int stride, int 
 int luma_band_take(struct luma_scaler *s, const uint8_t *src, int stride);
 void luma_scaler_free(struct luma_scaler *s);
 
+/* Is the picture f the same as ref (a width x height copy of an earlier
+ * output) but for coding refinements? Encoders that send a picture
+ * again (a sensor slower than the stream, a re-streamer) code the
+ * repeat as a nearly empty P frame: a few blocks refined by a few
+ * levels. A repeat changes the mean by under LUMA_REPEAT_MEAN levels
+ * and moves at most one pixel in LUMA_REPEAT_FEW by more than
+ * LUMA_REPEAT_LEVEL; a new picture of a live scene changes the mean by
+ * a level or more (sensor noise) and an object that moves changes its
+ * outline by far more than the level. */
+#define LUMA_REPEAT_LEVEL 8
+#define LUMA_REPEAT_MEAN 0.25
+#define LUMA_REPEAT_FEW 2000
+int luma_repeat(const struct luma_frame *f, const uint8_t *ref);
+
 #endif

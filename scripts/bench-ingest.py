@@ -2,16 +2,23 @@
 """Ingest benchmark: the cost of vigild's whole per-camera pipeline against
 plain single-thread decoding of the same streams, measured in one run.
 
-camsim serves N copies of a 720p25 H.264 surveillance-like stream (static
-textured background, sensor noise, three moving objects, GOP 2 s). For each
-analysis mode, vigild watches all N for the measuring window; then, in the
-same run, N concurrent `ffmpeg -threads 1 -rtsp_transport tcp -i URL -f null -`
-decode the same streams for the same window. CPU time comes from /proc
-(user + system of every process of the tree), so the figures are CPU
-seconds per camera-second, and their ratio is what the targets are about.
+camsim serves N copies of a busy 720p25 H.264 street stream (GOP 2 s,
+2 Mb/s): by default footage as street cameras send it, a 10 fps sensor
+in a 25 fps stream (each picture sent 2 or 3 times, the repeats nearly
+empty P frames), six people-sized figures always walking, sensor noise;
+--stream boxes is the older stream of three large boxes at 25 distinct
+pictures a second. The cameras run the default detectors, so motion
+events cut clips throughout. For each analysis mode, vigild watches all
+N for the measuring window; then, in the same round, N concurrent
+`ffmpeg -threads 1 -rtsp_transport tcp -i URL -f null -` decode the same
+streams for the same window, and N `ffmpeg -threads 1 -skip_frame nokey`
+(the keyframes-only reference). CPU time comes from /proc (user +
+system of every process of the tree), so the figures are CPU seconds per
+camera-second; ratios against both references are taken round by round,
+then their median.
 
     scripts/bench-ingest.py [--cameras 8] [--seconds 60] [--modes full,fps,keyframes]
-                            [--repeat 1]
+                            [--repeat 1] [--stream people|boxes]
     scripts/bench-ingest.py --gated [--cameras 4] [--seconds 20] [--repeat 3]
 
 --gated measures the "gated" mode instead: for each kind of stream
@@ -21,8 +28,8 @@ against plain decoding (and against full mode for the busy one), then a
 mixed set of 16 cameras, 12 quiet and 4 busy, in gated and full mode,
 totals against full and against plain decoding.
 
-Prints one table (CPU per camera-second, ratio, RSS and PSS per camera,
-frames lagging) and vigild's CPU split by thread kind (camera threads,
+Prints one table (CPU per camera-second, ratios, RSS and PSS per camera,
+frames lagging, clips written) and vigild's CPU split by thread kind (camera threads,
 clip writers, main threads, ZeroMQ); with --repeat R every figure is the
 median of R runs.
 Run it on a quiet machine: the simulator runs on the same cores.
@@ -43,9 +50,56 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, "build")
 
 
-def bench_stream():
+def bench_stream(kind="people"):
+    """The busy 720p25 H.264 stream (GOP 2 s, ~2 Mb/s), made once and kept
+    in build/bench. kind "people" (the default) is footage as street
+    cameras send it: the sensor gives 10 pictures a second, the encoder
+    runs at 25, so every picture goes out 2 or 3 times, the repeats as
+    nearly empty P frames; six people-sized figures walk across the
+    textured street all the time, with fresh sensor noise in every
+    picture. kind "boxes" is the older stream: three large boxes
+    crossing the static scene at 25 distinct pictures a second."""
+    if kind == "boxes":
+        return boxes_stream()
+    out = os.path.join(BUILD, "bench", "people720.mp4")
+    if os.path.exists(out):
+        return out
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    base = os.path.join(BUILD, "scenes", "static.mp4")
+    if not os.path.exists(base):
+        subprocess.run(["make", "-C", ROOT, "scenes"], check=True)
+    # (width, height, colour, x at t=0, y at t=0, px/s across, px/s down):
+    # a walking person, 110-125 px tall, 40-90 px/s.
+    people = [(44, 120, "0x3a3a48", 0, 300, 70, 0), (40, 110, "0x9a8a70", 900, 420, -55, 0),
+              (48, 124, "0x202020", 300, 500, 90, -8), (38, 104, "0xc0b0a0", 1100, 250, -85, 5),
+              (46, 118, "0x604030", 600, 560, 40, 0), (42, 112, "0x507090", 200, 180, 60, 6)]
+    graph, last = ["[0:v]fps=10[s]"], "[s]"
+    for i, (w, h, colour, x0, y0, vx, vy) in enumerate(people):
+        graph.append("color=c=%s:s=%dx%d:r=10[p%d]" % (colour, w, h, i))
+        graph.append("%s[p%d]overlay=x='mod(%d+t*%d+1380,1380)-50':y='%d+t*%d':shortest=1[v%d]"
+                     % (last, i, x0, vx, y0, vy, i))
+        last = "[v%d]" % i
+    # Noise per sensor picture, then the encoder's 25 fps repeats them.
+    graph.append("%snoise=c0s=9:c0f=t:c1s=3:c1f=t:c2s=3:c2f=t,fps=25,format=yuv420p[out]"
+                 % last)
+    # Rate control settles over the first seconds: cut them off by
+    # stream copy at a keyframe (as quiet_stream does).
+    tmp, tmp2 = out + ".part.mp4", out + ".cut.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", "1", "-i", base,
+                    "-filter_complex", ";".join(graph), "-map", "[out]", "-t", "24",
+                    "-c:v", "libx264", "-preset", "veryfast", "-b:v", "2M",
+                    "-maxrate", "2.5M", "-bufsize", "4M", "-g", "50", "-keyint_min", "50",
+                    "-sc_threshold", "0", "-bf", "0", tmp], check=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-ss", "4", "-i", tmp, "-c", "copy", tmp2],
+                   check=True)
+    os.unlink(tmp)
+    os.rename(tmp2, out)
+    return out
+
+
+def boxes_stream():
     """720p25 H.264, GOP 2 s, ~2 Mb/s: the static scene with three boxes
-    moving across it at different speeds. Made once, kept in build/bench."""
+    moving across it at different speeds, 25 distinct pictures a second."""
     out = os.path.join(BUILD, "bench", "bench720.mp4")
     if os.path.exists(out):
         return out
@@ -255,7 +309,7 @@ def print_row(row):
 
 def main_gated(args):
     rows = []
-    busy = bench_stream()
+    busy = bench_stream(args.stream or "boxes")
     with tempfile.TemporaryDirectory() as tmp:
         for name in QUIET:
             rows.append(bench_set("quiet " + name, [quiet_stream(name)] * args.cameras,
@@ -285,6 +339,8 @@ def main():
     ap.add_argument("--modes", default="full,fps,keyframes")
     ap.add_argument("--repeat", type=int, default=None)
     ap.add_argument("--gated", action="store_true", help="measure the gated mode (see above)")
+    ap.add_argument("--stream", choices=("people", "boxes"), default=None,
+                    help="busy stream: people (default) or boxes (default with --gated)")
     args = ap.parse_args()
     if args.gated:
         args.cameras = args.cameras or 4
@@ -295,66 +351,75 @@ def main():
     args.seconds = args.seconds or 60
     args.repeat = args.repeat or 1
 
-    stream = bench_stream()
-    port = free_port()
-    mounts = ["m%02d=%s" % (i, stream) for i in range(args.cameras)]
-    cam = subprocess.Popen([os.path.join(BUILD, "camsim"), "--port", str(port), *mounts],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    camlines = Lines(cam)
-    camlines.expect(lambda l: l.startswith("camsim: ready"), 20)
-    urls = ["rtsp://127.0.0.1:%d/m%02d" % (port, i) for i in range(args.cameras)]
-    n = args.cameras
-    rows, shares = [], []
+    stream = bench_stream(args.stream or "people")
+    cam, urls = start_camsim([stream] * args.cameras)
+    n, modes = args.cameras, args.modes.split(",")
+    # Per round: every mode, then the two references, so that each ratio
+    # is taken within one round (the same minutes of a shared machine).
+    runs = {m: {"cpu": [], "rss": [], "pss": [], "lag": [], "clips": [], "kinds": {}}
+            for m in modes}
+    plain, nokey = [], []
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            for mode in args.modes.split(","):
-                ratios, vig, ref, rss, pss, lags, kinds = [], [], [], [], [], [], {}
-                for _ in range(args.repeat):
-                    threads = {}
-                    cpu, wall, r, ps, lag = run_vigild(urls, mode, args.seconds, tmp, threads)
+            for _ in range(args.repeat):
+                for mode in modes:
+                    r, threads = runs[mode], {}
+                    cpu, wall, rss, pss, lag = run_vigild(urls, mode, args.seconds, tmp, threads)
                     # Shares of the threads' own total: per-thread times are
                     # counted in whole ticks, so against the processes'
                     # total they could add up to more than 100 %.
                     tsum = sum(threads.values())
                     for k, sec in threads.items():
-                        kinds.setdefault(k, []).append(sec / tsum if tsum else 0)
-                    extra = ("-skip_frame", "nokey") if mode == "keyframes" else ()
-                    rcpu, rwall = run_ffmpeg(urls, args.seconds)
-                    v, f = cpu / (n * wall), rcpu / (n * rwall)
-                    vig.append(v)
-                    ref.append(f)
-                    ratios.append(v / f)
-                    rss.append(r / n)
-                    pss.append(ps / n)
-                    lags.append(lag)
-                    if extra:
-                        kcpu, kwall = run_ffmpeg(urls, args.seconds, extra)
-                        print("reference ffmpeg -skip_frame nokey: %.4f CPU s per camera-s, "
-                              "ratio %.3f to plain decoding" % (kcpu / (n * kwall),
-                                                               kcpu / (n * kwall) / f))
-                rows.append((mode, statistics.median(vig), statistics.median(ref),
-                             statistics.median(ratios), statistics.median(rss),
-                             statistics.median(pss), max(lags)))
-                shares.append((mode, {k: statistics.median(v) for k, v in kinds.items()}))
+                        r["kinds"].setdefault(k, []).append(sec / tsum if tsum else 0)
+                    r["cpu"].append(cpu / (n * wall))
+                    r["rss"].append(rss / n)
+                    r["pss"].append(pss / n)
+                    r["lag"].append(lag)
+                    r["clips"].append(count_clips(tmp))
+                rcpu, rwall = run_ffmpeg(urls, args.seconds)
+                plain.append(rcpu / (n * rwall))
+                kcpu, kwall = run_ffmpeg(urls, args.seconds, ("-skip_frame", "nokey"))
+                nokey.append(kcpu / (n * kwall))
     finally:
         cam.terminate()
         cam.wait(20)
 
-    print("\n%d cameras of 720p25 H.264, %.0f s window, median of %d run(s), %d cores"
-          % (n, args.seconds, args.repeat, os.cpu_count()))
-    print("%-10s %14s %14s %7s %12s %12s %8s" % ("mode", "vigild cpu/s", "ffmpeg cpu/s",
-                                                  "ratio", "RSS MB/cam", "PSS MB/cam", "lag fr"))
-    for mode, v, f, r, m, ps, lag in rows:
-        print("%-10s %14.4f %14.4f %7.3f %12.1f %12.1f %8d" % (mode, v, f, r, m, ps, lag))
+    med = statistics.median
+    print("\n%d cameras of 720p25 H.264 (%s stream), %.0f s window, median of %d run(s), "
+          "%d cores" % (n, args.stream or "people", args.seconds, args.repeat, os.cpu_count()))
+    print("references: plain %.4f, nokey %.4f CPU s per camera-s; nokey/plain %.3f"
+          % (med(plain), med(nokey), med(k / p for k, p in zip(nokey, plain))))
+    print("%-10s %12s %8s %8s %11s %11s %7s %6s" % (
+        "mode", "vigild cpu/s", "/plain", "/nokey", "RSS MB/cam", "PSS MB/cam", "lag fr",
+        "clips"))
+    for mode in modes:
+        r = runs[mode]
+        print("%-10s %12.4f %8.3f %8.3f %11.1f %11.1f %7d %6d" % (
+            mode, med(r["cpu"]), med(v / p for v, p in zip(r["cpu"], plain)),
+            med(v / k for v, k in zip(r["cpu"], nokey)), med(r["rss"]), med(r["pss"]),
+            max(r["lag"]), min(r["clips"])))
     print("\nvigild's CPU by thread (median share): cam = ingest, decode and analysis; "
           "rec = clip writer;\nvigild = the processes' main threads; ZMQbg = ZeroMQ's I/O threads")
-    for mode, share in shares:
+    for mode in modes:
+        share = {k: med(v) for k, v in runs[mode]["kinds"].items()}
         print("%-10s %s" % (mode, "  ".join("%s %.1f%%" % (k, 100 * v) for k, v in
                                            sorted(share.items(), key=lambda kv: -kv[1])
                                            if v >= 0.001)))
     print("RSS: relay and workers, libraries counted in every process that maps them;\n"
-          "PSS: every vigild process, shared pages divided among the processes sharing them.")
+          "PSS: every vigild process, shared pages divided among the processes sharing them;\n"
+          "clips: clip files the cameras wrote in a run (fewest of the runs).")
     return 0
+
+
+def count_clips(tmp):
+    """Clip files under the data directory, then removed, so that each
+    run counts its own (and the disk does not fill)."""
+    root, found = os.path.join(tmp, "data", "clips"), 0
+    for d, _, files in os.walk(root, topdown=False):
+        for f in files:
+            found += f.endswith(".mp4")
+            os.unlink(os.path.join(d, f))
+    return found
 
 
 if __name__ == "__main__":

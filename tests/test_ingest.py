@@ -254,3 +254,45 @@ def test_oversized_picture_is_refused(tmp_path, procs):
     assert not [a for a in sub.alerts if a["camera"] == "big" and a["type"] == "video_restored"]
     peak = worker_peak_mb(d)
     assert peak < 300, "worker peak RSS %.0f MiB" % peak
+
+
+def test_repeated_pictures_are_not_analysed_again(tmp_path, procs):
+    # A 10 fps sensor in a 25 fps stream, as many cameras send it: each
+    # picture 2 or 3 times, the repeats nearly empty P frames.
+    walker = scene("walker")
+    slow = derived_scene("walker_10in25.mp4", [
+        "-i", walker["file"], "-vf", "fps=10,fps=25", "-c:v", "libx264", "-threads", "1",
+        "-preset", "veryfast", "-g", "50", "-keyint_min", "50", "-sc_threshold", "0",
+        "-bf", "0", "-an"])
+    cam = Camsim({"slow": slow})
+    procs.append(cam)
+    d, sub = start(tmp_path, procs, [
+        dict(id="rep", url=cam.url("slow")),
+        dict(id="all", url=cam.url("slow"), analysis=dict(skip_repeats=False)),
+    ], extra="stats_interval = 1;")
+    # The detectors are set up again for the pictures' own rate.
+    line = d.wait_line(lambda l: "rep: " in l and "distinct pictures a second" in l, 20)
+    rate = float(re.search(r"rep: ([\d.]+) distinct", line).group(1))
+    assert 9 <= rate <= 11, line
+    # Set up again, the detectors learn the background anew (1 s): a
+    # crossing that begins well after that is seen by both from its
+    # start, at the same picture or the next.
+    settled = parse_ts(line.split()[0])
+    every = sub.wait_alert(lambda a: is_alert("all", "motion", "start")(a) and
+                           parse_ts(a["ts"]) > settled + 3, 2 * walker["duration"] + 10)
+    t = parse_ts(every["ts"])
+    rep = sub.wait_alert(lambda a: is_alert("rep", "motion", "start")(a) and
+                         abs(parse_ts(a["ts"]) - t) < 2, 10)
+    assert abs(parse_ts(rep["ts"]) - t) <= 0.15, (rep, every)
+    text = d.text().splitlines()
+    rep = [l for l in text if "rep: stats: streaming" in l][-1]
+    every = [l for l in text if "all: stats: streaming" in l][-1]
+    m = re.search(r"decoded (\d+), analysed (\d+), corrupt \d+, repeats (\d+)", rep)
+    decoded, analysed, repeats = (int(x) for x in m.groups())
+    # Three frames in five repeat a picture; keyframes and the 0.2 s
+    # floor bring a few back.
+    assert 0.35 * decoded <= analysed <= 0.5 * decoded, rep
+    assert repeats >= 0.45 * decoded, rep
+    m = re.search(r"decoded (\d+), analysed (\d+), corrupt \d+, repeats (\d+)", every)
+    assert m and int(m.group(3)) == 0 and int(m.group(1)) - int(m.group(2)) <= 1, every
+    assert "all: " not in "\n".join(l for l in text if "distinct pictures" in l)
