@@ -260,6 +260,29 @@ static void test_keyframes_only(void)
 	plugin_instance_free(&pi);
 }
 
+/* Gated mode switches between every frame and keyframes only: a live
+ * picture stays live across the switches, whichever frames are seen. */
+static void test_gated_switches(void)
+{
+	struct plugin_instance pi;
+	struct run r;
+
+	CHECK(start(&pi) == 0);
+	for (int i = 0; i < 4; i++) {
+		step = 1;
+		key_every = 2 * FPS;
+		r = run(&pi, NORMAL, 3 * FPS + i, "frozen");
+		CHECK(r.first < 0);
+		step = 2 * FPS;
+		key_every = 1;
+		r = run(&pi, NORMAL, 5, "frozen");
+		CHECK(r.first < 0);
+	}
+	step = 1;
+	key_every = 0;
+	plugin_instance_free(&pi);
+}
+
 /* Options reach the plugin: a shorter hold reports sooner. */
 static void test_hold_option(void)
 {
@@ -290,6 +313,7 @@ int main(void)
 		TEST(test_low_frame_rate_not_frozen),
 		TEST(test_keyframes),
 		TEST(test_keyframes_only),
+		TEST(test_gated_switches),
 		TEST(test_hold_option),
 		{ NULL, NULL }
 	};

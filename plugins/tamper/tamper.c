@@ -123,10 +123,10 @@ static int tamper_process(void *st, const struct vigil_frame *f,
 		return -EINVAL;
 	/* Tampering lasts seconds: measuring every few frames is enough, and
 	 * the frames between repeat the last verdict. */
-	if (VIGIL_HAS_FIELD(f, key) && f->key)
+	const int key = VIGIL_HAS_FIELD(f, key) && f->key;
+
+	if (key)
 		t->key_pending = 1;
-	else if (VIGIL_HAS_FIELD(f, key))
-		t->nonkey_us = now;
 	if (t->tick++ % (unsigned)t->every) {
 		*out = t->last;
 		return 0;
@@ -141,6 +141,7 @@ static int tamper_process(void *st, const struct vigil_frame *f,
 			s.change = 0;
 		tamper_learn(t, &s, 1.0 / t->frames);
 		tamper_frozen_learn(t, &s);
+		tamper_frozen_seen(t, key, now);
 		return 0;
 	}
 	mism = tamper_mismatch(t);
@@ -155,7 +156,7 @@ static int tamper_process(void *st, const struct vigil_frame *f,
 	/* A live picture always changes a little (sensor noise, coding):
 	 * frozen is no frame differing from the one before (by a fair part
 	 * of this camera's normal change) for frozen seconds. */
-	frozen = tamper_frozen(t, &s, now, (int64_t)(t->frozen_s * 1e6));
+	frozen = tamper_frozen(t, &s, key, now, (int64_t)(t->frozen_s * 1e6));
 
 	if (tamper_latch(&t->latch[TAMPER_COVERED], covered, now, hold, clear))
 		tamper_report(out, TAMPER_COVERED, 1.0 - s.detail / (t->normal.detail + 1e-9));

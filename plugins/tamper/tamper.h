@@ -64,16 +64,22 @@ struct tamper_state {
 	int normal_pairs;             /* distinct pairs in normal.change */
 	int64_t changed_us;           /* last frame that differed from the one before */
 	int key_pending;              /* a keyframe since the last measurement */
-	int64_t key_us;               /* the measurement after the last keyframe */
-	int64_t nonkey_us;            /* the last frame that was not a keyframe */
+	int prev_key;                 /* the last frame measured was a keyframe */
+	int64_t measured_us;          /* when the last frame was measured */
+	int64_t interval_us;          /* usual time between measurements */
 	struct tamper_latch latch[TAMPER_KINDS];
 };
 
-/* tamper_frozen.c: whether the picture has stood still frozen_us, and the
- * change a live picture makes from one differing frame to the next. */
-int tamper_frozen(struct tamper_state *t, const struct tamper_stats *s, int64_t now,
+/* tamper_frozen.c: whether the picture has stood still frozen_us (key:
+ * the frame measured is a keyframe), and the change a live picture makes
+ * from one differing frame to the next. */
+int tamper_frozen(struct tamper_state *t, const struct tamper_stats *s, int key, int64_t now,
 		  int64_t frozen_us);
 void tamper_frozen_learn(struct tamper_state *t, const struct tamper_stats *s);
+/* A frame was measured at now (key: a keyframe): 1 when it came after a
+ * gap of several usual intervals. tamper_frozen calls it; so does the
+ * learning, which does not judge. */
+int tamper_frozen_seen(struct tamper_state *t, int key, int64_t now);
 
 /* tamper_stats.c */
 void tamper_measure(struct tamper_state *t, const struct vigil_frame *f,

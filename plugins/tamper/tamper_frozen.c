@@ -15,19 +15,29 @@
  * low that a frozen picture's coding noise would pass for life.
  *
  * A keyframe re-codes the whole picture: from a frozen source it differs
- * from the frame before about as much as a live frame does. So a change
- * that comes with a keyframe does not count, unless keyframes come often
- * (TAMPER_KEY_GAP_US: an intra-only stream, where every frame is one),
- * or the frames analysed are keyframes only (keyframes mode, gated mode
- * while quiet): two keyframes of a frozen source code it alike, so their
- * change is a real one. The rule holds only while frames that are not
- * keyframes are analysed too (one within the last TAMPER_KEY_GAP_US). */
+ * from the frame measured before it, if that one was predicted, about as
+ * much as a live frame does. So the change of such a pair does not
+ * count. Two keyframes of a frozen source code it alike, though: when
+ * the frame measured before was a keyframe too (an intra-only stream;
+ * keyframes mode; gated mode while quiet), the change is a real one.
+ * The rule is about the pair measured, not about time: in gated mode the
+ * frames analysed switch between every frame and keyframes only, and a
+ * rule on how recently a predicted frame was analysed ignored the first
+ * keyframe pairs after such a switch, which then looked frozen.
+ *
+ * A pair whose change does not count says nothing either way. Over the
+ * usual measuring interval that is a keyframe of a frozen picture, which
+ * stays frozen; but over a gap (several intervals: gated mode going from
+ * every frame to keyframes only, up to a GOP) the time since the last
+ * change would pass for stillness that nothing measured. After such a
+ * pair the clock starts again. */
 #include "tamper.h"
 
 /* A pair of frames counts toward the normal change when it changed at
  * least this fraction of the largest (learning) or normal change. */
 #define TAMPER_DISTINCT 0.4
-#define TAMPER_KEY_GAP_US 1000000
+/* A gap: this many usual intervals between two measurements. */
+#define TAMPER_GAP 3
 
 void tamper_frozen_learn(struct tamper_state *t, const struct tamper_stats *s)
 {
@@ -40,19 +50,29 @@ void tamper_frozen_learn(struct tamper_state *t, const struct tamper_stats *s)
 	t->normal.change += (s->change - t->normal.change) / t->normal_pairs;
 }
 
-int tamper_frozen(struct tamper_state *t, const struct tamper_stats *s, int64_t now,
+int tamper_frozen_seen(struct tamper_state *t, int key, int64_t now)
+{
+	int64_t d = t->measured_us ? now - t->measured_us : 0;
+	int gap = t->interval_us > 0 && d > TAMPER_GAP * t->interval_us;
+
+	/* The usual interval follows what is measured (repeated pictures
+	 * left out, keyframes only), an eighth a measurement. */
+	if (d > 0)
+		t->interval_us = t->interval_us ? t->interval_us + (d - t->interval_us) / 8 : d;
+	t->key_pending = 0;
+	t->prev_key = key;
+	t->measured_us = now;
+	return gap;
+}
+
+int tamper_frozen(struct tamper_state *t, const struct tamper_stats *s, int key, int64_t now,
 		  int64_t frozen_us)
 {
-	int recoded = 0;
+	int recoded = t->key_pending && !(key && t->prev_key);
+	int gap = tamper_frozen_seen(t, key, now);
 
-	if (!t->changed_us)
+	if (!t->changed_us || (recoded && gap))
 		t->changed_us = now;
-	if (t->key_pending) {
-		recoded = (!t->key_us || now - t->key_us >= TAMPER_KEY_GAP_US) &&
-			  t->nonkey_us && now - t->nonkey_us < TAMPER_KEY_GAP_US;
-		t->key_us = now;
-		t->key_pending = 0;
-	}
 	if (s->change >= t->still * t->normal.change && s->change > 0 && !recoded) {
 		t->changed_us = now;
 		/* Follow a slowly changing noise level, from distinct pairs only. */
