@@ -48,12 +48,8 @@ static void anomaly_alert(struct engine *e, const char *type, const char *phase,
 		.clip_duration = -1, .clip_size = -1,
 	};
 
-	engine_send_recorded(e, &al, zone, from_us);
 	/* Loitering lasts: kept open on disk until its end is sent. */
-	if (!strcmp(type, "loitering") && !strcmp(phase, "start"))
-		engine_event_open(e, &al);
-	else if (!strcmp(type, "loitering"))
-		engine_event_closed(e, id);
+	engine_send_recorded(e, &al, zone, from_us, !strcmp(type, "loitering"));
 }
 
 static void anomaly_lines(struct anomaly *an, struct engine *e, int64_t now_us)

@@ -128,11 +128,13 @@ void engine_event_open(struct engine *e, const struct alert *al)
 	evstore_save(&e->store, &ev);
 }
 
-void engine_send_recorded(struct engine *e, struct alert *al, int zone, int64_t from_us)
+void engine_send_recorded(struct engine *e, struct alert *al, int zone, int64_t from_us,
+			  int keep)
 {
 	struct recorder_info ri = { .clip = "" };
+	int start = !strcmp(al->phase, "start");
 
-	if (e->rec && !strcmp(al->phase, "start")) {
+	if (e->rec && start) {
 		recorder_event_start(e->rec, al->type, al->id, from_us, e->frame, al->boxes,
 				     al->nboxes, &ri);
 		al->clip = ri.clip;
@@ -144,6 +146,12 @@ void engine_send_recorded(struct engine *e, struct alert *al, int zone, int64_t 
 		al->clip_size = ri.size;
 	}
 	engine_send(e, al, zone);
+	if (keep && start)
+		engine_event_open(e, al);
+	else if (keep)
+		engine_event_closed(e, al->id);
+	/* ri is this call's: nothing may point into it after. */
+	al->clip = al->snapshot = NULL;
 }
 
 void engine_event_closed(struct engine *e, const char *id)

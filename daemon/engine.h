@@ -76,8 +76,12 @@ void engine_event_open(struct engine *e, const struct alert *al);
  * crossed, loitering), with a clip: a start opens the camera's clip (or
  * joins the open one) from the keyframe before from_us - pre_seconds and
  * takes the snapshot; an end lets the clip run post_seconds more. Both
- * name the clip; an instant is a start and an end on the same frame. */
-void engine_send_recorded(struct engine *e, struct alert *al, int zone, int64_t from_us);
+ * name the clip; an instant is a start and an end on the same frame.
+ * keep: an event that lasts, kept open on disk from its start to its end
+ * (engine_event_open / engine_event_closed). The clip names live only
+ * during the call: al's clip and snapshot are NULL again after it. */
+void engine_send_recorded(struct engine *e, struct alert *al, int zone, int64_t from_us,
+			  int keep);
 void engine_event_closed(struct engine *e, const char *id);
 /* Queue one alert of this camera and log it. zone -1: none; o may be
  * NULL (no boxes). */
