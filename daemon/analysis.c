@@ -241,8 +241,8 @@ static void analysis_keep(struct analysis *a, int64_t t)
 		return;
 	log_info(a->conf->id, "%.1f distinct pictures a second in a %.0f fps stream: "
 		 "detectors set up for that rate", fps, a->rate);
-	a->rate = fps;
-	engine_set_fps(&a->engine, fps);
+	analysis_set_rate(a, fps);
+	a->settled = 1;
 	analysis_start_plugins(a);
 }
 

@@ -680,10 +680,10 @@ static int64_t camera_session(struct camera *c, struct camera_session *s)
 		 * analysed frame a GOP).
 		 * Over TCP only, where the data waits in the socket: a UDP
 		 * buffer could overflow with a large keyframe. */
-		if (s->in.waited && s->batch_reads && s->keyframes_only)
-			ingest_sleep(&c->stop, CAMERA_KEYFRAMES_BATCH_US);
-		else if (s->in.waited && s->batch_reads && s->gated && !c->gate.open)
-			ingest_sleep(&c->stop, CAMERA_BATCH_US);
+		if (s->in.waited && s->batch_reads &&
+		    (s->keyframes_only || (s->gated && !c->gate.open)))
+			ingest_sleep(&c->stop, s->keyframes_only ? CAMERA_KEYFRAMES_BATCH_US
+								 : CAMERA_BATCH_US);
 	}
 	return first ? ingest_mono_us() - first : 0;
 }

@@ -12,38 +12,30 @@
 #include "cluster_int.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "evstore.h"
 #include "log.h"
 
 #define CL_WATCH_MASK (IN_MOVED_TO | IN_DELETE | IN_ONLYDIR)
 
-/* Make DATA_DIR/events/CAMERA (as evstore would) and watch it. */
+/* Make DATA_DIR/events/CAMERA (evstore's directory) and watch it. */
 static int cl_watch_camera(struct cluster *c, const char *id)
 {
-	char dir[PATH_MAX];
-	int wd;
+	struct evstore s;
+	int wd = -1;
 
-	if (snprintf(dir, sizeof(dir), "%s/events", c->cfg->data_dir) >= (int)sizeof(dir))
-		return -1;
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
-		return -1;
-	if (snprintf(dir, sizeof(dir), "%s/events/%s", c->cfg->data_dir, id) >=
-	    (int)sizeof(dir))
-		return -1;
-	if (mkdir(dir, 0750) < 0 && errno != EEXIST)
-		return -1;
-	wd = inotify_add_watch(c->ifd, dir, CL_WATCH_MASK);
+	evstore_init(&s, c->cfg->data_dir, id);
+	if (evstore_mkdir(&s) == 0)
+		wd = inotify_add_watch(c->ifd, s.dir, CL_WATCH_MASK);
 	if (wd < 0 && !c->watch_warned) {
 		log_warn(CL_WHO, "cannot watch %s (%s): open events are mirrored once a second",
-			 dir, strerror(errno));
+			 s.dir, strerror(errno));
 		c->watch_warned = 1;
 	}
 	return wd;

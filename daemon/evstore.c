@@ -48,6 +48,22 @@ static int evstore_put(FILE *f, const char *key, const char *value)
 	return fputc('\n', f) == EOF ? -1 : 0;
 }
 
+int evstore_mkdir(const struct evstore *s)
+{
+	char parent[sizeof(s->dir)];
+
+	if (!s->dir[0])
+		return -1;
+	if (mkdir(s->dir, 0750) == 0 || errno == EEXIST)
+		return 0;
+	snprintf(parent, sizeof(parent), "%s", s->dir);
+	*strrchr(parent, '/') = '\0';
+	if ((mkdir(parent, 0750) < 0 && errno != EEXIST) ||
+	    (mkdir(s->dir, 0750) < 0 && errno != EEXIST))
+		return -1;
+	return 0;
+}
+
 void evstore_save(struct evstore *s, const struct evstore_event *ev)
 {
 	char path[4400], tmp[4400], start[32];
@@ -56,16 +72,10 @@ void evstore_save(struct evstore *s, const struct evstore_event *ev)
 
 	if (!s->dir[0])
 		return;
-	if (mkdir(s->dir, 0750) < 0 && errno != EEXIST) {
-		char parent[sizeof(s->dir)];
-		snprintf(parent, sizeof(parent), "%s", s->dir);
-		*strrchr(parent, '/') = '\0';
-		if ((mkdir(parent, 0750) < 0 && errno != EEXIST) ||
-		    (mkdir(s->dir, 0750) < 0 && errno != EEXIST)) {
-			log_warn(s->who, "cannot create %s: %s; event %s will not be ended if "
-				 "the worker dies", s->dir, strerror(errno), ev->id);
-			return;
-		}
+	if (evstore_mkdir(s) < 0) {
+		log_warn(s->who, "cannot create %s: %s; event %s will not be ended if "
+			 "the worker dies", s->dir, strerror(errno), ev->id);
+		return;
 	}
 	evstore_path(s, ev->id, NULL, path, sizeof(path));
 	evstore_path(s, ev->id, ".tmp", tmp, sizeof(tmp));

@@ -34,6 +34,10 @@ struct evstore {
 /* Keep the open events of camera under data_dir (NULL: keep nothing).
  * The directory is made on the first save. */
 void evstore_init(struct evstore *s, const char *data_dir, const char *camera);
+/* Make the camera's directory (and DATA_DIR/events) if missing: 0, or -1
+ * with errno. evstore_save does it on the first save; the cluster's
+ * watch of the directory needs it before. */
+int evstore_mkdir(const struct evstore *s);
 /* Write an event that started; failures are logged, not returned. */
 void evstore_save(struct evstore *s, const struct evstore_event *ev);
 /* The event ended: forget it. */
